@@ -1,0 +1,40 @@
+#!/bin/sh
+# deps.sh - make sure the Debian packages pvio needs are installed.
+#
+#   scripts/deps.sh build    what `make` needs (compiler, libraries, headers)
+#   scripts/deps.sh test     what `make check` needs beyond that
+#   scripts/deps.sh all      both
+#
+# As root it installs what is missing with apt-get; otherwise it prints the exact
+# apt-get line to run and fails.  Set PVIO_NO_APT=1 to only check.
+set -eu
+
+build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev"
+test_pkgs=""
+
+case "${1:-all}" in
+build) want="$build_pkgs" ;;
+test)  want="$test_pkgs" ;;
+all)   want="$build_pkgs $test_pkgs" ;;
+*) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$s" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ] || [ "${PVIO_NO_APT:-0}" = 1 ]; then
+	echo "pvio needs Debian packages that are not installed. Run as root:" >&2
+	echo "  apt-get update && $line" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# An old or empty package list is the usual reason an install fails on a fresh machine.
+apt-get update -qq || true
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
