@@ -26,7 +26,7 @@ endif
 CFLAGS   ?= -O$(O) -g
 PV_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	     -Wmissing-prototypes -Wno-missing-field-initializers -D_GNU_SOURCE \
-	     -Iring $(SANFLAGS)
+	     -Iring -Icommon -Iplatform $(SANFLAGS)
 LDFLAGS  ?=
 PV_LDFLAGS := $(SANFLAGS)
 
@@ -39,6 +39,7 @@ vecho = @printf '  %-7s %s\n'
 endif
 
 all:
+BINS :=
 
 # ---- dependencies -----------------------------------------------------------------------
 
@@ -64,12 +65,45 @@ endef
 
 RING_HEADERS := ring/pv_ring.h ring/pv_blkif.h ring/pv_netif.h ring/pv_xen_types.h
 
+# ---- common/ (event loop shared by the daemons) ---------------------------------------------
+
+COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
+
+# ---- platform/ (libpvio-platform.a: the porting interface, xen and sim) ---------------------
+
+PLAT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard platform/*.c platform/xen/*.c platform/sim/*.c))
+PLAT_LIB  := $(BUILD)/lib/libpvio-platform.a
+$(foreach f,$(wildcard platform/sim/*.c),$(eval EXTRA_CFLAGS_$(f) := -Isim))
+PLAT_LIBS := -lxenstore -lxengnttab -lxenevtchn -lxenctrl
+$(PLAT_LIB): $(PLAT_OBJS)
+	$(vecho) AR $@
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# ---- sim/ (pvio-simd: xenstored in sim/xsd/, grant tables, event channels, domains) ----------
+
+XSD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/xsd/*.c))
+SIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out sim/pvio-simd.c,$(wildcard sim/*.c)))
+$(foreach f,$(wildcard sim/*.c sim/xsd/*.c),$(eval EXTRA_CFLAGS_$(f) := -Isim -Isim/xsd))
+
+ifneq ($(wildcard sim/pvio-simd.c),)
+BINS += $(BUILD)/bin/pvio-simd
+$(BUILD)/bin/pvio-simd: $(BUILD)/sim/pvio-simd.o $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS)
+	$(call link,)
+endif
+
+# ---- xenstore-tools/ (pvio-ctl) ------------------------------------------------------------
+
+BINS += $(BUILD)/bin/pvio-ctl
+$(BUILD)/bin/pvio-ctl: $(BUILD)/xenstore-tools/pvio-ctl.o $(PLAT_LIB)
+	$(call link,$(PLAT_LIBS))
+
 # ---- bench/ -------------------------------------------------------------------------------
 
-BINS := $(BUILD)/bin/pvio-ring-demo
+BINS += $(BUILD)/bin/pvio-ring-demo
 
-$(BUILD)/bin/pvio-ring-demo: $(BUILD)/bench/pvio-ring-demo.o
-	$(call link,)
+$(BUILD)/bin/pvio-ring-demo: $(BUILD)/bench/pvio-ring-demo.o $(PLAT_LIB)
+	$(call link,$(PLAT_LIBS))
 
 # ---- tests/ -------------------------------------------------------------------------------
 
@@ -88,6 +122,23 @@ EXTRA_CFLAGS_tests/abi/test_abi.c := -Itests/lib
 $(BUILD)/tests/test-abi: $(ABI_OBJS) $(TEST_LIB)
 	$(call link,-lcunit)
 
+# Every other folder tests/<name>/ is one CUnit program, build/tests/test-<name>, made of
+# its .c files, the test library, and what TEST_DEPS_<name> / TEST_LIBS_<name> add.
+TEST_DIRS := $(filter-out lib abi unit,$(notdir $(patsubst %/,%,$(wildcard tests/*/))))
+TEST_DEPS_xsd := $(XSD_OBJS) $(COMMON_OBJS)
+TEST_LIBS_xsd := -lxenstore
+TEST_DEPS_sim := $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+TEST_LIBS_sim := $(PLAT_LIBS)
+TEST_DEPS_platform := $(PLAT_LIB)
+TEST_LIBS_platform := $(PLAT_LIBS)
+define test_prog
+TESTS += $(BUILD)/tests/test-$(1)
+$(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd))
+$(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)) $(TEST_LIB) $$(TEST_DEPS_$(1))
+	$$(call link,-lcunit $$(TEST_LIBS_$(1)))
+endef
+$(foreach t,$(TEST_DIRS),$(eval $(call test_prog,$(t))))
+
 # ---- top-level targets ------------------------------------------------------------------
 
 all: $(BINS) $(TESTS)
@@ -96,7 +147,7 @@ check: all
 	$(Q)scripts/deps.sh test
 	$(vecho) DEMO "two-process ring round trip (smoke)"
 	$(Q)$(BUILD)/bin/pvio-ring-demo -n 20000 >/dev/null
-	$(Q)scripts/run-tests.sh $(TESTS)
+	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 demo: all
 	$(Q)$(BUILD)/bin/pvio-ring-demo
@@ -104,7 +155,7 @@ demo: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(RING_HEADERS) $(DESTDIR)$(PREFIX)/include/pvio/
+	install -m 0644 $(RING_HEADERS) platform/pv_platform.h $(DESTDIR)$(PREFIX)/include/pvio/
 
 clean:
 	rm -rf build

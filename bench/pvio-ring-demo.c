@@ -13,10 +13,18 @@
  * same way (ids index a table of requests in flight).  Any violation ends the demo
  * with a non-zero status.
  *
- * Usage: pvio-ring-demo [-n requests] [-q depth] [-o ring-page-order]
+ * With -s the two ends are simulated domains on pvio-simd instead: the demo starts a
+ * pvio-simd, creates a domain for the front end, which grants its ring page to dom0,
+ * allocates an event channel and publishes both in xenstore; the back end (dom0) reads
+ * them, maps the grant and binds the channel, as blkback would.  Notifications then go
+ * through the sim's event channels.
+ *
+ * Usage: pvio-ring-demo [-s] [-n requests] [-q depth] [-o ring-page-order]
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +36,8 @@
 #include <unistd.h>
 
 #include "pv_blkif.h"
+#include "pv_platform.h"
+#include "sim/pv_sim.h"
 
 /* Shared between the two processes, after the ring pages. */
 struct ctl {
@@ -44,6 +54,9 @@ struct demo {
 	struct pv_sring *sring;
 	struct ctl *ctl;
 	int to_back, to_front;  /* eventfds */
+	/* sim mode: this process's domain and its end of the event channel */
+	struct pv_platform *plat;
+	evtchn_port_t port;
 	pid_t child;
 	/* front end */
 	struct pv_ring_front f;
@@ -76,6 +89,31 @@ static int wait_kick(int fd)
 		if (read(fd, &v, sizeof(v)) == sizeof(v))
 			return 0;
 		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* A notification to the other end: its eventfd, or our event channel in sim mode. */
+static int demo_kick(struct demo *d, int fd)
+{
+	return d->plat ? pv_evtchn_notify(d->plat, d->port) : kick(fd);
+}
+
+static int demo_wait(struct demo *d, int fd)
+{
+	struct pollfd pfd;
+	int port;
+
+	if (!d->plat)
+		return wait_kick(fd);
+	pfd = (struct pollfd){ .fd = pv_evtchn_fd(d->plat), .events = POLLIN };
+	for (;;) {
+		port = pv_evtchn_pending(d->plat);
+		if (port >= 0)
+			return pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
+		if (port != -EAGAIN)
+			return port;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			return -errno;
 	}
 }
@@ -129,13 +167,13 @@ static int back_main(struct demo *d)
 		/* One notification per pass, and only if the front end asked for it. */
 		if (pv_ring_push_responses_and_check_notify(&b)) {
 			d->ctl->back_kicks++;
-			kick(d->to_front);
+			demo_kick(d, d->to_front);
 		}
 		if (pv_ring_final_check_requests(&b))
 			continue;
 		if (d->ctl->stop)
 			return 0;
-		if (wait_kick(d->to_back))
+		if (demo_wait(d, d->to_back))
 			return 1;
 		d->ctl->back_wakeups++;
 	}
@@ -176,7 +214,7 @@ static int front_run(struct demo *d, unsigned int qd, uint64_t total, uint64_t *
 		}
 		if (pv_ring_push_requests_and_check_notify(&d->f)) {
 			d->front_kicks++;
-			kick(d->to_back);
+			demo_kick(d, d->to_back);
 		}
 		for (;;) {
 			pv_ring_idx_t prod;
@@ -208,7 +246,7 @@ static int front_run(struct demo *d, unsigned int qd, uint64_t total, uint64_t *
 				continue;
 			if (d->nfree == d->f.nr_ents)
 				break; /* nothing in flight */
-			if (wait_kick(d->to_front))
+			if (demo_wait(d, d->to_front))
 				return -EIO;
 			d->front_waits++;
 		}
@@ -257,8 +295,182 @@ static double pct_us(uint64_t *v, uint64_t n, double p)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvio-ring-demo [-n requests] [-q depth] [-o ring-page-order]\n");
+	fprintf(stderr, "usage: pvio-ring-demo [-s] [-n requests] [-q depth] [-o ring-page-order]\n"
+		"  -s  run the two ends as domains on a pvio-simd it starts (grants, event channel)\n");
 	exit(2);
+}
+
+/* ---- sim mode: the two ends as domains on pvio-simd ------------------------------------ */
+
+struct sim {
+	char rundir[64];
+	char simd[512];
+	struct pv_platform *tool; /* dom0's toolstack handle */
+	domid_t domid;            /* the front end's domain */
+	grant_ref_t refs[PV_RING_MAX_PAGES + 1];
+	unsigned int npages;      /* ring pages + the control page */
+	char dir[128];            /* the front end's xenstore directory */
+	char bstate[128];         /* the back end's state node */
+};
+
+static int sim_open(struct sim *sm, unsigned int domid, struct pv_platform **p)
+{
+	char spec[128];
+	const char *why = NULL;
+	int rc;
+
+	snprintf(spec, sizeof(spec), "sim:%s:%u", sm->rundir, domid);
+	rc = pv_platform_open(spec, p, &why);
+	if (rc < 0)
+		fprintf(stderr, "pvio-ring-demo: %s: %s\n", spec, why ? why : strerror(-rc));
+	return rc;
+}
+
+/* Polls a xenstore node until it reads want (setup only; a watch would do as well). */
+static int sim_wait_node(struct pv_platform *p, const char *path, uint64_t want)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (pv_xs_read_u64(p, 0, path, &v) == 0 && v == want)
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static int sim_start(struct sim *sm, const char *argv0)
+{
+	char self[512];
+	pid_t pid;
+	int st;
+
+	snprintf(sm->rundir, sizeof(sm->rundir), "/tmp/pvio-demo-XXXXXX");
+	if (!mkdtemp(sm->rundir))
+		return -errno;
+	snprintf(self, sizeof(self), "%s", argv0);
+	snprintf(sm->simd, sizeof(sm->simd), "%s/pvio-simd", dirname(self));
+	pid = fork();
+	if (pid == 0) {
+		execl(sm->simd, "pvio-simd", "--rundir", sm->rundir, (char *)NULL);
+		_exit(127);
+	}
+	/* Without --foreground, pvio-simd returns once its sockets are ready. */
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "pvio-ring-demo: cannot start %s\n", sm->simd);
+		return -EIO;
+	}
+	return sim_open(sm, 0, &sm->tool);
+}
+
+static void sim_stop(struct sim *sm)
+{
+	char path[128];
+	FILE *f;
+	int pid = 0, i;
+
+	if (sm->tool) {
+		if (sm->domid)
+			pv_sim_domain_destroy(sm->tool, sm->domid);
+		pv_platform_close(sm->tool);
+		sm->tool = NULL;
+	}
+	snprintf(path, sizeof(path), "%s/pvio-simd.pid", sm->rundir);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 0 && kill(pid, SIGTERM) == 0)
+		for (i = 0; i < 500 && access(path, F_OK) == 0; i++)
+			usleep(10000);
+	snprintf(path, sizeof(path), "%s/dom0", sm->rundir);
+	rmdir(path);
+	rmdir(sm->rundir);
+}
+
+/* Front end (this process, a new domain): grant the ring, offer a port, publish both. */
+static int sim_front_setup(struct demo *d, struct sim *sm)
+{
+	char path[192];
+	unsigned int i;
+	int rc;
+
+	rc = pv_sim_domain_create(sm->tool, PV_SIM_ANY_DOMID, &sm->domid);
+	if (rc < 0)
+		return rc;
+	rc = sim_open(sm, sm->domid, &d->plat);
+	if (rc < 0)
+		return rc;
+	sm->npages = (1u << d->order) + 1;
+	rc = pv_gnt_share(d->plat, 0, sm->npages, 1, sm->refs, &d->shm);
+	if (rc == 0)
+		rc = pv_evtchn_alloc_unbound(d->plat, 0, &d->port);
+	if (rc < 0)
+		return rc;
+	snprintf(sm->dir, sizeof(sm->dir), "/local/domain/%u/device/vdemo/0", sm->domid);
+	snprintf(sm->bstate, sizeof(sm->bstate), "/local/domain/0/backend/vdemo/%u/0/state",
+		 sm->domid);
+	for (i = 0; i < sm->npages; i++) {
+		snprintf(path, sizeof(path), "%s/ring-ref%u", sm->dir, i);
+		if ((rc = pv_xs_printf(d->plat, 0, path, "%u", sm->refs[i])) < 0)
+			return rc;
+	}
+	snprintf(path, sizeof(path), "%s/event-channel", sm->dir);
+	if ((rc = pv_xs_printf(d->plat, 0, path, "%u", d->port)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/state", sm->dir);
+	return pv_xs_printf(d->plat, 0, path, "%d", XenbusStateInitialised);
+}
+
+/* Back end (the child, dom0): read what the front end published, map it, bind it. */
+static int sim_back_setup(struct demo *d, struct sim *sm)
+{
+	struct pv_xs_perm perms[2] = { { 0, PV_XS_PERM_NONE }, { sm->domid, PV_XS_PERM_READ } };
+	struct pv_platform *p;
+	grant_ref_t refs[PV_RING_MAX_PAGES + 1];
+	char path[192];
+	uint64_t v;
+	unsigned int i;
+	void *addr;
+	int rc;
+
+	if ((rc = sim_open(sm, 0, &p)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/state", sm->dir);
+	if ((rc = sim_wait_node(p, path, XenbusStateInitialised)) < 0)
+		goto fail;
+	/* Values a guest wrote: range-checked before use. */
+	for (i = 0; i < sm->npages; i++) {
+		snprintf(path, sizeof(path), "%s/ring-ref%u", sm->dir, i);
+		if ((rc = pv_xs_read_u64(p, 0, path, &v)) < 0 || v > UINT32_MAX)
+			goto fail;
+		refs[i] = (grant_ref_t)v;
+	}
+	snprintf(path, sizeof(path), "%s/event-channel", sm->dir);
+	if ((rc = pv_xs_read_u64(p, 0, path, &v)) < 0 || v == 0 || v > UINT32_MAX) {
+		rc = rc < 0 ? rc : -EINVAL;
+		goto fail;
+	}
+	if ((rc = pv_gnt_map(p, sm->domid, sm->npages, refs, 1, &addr)) < 0)
+		goto fail;
+	if ((rc = pv_evtchn_bind_interdomain(p, sm->domid, (evtchn_port_t)v, &d->port)) < 0)
+		goto fail;
+	d->shm = addr;
+	d->sring = addr;
+	d->ctl = (struct ctl *)((char *)addr + d->ring_bytes);
+	d->plat = p;
+	if ((rc = pv_xs_printf(p, 0, sm->bstate, "%d", XenbusStateConnected)) < 0 ||
+	    (rc = pv_xs_set_perms(p, 0, sm->bstate, perms, 2)) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "pvio-ring-demo: back end setup: %s\n", strerror(-rc));
+	pv_platform_close(p);
+	d->plat = NULL;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -268,10 +480,12 @@ int main(int argc, char **argv)
 	unsigned int qd = 32, i;
 	uint64_t *lat;
 	double qd1_p50 = 0, qd1_p99, base_p50, secs;
-	int opt, rc, st;
+	int opt, rc, st, sim_mode = 0;
+	struct sim sm = { .domid = 0 };
 
-	while ((opt = getopt(argc, argv, "n:q:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "sn:q:o:")) != -1) {
 		switch (opt) {
+		case 's': sim_mode = 1; break;
 		case 'n': total = strtoull(optarg, NULL, 0); break;
 		case 'q': qd = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'o': d.order = (unsigned int)strtoul(optarg, NULL, 0); break;
@@ -283,13 +497,27 @@ int main(int argc, char **argv)
 	if (qd > pv_blkif_ring_size(d.order))
 		qd = pv_blkif_ring_size(d.order);
 	d.ring_bytes = (size_t)PV_PAGE_SIZE << d.order;
-	d.shm = mmap(NULL, d.ring_bytes + PV_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	d.to_back = eventfd(0, EFD_CLOEXEC);
-	d.to_front = eventfd(0, EFD_CLOEXEC);
-	if (d.shm == MAP_FAILED || d.to_back < 0 || d.to_front < 0) {
-		perror("pvio-ring-demo: setup");
-		return 1;
+	if (sim_mode) {
+		rc = sim_start(&sm, argv[0]);
+		if (rc == 0)
+			rc = sim_front_setup(&d, &sm);
+		if (rc < 0) {
+			fprintf(stderr, "pvio-ring-demo: sim setup failed: %s\n", strerror(-rc));
+			if (d.plat)
+				pv_platform_close(d.plat);
+			sim_stop(&sm);
+			return 1;
+		}
+		d.to_back = d.to_front = -1;
+	} else {
+		d.shm = mmap(NULL, d.ring_bytes + PV_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		d.to_back = eventfd(0, EFD_CLOEXEC);
+		d.to_front = eventfd(0, EFD_CLOEXEC);
+		if (d.shm == MAP_FAILED || d.to_back < 0 || d.to_front < 0) {
+			perror("pvio-ring-demo: setup");
+			return 1;
+		}
 	}
 	d.sring = d.shm;
 	d.ctl = (struct ctl *)((char *)d.shm + d.ring_bytes);
@@ -308,12 +536,40 @@ int main(int argc, char **argv)
 		perror("fork");
 		return 1;
 	}
-	if (d.child == 0)
+	if (d.child == 0) {
+		if (sim_mode) {
+			int brc;
+
+			/* The front end's handle is the parent's; this process is dom0. */
+			d.plat = NULL;
+			if (sim_back_setup(&d, &sm) < 0)
+				_exit(1);
+			brc = back_main(&d);
+			pv_platform_close(d.plat);
+			_exit(brc);
+		}
 		_exit(back_main(&d));
+	}
 
 	printf("pvio ring demo: front end pid %d, back end pid %d\n", (int)getpid(), (int)d.child);
-	printf("  ring: blkif, %zu bytes (order %u), %u slots, shared with MAP_SHARED; "
-	       "notification: two eventfds\n", d.ring_bytes, d.order, d.f.nr_ents);
+	if (sim_mode) {
+		if (sim_wait_node(d.plat, sm.bstate, XenbusStateConnected) < 0) {
+			fprintf(stderr, "pvio-ring-demo: the back end never connected\n");
+			kill(d.child, SIGKILL);
+			waitpid(d.child, &st, 0);
+			pv_platform_close(d.plat);
+			sim_stop(&sm);
+			return 1;
+		}
+		printf("  on pvio-simd (%s): front end is domain %u, back end dom0; %u pages granted "
+		       "(refs %u..), event channel port %u, handshake through xenstore\n",
+		       sm.rundir, sm.domid, sm.npages, sm.refs[0], d.port);
+		printf("  ring: blkif, %zu bytes (order %u), %u slots; notification: sim event channel\n",
+		       d.ring_bytes, d.order, d.f.nr_ents);
+	} else {
+		printf("  ring: blkif, %zu bytes (order %u), %u slots, shared with MAP_SHARED; "
+		       "notification: two eventfds\n", d.ring_bytes, d.order, d.f.nr_ents);
+	}
 
 	rc = front_run(&d, 1, lat_n, lat);
 	if (rc == 0) {
@@ -328,7 +584,7 @@ int main(int argc, char **argv)
 		t1 = now_ns();
 	}
 	d.ctl->stop = 1;
-	kick(d.to_back);
+	demo_kick(&d, d.to_back);
 	waitpid(d.child, &st, 0);
 	if (rc || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || d.ctl->bad_requests) {
 		fprintf(stderr, "pvio-ring-demo: FAILED (front %d, back status %d, bad requests %"
@@ -355,8 +611,20 @@ out:
 	free(lat);
 	free(d.free_ids);
 	free(d.inflight_t0);
-	close(d.to_back);
-	close(d.to_front);
-	munmap(d.shm, d.ring_bytes + PV_PAGE_SIZE);
+	if (sim_mode) {
+		/* The back end has unmapped (it exited): the pages are ours to take back. */
+		int urc = pv_gnt_unshare(d.plat, d.shm, sm.npages);
+
+		if (urc < 0) {
+			fprintf(stderr, "pvio-ring-demo: unshare: %s\n", strerror(-urc));
+			rc = 1;
+		}
+		pv_platform_close(d.plat);
+		sim_stop(&sm);
+	} else {
+		close(d.to_back);
+		close(d.to_front);
+		munmap(d.shm, d.ring_bytes + PV_PAGE_SIZE);
+	}
 	return rc;
 }

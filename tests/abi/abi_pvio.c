@@ -4,6 +4,7 @@
 
 #include "pv_blkif.h"
 #include "pv_netif.h"
+#include "../../sim/pv_sim_proto.h" /* the sim's grant_entry_v1 */
 #include "abi.h"
 
 #define SRING struct pv_sring

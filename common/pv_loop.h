@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_loop.h - a small epoll event loop for pvio's daemons (pvio-simd, pvio-backd).
+ *
+ * One callback per file descriptor; the callback gets the epoll events that fired.
+ * Callbacks may add, modify and delete any fd (their own included) while the loop runs:
+ * a deleted fd's pending events in the current batch are dropped.  Single-threaded.
+ */
+#ifndef PV_LOOP_H
+#define PV_LOOP_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+
+struct pv_loop;
+
+typedef void (*pv_loop_fn)(struct pv_loop *loop, int fd, uint32_t events, void *opaque);
+
+/* Returns a new loop, or NULL with errno set. */
+struct pv_loop *pv_loop_new(void);
+void pv_loop_free(struct pv_loop *loop);
+
+/* Watches fd for events (EPOLLIN, EPOLLOUT ...).  Returns 0 or -errno (-EEXIST). */
+int pv_loop_add(struct pv_loop *loop, int fd, uint32_t events, pv_loop_fn fn, void *opaque);
+/* Changes the events watched on fd.  Returns 0 or -errno (-ENOENT). */
+int pv_loop_mod(struct pv_loop *loop, int fd, uint32_t events);
+/* Stops watching fd (does not close it).  Returns 0 or -ENOENT. */
+int pv_loop_del(struct pv_loop *loop, int fd);
+
+/*
+ * Runs until pv_loop_stop().  timeout_ms bounds each wait (-1: none); tick, if not NULL,
+ * runs after every batch of events (and after each time-out).  Returns 0 or -errno.
+ */
+int pv_loop_run(struct pv_loop *loop, int timeout_ms, void (*tick)(struct pv_loop *, void *),
+		void *opaque);
+void pv_loop_stop(struct pv_loop *loop);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_sim.h - what only the simulated hypervisor offers: the toolstack's domain lifecycle.
+ * On real Xen, xl does this.  Every call needs a platform opened as "sim:<rundir>:0".
+ */
+#ifndef PV_SIM_H
+#define PV_SIM_H
+
+#include "pv_platform.h"
+
+#define PV_SIM_ANY_DOMID 0xFFFFu
+
+/* Creates a domain (want = PV_SIM_ANY_DOMID for the lowest free id).  Returns 0 and *got. */
+int pv_sim_domain_create(struct pv_platform *p, unsigned int want, domid_t *got);
+
+/* Destroys a domain, releasing its grants, ports, watches and transactions. */
+int pv_sim_domain_destroy(struct pv_platform *p, domid_t domid);
+
+/* Lists existing domains into ids[max]; returns how many exist (may exceed max). */
+int pv_sim_domain_list(struct pv_platform *p, domid_t *ids, unsigned int max);
+
+#endif

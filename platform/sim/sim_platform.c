@@ -1,0 +1,849 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_platform.c - the platform interface over pvio-simd.
+ *
+ * Setup (grant-table registration, learning a granter's memory, event channel allocation)
+ * is a request on the domain's hypercall socket.  Everything after that happens here,
+ * in the process: a grant map pins the entry in the granter's tables and mmaps the page
+ * from the granter's memfd; a grant copy pins, copies and unpins; a notify writes the
+ * peer's eventfd.  The checks Xen's hypervisor makes are made here, on tables the
+ * granter cannot forge (docs/sim-platform.md says where this differs from Xen).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <xenstore.h>
+
+#include "pv_platform_impl.h"
+#include "pv_ring.h"
+#include "pv_sim.h"
+#include "pv_sim_grant.h"
+#include "sim_unix.h"
+
+#define DEFAULT_MEM_MB      64
+#define DEFAULT_GNT_ENTRIES 32768u
+#define RESERVED_REFS       8u /* GNTTAB_NR_RESERVED_ENTRIES: the toolstack's */
+
+/* Pages we shared (pv_gnt_share), so unshare can find their refs. */
+struct share {
+	struct share *next;
+	void *addr;
+	unsigned int count;
+	grant_ref_t refs[];
+};
+
+/* A granter whose memory and tables we have mapped. */
+struct peer {
+	struct peer *next;
+	domid_t domid;
+	uint32_t gen, pages, entries;
+	int memfd;
+	uint8_t *mem;
+	struct grant_entry_v1 *gnt;
+	uint32_t *act;
+};
+
+/* One pv_gnt_map() result. */
+struct mapping {
+	struct mapping *next;
+	void *addr;
+	unsigned int count;
+	int writable;
+	struct peer *peer;
+	uint32_t slot[]; /* maptrack slot of each page */
+};
+
+struct port {
+	int poll_fd, notify_fd;
+};
+
+struct sim {
+	int hc;
+	/* maptrack: what we have pinned, readable by the daemon */
+	struct pv_sim_maptrack *mt;
+	uint32_t mt_n, *mt_free, mt_nfree;
+	/* our own memory and grant table, registered on first share */
+	int memfd, gntfd;
+	uint8_t *mem;
+	struct grant_entry_v1 *gnt;
+	uint32_t pages, entries, next_page;
+	uint8_t *page_used;
+	grant_ref_t *ref_free;
+	uint32_t nref_free;
+	struct share *shares;
+	struct peer *peers;
+	struct mapping *maps;
+	/* event channels */
+	int epfd;
+	struct port ports[PV_SIM_MAX_PORTS];
+};
+
+static struct sim *S(struct pv_platform *p)
+{
+	return p->priv;
+}
+
+/* One request, one reply.  Returns the daemon's answer (0 or -errno) or a socket error. */
+static int hc_call(struct sim *s, struct pv_sim_msg *m, const int *fds, unsigned int nfds,
+		   int *rfds, unsigned int *nrfds)
+{
+	unsigned int n = 0, i;
+	ssize_t len;
+	int rc, tmp[PV_SIM_MAX_FDS];
+
+	if (nrfds)
+		*nrfds = 0;
+	rc = pv_sim_send(s->hc, m, offsetof(struct pv_sim_msg, data) + m->ndata, fds, nfds);
+	if (rc < 0)
+		return rc;
+	len = pv_sim_recv(s->hc, m, tmp, &n);
+	if (len < (ssize_t)offsetof(struct pv_sim_msg, data)) {
+		for (i = 0; i < n; i++)
+			close(tmp[i]);
+		return len < 0 ? (int)len : -EPROTO;
+	}
+	if (nrfds) {
+		*nrfds = n;
+		memcpy(rfds, tmp, n * sizeof(int));
+	} else {
+		for (i = 0; i < n; i++)
+			close(tmp[i]);
+	}
+	return m->ret;
+}
+
+/* ---- open / close -------------------------------------------------------------------- */
+
+static void sim_close(struct pv_platform *p)
+{
+	struct sim *s = S(p);
+	unsigned int i;
+
+	if (p->xs) {
+		xs_close(p->xs);
+		p->xs = NULL;
+	}
+	if (!s)
+		return;
+	while (s->maps) {
+		struct mapping *m = s->maps;
+
+		pv_platform_sim_ops.gnt_unmap(p, m->addr, m->count);
+		if (s->maps == m) /* unmap refused: drop it anyway, the daemon unpins for us */
+			s->maps = m->next;
+	}
+	while (s->shares) {
+		struct share *sh = s->shares;
+
+		s->shares = sh->next;
+		for (i = 0; i < sh->count; i++)
+			pv_sim_gnt_end_access(&s->gnt[sh->refs[i]]);
+		free(sh);
+	}
+	while (s->peers) {
+		struct peer *pe = s->peers;
+
+		s->peers = pe->next;
+		munmap(pe->mem, (size_t)pe->pages * PV_PAGE_SIZE);
+		munmap(pe->gnt, (size_t)pe->entries * sizeof(*pe->gnt));
+		munmap(pe->act, (size_t)pe->entries * sizeof(*pe->act));
+		close(pe->memfd);
+		free(pe);
+	}
+	for (i = 0; i < PV_SIM_MAX_PORTS; i++)
+		if (s->ports[i].poll_fd >= 0) {
+			close(s->ports[i].poll_fd);
+			close(s->ports[i].notify_fd);
+		}
+	if (s->mem)
+		munmap(s->mem, (size_t)s->pages * PV_PAGE_SIZE);
+	if (s->gnt)
+		munmap(s->gnt, (size_t)s->entries * sizeof(*s->gnt));
+	if (s->mt)
+		munmap(s->mt, (size_t)s->mt_n * sizeof(*s->mt));
+	if (s->memfd >= 0)
+		close(s->memfd);
+	if (s->gntfd >= 0)
+		close(s->gntfd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->hc >= 0)
+		close(s->hc); /* the daemon closes our ports and unpins what is left */
+	free(s->mt_free);
+	free(s->page_used);
+	free(s->ref_free);
+	free(s);
+	p->priv = NULL;
+}
+
+static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pv_sim_msg m = { .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+	char rundir[256], *end, *xspath = NULL;
+	const char *colon = strrchr(arg, ':');
+	unsigned long domid;
+	struct sim *s;
+	int rc, fd;
+	unsigned int n, i;
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(rundir)) {
+		*errmsg = "sim platform spec must be sim:<rundir>:<domid>";
+		return -EINVAL;
+	}
+	memcpy(rundir, arg, (size_t)(colon - arg));
+	rundir[colon - arg] = '\0';
+	errno = 0;
+	domid = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || domid >= 0x7FF0) {
+		*errmsg = "sim platform: bad domain id";
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->hc = s->memfd = s->gntfd = -1;
+	for (i = 0; i < PV_SIM_MAX_PORTS; i++)
+		s->ports[i].poll_fd = s->ports[i].notify_fd = -1;
+	p->priv = s;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%lu/hypercall", rundir,
+			     domid) >= sizeof(sa.sun_path)) {
+		*errmsg = "sim platform: rundir path too long";
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	s->hc = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s->hc < 0 || connect(s->hc, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		*errmsg = "sim platform: cannot reach pvio-simd (is it running, and does the domain exist?)";
+		if (rc == -ECONNREFUSED)
+			rc = -ENOENT;
+		goto fail;
+	}
+	rc = hc_call(s, &m, NULL, 0, &fd, &n);
+	if (rc < 0 || n != 1 || m.a[0] != domid || m.a[1] == 0 || m.a[1] > (1u << 20)) {
+		if (rc == 0) {
+			for (i = 0; i < n; i++)
+				close((&fd)[i]);
+			rc = -EPROTO;
+		}
+		*errmsg = "sim platform: pvio-simd refused the connection";
+		goto fail;
+	}
+	s->mt_n = (uint32_t)m.a[1];
+	s->mt = mmap(NULL, (size_t)s->mt_n * sizeof(*s->mt), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	s->mt_free = malloc(s->mt_n * sizeof(*s->mt_free));
+	if (s->mt == MAP_FAILED || !s->mt_free) {
+		if (s->mt == MAP_FAILED)
+			s->mt = NULL;
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < s->mt_n; i++)
+		s->mt_free[i] = s->mt_n - 1 - i;
+	s->mt_nfree = s->mt_n;
+	p->domid = (domid_t)domid;
+	if (asprintf(&xspath, "%s/dom%lu/socket", rundir, domid) < 0) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	p->xs = pv_platform_xs_open(xspath);
+	free(xspath);
+	if (!p->xs) {
+		rc = errno ? -errno : -EIO;
+		*errmsg = "sim platform: cannot open the domain's xenstore socket";
+		goto fail;
+	}
+	return 0;
+fail:
+	sim_close(p);
+	return rc;
+}
+
+/* ---- granting ----------------------------------------------------------------------------- */
+
+static int register_gnttab(struct sim *s)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_REGISTER_GNTTAB };
+	const char *e = getenv("PVIO_SIM_MEM_MB");
+	unsigned long mb = e ? strtoul(e, NULL, 10) : DEFAULT_MEM_MB;
+	int fds[2], rc;
+	uint32_t i;
+
+	if (mb == 0 || mb > (PV_SIM_MAX_MEM_PAGES / 256))
+		mb = DEFAULT_MEM_MB;
+	s->pages = (uint32_t)(mb * 256);
+	s->entries = DEFAULT_GNT_ENTRIES;
+	s->memfd = memfd_create("pvio-sim-memory", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	s->gntfd = memfd_create("pvio-sim-gnttab", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->memfd < 0 || s->gntfd < 0 ||
+	    ftruncate(s->memfd, (off_t)s->pages * PV_PAGE_SIZE) < 0 ||
+	    ftruncate(s->gntfd, (off_t)(s->entries * sizeof(*s->gnt))) < 0 ||
+	    fcntl(s->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0 ||
+	    fcntl(s->gntfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -errno;
+	s->mem = mmap(NULL, (size_t)s->pages * PV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      s->memfd, 0);
+	s->gnt = mmap(NULL, s->entries * sizeof(*s->gnt), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      s->gntfd, 0);
+	s->page_used = calloc(s->pages, 1);
+	s->ref_free = malloc(s->entries * sizeof(*s->ref_free));
+	if (s->mem == MAP_FAILED || s->gnt == MAP_FAILED || !s->page_used || !s->ref_free) {
+		if (s->mem == MAP_FAILED)
+			s->mem = NULL;
+		if (s->gnt == MAP_FAILED)
+			s->gnt = NULL;
+		return -ENOMEM;
+	}
+	for (i = s->entries; i-- > RESERVED_REFS;)
+		s->ref_free[s->nref_free++] = i;
+	m.a[0] = s->pages;
+	m.a[1] = s->entries;
+	fds[0] = s->memfd;
+	fds[1] = s->gntfd;
+	rc = hc_call(s, &m, fds, 2, NULL, NULL);
+	return rc;
+}
+
+/* First fit from a moving hint: shares are setup, and mostly of one page. */
+static long alloc_pages(struct sim *s, unsigned int count)
+{
+	uint32_t tried, start = s->next_page, i;
+
+	for (tried = 0; tried < s->pages; tried++) {
+		uint32_t first = (start + tried) % s->pages;
+
+		if (first + count > s->pages)
+			continue;
+		for (i = 0; i < count && !s->page_used[first + i]; i++)
+			;
+		if (i == count) {
+			memset(s->page_used + first, 1, count);
+			s->next_page = (first + count) % s->pages;
+			return first;
+		}
+		tried += i;
+	}
+	return -ENOMEM;
+}
+
+static int sim_gnt_share(struct pv_platform *p, domid_t peer, unsigned int count, int writable,
+			 grant_ref_t *refs, void **addr)
+{
+	struct sim *s = S(p);
+	struct share *sh;
+	long first;
+	unsigned int i;
+	int rc;
+
+	if (!s->gnt && (rc = register_gnttab(s)) < 0)
+		return rc;
+	if (count > s->nref_free)
+		return -ENOSPC;
+	first = alloc_pages(s, count);
+	if (first < 0)
+		return (int)first;
+	sh = malloc(sizeof(*sh) + count * sizeof(grant_ref_t));
+	if (!sh) {
+		memset(s->page_used + first, 0, count);
+		return -ENOMEM;
+	}
+	sh->addr = s->mem + (size_t)first * PV_PAGE_SIZE;
+	sh->count = count;
+	memset(sh->addr, 0, (size_t)count * PV_PAGE_SIZE);
+	for (i = 0; i < count; i++) {
+		grant_ref_t ref = s->ref_free[--s->nref_free];
+		struct grant_entry_v1 *e = &s->gnt[ref];
+
+		e->domid = peer;
+		e->frame = (uint32_t)first + i;
+		/* The grantee may act as soon as flags are visible: fill the rest first. */
+		__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (writable ? 0 : GTF_readonly)),
+				 __ATOMIC_RELEASE);
+		sh->refs[i] = refs[i] = ref;
+	}
+	sh->next = s->shares;
+	s->shares = sh;
+	*addr = sh->addr;
+	return 0;
+}
+
+static int sim_gnt_unshare(struct pv_platform *p, void *addr, unsigned int count)
+{
+	struct sim *s = S(p);
+	struct share **pp, *sh;
+	unsigned int i, j;
+
+	for (pp = &s->shares; *pp && (*pp)->addr != addr; pp = &(*pp)->next)
+		;
+	sh = *pp;
+	if (!sh || sh->count != count)
+		return -EINVAL;
+	for (i = 0; i < count; i++)
+		if (pv_sim_gnt_end_access(&s->gnt[sh->refs[i]]) < 0)
+			break;
+	if (i < count) {
+		/* Someone has one mapped: put back what we ended, as if nothing happened. */
+		for (j = 0; j < i; j++) {
+			struct grant_entry_v1 *e = &s->gnt[sh->refs[j]];
+
+			__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access), __ATOMIC_RELEASE);
+		}
+		return -EBUSY;
+	}
+	for (i = 0; i < count; i++)
+		s->ref_free[s->nref_free++] = sh->refs[i];
+	memset(s->page_used + ((uint8_t *)addr - s->mem) / PV_PAGE_SIZE, 0, count);
+	*pp = sh->next;
+	free(sh);
+	return 0;
+}
+
+/* ---- mapping and copying ------------------------------------------------------------------ */
+
+static void peer_free(struct peer *pe)
+{
+	if (pe->mem && pe->mem != MAP_FAILED)
+		munmap(pe->mem, (size_t)pe->pages * PV_PAGE_SIZE);
+	if (pe->gnt && (void *)pe->gnt != MAP_FAILED)
+		munmap(pe->gnt, (size_t)pe->entries * sizeof(*pe->gnt));
+	if (pe->act && (void *)pe->act != MAP_FAILED)
+		munmap(pe->act, (size_t)pe->entries * sizeof(*pe->act));
+	if (pe->memfd >= 0)
+		close(pe->memfd);
+	free(pe);
+}
+
+/*
+ * The granter's memory and tables, from our cache or the daemon.  refresh=1 asks again
+ * even when cached (the granter may have re-registered, e.g. a guest restarted).
+ */
+static int get_peer(struct sim *s, domid_t domid, int refresh, struct peer **out)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_GET_PEER, .a = { domid } };
+	struct peer *pe, **pp;
+	int fds[PV_SIM_MAX_FDS], rc;
+	unsigned int n, i;
+
+	for (pp = &s->peers; *pp; pp = &(*pp)->next)
+		if ((*pp)->domid == domid)
+			break;
+	if (*pp && !refresh) {
+		*out = *pp;
+		return 0;
+	}
+	rc = hc_call(s, &m, NULL, 0, fds, &n);
+	if (rc < 0 || n != 3 || m.a[0] == 0 || m.a[0] > PV_SIM_MAX_MEM_PAGES || m.a[1] == 0 ||
+	    m.a[1] > PV_SIM_MAX_GNT_ENTRIES) {
+		if (rc == 0) {
+			for (i = 0; i < n; i++)
+				close(fds[i]);
+			rc = -EPROTO;
+		}
+		return rc;
+	}
+	if (*pp && (*pp)->gen == m.a[2]) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		*out = *pp;
+		return 0;
+	}
+	pe = calloc(1, sizeof(*pe));
+	if (!pe) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		return -ENOMEM;
+	}
+	pe->domid = domid;
+	pe->pages = (uint32_t)m.a[0];
+	pe->entries = (uint32_t)m.a[1];
+	pe->gen = (uint32_t)m.a[2];
+	pe->memfd = fds[0];
+	pe->mem = mmap(NULL, (size_t)pe->pages * PV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fds[0], 0);
+	pe->gnt = mmap(NULL, pe->entries * sizeof(*pe->gnt), PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fds[1], 0);
+	pe->act = mmap(NULL, pe->entries * sizeof(*pe->act), PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fds[2], 0);
+	close(fds[1]);
+	close(fds[2]);
+	if (pe->mem == MAP_FAILED || (void *)pe->gnt == MAP_FAILED || (void *)pe->act == MAP_FAILED) {
+		peer_free(pe);
+		return -ENOMEM;
+	}
+	/* An old registration stays mapped while mappings of it exist; new ones use this. */
+	pe->next = s->peers;
+	s->peers = pe;
+	*out = pe;
+	return 0;
+}
+
+static void mt_put(struct sim *s, uint32_t slot)
+{
+	__atomic_store_n(&s->mt[slot].flags, 0, __ATOMIC_RELEASE);
+	s->mt_free[s->mt_nfree++] = slot;
+}
+
+/* Pins and maps every ref, or nothing.  Returns 0, -EACCES, -EINVAL, -ENOSPC or -ENOMEM. */
+static int map_once(struct sim *s, domid_t me, struct peer *pe, unsigned int count,
+		    const grant_ref_t *refs, int writable, struct mapping *mp)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	uint8_t *base;
+	unsigned int i;
+	int rc = 0;
+
+	if (count > s->mt_nfree)
+		return -ENOSPC;
+	/* Reserve the whole range first so that the pages land next to each other. */
+	base = mmap(NULL, (size_t)count * PV_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		struct pv_sim_maptrack *e;
+		uint32_t frame, slot;
+
+		rc = pv_sim_gnt_pin(pe->gnt, pe->act, pe->entries, pe->pages, refs[i], me, writable,
+				    &frame);
+		if (rc < 0)
+			break;
+		if (mmap(base + (size_t)i * PV_PAGE_SIZE, PV_PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED,
+			 pe->memfd, (off_t)frame * PV_PAGE_SIZE) == MAP_FAILED) {
+			rc = -ENOMEM;
+			pv_sim_gnt_unpin(pe->gnt, pe->act, pe->entries, refs[i], writable);
+			break;
+		}
+		/* Recorded so that the daemon can unpin it if we die. */
+		slot = s->mt_free[--s->mt_nfree];
+		e = &s->mt[slot];
+		e->ref = refs[i];
+		e->domid = pe->domid;
+		e->generation = pe->gen;
+		__atomic_store_n(&e->flags, (uint16_t)(PV_SIM_MT_INUSE | (writable ? PV_SIM_MT_WRITABLE : 0)),
+				 __ATOMIC_RELEASE);
+		mp->slot[i] = slot;
+	}
+	if (rc < 0) {
+		while (i-- > 0) {
+			pv_sim_gnt_unpin(pe->gnt, pe->act, pe->entries, refs[i], writable);
+			mt_put(s, mp->slot[i]);
+		}
+		munmap(base, (size_t)count * PV_PAGE_SIZE);
+		return rc;
+	}
+	mp->addr = base;
+	return 0;
+}
+
+static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
+		       const grant_ref_t *refs, int writable, void **addr)
+{
+	struct sim *s = S(p);
+	struct mapping *mp;
+	struct peer *pe;
+	int rc;
+
+	mp = malloc(sizeof(*mp) + count * sizeof(uint32_t));
+	if (!mp)
+		return -ENOMEM;
+	rc = get_peer(s, peer, 0, &pe);
+	if (rc == 0)
+		rc = map_once(s, p->domid, pe, count, refs, writable, mp);
+	if (rc == -EACCES || rc == -EINVAL) {
+		/* Perhaps the granter started over with a new table: look once more. */
+		struct peer *fresh;
+
+		if (get_peer(s, peer, 1, &fresh) == 0 && fresh != pe) {
+			pe = fresh;
+			rc = map_once(s, p->domid, pe, count, refs, writable, mp);
+		}
+	}
+	if (rc < 0) {
+		free(mp);
+		return rc;
+	}
+	mp->count = count;
+	mp->writable = writable;
+	mp->peer = pe;
+	mp->next = s->maps;
+	s->maps = mp;
+	*addr = mp->addr;
+	return 0;
+}
+
+static int sim_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
+{
+	struct sim *s = S(p);
+	struct mapping **pp, *mp;
+	unsigned int i;
+
+	for (pp = &s->maps; *pp && (*pp)->addr != addr; pp = &(*pp)->next)
+		;
+	mp = *pp;
+	if (!mp || mp->count != count)
+		return -EINVAL;
+	/* Unmap before unpinning: once unpinned the granter may reuse the page. */
+	munmap(mp->addr, (size_t)count * PV_PAGE_SIZE);
+	for (i = 0; i < count; i++) {
+		pv_sim_gnt_unpin(mp->peer->gnt, mp->peer->act, mp->peer->entries,
+				 s->mt[mp->slot[i]].ref, mp->writable);
+		mt_put(s, mp->slot[i]);
+	}
+	*pp = mp->next;
+	free(mp);
+	return 0;
+}
+
+static int copy_one(struct sim *s, domid_t me, struct pv_gnt_copy_seg *g, int refresh)
+{
+	struct peer *pe;
+	uint32_t frame;
+	uint8_t *page;
+	int rc;
+
+	if (!g->local || (unsigned int)g->offset + g->len > PV_PAGE_SIZE)
+		return -EINVAL;
+	rc = get_peer(s, g->domid, refresh, &pe);
+	if (rc < 0)
+		return rc;
+	/* Pinned for the copy only, as Xen marks the entry in use during a GNTTABOP_copy. */
+	rc = pv_sim_gnt_pin(pe->gnt, pe->act, pe->entries, pe->pages, g->ref, me, g->to_granted,
+			    &frame);
+	if (rc < 0)
+		return rc;
+	page = pe->mem + (size_t)frame * PV_PAGE_SIZE + g->offset;
+	if (g->to_granted)
+		memcpy(page, g->local, g->len);
+	else
+		memcpy(g->local, page, g->len);
+	pv_sim_gnt_unpin(pe->gnt, pe->act, pe->entries, g->ref, g->to_granted);
+	return 0;
+}
+
+static int sim_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned int count)
+{
+	struct sim *s = S(p);
+	unsigned int i;
+	int failed = 0;
+
+	for (i = 0; i < count; i++) {
+		int rc = copy_one(s, p->domid, &segs[i], 0);
+
+		if (rc == -EACCES || rc == -EINVAL)
+			rc = copy_one(s, p->domid, &segs[i], 1);
+		segs[i].status = (int16_t)rc;
+		failed |= rc < 0;
+	}
+	return failed ? -EIO : 0;
+}
+
+/* ---- event channels ------------------------------------------------------------------------ */
+
+static int port_install(struct sim *s, evtchn_port_t port, const int *fds)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = port };
+
+	if (port == 0 || port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd >= 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fds[0], &ev) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -EPROTO;
+	}
+	s->ports[port].poll_fd = fds[0];
+	s->ports[port].notify_fd = fds[1];
+	return 0;
+}
+
+static int evtchn_setup(struct pv_platform *p, struct pv_sim_msg *m, evtchn_port_t *port)
+{
+	struct sim *s = S(p);
+	int fds[PV_SIM_MAX_FDS], rc;
+	unsigned int n, i;
+
+	rc = hc_call(s, m, NULL, 0, fds, &n);
+	if (rc == 0 && n != 2)
+		rc = -EPROTO;
+	if (rc < 0) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		return rc;
+	}
+	rc = port_install(s, (evtchn_port_t)m->a[0], fds);
+	if (rc == 0)
+		*port = (evtchn_port_t)m->a[0];
+	return rc;
+}
+
+static int sim_evtchn_alloc_unbound(struct pv_platform *p, domid_t remote, evtchn_port_t *port)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_EVTCHN_ALLOC, .a = { remote } };
+
+	return evtchn_setup(p, &m, port);
+}
+
+static int sim_evtchn_bind_interdomain(struct pv_platform *p, domid_t remote,
+				       evtchn_port_t remote_port, evtchn_port_t *local)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_EVTCHN_BIND, .a = { remote, remote_port } };
+
+	return evtchn_setup(p, &m, local);
+}
+
+static int sim_evtchn_unbind(struct pv_platform *p, evtchn_port_t port)
+{
+	struct sim *s = S(p);
+	struct pv_sim_msg m = { .op = PV_SIM_OP_EVTCHN_CLOSE, .a = { port } };
+
+	if (port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd < 0)
+		return -EINVAL;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->ports[port].poll_fd, NULL);
+	close(s->ports[port].poll_fd);
+	close(s->ports[port].notify_fd);
+	s->ports[port].poll_fd = s->ports[port].notify_fd = -1;
+	return hc_call(s, &m, NULL, 0, NULL, NULL);
+}
+
+static int sim_evtchn_notify(struct pv_platform *p, evtchn_port_t port)
+{
+	struct sim *s = S(p);
+	uint64_t one = 1;
+
+	if (port >= PV_SIM_MAX_PORTS || s->ports[port].notify_fd < 0)
+		return -EINVAL;
+	/* A full counter (2^64 - 2 events nobody read) still leaves the event pending. */
+	if (write(s->ports[port].notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+static int sim_evtchn_fd(struct pv_platform *p)
+{
+	return S(p)->epfd;
+}
+
+static int sim_evtchn_pending(struct pv_platform *p)
+{
+	struct sim *s = S(p);
+	struct epoll_event ev;
+	uint64_t v;
+	int n;
+
+	n = epoll_wait(s->epfd, &ev, 1, 0);
+	if (n < 0)
+		return -errno;
+	if (n == 0 || ev.data.u32 >= PV_SIM_MAX_PORTS || s->ports[ev.data.u32].poll_fd < 0)
+		return -EAGAIN;
+	/* EPOLLONESHOT has masked it; clearing the count makes later events pend anew. */
+	if (read(s->ports[ev.data.u32].poll_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	return (int)ev.data.u32;
+}
+
+static int sim_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)
+{
+	struct sim *s = S(p);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = port };
+
+	if (port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd < 0)
+		return -EINVAL;
+	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->ports[port].poll_fd, &ev) < 0 ? -errno : 0;
+}
+
+/* ---- domains ------------------------------------------------------------------------------ */
+
+static int sim_domain_info(struct pv_platform *p, domid_t domid, struct pv_dominfo *info)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_INFO, .a = { domid } };
+	int rc = hc_call(S(p), &m, NULL, 0, NULL, NULL);
+
+	if (rc < 0)
+		return rc;
+	info->domid = domid;
+	info->dying = !!(m.a[0] & PV_SIM_DOM_DYING);
+	info->shutdown = 0;
+	return 0;
+}
+
+static struct sim *admin(struct pv_platform *p)
+{
+	return p && p->ops == &pv_platform_sim_ops ? S(p) : NULL;
+}
+
+int pv_sim_domain_create(struct pv_platform *p, unsigned int want, domid_t *got)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_CREATE, .a = { want } };
+	struct sim *s = admin(p);
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	rc = hc_call(s, &m, NULL, 0, NULL, NULL);
+	if (rc == 0)
+		*got = (domid_t)m.a[0];
+	return rc;
+}
+
+int pv_sim_domain_destroy(struct pv_platform *p, domid_t domid)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_DESTROY, .a = { domid } };
+	struct sim *s = admin(p);
+
+	return s ? hc_call(s, &m, NULL, 0, NULL, NULL) : -EINVAL;
+}
+
+int pv_sim_domain_list(struct pv_platform *p, domid_t *ids, unsigned int max)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_LIST };
+	struct sim *s = admin(p);
+	unsigned int i, n;
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	rc = hc_call(s, &m, NULL, 0, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	n = (unsigned int)m.a[0];
+	if (n > m.ndata / sizeof(uint16_t))
+		return -EPROTO;
+	for (i = 0; i < n && i < max; i++) {
+		uint16_t id;
+
+		memcpy(&id, m.data + i * sizeof(id), sizeof(id));
+		ids[i] = id;
+	}
+	return (int)n;
+}
+
+const struct pv_platform_ops pv_platform_sim_ops = {
+	.name = "sim",
+	.open = sim_open,
+	.close = sim_close,
+	.gnt_share = sim_gnt_share,
+	.gnt_unshare = sim_gnt_unshare,
+	.gnt_map = sim_gnt_map,
+	.gnt_unmap = sim_gnt_unmap,
+	.gnt_copy = sim_gnt_copy,
+	.evtchn_alloc_unbound = sim_evtchn_alloc_unbound,
+	.evtchn_bind_interdomain = sim_evtchn_bind_interdomain,
+	.evtchn_unbind = sim_evtchn_unbind,
+	.evtchn_notify = sim_evtchn_notify,
+	.evtchn_fd = sim_evtchn_fd,
+	.evtchn_pending = sim_evtchn_pending,
+	.evtchn_unmask = sim_evtchn_unmask,
+	.domain_info = sim_domain_info,
+};

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_sim_grant.h - what Xen's grant-table code does when a domain maps, copies or revokes
+ * a grant, done on the shared tables of pv_sim_proto.h.  Used by the grantee's library
+ * (platform/sim/) to pin and unpin, by the granter's library to revoke, and by pvio-simd
+ * to unpin for a process that died.
+ *
+ * The granter owns its entries but may not revoke one in use: it ends access with a
+ * compare-and-swap that fails while GTF_reading/GTF_writing is set.  Grantees set those
+ * flags with a compare-and-swap on the (flags, domid) word that also proves the entry
+ * still grants them access.  Pin counts live in the active table, which the granter never
+ * sees, so a granter cannot forge "not in use".
+ */
+#ifndef PV_SIM_GRANT_H
+#define PV_SIM_GRANT_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "pv_sim_proto.h"
+
+static inline uint32_t *pv_sim_gnt_word(struct grant_entry_v1 *e)
+{
+	/* flags (low 16 bits) and domid (high 16 bits) change together, as in Xen. */
+	return (uint32_t *)(void *)e;
+}
+
+static inline void pv_sim_act_lock(uint32_t *act, uint32_t *cur)
+{
+	uint32_t v = __atomic_load_n(act, __ATOMIC_RELAXED);
+
+	for (;;) {
+		if (!(v & PV_SIM_ACT_LOCK) &&
+		    __atomic_compare_exchange_n(act, &v, v | PV_SIM_ACT_LOCK, 1,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		__builtin_ia32_pause();
+		v = __atomic_load_n(act, __ATOMIC_RELAXED);
+	}
+	*cur = v;
+}
+
+static inline void pv_sim_act_unlock(uint32_t *act, uint32_t v)
+{
+	__atomic_store_n(act, v & ~PV_SIM_ACT_LOCK, __ATOMIC_RELEASE);
+}
+
+/*
+ * Pins entry ref for domain me: the entry must permit access to me (and be writable when
+ * writable is set) and name a frame inside the granter's memory.  Returns 0 and *frame, or
+ * -EINVAL (no such entry, frame outside memory), -EACCES (not granted to us, read-only),
+ * -EBUSY (pin count saturated).
+ */
+static inline int pv_sim_gnt_pin(struct grant_entry_v1 *tab, uint32_t *active,
+				 uint32_t nr_entries, uint32_t mem_pages, grant_ref_t ref,
+				 domid_t me, int writable, uint32_t *frame)
+{
+	uint32_t *w, *act, a, cnt_rd, cnt_wr, old, new_;
+	uint32_t fr;
+	int rc = 0;
+
+	if (ref >= nr_entries)
+		return -EINVAL;
+	w = pv_sim_gnt_word(&tab[ref]);
+	act = &active[ref];
+	pv_sim_act_lock(act, &a);
+	cnt_rd = (a >> PV_SIM_ACT_RD_SHIFT) & PV_SIM_ACT_CNT_MASK;
+	cnt_wr = (a >> PV_SIM_ACT_WR_SHIFT) & PV_SIM_ACT_CNT_MASK;
+	if ((writable ? cnt_wr : cnt_rd) == PV_SIM_ACT_CNT_MASK) {
+		rc = -EBUSY;
+		goto out;
+	}
+	old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+	for (;;) {
+		uint16_t flags = (uint16_t)old;
+
+		if ((flags & GTF_type_mask) != GTF_permit_access || (domid_t)(old >> 16) != me ||
+		    (writable && (flags & GTF_readonly))) {
+			rc = -EACCES;
+			goto out;
+		}
+		new_ = old | GTF_reading | (writable ? GTF_writing : 0);
+		if (__atomic_compare_exchange_n(w, &old, new_, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			break;
+	}
+	/* Read the frame once, after the entry is pinned: the granter may not change it now. */
+	fr = __atomic_load_n(&tab[ref].frame, __ATOMIC_ACQUIRE);
+	if (fr >= mem_pages) {
+		/* Undo the flags we set unless someone else holds the entry too. */
+		old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		do {
+			new_ = old;
+			if (!cnt_wr)
+				new_ &= ~(uint32_t)GTF_writing;
+			if (!cnt_rd && !cnt_wr)
+				new_ &= ~(uint32_t)GTF_reading;
+		} while (!__atomic_compare_exchange_n(w, &old, new_, 0, __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE));
+		rc = -EINVAL;
+		goto out;
+	}
+	*frame = fr;
+	if (writable)
+		cnt_wr++;
+	else
+		cnt_rd++;
+	a = (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
+out:
+	pv_sim_act_unlock(act, a);
+	return rc;
+}
+
+/* Drops one pin taken by pv_sim_gnt_pin(); clears the in-use flags with the last one. */
+static inline void pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active,
+				    uint32_t nr_entries, grant_ref_t ref, int writable)
+{
+	uint32_t *w, *act, a, cnt_rd, cnt_wr, old, new_;
+
+	if (ref >= nr_entries)
+		return;
+	w = pv_sim_gnt_word(&tab[ref]);
+	act = &active[ref];
+	pv_sim_act_lock(act, &a);
+	cnt_rd = (a >> PV_SIM_ACT_RD_SHIFT) & PV_SIM_ACT_CNT_MASK;
+	cnt_wr = (a >> PV_SIM_ACT_WR_SHIFT) & PV_SIM_ACT_CNT_MASK;
+	if (writable && cnt_wr)
+		cnt_wr--;
+	else if (!writable && cnt_rd)
+		cnt_rd--;
+	old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+	do {
+		new_ = old;
+		if (!cnt_wr)
+			new_ &= ~(uint32_t)GTF_writing;
+		if (!cnt_rd && !cnt_wr)
+			new_ &= ~(uint32_t)GTF_reading;
+	} while (new_ != old && !__atomic_compare_exchange_n(w, &old, new_, 0, __ATOMIC_ACQ_REL,
+							     __ATOMIC_ACQUIRE));
+	a = (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
+	pv_sim_act_unlock(act, a);
+}
+
+/*
+ * The granter ends access to entry e (Xen's gnttab_end_foreign_access_ref): succeeds only
+ * while no grantee has it in use.  Returns 0 or -EBUSY.
+ */
+static inline int pv_sim_gnt_end_access(struct grant_entry_v1 *e)
+{
+	uint32_t *w = pv_sim_gnt_word(e);
+	uint32_t old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		if (old & (GTF_reading | GTF_writing))
+			return -EBUSY;
+		if (__atomic_compare_exchange_n(w, &old, old & 0xFFFF0000u, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return 0;
+	}
+}
+
+#endif /* PV_SIM_GRANT_H */

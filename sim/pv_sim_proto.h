@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_sim_proto.h - the "hypercall" protocol between a simulated domain (platform/sim/) and
+ * pvio-simd, and the layout of the memory they share.
+ *
+ * Each domain N has a SOCK_SEQPACKET socket <rundir>/domN/hypercall beside its xenstore
+ * socket <rundir>/domN/socket; the daemon knows the caller's domain by the socket it came
+ * in on, as Xen knows which domain made a hypercall.  One request packet, one reply
+ * packet; file descriptors travel with SCM_RIGHTS.  Only setup uses this socket: ring
+ * data, grant maps and copies, and notifications go directly between the domains.
+ *
+ * Shared memory, all memfds:
+ *   memory   the granting domain's pages (registered by it, sealed against resizing)
+ *   gnttab   its struct grant_entry_v1[] (registered by it, sealed)
+ *   active   one uint32_t per grant entry: pin counts of the grantees' mappings and
+ *            copies in flight (created by the daemon, never given to the granter)
+ *   maptrack one per connection that maps: what it has mapped, so that the daemon can
+ *            release its pins when the process dies (created by the daemon)
+ */
+#ifndef PV_SIM_PROTO_H
+#define PV_SIM_PROTO_H
+
+#include <stdint.h>
+
+#include "pv_xen_types.h"
+
+#define PV_SIM_PROTO_VERSION 1
+
+/* Xen's own grant_table.h defines these too; a file includes one or the other. */
+#ifndef __XEN_PUBLIC_GRANT_TABLE_H__
+/*
+ * A version-1 grant table entry, laid out as public/grant_table.h's (tests/abi checks it): the granting domain fills domid and
+ * frame, then sets flags; the hypervisor (pvio-simd's library, on sim) sets GTF_reading /
+ * GTF_writing while the grantee has the page mapped or is copying, so the granter can tell
+ * an entry in use from one it may revoke.  flags and domid form one 32-bit word that both
+ * sides change with compare-and-swap.
+ */
+struct grant_entry_v1 {
+	uint16_t flags;
+	domid_t domid;
+	uint32_t frame;
+};
+
+#define GTF_invalid        (0U << 0)
+#define GTF_permit_access  (1U << 0)
+#define GTF_type_mask      (3U << 0)
+#define GTF_readonly       (1U << 2)
+#define GTF_reading        (1U << 3)
+#define GTF_writing        (1U << 4)
+#endif
+
+
+enum pv_sim_op {
+	PV_SIM_OP_HELLO = 1,        /* -> a[0] = our domid, a[1] = maptrack entries; fd: maptrack */
+	PV_SIM_OP_REGISTER_GNTTAB,  /* a[0] = memory pages, a[1] = grant entries; fds: memory, gnttab */
+	PV_SIM_OP_GET_PEER,         /* a[0] = domid -> a[0] = pages, a[1] = entries, a[2] = registration
+	                             * generation; fds: memory, gnttab, active */
+	PV_SIM_OP_EVTCHN_ALLOC,     /* a[0] = remote domid -> a[0] = port; fds: ours, peer's */
+	PV_SIM_OP_EVTCHN_BIND,      /* a[0] = remote domid, a[1] = remote port -> a[0] = port; fds */
+	PV_SIM_OP_EVTCHN_CLOSE,     /* a[0] = port */
+	PV_SIM_OP_DOMAIN_INFO,      /* a[0] = domid -> a[0] = flags (PV_SIM_DOM_*) */
+	PV_SIM_OP_DOMAIN_CREATE,    /* dom0 only: a[0] = domid or PV_SIM_DOMID_ANY -> a[0] = domid */
+	PV_SIM_OP_DOMAIN_DESTROY,   /* dom0 only: a[0] = domid */
+	PV_SIM_OP_DOMAIN_LIST,      /* -> a[0] = n; data: n x uint16_t domid */
+	PV_SIM_OP_MAX,
+};
+
+#define PV_SIM_DOMID_ANY 0xFFFFu
+#define PV_SIM_DOM_DYING 1u
+
+/* Limits the daemon enforces on what a domain registers or asks for. */
+#define PV_SIM_MAX_MEM_PAGES     (1u << 20) /* 4 GiB of guest memory */
+#define PV_SIM_MAX_GNT_ENTRIES   (1u << 16)
+#define PV_SIM_MAX_PORTS         4096       /* per domain, as Xen's 2-level ABI on 64-bit */
+#define PV_SIM_MAPTRACK_ENTRIES  (1u << 16) /* mappings one connection may hold at once */
+#define PV_SIM_MAX_DOMAINS       1024
+
+struct pv_sim_msg {
+	uint32_t op;      /* enum pv_sim_op */
+	int32_t ret;      /* reply: 0 or -errno */
+	uint64_t a[4];
+	uint32_t ndata;   /* bytes of data[] used */
+	uint8_t data[2048];
+};
+
+/*
+ * An active-table word: pins of one grant entry by all its grantees.  The lock bit
+ * serialises a pin count change with the GTF_reading/GTF_writing change it implies, so
+ * that the flags in the granter's entry always match "someone has it in use".
+ */
+#define PV_SIM_ACT_LOCK      (1u << 31)
+#define PV_SIM_ACT_RD_SHIFT  0
+#define PV_SIM_ACT_WR_SHIFT  15
+#define PV_SIM_ACT_CNT_MASK  0x7FFFu
+
+/* A maptrack entry: one grant this connection holds pinned (a mapped page). */
+struct pv_sim_maptrack {
+	uint32_t ref;
+	domid_t domid;       /* the granter */
+	uint16_t flags;      /* PV_SIM_MT_* */
+	uint32_t generation; /* of the granter's registration */
+	uint32_t pad;
+};
+#define PV_SIM_MT_INUSE    1u
+#define PV_SIM_MT_WRITABLE 2u
+
+#endif /* PV_SIM_PROTO_H */

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-simd - the simulated hypervisor: domains, grant tables, event channels and a
+ * xenstored, on a plain Linux machine.
+ *
+ *   pvio-simd --rundir DIR [--foreground]
+ *
+ * Domain N is reached through DIR/domN/socket (xenstore, for libxenstore and
+ * xenstore-utils: XENSTORED_RUNDIR=DIR/domN) and DIR/domN/hypercall (pvio's sim platform).
+ * Domain 0 exists from the start and is privileged.  Without --foreground the daemon
+ * detaches once its sockets are ready, writing its pid to DIR/pvio-simd.pid.
+ * SIGTERM or SIGINT stops it cleanly, removing its sockets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pv_loop.h"
+#include "pv_xsd.h"
+#include "sim_hv.h"
+
+static void on_signal(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)opaque;
+	if (read(fd, &si, sizeof(si)) == sizeof(si))
+		pv_loop_stop(loop);
+}
+
+/* Another daemon already serving this rundir would lose its sockets to us: refuse. */
+static int rundir_in_use(const char *rundir)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, used;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom0/hypercall", rundir) >=
+	    sizeof(sa.sun_path))
+		return 0;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return used;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pvio-simd --rundir DIR [--foreground]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rundir", required_argument, NULL, 'r' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *rundir = NULL;
+	int foreground = 0, opt, sfd, ready[2] = { -1, -1 }, rc = 1;
+	struct pv_loop *loop = NULL;
+	struct pv_xsd *xsd = NULL;
+	struct sim_hv *hv = NULL;
+	sigset_t mask;
+	char *pidfile = NULL;
+
+	while ((opt = getopt_long(argc, argv, "r:fh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': rundir = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!rundir || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (mkdir(rundir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "pvio-simd: cannot create %s: %s\n", rundir, strerror(errno));
+		return 1;
+	}
+	if (rundir_in_use(rundir)) {
+		fprintf(stderr, "pvio-simd: another pvio-simd is serving %s\n", rundir);
+		return 1;
+	}
+
+	if (!foreground) {
+		pid_t pid;
+		char c;
+
+		if (pipe2(ready, O_CLOEXEC) < 0) {
+			perror("pvio-simd: pipe");
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			perror("pvio-simd: fork");
+			return 1;
+		}
+		if (pid > 0) {
+			/* Exit only when the sockets accept connections, so scripts can go on. */
+			close(ready[1]);
+			return read(ready[0], &c, 1) == 1 ? 0 : 1;
+		}
+		close(ready[0]);
+		setsid();
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	loop = pv_loop_new();
+	xsd = loop ? pv_xsd_new(loop, NULL) : NULL;
+	hv = xsd ? sim_hv_new(loop, xsd, rundir) : NULL;
+	if (sfd < 0 || !hv || pv_loop_add(loop, sfd, EPOLLIN, on_signal, NULL) < 0) {
+		fprintf(stderr, "pvio-simd: cannot start in %s: %s\n", rundir, strerror(errno));
+		goto out;
+	}
+	if (asprintf(&pidfile, "%s/pvio-simd.pid", rundir) >= 0) {
+		FILE *f = fopen(pidfile, "w");
+
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	if (!foreground) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			close(devnull);
+		}
+		if (write(ready[1], "r", 1) != 1)
+			goto out;
+		close(ready[1]);
+		ready[1] = -1;
+	} else {
+		fprintf(stderr, "pvio-simd: serving %s (dom0: %s/dom0/socket)\n", rundir, rundir);
+	}
+	rc = pv_loop_run(loop, -1, NULL, NULL) < 0;
+out:
+	sim_hv_free(hv);
+	pv_xsd_free(xsd);
+	pv_loop_free(loop);
+	if (sfd >= 0)
+		close(sfd);
+	if (pidfile) {
+		unlink(pidfile);
+		free(pidfile);
+	}
+	if (ready[1] >= 0)
+		close(ready[1]);
+	return rc;
+}

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_hv.c - pvio-simd's hypervisor: domains, grant-table registrations, event channels,
+ * and the hypercall sockets that reach them.
+ *
+ * Everything here is setup.  The daemon hands out file descriptors (a granter's memory
+ * and tables, the eventfds of a channel) and keeps the books Xen keeps (who granted what,
+ * which ports are bound to which, who holds which pins) so that a process that dies or a
+ * domain that is destroyed leaves nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sim_hv.h"
+#include "sim_unix.h"
+#include "pv_sim_grant.h"
+#include "pv_ring.h"
+
+#define DOMID_LIMIT 0x7FF0u /* DOMID_FIRST_RESERVED */
+
+/* A granter's registered memory and grant table; kept until its domain is destroyed. */
+struct sim_reg {
+	struct sim_reg *next;
+	uint32_t gen;
+	uint32_t pages, entries;
+	int memfd, gntfd, actfd;
+	struct grant_entry_v1 *gnt;
+	uint32_t *act;
+	int orphaned; /* the process that registered it is gone */
+};
+
+enum port_state { PORT_FREE, PORT_UNBOUND, PORT_BOUND };
+
+struct sim_port {
+	enum port_state state;
+	domid_t remote;
+	evtchn_port_t remote_port;
+	int fd_ours, fd_theirs; /* kept only while unbound: the binder needs them */
+	struct sim_conn *owner;
+};
+
+struct sim_conn {
+	struct sim_conn *next;
+	struct sim_hv *hv;
+	struct sim_dom *dom;
+	int fd;
+	int mtfd;
+	struct pv_sim_maptrack *mt;
+	struct sim_reg *reg; /* the registration this connection made, if any */
+};
+
+struct sim_dom {
+	struct sim_hv *hv;
+	domid_t domid;
+	int dying;
+	int hc_fd; /* listening hypercall socket */
+	char *dir;
+	struct sim_reg *regs; /* newest first; regs->orphaned == 0 means current */
+	uint32_t next_gen;
+	struct sim_conn *conns;
+	struct sim_port ports[PV_SIM_MAX_PORTS];
+};
+
+struct sim_hv {
+	struct pv_loop *loop;
+	struct pv_xsd *xsd;
+	char *rundir;
+	struct sim_dom *dom[DOMID_LIMIT];
+};
+
+static struct sim_dom *dom_get(struct sim_hv *hv, uint64_t domid)
+{
+	return domid < DOMID_LIMIT ? hv->dom[domid] : NULL;
+}
+
+static struct sim_reg *dom_current_reg(struct sim_dom *d)
+{
+	return d->regs && !d->regs->orphaned ? d->regs : NULL;
+}
+
+static struct sim_reg *dom_find_reg(struct sim_dom *d, uint32_t gen)
+{
+	struct sim_reg *r;
+
+	for (r = d->regs; r; r = r->next)
+		if (r->gen == gen)
+			return r;
+	return NULL;
+}
+
+static void reg_free(struct sim_reg *r)
+{
+	if (r->gnt)
+		munmap(r->gnt, (size_t)r->entries * sizeof(*r->gnt));
+	if (r->act)
+		munmap(r->act, (size_t)r->entries * sizeof(*r->act));
+	close(r->memfd);
+	close(r->gntfd);
+	close(r->actfd);
+	free(r);
+}
+
+/*
+ * The registering process is gone.  Like gntalloc on release, end every grant nobody has
+ * in use, so that a grantee with a stale view fails instead of reading a dead table; the
+ * ones in use stay valid until unmapped, as Xen defers them.
+ */
+static void reg_orphan(struct sim_reg *r)
+{
+	uint32_t i;
+
+	r->orphaned = 1;
+	for (i = 0; i < r->entries; i++)
+		if (r->gnt[i].flags & GTF_permit_access)
+			pv_sim_gnt_end_access(&r->gnt[i]);
+}
+
+/*
+ * Frees the registrations of d whose process is gone and that nobody has pinned any more:
+ * their grants were ended at orphaning, so no new pin can appear.  Without this a domain
+ * whose processes restart would pile up three fds per restart.
+ */
+static void dom_sweep_regs(struct sim_dom *d)
+{
+	struct sim_reg **pp = &d->regs;
+
+	while (*pp) {
+		struct sim_reg *r = *pp;
+		uint32_t i;
+
+		if (!r->orphaned) {
+			pp = &r->next;
+			continue;
+		}
+		for (i = 0; i < r->entries; i++)
+			if (__atomic_load_n(&r->act[i], __ATOMIC_ACQUIRE) & ~PV_SIM_ACT_LOCK)
+				break;
+		if (i < r->entries) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		reg_free(r);
+	}
+}
+
+/* ---- sockets and folders -------------------------------------------------------------- */
+
+static int listen_unix(const char *path, int type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+/* ---- event channels ------------------------------------------------------------------- */
+
+static void port_close(struct sim_hv *hv, struct sim_dom *d, evtchn_port_t p)
+{
+	struct sim_port *sp = &d->ports[p];
+
+	if (sp->state == PORT_BOUND) {
+		struct sim_dom *r = dom_get(hv, sp->remote);
+
+		/* As in Xen, the other end falls back to unbound; it can never be rebound, since
+		 * the eventfds it holds are not ours any more. */
+		if (r && sp->remote_port < PV_SIM_MAX_PORTS &&
+		    r->ports[sp->remote_port].state == PORT_BOUND &&
+		    r->ports[sp->remote_port].remote == d->domid &&
+		    r->ports[sp->remote_port].remote_port == p)
+			r->ports[sp->remote_port].remote_port = 0;
+	}
+	if (sp->fd_ours >= 0)
+		close(sp->fd_ours);
+	if (sp->fd_theirs >= 0)
+		close(sp->fd_theirs);
+	*sp = (struct sim_port){ .state = PORT_FREE, .fd_ours = -1, .fd_theirs = -1 };
+}
+
+static int port_alloc(struct sim_dom *d)
+{
+	unsigned int p;
+
+	for (p = 1; p < PV_SIM_MAX_PORTS; p++) /* port 0 is never valid, as in Xen */
+		if (d->ports[p].state == PORT_FREE)
+			return (int)p;
+	return -ENOSPC;
+}
+
+static int op_evtchn_alloc(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
+			   int *fds, unsigned int *nfds)
+{
+	struct sim_dom *d = c->dom;
+	int p, a, b;
+
+	if (!dom_get(hv, m->a[0]))
+		return -ESRCH;
+	p = port_alloc(d);
+	if (p < 0)
+		return p;
+	a = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	b = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a < 0 || b < 0) {
+		if (a >= 0)
+			close(a);
+		if (b >= 0)
+			close(b);
+		return -ENFILE;
+	}
+	d->ports[p] = (struct sim_port){ .state = PORT_UNBOUND, .remote = (domid_t)m->a[0],
+					 .fd_ours = a, .fd_theirs = b, .owner = c };
+	m->a[0] = (uint64_t)p;
+	fds[0] = a; /* we poll a */
+	fds[1] = b; /* and notify by writing b */
+	*nfds = 2;
+	return 0;
+}
+
+static int op_evtchn_bind(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
+			  int *fds, unsigned int *nfds)
+{
+	struct sim_dom *d = c->dom, *r = dom_get(hv, m->a[0]);
+	struct sim_port *rp;
+	int p;
+
+	if (!r || r->dying)
+		return -ESRCH;
+	if (m->a[1] == 0 || m->a[1] >= PV_SIM_MAX_PORTS)
+		return -EINVAL;
+	rp = &r->ports[m->a[1]];
+	if (rp->state != PORT_UNBOUND || rp->remote != d->domid)
+		return -EINVAL;
+	p = port_alloc(d);
+	if (p < 0)
+		return p;
+	d->ports[p] = (struct sim_port){ .state = PORT_BOUND, .remote = r->domid,
+					 .remote_port = (evtchn_port_t)m->a[1],
+					 .fd_ours = -1, .fd_theirs = -1, .owner = c };
+	/* The fds go to the binder and are closed here once sent: the port no longer owns them. */
+	fds[0] = rp->fd_theirs;
+	fds[1] = rp->fd_ours;
+	*nfds = 2;
+	rp->fd_ours = rp->fd_theirs = -1;
+	rp->state = PORT_BOUND;
+	rp->remote_port = (evtchn_port_t)p;
+	m->a[0] = (uint64_t)p;
+	return 0; /* the caller closes the daemon's copies of both fds once they are sent */
+}
+
+static int op_evtchn_close(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m)
+{
+	struct sim_dom *d = c->dom;
+
+	if (m->a[0] == 0 || m->a[0] >= PV_SIM_MAX_PORTS || d->ports[m->a[0]].state == PORT_FREE ||
+	    d->ports[m->a[0]].owner != c)
+		return -EINVAL;
+	port_close(hv, d, (evtchn_port_t)m->a[0]);
+	return 0;
+}
+
+/* ---- grant tables --------------------------------------------------------------------- */
+
+static int check_memfd(int fd, uint64_t need)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	/* Unsealed, a granter could shrink its memory under a grantee's mapping (SIGBUS). */
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0)
+		return -EINVAL;
+	return (uint64_t)st.st_size >= need ? 0 : -EINVAL;
+}
+
+static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
+		       const int *in, unsigned int nin)
+{
+	struct sim_dom *d = c->dom;
+	uint64_t pages = m->a[0], entries = m->a[1];
+	struct sim_reg *r;
+	int rc;
+
+	(void)hv;
+	if (nin != 2)
+		return -EINVAL;
+	if (c->reg || dom_current_reg(d))
+		return -EBUSY; /* one grant table per domain, as in Xen */
+	dom_sweep_regs(d); /* pins dropped by live grantees since the last process left */
+	if (pages == 0 || pages > PV_SIM_MAX_MEM_PAGES || entries < 8 ||
+	    entries > PV_SIM_MAX_GNT_ENTRIES)
+		return -EINVAL;
+	if ((rc = check_memfd(in[0], pages * PV_PAGE_SIZE)) ||
+	    (rc = check_memfd(in[1], entries * sizeof(struct grant_entry_v1))))
+		return rc;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->pages = (uint32_t)pages;
+	r->entries = (uint32_t)entries;
+	r->memfd = dup(in[0]);
+	r->gntfd = dup(in[1]);
+	r->actfd = memfd_create("pvio-sim-active", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (r->memfd < 0 || r->gntfd < 0 || r->actfd < 0 ||
+	    ftruncate(r->actfd, (off_t)(entries * sizeof(uint32_t))) < 0 ||
+	    fcntl(r->actfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	r->gnt = mmap(NULL, entries * sizeof(*r->gnt), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      r->gntfd, 0);
+	r->act = mmap(NULL, entries * sizeof(*r->act), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      r->actfd, 0);
+	if (r->gnt == MAP_FAILED || r->act == MAP_FAILED) {
+		rc = -errno;
+		if (r->gnt == MAP_FAILED)
+			r->gnt = NULL;
+		if (r->act == MAP_FAILED)
+			r->act = NULL;
+		goto fail;
+	}
+	r->gen = ++d->next_gen;
+	r->next = d->regs;
+	d->regs = r;
+	c->reg = r;
+	m->a[2] = r->gen;
+	return 0;
+fail:
+	reg_free(r); /* closing a -1 fd is harmless */
+	return rc;
+}
+
+static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
+		       int *fds, unsigned int *nfds)
+{
+	struct sim_dom *p = dom_get(hv, m->a[0]);
+	struct sim_reg *r;
+	uint32_t i;
+
+	if (!p)
+		return -ESRCH;
+	r = dom_current_reg(p);
+	if (!r)
+		return -ENOENT;
+	/* Only a domain that has been granted something may reach the granter's memory: the
+	 * nearest the sim comes to Xen's "no grant, no access". */
+	for (i = 0; i < r->entries; i++)
+		if ((r->gnt[i].flags & GTF_permit_access) && r->gnt[i].domid == c->dom->domid)
+			break;
+	if (i == r->entries)
+		return -EACCES;
+	m->a[0] = r->pages;
+	m->a[1] = r->entries;
+	m->a[2] = r->gen;
+	fds[0] = r->memfd;
+	fds[1] = r->gntfd;
+	fds[2] = r->actfd;
+	*nfds = 3;
+	return 0;
+}
+
+/* ---- connections ------------------------------------------------------------------------ */
+
+static void conn_release(struct sim_hv *hv, struct sim_conn *c)
+{
+	struct sim_dom *d = c->dom;
+	unsigned int i;
+
+	/* Unpin whatever the process still had mapped: Xen's maptrack walk at domain death. */
+	for (i = 0; c->mt && i < PV_SIM_MAPTRACK_ENTRIES; i++) {
+		struct pv_sim_maptrack e = c->mt[i];
+		struct sim_dom *g;
+		struct sim_reg *r;
+
+		if (!(e.flags & PV_SIM_MT_INUSE))
+			continue;
+		g = dom_get(hv, e.domid);
+		r = g ? dom_find_reg(g, e.generation) : NULL;
+		if (r) {
+			pv_sim_gnt_unpin(r->gnt, r->act, r->entries, e.ref,
+					 !!(e.flags & PV_SIM_MT_WRITABLE));
+			if (r->orphaned)
+				dom_sweep_regs(g);
+		}
+	}
+	for (i = 1; i < PV_SIM_MAX_PORTS; i++)
+		if (d->ports[i].state != PORT_FREE && d->ports[i].owner == c)
+			port_close(hv, d, i);
+	if (c->reg) {
+		reg_orphan(c->reg);
+		dom_sweep_regs(d);
+	}
+	if (c->mt)
+		munmap(c->mt, PV_SIM_MAPTRACK_ENTRIES * sizeof(*c->mt));
+	if (c->mtfd >= 0)
+		close(c->mtfd);
+	pv_loop_del(hv->loop, c->fd);
+	close(c->fd);
+}
+
+static void conn_free(struct sim_hv *hv, struct sim_conn *c)
+{
+	struct sim_conn **pp;
+
+	for (pp = &c->dom->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	conn_release(hv, c);
+	free(c);
+}
+
+static int op_hello(struct sim_conn *c, struct pv_sim_msg *m, int *fds, unsigned int *nfds)
+{
+	if (m->a[0] != PV_SIM_PROTO_VERSION)
+		return -EPROTONOSUPPORT;
+	if (c->mtfd < 0) {
+		size_t sz = PV_SIM_MAPTRACK_ENTRIES * sizeof(*c->mt);
+
+		c->mtfd = memfd_create("pvio-sim-maptrack", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (c->mtfd < 0)
+			return -errno;
+		if (ftruncate(c->mtfd, (off_t)sz) < 0 ||
+		    fcntl(c->mtfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+			return -errno;
+		c->mt = mmap(NULL, sz, PROT_READ, MAP_SHARED, c->mtfd, 0);
+		if (c->mt == MAP_FAILED) {
+			c->mt = NULL;
+			return -errno;
+		}
+	}
+	m->a[0] = c->dom->domid;
+	m->a[1] = PV_SIM_MAPTRACK_ENTRIES;
+	fds[0] = c->mtfd;
+	*nfds = 1;
+	return 0;
+}
+
+static int op_domain_list(struct sim_hv *hv, struct pv_sim_msg *m)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < DOMID_LIMIT && n < sizeof(m->data) / sizeof(uint16_t); i++)
+		if (hv->dom[i]) {
+			uint16_t id = (uint16_t)i;
+
+			memcpy(m->data + n * sizeof(id), &id, sizeof(id));
+			n++;
+		}
+	m->a[0] = n;
+	m->ndata = n * sizeof(uint16_t);
+	return 0;
+}
+
+static int dispatch(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
+		    const int *in, unsigned int nin, int *out, unsigned int *nout, int *close_out)
+{
+	struct sim_dom *d;
+	int rc;
+
+	*close_out = 0;
+	switch (m->op) {
+	case PV_SIM_OP_HELLO:
+		return op_hello(c, m, out, nout);
+	case PV_SIM_OP_REGISTER_GNTTAB:
+		return op_register(hv, c, m, in, nin);
+	case PV_SIM_OP_GET_PEER:
+		return op_get_peer(hv, c, m, out, nout);
+	case PV_SIM_OP_EVTCHN_ALLOC:
+		return op_evtchn_alloc(hv, c, m, out, nout);
+	case PV_SIM_OP_EVTCHN_BIND:
+		rc = op_evtchn_bind(hv, c, m, out, nout);
+		*close_out = rc == 0;
+		return rc;
+	case PV_SIM_OP_EVTCHN_CLOSE:
+		return op_evtchn_close(hv, c, m);
+	case PV_SIM_OP_DOMAIN_INFO:
+		d = dom_get(hv, m->a[0]);
+		if (!d)
+			return -ESRCH;
+		m->a[0] = d->dying ? PV_SIM_DOM_DYING : 0;
+		return 0;
+	case PV_SIM_OP_DOMAIN_CREATE:
+		if (c->dom->domid != 0)
+			return -EPERM;
+		rc = sim_hv_domain_create(hv, (unsigned int)(m->a[0] > 0xFFFF ? 0x10000 : m->a[0]));
+		if (rc < 0)
+			return rc;
+		m->a[0] = (uint64_t)rc;
+		return 0;
+	case PV_SIM_OP_DOMAIN_DESTROY:
+		if (c->dom->domid != 0)
+			return -EPERM;
+		return sim_hv_domain_destroy(hv, (unsigned int)(m->a[0] > 0xFFFF ? 0x10000 : m->a[0]));
+	case PV_SIM_OP_DOMAIN_LIST:
+		return op_domain_list(hv, m);
+	default:
+		return -ENOSYS;
+	}
+}
+
+static void conn_io(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct sim_conn *c = opaque;
+	struct sim_hv *hv = c->hv;
+	struct sim_dom *d = c->dom;
+	struct pv_sim_msg m;
+	int in[PV_SIM_MAX_FDS], out[PV_SIM_MAX_FDS];
+	unsigned int nin = 0, nout = 0, i;
+	int close_out, destroyed_self;
+	size_t len;
+	ssize_t n;
+
+	(void)loop;
+	(void)fd;
+	if (!(events & EPOLLIN)) {
+		conn_free(hv, c);
+		return;
+	}
+	n = pv_sim_recv(c->fd, &m, in, &nin);
+	if (n == 0 || (n < 0 && n != -EMSGSIZE && n != -EAGAIN)) {
+		conn_free(hv, c);
+		return;
+	}
+	if (n == -EAGAIN)
+		return;
+	if (n < (ssize_t)offsetof(struct pv_sim_msg, data)) {
+		/* Undersized or truncated: a broken client gets an error, never a guess. */
+		memset(&m, 0, offsetof(struct pv_sim_msg, data));
+		m.ret = -EINVAL;
+		close_out = 0;
+	} else {
+		m.ndata = 0;
+		m.ret = dispatch(hv, c, &m, in, nin, out, &nout, &close_out);
+		if (m.ret < 0)
+			nout = 0;
+	}
+	for (i = 0; i < nin; i++)
+		close(in[i]);
+	/* A dom0 connection may just have destroyed its own domain: then c is gone too. */
+	destroyed_self = hv->dom[d->domid] != d;
+	if (destroyed_self)
+		return;
+	len = offsetof(struct pv_sim_msg, data) + m.ndata;
+	if (pv_sim_send(c->fd, &m, len, out, nout) < 0) {
+		if (close_out)
+			for (i = 0; i < nout; i++)
+				close(out[i]);
+		conn_free(hv, c);
+		return;
+	}
+	if (close_out)
+		for (i = 0; i < nout; i++)
+			close(out[i]);
+}
+
+static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct sim_dom *d = opaque;
+	struct sim_conn *c;
+	int cfd;
+
+	(void)events;
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	c->hv = d->hv;
+	c->fd = cfd;
+	c->mtfd = -1;
+	c->dom = d;
+	if (pv_loop_add(loop, cfd, EPOLLIN, conn_io, c) < 0) {
+		close(cfd);
+		free(c);
+		return;
+	}
+	c->next = d->conns;
+	d->conns = c;
+}
+
+/* ---- domains ------------------------------------------------------------------------------ */
+
+static void dom_free(struct sim_hv *hv, struct sim_dom *d)
+{
+	char *p;
+	unsigned int i;
+
+	d->dying = 1;
+	while (d->conns)
+		conn_free(hv, d->conns);
+	for (i = 1; i < PV_SIM_MAX_PORTS; i++)
+		if (d->ports[i].state != PORT_FREE)
+			port_close(hv, d, i);
+	if (d->hc_fd >= 0) {
+		pv_loop_del(hv->loop, d->hc_fd);
+		close(d->hc_fd);
+	}
+	pv_xsd_domain_release(hv->xsd, d->domid);
+	while (d->regs) {
+		struct sim_reg *r = d->regs;
+
+		d->regs = r->next;
+		reg_free(r);
+	}
+	if (d->dir) {
+		if ((p = path_join(d->dir, "hypercall"))) {
+			unlink(p);
+			free(p);
+		}
+		if ((p = path_join(d->dir, "socket"))) {
+			unlink(p);
+			free(p);
+		}
+		rmdir(d->dir);
+		free(d->dir);
+	}
+	hv->dom[d->domid] = NULL;
+	free(d);
+}
+
+int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
+{
+	struct sim_dom *d;
+	char *p = NULL;
+	int xfd = -1, rc;
+	unsigned int i;
+
+	if (domid == PV_SIM_DOMID_ANY) {
+		for (domid = 1; domid < DOMID_LIMIT && hv->dom[domid]; domid++)
+			;
+		if (domid == DOMID_LIMIT)
+			return -ENOSPC;
+	}
+	if (domid >= DOMID_LIMIT)
+		return -EINVAL;
+	if (hv->dom[domid])
+		return -EEXIST;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->hv = hv;
+	d->domid = (domid_t)domid;
+	d->hc_fd = -1;
+	for (i = 0; i < PV_SIM_MAX_PORTS; i++)
+		d->ports[i] = (struct sim_port){ .state = PORT_FREE, .fd_ours = -1, .fd_theirs = -1 };
+	hv->dom[domid] = d;
+	if (asprintf(&d->dir, "%s/dom%u", hv->rundir, domid) < 0) {
+		d->dir = NULL;
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (mkdir(d->dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!(p = path_join(d->dir, "hypercall"))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = listen_unix(p, SOCK_SEQPACKET);
+	free(p);
+	if (rc < 0)
+		goto fail;
+	d->hc_fd = rc;
+	if ((rc = pv_loop_add(hv->loop, d->hc_fd, EPOLLIN, hc_accept, d)) < 0) {
+		close(d->hc_fd);
+		d->hc_fd = -1;
+		goto fail;
+	}
+	if (!(p = path_join(d->dir, "socket"))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	xfd = listen_unix(p, SOCK_STREAM);
+	free(p);
+	if (xfd < 0) {
+		rc = xfd;
+		goto fail;
+	}
+	if ((rc = pv_xsd_listen(hv->xsd, xfd, d->domid)) < 0)
+		goto fail; /* the store closed xfd */
+	if ((rc = pv_xsd_domain_introduce(hv->xsd, d->domid)) < 0 && rc != -EEXIST)
+		goto fail;
+	return (int)domid;
+fail:
+	dom_free(hv, d);
+	return rc;
+}
+
+int sim_hv_domain_destroy(struct sim_hv *hv, unsigned int domid)
+{
+	struct sim_dom *d;
+
+	if (domid == 0)
+		return -EPERM;
+	d = domid < DOMID_LIMIT ? hv->dom[domid] : NULL;
+	if (!d)
+		return -ESRCH;
+	dom_free(hv, d);
+	return 0;
+}
+
+struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *rundir)
+{
+	struct sim_hv *hv = calloc(1, sizeof(*hv));
+	int rc;
+
+	if (!hv)
+		return NULL;
+	hv->loop = loop;
+	hv->xsd = xsd;
+	hv->rundir = strdup(rundir);
+	if (!hv->rundir) {
+		free(hv);
+		return NULL;
+	}
+	rc = sim_hv_domain_create(hv, 0);
+	if (rc < 0) {
+		free(hv->rundir);
+		free(hv);
+		errno = -rc;
+		return NULL;
+	}
+	return hv;
+}
+
+void sim_hv_free(struct sim_hv *hv)
+{
+	unsigned int i;
+
+	if (!hv)
+		return;
+	for (i = DOMID_LIMIT; i-- > 0;)
+		if (hv->dom[i])
+			dom_free(hv, hv->dom[i]);
+	free(hv->rundir);
+	free(hv);
+}

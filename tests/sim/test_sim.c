@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-simd's grant tables, event channels and domains, through the sim platform.
+ *
+ * The suite starts a real pvio-simd (from $PVIO_BUILD/bin) in a fresh rundir and creates
+ * domains 1, 2 and 3.  Platform handles are explicit, so this one process can act as
+ * several domains at once; tests that need another process fork one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pv_test.h"
+#include "pv_platform.h"
+#include "sim/pv_sim.h"
+#include "pv_sim_proto.h"
+#include "sim_unix.h"
+#include "pv_ring.h"
+
+#define RUNDIR_TEMPLATE "/tmp/pvio-test-sim-XXXXXX"
+static char rundir[] = RUNDIR_TEMPLATE;
+static pid_t simd = -1;
+static struct pv_platform *dom0;
+
+static int open_dom(unsigned int domid, struct pv_platform **p)
+{
+	char spec[128];
+	const char *why = NULL;
+
+	snprintf(spec, sizeof(spec), "sim:%s:%u", rundir, domid);
+	return pv_platform_open(spec, p, &why);
+}
+
+static int wait_for_socket(const char *path, int ms)
+{
+	struct stat st;
+
+	for (; ms > 0; ms -= 10) {
+		if (stat(path, &st) == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int suite_init(void)
+{
+	const char *b = getenv("PVIO_BUILD");
+	char bin[512], sock[600];
+	domid_t id;
+	unsigned int i;
+
+	memcpy(rundir, RUNDIR_TEMPLATE, sizeof(rundir));
+	if (!mkdtemp(rundir))
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/bin/pvio-simd", b ? b : "build");
+	simd = fork();
+	if (simd == 0) {
+		execl(bin, "pvio-simd", "--rundir", rundir, "--foreground", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", rundir);
+	if (simd < 0 || wait_for_socket(sock, 5000) < 0)
+		return -1;
+	if (open_dom(0, &dom0) < 0)
+		return -1;
+	for (i = 1; i <= 3; i++)
+		if (pv_sim_domain_create(dom0, i, &id) < 0 || id != i)
+			return -1;
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	int st = 0;
+	char cmd[600];
+
+	if (dom0)
+		pv_platform_close(dom0);
+	dom0 = NULL;
+	if (simd > 0) {
+		kill(simd, SIGTERM);
+		waitpid(simd, &st, 0);
+	}
+	simd = -1;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
+	if (system(cmd) != 0)
+		return -1;
+	/* pvio-simd exits 0 after a clean shutdown (and, under ASan, with no leak). */
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ---- grants ------------------------------------------------------------------------ */
+
+static void test_share_map_copy(void)
+{
+	struct pv_platform *a, *b;
+	grant_ref_t refs[2];
+	uint8_t *pa, *pb, buf[100];
+	struct pv_gnt_copy_seg seg;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL(pv_platform_domid(a), 1);
+	CU_ASSERT_STRING_EQUAL(pv_platform_name(a), "sim");
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 2, 1, refs, (void **)&pa), 0);
+	CU_ASSERT(refs[0] >= 8 && refs[1] >= 8 && refs[0] != refs[1]);
+	memset(pa, 0x11, PV_PAGE_SIZE);
+	memset(pa + PV_PAGE_SIZE, 0x22, PV_PAGE_SIZE);
+
+	/* B maps both pages, contiguously, and sees and changes A's memory. */
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 2, refs, 1, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pb[0], 0x11);
+	CU_ASSERT_EQUAL(pb[PV_PAGE_SIZE + 4095], 0x22);
+	pb[10] = 0x99;
+	CU_ASSERT_EQUAL(pa[10], 0x99);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 2), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 2), -EINVAL); /* twice is an error, not a crash */
+
+	/* Grant copy, both directions, one page at an offset. */
+	seg = (struct pv_gnt_copy_seg){ .local = buf, .ref = refs[1], .domid = 1, .offset = 100,
+					.len = sizeof(buf), .to_granted = 0 };
+	CU_ASSERT_EQUAL(pv_gnt_copy(b, &seg, 1), 0);
+	CU_ASSERT_EQUAL(seg.status, 0);
+	CU_ASSERT_EQUAL(buf[0], 0x22);
+	memset(buf, 0x5A, sizeof(buf));
+	seg.to_granted = 1;
+	CU_ASSERT_EQUAL(pv_gnt_copy(b, &seg, 1), 0);
+	CU_ASSERT_EQUAL(pa[PV_PAGE_SIZE + 100], 0x5A);
+	CU_ASSERT_EQUAL(pa[PV_PAGE_SIZE + 99], 0x22);
+	/* A segment crossing the page end is refused, the others in the batch still done. */
+	{
+		struct pv_gnt_copy_seg two[2] = { seg, seg };
+
+		two[0].offset = 4000;
+		CU_ASSERT_EQUAL(pv_gnt_copy(b, two, 2), -EIO);
+		CU_ASSERT_EQUAL(two[0].status, -EINVAL);
+		CU_ASSERT_EQUAL(two[1].status, 0);
+	}
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 2), 0);
+	/* Once unshared, the grant is gone for B. */
+	CU_ASSERT_EQUAL(pv_gnt_map(b, 1, 1, refs, 0, (void **)&pb), -EACCES);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+static void test_refused(void)
+{
+	struct pv_platform *a, *c;
+	grant_ref_t ref, bogus;
+	uint8_t *pa, *pc, buf[16];
+	struct pv_gnt_copy_seg seg;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+	/* Granted to 2, not to 3: 3 can neither map nor copy it. */
+	CU_ASSERT_EQUAL(pv_gnt_map(c, 1, 1, &ref, 0, (void **)&pc), -EACCES);
+	seg = (struct pv_gnt_copy_seg){ .local = buf, .ref = ref, .domid = 1, .len = 16 };
+	CU_ASSERT_EQUAL(pv_gnt_copy(c, &seg, 1), -EIO);
+	CU_ASSERT_EQUAL(seg.status, -EACCES);
+	/* Refs outside the table and of a domain that does not exist. */
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 3, 1, 1, &bogus, (void **)&pc), 0);
+	bogus = 0xFFFFFF;
+	CU_ASSERT_EQUAL(pv_gnt_map(c, 1, 1, &bogus, 0, (void **)&pc), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_map(c, 77, 1, &ref, 0, (void **)&pc), -ESRCH);
+	bogus = 3; /* a reserved entry nobody granted */
+	CU_ASSERT_EQUAL(pv_gnt_map(c, 1, 1, &bogus, 0, (void **)&pc), -EACCES);
+	pv_platform_close(c);
+	pv_platform_close(a);
+}
+
+static void test_readonly(void)
+{
+	struct pv_platform *a, *b;
+	grant_ref_t ref;
+	uint8_t *pa, *pb, buf[8] = { 1 };
+	struct pv_gnt_copy_seg seg;
+	pid_t pid;
+	int st;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 0, &ref, (void **)&pa), 0);
+	pa[0] = 42;
+	CU_ASSERT_EQUAL(pv_gnt_map(b, 1, 1, &ref, 1, (void **)&pb), -EACCES);
+	seg = (struct pv_gnt_copy_seg){ .local = buf, .ref = ref, .domid = 1, .len = 8, .to_granted = 1 };
+	CU_ASSERT_EQUAL(pv_gnt_copy(b, &seg, 1), -EIO);
+	CU_ASSERT_EQUAL(seg.status, -EACCES);
+	CU_ASSERT_EQUAL(pa[1], 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 0, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pb[0], 42);
+	/* The read-only mapping really is read-only: a write faults. */
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		((volatile uint8_t *)pb)[0] = 1;
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+	CU_ASSERT_EQUAL(pa[0], 42);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+static void test_unshare_busy(void)
+{
+	struct pv_platform *a, *b;
+	grant_ref_t refs[3];
+	uint8_t *pa, *pb;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 3, 1, refs, (void **)&pa), 0);
+	/* Map only the last page: unshare of all three must refuse and change nothing. */
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &refs[2], 1, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 3), -EBUSY);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 2), -EINVAL); /* not what was shared */
+	/* Still granted: B can map the first page too. */
+	{
+		uint8_t *p0;
+
+		CU_ASSERT_EQUAL(pv_gnt_map(b, 1, 1, &refs[0], 1, (void **)&p0), 0);
+		CU_ASSERT_EQUAL(pv_gnt_unmap(b, p0, 1), 0);
+	}
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 3), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+/* A grantee that dies with pages mapped: the daemon unpins them for it. */
+static void test_grantee_dies(void)
+{
+	struct pv_platform *a;
+	grant_ref_t ref;
+	uint8_t *pa;
+	int pipefd[2], st, rc = -EBUSY, tries;
+	pid_t pid;
+	char c;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(pipefd), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct pv_platform *b;
+		void *pb;
+
+		close(pipefd[0]);
+		if (open_dom(2, &b) < 0 || pv_gnt_map(b, 1, 1, &ref, 1, &pb) < 0)
+			_exit(1);
+		if (write(pipefd[1], "m", 1) != 1)
+			_exit(1);
+		pause(); /* killed with the page mapped */
+		_exit(0);
+	}
+	close(pipefd[1]);
+	CU_ASSERT_EQUAL(read(pipefd[0], &c, 1), 1);
+	close(pipefd[0]);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), -EBUSY);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	for (tries = 0; tries < 200 && rc == -EBUSY; tries++) {
+		rc = pv_gnt_unshare(a, pa, 1);
+		if (rc == -EBUSY)
+			usleep(10000);
+	}
+	CU_ASSERT_EQUAL(rc, 0);
+	pv_platform_close(a);
+}
+
+/* ---- event channels ------------------------------------------------------------------ */
+
+static int wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms);
+}
+
+static void test_evtchn_notify_and_mask(void)
+{
+	struct pv_platform *a, *b;
+	evtchn_port_t pa, pb;
+	int fa, fb;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_evtchn_alloc_unbound(a, 2, &pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_evtchn_bind_interdomain(b, 1, pa, &pb), 0);
+	CU_ASSERT(pa > 0 && pb > 0);
+	fa = pv_evtchn_fd(a);
+	fb = pv_evtchn_fd(b);
+	CU_ASSERT_EQUAL(pv_evtchn_pending(b), -EAGAIN);
+	CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 1000), 1);
+	CU_ASSERT_EQUAL(pv_evtchn_pending(b), (int)pb);
+	CU_ASSERT_EQUAL(pv_evtchn_pending(b), -EAGAIN);
+	/* Masked now: notifications pend but do not wake B ... */
+	CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 50), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_pending(b), -EAGAIN);
+	/* ... until unmasked, when the pending event is delivered, once. */
+	CU_ASSERT_EQUAL(pv_evtchn_unmask(b, pb), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 1000), 1);
+	CU_ASSERT_EQUAL(pv_evtchn_pending(b), (int)pb);
+	CU_ASSERT_EQUAL(pv_evtchn_unmask(b, pb), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 50), 0);
+	/* And the other way. */
+	CU_ASSERT_EQUAL(pv_evtchn_notify(b, pb), 0);
+	CU_ASSERT_EQUAL(wait_readable(fa, 1000), 1);
+	CU_ASSERT_EQUAL(pv_evtchn_pending(a), (int)pa);
+	CU_ASSERT_EQUAL(pv_evtchn_unbind(b, pb), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_unbind(a, pa), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa), -EINVAL);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+static void test_evtchn_refused(void)
+{
+	struct pv_platform *a, *b, *c;
+	evtchn_port_t pa, px;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_evtchn_alloc_unbound(a, 2, &pa), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(c, 1, pa, &px), -EINVAL); /* not for 3 */
+	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(b, 1, pa + 100, &px), -EINVAL);
+	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(b, 1, 0, &px), -EINVAL);
+	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(b, 99, pa, &px), -ESRCH);
+	CU_ASSERT_EQUAL(pv_evtchn_alloc_unbound(a, 99, &px), -ESRCH);
+	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(b, 1, pa, &px), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(b, 1, pa, &px), -EINVAL); /* bound already */
+	CU_ASSERT_EQUAL(pv_evtchn_notify(c, 5), -EINVAL);
+	CU_ASSERT_EQUAL(pv_evtchn_unmask(c, 5000), -EINVAL);
+	pv_platform_close(c);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+/* A notification crosses processes: the child is domain 2 and answers every kick. */
+static void test_evtchn_cross_process(void)
+{
+	struct pv_platform *a;
+	evtchn_port_t pa;
+	int i, st, got = 0;
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_evtchn_alloc_unbound(a, 2, &pa), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct pv_platform *b;
+		evtchn_port_t pb;
+		int k;
+
+		if (open_dom(2, &b) < 0 || pv_evtchn_bind_interdomain(b, 1, pa, &pb) < 0)
+			_exit(1);
+		for (k = 0; k < 100; k++) {
+			if (wait_readable(pv_evtchn_fd(b), 5000) != 1 || pv_evtchn_pending(b) != (int)pb ||
+			    pv_evtchn_unmask(b, pb) < 0 || pv_evtchn_notify(b, pb) < 0)
+				_exit(2);
+		}
+		pv_platform_close(b);
+		_exit(0);
+	}
+	/* The child binds before our first kick lands: retry the first until it answers. */
+	for (i = 0; i < 100; i++) {
+		int r;
+
+		do {
+			CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa), 0);
+			r = wait_readable(pv_evtchn_fd(a), i == 0 ? 100 : 5000);
+		} while (r == 0 && i == 0 && got++ < 50);
+		if (r != 1 || pv_evtchn_pending(a) != (int)pa || pv_evtchn_unmask(a, pa) < 0)
+			break;
+	}
+	CU_ASSERT_EQUAL(i, 100);
+	waitpid(pid, &st, 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	pv_platform_close(a);
+}
+
+/* ---- domains and hostile callers ---------------------------------------------------------- */
+
+static void test_domain_destroy_releases(void)
+{
+	struct pv_platform *a, *b;
+	struct pv_dominfo info;
+	grant_ref_t ref;
+	uint8_t *pa, *pb;
+	evtchn_port_t pa_port, pb_port;
+	domid_t id;
+	int before, after, rc = -EBUSY, tries;
+
+	before = count_fds(simd);
+	CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(dom0, PV_SIM_ANY_DOMID, &id), 0);
+	CU_ASSERT(id >= 4);
+	CU_ASSERT_EQUAL(pv_domain_info(dom0, id, &info), 0);
+	CU_ASSERT_EQUAL(info.dying, 0);
+	CU_ASSERT_EQUAL(pv_sim_domain_create(dom0, id, &id), -EEXIST);
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(id, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, id, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 1, (void **)&pb), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_evtchn_alloc_unbound(b, 1, &pb_port), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_evtchn_bind_interdomain(a, id, pb_port, &pa_port), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), -EBUSY);
+
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(dom0, id), 0);
+	CU_ASSERT_EQUAL(pv_domain_info(dom0, id, &info), -ESRCH);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(dom0, id), -ESRCH);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(dom0, 0), -EPERM);
+	/* Its pins are released: the granter may take its page back. */
+	for (tries = 0; tries < 100 && rc == -EBUSY; tries++) {
+		rc = pv_gnt_unshare(a, pa, 1);
+		if (rc == -EBUSY)
+			usleep(10000);
+	}
+	CU_ASSERT_EQUAL(rc, 0);
+	/* The dead domain's handle fails cleanly. */
+	CU_ASSERT(pv_evtchn_alloc_unbound(b, 1, &pb_port) < 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+	/* The daemon sees our handles close asynchronously: give it a moment. */
+	for (tries = 0; tries < 100 && (after = count_fds(simd)) != before; tries++)
+		usleep(10000);
+	CU_ASSERT_EQUAL(before, after); /* the daemon holds no fd of the dead domain */
+	if (before != after) {
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)simd);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot list the daemon's fds\n");
+	}
+}
+
+static void test_domu_is_not_toolstack(void)
+{
+	struct pv_platform *a;
+	domid_t id;
+	domid_t ids[16];
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL(pv_sim_domain_create(a, 50, &id), -EPERM);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(a, 2), -EPERM);
+	CU_ASSERT(pv_sim_domain_list(dom0, ids, 16) >= 4);
+	pv_platform_close(a);
+}
+
+/* Raw packets on a hypercall socket, as a broken or hostile process would send them. */
+static int raw_connect(unsigned int domid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%u/hypercall", rundir, domid);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int raw_call(int fd, const void *buf, size_t len, const int *fds, unsigned int nfds)
+{
+	struct pv_sim_msg r;
+	int got[PV_SIM_MAX_FDS];
+	unsigned int n, i;
+	ssize_t k;
+
+	if (pv_sim_send(fd, buf, len, fds, nfds) < 0)
+		return -1000;
+	k = pv_sim_recv(fd, &r, got, &n);
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	if (k < (ssize_t)offsetof(struct pv_sim_msg, data))
+		return -1001;
+	return r.ret;
+}
+
+static void test_hostile_hypercalls(void)
+{
+	struct pv_sim_msg m;
+	int fd = raw_connect(1), mfd, gfd, fds[2];
+	char tiny[3] = { 1, 2, 3 };
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(raw_call(fd, tiny, sizeof(tiny), NULL, 0), -EINVAL);
+	memset(&m, 0, sizeof(m));
+	m.op = 9999;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0), -ENOSYS);
+	m.op = PV_SIM_OP_HELLO;
+	m.a[0] = 77;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0), -EPROTONOSUPPORT);
+	m.op = PV_SIM_OP_EVTCHN_CLOSE;
+	m.a[0] = 1ull << 40;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0), -EINVAL);
+	m.op = PV_SIM_OP_EVTCHN_BIND;
+	m.a[0] = 1ull << 40;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0), -ESRCH);
+	m.op = PV_SIM_OP_DOMAIN_INFO;
+	m.a[0] = ~0ull;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0), -ESRCH);
+	m.op = PV_SIM_OP_GET_PEER;
+	m.a[0] = 2;
+	CU_ASSERT(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0);
+
+	/* Registering memory: no fds, unsealed fds, fds too small, absurd sizes. */
+	m.op = PV_SIM_OP_REGISTER_GNTTAB;
+	m.a[0] = 16;
+	m.a[1] = 64;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0), -EINVAL);
+	mfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	gfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	CU_ASSERT_FATAL(mfd >= 0 && gfd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(mfd, 16 * 4096), 0);
+	CU_ASSERT_EQUAL(ftruncate(gfd, 64 * 8), 0);
+	fds[0] = mfd;
+	fds[1] = gfd;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), -EINVAL); /* unsealed */
+	CU_ASSERT_EQUAL(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	CU_ASSERT_EQUAL(fcntl(gfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	m.a[0] = 17; /* more pages than the memfd holds */
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), -EINVAL);
+	m.a[0] = 1ull << 40;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), -EINVAL);
+	m.a[0] = 16;
+	m.a[1] = 65;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), -EINVAL);
+	m.a[1] = 64;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), 0);
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), -EBUSY);
+	/* Fds sent with an op that takes none are closed, not kept. */
+	m.op = PV_SIM_OP_DOMAIN_INFO;
+	m.a[0] = 1;
+	CU_ASSERT_EQUAL(raw_call(fd, &m, offsetof(struct pv_sim_msg, data), fds, 2), 0);
+	close(mfd);
+	close(gfd);
+	close(fd);
+	/* And the daemon still serves everyone. */
+	{
+		struct pv_dominfo info;
+
+		CU_ASSERT_EQUAL(pv_domain_info(dom0, 1, &info), 0);
+	}
+}
+
+static CU_TestInfo grant_tests[] = {
+	{ "share A->B; B maps, copies both ways; unshare ends access", test_share_map_copy },
+	{ "domain C, bogus refs and absent domains are refused", test_refused },
+	{ "read-only grant: no writable map, no copy into it, a write faults", test_readonly },
+	{ "unshare while mapped is -EBUSY and changes nothing", test_unshare_busy },
+	{ "a grantee killed with pages mapped: its pins are released", test_grantee_dies },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo evtchn_tests[] = {
+	{ "notify both ways; mask holds an event pending until unmask", test_evtchn_notify_and_mask },
+	{ "binding a port not offered to us, or of no domain, is refused", test_evtchn_refused },
+	{ "notifications cross processes", test_evtchn_cross_process },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo domain_tests[] = {
+	{ "domain destroy releases grants, ports and daemon fds", test_domain_destroy_releases },
+	{ "a domU cannot create or destroy domains", test_domu_is_not_toolstack },
+	{ "hostile hypercall packets get errors; the daemon keeps serving", test_hostile_hypercalls },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "sim-grant", suite_init, suite_clean, NULL, NULL, grant_tests },
+	{ "sim-evtchn", suite_init, suite_clean, NULL, NULL, evtchn_tests },
+	{ "sim-domain", suite_init, suite_clean, NULL, NULL, domain_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	return pv_test_main(suites);
+}

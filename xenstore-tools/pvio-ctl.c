@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-ctl - the toolstack role for pvio.
+ *
+ *   pvio-ctl [--platform SPEC] domain-create [DOMID]
+ *   pvio-ctl [--platform SPEC] domain-destroy DOMID
+ *   pvio-ctl [--platform SPEC] domain-list
+ *
+ * SPEC is a platform spec (pv_platform.h): "sim:<rundir>:0" for pvio-simd, or taken from
+ * $PVIO_PLATFORM.  The domain commands exist on the sim only; on Xen, xl owns domains.
+ * Block and network device commands come with the block path.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pv_platform.h"
+#include "sim/pv_sim.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pvio-ctl [--platform SPEC] COMMAND [ARGS]\n"
+		"  domain-create [DOMID]   create a simulated domain (sim only); prints its id\n"
+		"  domain-destroy DOMID    destroy it, releasing its grants, ports and xenstore nodes\n"
+		"  domain-list             list the domains\n"
+		"SPEC: sim:<rundir>:0 (or $PVIO_PLATFORM)\n");
+}
+
+/* A domain id from the command line: decimal, below DOMID_FIRST_RESERVED. */
+static int parse_domid(const char *s, domid_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v >= 0x7FF0)
+		return -EINVAL;
+	*out = (domid_t)v;
+	return 0;
+}
+
+static int cmd_domain(struct pv_platform *p, const char *cmd, int argc, char **argv)
+{
+	domid_t id, ids[1024];
+	int rc, i;
+
+	if (!strcmp(cmd, "domain-create")) {
+		unsigned int want = PV_SIM_ANY_DOMID;
+
+		if (argc > 1)
+			return -EINVAL;
+		if (argc == 1) {
+			if (parse_domid(argv[0], &id) < 0 || id == 0)
+				return -EINVAL;
+			want = id;
+		}
+		rc = pv_sim_domain_create(p, want, &id);
+		if (rc == 0)
+			printf("%u\n", id);
+		return rc;
+	}
+	if (!strcmp(cmd, "domain-destroy")) {
+		if (argc != 1 || parse_domid(argv[0], &id) < 0)
+			return -EINVAL;
+		return pv_sim_domain_destroy(p, id);
+	}
+	if (!strcmp(cmd, "domain-list")) {
+		if (argc != 0)
+			return -EINVAL;
+		rc = pv_sim_domain_list(p, ids, sizeof(ids) / sizeof(ids[0]));
+		if (rc < 0)
+			return rc;
+		printf("%-6s %s\n", "ID", "STATE");
+		for (i = 0; i < rc && i < (int)(sizeof(ids) / sizeof(ids[0])); i++)
+			printf("%-6u %s\n", ids[i], "running");
+		return 0;
+	}
+	return -ENOSYS;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *spec = NULL, *why = NULL, *cmd;
+	struct pv_platform *p;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': spec = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	if (strncmp(cmd, "domain-", 7)) {
+		fprintf(stderr, "pvio-ctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	rc = pv_platform_open(spec, &p, &why);
+	if (rc < 0) {
+		fprintf(stderr, "pvio-ctl: %s\n", why ? why : strerror(-rc));
+		return 1;
+	}
+	rc = cmd_domain(p, cmd, argc - optind - 1, argv + optind + 1);
+	pv_platform_close(p);
+	if (rc == -ENOSYS) {
+		fprintf(stderr, "pvio-ctl: unknown command '%s'\n", cmd);
+		return 2;
+	}
+	if (rc == -EINVAL && strcmp(cmd, "domain-list")) {
+		fprintf(stderr, "pvio-ctl: %s: bad arguments (see pvio-ctl --help)\n", cmd);
+		return 2;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "pvio-ctl: %s: %s\n", cmd,
+			rc == -EINVAL ? "this platform has no simulated domains" : strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
