@@ -145,12 +145,13 @@ all: $(BINS) $(TESTS)
 
 check: all
 	$(Q)scripts/deps.sh test
-	$(vecho) DEMO "two-process ring round trip (smoke)"
+	$(vecho) DEMO "ring round trip, two processes and two sim domains (smoke)"
 	$(Q)$(BUILD)/bin/pvio-ring-demo -n 20000 >/dev/null
+	$(Q)$(BUILD)/bin/pvio-ring-demo -s -n 20000 >/dev/null
 	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 demo: all
-	$(Q)$(BUILD)/bin/pvio-ring-demo
+	$(Q)$(BUILD)/bin/pvio-ring-demo -s
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio

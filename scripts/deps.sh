@@ -10,7 +10,7 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev"
-test_pkgs=""
+test_pkgs="xenstore-utils"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

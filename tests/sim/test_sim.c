@@ -581,6 +581,59 @@ static void test_hostile_hypercalls(void)
 	}
 }
 
+/* Runs pvio-ctl with args against this suite's daemon; returns its exit status, output in out. */
+static int run_ctl(char *out, size_t outsz, const char *args)
+{
+	const char *b = getenv("PVIO_BUILD");
+	char cmd[1024];
+	FILE *f;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/bin/pvio-ctl --platform sim:%s:0 %s 2>&1", b ? b : "build",
+		 rundir, args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, outsz - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_pvio_ctl_domains(void)
+{
+	char out[4096];
+	struct pv_dominfo info;
+
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-create 42"), 0);
+	CU_ASSERT_STRING_EQUAL(out, "42\n");
+	CU_ASSERT_EQUAL(pv_domain_info(dom0, 42, &info), 0);
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-list"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n42 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n0 "));
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-create 42"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "File exists"));
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-destroy 42"), 0);
+	CU_ASSERT_EQUAL(pv_domain_info(dom0, 42, &info), -ESRCH);
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-destroy 42"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "No such process"));
+	/* Bad arguments are usage errors, never a request. */
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-create 99999"), 2);
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-create 12abc"), 2);
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-destroy"), 2);
+	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "no-such-command"), 2);
+	/* A domain that is not dom0 is refused by the daemon. */
+	{
+		const char *b = getenv("PVIO_BUILD");
+		char cmd[1024];
+
+		snprintf(cmd, sizeof(cmd), "%s/bin/pvio-ctl --platform sim:%s:1 domain-create >/dev/null 2>&1",
+			 b ? b : "build", rundir);
+		CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
+	}
+}
+
 static CU_TestInfo grant_tests[] = {
 	{ "share A->B; B maps, copies both ways; unshare ends access", test_share_map_copy },
 	{ "domain C, bogus refs and absent domains are refused", test_refused },
@@ -600,6 +653,7 @@ static CU_TestInfo evtchn_tests[] = {
 static CU_TestInfo domain_tests[] = {
 	{ "domain destroy releases grants, ports and daemon fds", test_domain_destroy_releases },
 	{ "a domU cannot create or destroy domains", test_domu_is_not_toolstack },
+	{ "pvio-ctl domain-create, -list, -destroy and their errors", test_pvio_ctl_domains },
 	{ "hostile hypercall packets get errors; the daemon keeps serving", test_hostile_hypercalls },
 	CU_TEST_INFO_NULL,
 };

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.c - one xenstore request: check its payload, run it, reply.
+ *
+ * Payloads come straight from the client's buffer and are not NUL-terminated by the
+ * transport: every string argument is checked to end inside the payload before use.
+ * A request we cannot make sense of gets XS_ERROR "EINVAL" and counts in bad_messages;
+ * it is never logged (a guest could flood the log).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xsd.h"
+
+struct req {
+	struct pv_xsd *x;
+	struct xsd_conn *c;
+	const struct xsd_sockmsg *h;
+	const char *body;
+	uint32_t len;
+	struct xsd_view v; /* the store, or the transaction tx_id names */
+};
+
+static int malformed(struct req *r)
+{
+	r->x->st.bad_messages++;
+	return -EINVAL;
+}
+
+/* Number of NUL-terminated strings making up the whole payload, or -1. */
+static int nstrings(const struct req *r)
+{
+	int n = 0;
+
+	if (!r->len || r->body[r->len - 1] != '\0')
+		return -1;
+	for (uint32_t i = 0; i < r->len; i++)
+		n += r->body[i] == '\0';
+	return n;
+}
+
+/* The i-th string of a payload nstrings() accepted. */
+static const char *arg(const struct req *r, int i)
+{
+	const char *s = r->body;
+
+	while (i-- > 0)
+		s += strlen(s) + 1;
+	return s;
+}
+
+/* The single string argument, or NULL. */
+static const char *onearg(const struct req *r)
+{
+	return nstrings(r) == 1 ? r->body : NULL;
+}
+
+/* Plain decimal, no sign, no blanks: Xen's atoi() would take garbage as 0. */
+static int parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_domid(struct req *r, const char *s, domid_t *out)
+{
+	uint64_t v;
+
+	if (!s || parse_num(s, UINT16_MAX, &v) < 0)
+		return malformed(r);
+	*out = (domid_t)v;
+	return 0;
+}
+
+static int path_arg(struct req *r, const char *s, bool special, char **out, uint32_t *rel)
+{
+	int rc = xsd_canon(r->x, r->c->domid, s, special, out, rel);
+
+	return rc == -EINVAL ? malformed(r) : rc;
+}
+
+static int reply(struct req *r, const void *p, size_t len)
+{
+	struct iovec iov = { (void *)p, len };
+
+	if (len > r->x->lim.max_payload)
+		return -E2BIG;
+	return xsd_queue(r->c, r->h->type, r->h->req_id, r->h->tx_id, &iov, 1);
+}
+
+static int reply_ok(struct req *r)
+{
+	return reply(r, "OK", 3);
+}
+
+static const char *err_name(int err)
+{
+	if (err == XSD_EQUOTA)
+		return "EQUOTA";
+	for (size_t i = 0; i < sizeof(xsd_errors) / sizeof(xsd_errors[0]); i++)
+		if (xsd_errors[i].errnum == err)
+			return xsd_errors[i].errstring;
+	return "EINVAL";
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+static int do_read(struct req *r)
+{
+	const char *a = onearg(r);
+	struct xsd_node *n;
+	char *p;
+	int rc;
+
+	if (!a)
+		return malformed(r);
+	if ((rc = path_arg(r, a, false, &p, NULL)) < 0)
+		return rc;
+	if ((rc = xsd_lookup(&r->v, p, XSD_PERM_READ, &n)) == 0)
+		rc = reply(r, n->value, n->vlen);
+	free(p);
+	return rc;
+}
+
+static int do_write(struct req *r)
+{
+	const char *nul = r->len ? memchr(r->body, '\0', r->len) : NULL;
+	uint32_t off;
+	char *p;
+	int rc;
+
+	if (!nul)
+		return malformed(r);
+	off = (uint32_t)(nul - r->body) + 1;
+	if ((rc = path_arg(r, r->body, false, &p, NULL)) < 0)
+		return rc;
+	if ((rc = xsd_write(&r->v, p, r->body + off, r->len - off, false)) == 0)
+		rc = reply_ok(r);
+	free(p);
+	return rc;
+}
+
+static int do_mkdir(struct req *r)
+{
+	const char *a = onearg(r);
+	char *p;
+	int rc;
+
+	if (!a)
+		return malformed(r);
+	if ((rc = path_arg(r, a, false, &p, NULL)) < 0)
+		return rc;
+	if ((rc = xsd_write(&r->v, p, "", 0, true)) == 0)
+		rc = reply_ok(r);
+	free(p);
+	return rc;
+}
+
+static int do_rm(struct req *r)
+{
+	const char *a = onearg(r);
+	char *p;
+	int rc;
+
+	if (!a)
+		return malformed(r);
+	if ((rc = path_arg(r, a, false, &p, NULL)) < 0)
+		return rc;
+	if ((rc = xsd_rm(&r->v, p)) == 0)
+		rc = reply_ok(r);
+	free(p);
+	return rc;
+}
+
+static int do_directory(struct req *r)
+{
+	const char *a = onearg(r);
+	struct xsd_node *n;
+	char *p;
+	int rc;
+
+	if (!a)
+		return malformed(r);
+	if ((rc = path_arg(r, a, false, &p, NULL)) < 0)
+		return rc;
+	/* Too long for one reply: E2BIG tells libxenstore to use DIRECTORY_PART. */
+	if ((rc = xsd_lookup(&r->v, p, XSD_PERM_READ, &n)) == 0)
+		rc = reply(r, n->kids, n->kidslen);
+	free(p);
+	return rc;
+}
+
+/*
+ * "<gen>\0" then whole names from byte offset off of the children list, and an empty name
+ * when the list ends there, as Xen's C xenstored.  The client restarts when gen changes.
+ */
+static int do_directory_part(struct req *r)
+{
+	struct xsd_node *n;
+	uint64_t off;
+	char gen[24], *buf = NULL, *p;
+	uint32_t glen, end, budget;
+	int rc;
+
+	if (nstrings(r) != 2 || parse_num(arg(r, 1), UINT32_MAX, &off) < 0)
+		return malformed(r);
+	if ((rc = path_arg(r, r->body, false, &p, NULL)) < 0)
+		return rc;
+	if ((rc = xsd_lookup(&r->v, p, XSD_PERM_READ, &n)) < 0)
+		goto out;
+	glen = (uint32_t)snprintf(gen, sizeof(gen), "%" PRIu64, n->gen) + 1;
+	if (off >= n->kidslen) {
+		char empty[sizeof(gen) + 1];
+
+		memcpy(empty, gen, glen);
+		empty[glen] = '\0';
+		rc = reply(r, empty, glen + 1);
+		goto out;
+	}
+	/* Xen would hand out the tail of a name; an offset inside one is a client bug. */
+	if (off && n->kids[off - 1] != '\0') {
+		rc = malformed(r);
+		goto out;
+	}
+	budget = r->x->lim.max_payload - glen - 1;
+	for (end = (uint32_t)off; end < n->kidslen;) {
+		uint32_t l = (uint32_t)strlen(n->kids + end) + 1;
+
+		if (end + l - off > budget)
+			break;
+		end += l;
+	}
+	if (end == off) {
+		rc = -E2BIG;
+		goto out;
+	}
+	rc = -ENOMEM;
+	if ((buf = malloc(glen + (end - off) + 1))) {
+		memcpy(buf, gen, glen);
+		memcpy(buf + glen, n->kids + off, end - off);
+		buf[glen + end - off] = '\0';
+		rc = reply(r, buf, glen + (end - off) + (end == n->kidslen));
+	}
+out:
+	free(buf);
+	free(p);
+	return rc;
+}
+
+static struct xsd_special *special(struct pv_xsd *x, const char *name)
+{
+	for (size_t i = 0; i < 2; i++)
+		if (!strcmp(x->special[i].name, name))
+			return &x->special[i];
+	return NULL;
+}
+
+static int do_get_perms(struct req *r)
+{
+	static const char letter[4] = { 'n', 'r', 'w', 'b' };
+	const struct xsd_perm *perms;
+	const char *a = onearg(r);
+	struct xsd_special *s;
+	struct xsd_node *n;
+	char *p, *buf = NULL;
+	uint32_t cnt;
+	size_t len = 0;
+	int rc;
+
+	if (!a)
+		return malformed(r);
+	if ((rc = path_arg(r, a, true, &p, NULL)) < 0)
+		return rc;
+	if (p[0] == '@') {
+		if (!(s = special(r->x, p))) {
+			rc = -ENOENT;
+			goto out;
+		}
+		perms = s->perms;
+		cnt = s->nperms;
+	} else {
+		if ((rc = xsd_lookup(&r->v, p, XSD_PERM_READ, &n)) < 0)
+			goto out;
+		perms = n->perms;
+		cnt = n->nperms;
+	}
+	rc = -ENOMEM;
+	if (!(buf = malloc((size_t)cnt * 8)))
+		goto out;
+	for (uint32_t i = 0; i < cnt; i++)
+		len += (size_t)sprintf(buf + len, "%c%u", letter[perms[i].mode & 3],
+				       perms[i].id) + 1;
+	rc = reply(r, buf, len);
+out:
+	free(buf);
+	free(p);
+	return rc;
+}
+
+/* "n0", "r5", "w5", "b5": a letter and a decimal domid, as xs_perm_to_string writes. */
+static int parse_perms(struct req *r, int first, int cnt, struct xsd_perm *out)
+{
+	const char *s = arg(r, first);
+
+	for (int i = 0; i < cnt; i++, s += strlen(s) + 1) {
+		static const char letters[] = "nrwb";
+		const char *l = *s ? strchr(letters, *s) : NULL;
+		domid_t id;
+
+		if (!l)
+			return malformed(r);
+		if (parse_domid(r, s + 1, &id) < 0)
+			return -EINVAL; /* counted */
+		out[i] = (struct xsd_perm){ .id = id, .mode = (uint8_t)(l - letters) };
+	}
+	return 0;
+}
+
+static int do_set_perms(struct req *r)
+{
+	int n = nstrings(r), rc;
+	struct xsd_perm *perms;
+	struct xsd_special *s;
+	char *p = NULL;
+
+	if (n < 2)
+		return malformed(r);
+	if (!(perms = malloc((size_t)(n - 1) * sizeof(*perms))))
+		return -ENOMEM;
+	if ((rc = parse_perms(r, 1, n - 1, perms)) < 0 ||
+	    (rc = path_arg(r, r->body, true, &p, NULL)) < 0)
+		goto out;
+	if (p[0] != '@') {
+		if ((rc = xsd_set_perms(&r->v, p, perms, (uint32_t)n - 1)) == 0)
+			rc = reply_ok(r);
+		goto out;
+	}
+	/* Who sees @introduceDomain / @releaseDomain events: the owner (dom0) decides. */
+	rc = -ENOENT;
+	if (!(s = special(r->x, p)))
+		goto out;
+	rc = -EACCES;
+	if ((xsd_perm_for(r->c->domid, s->perms, s->nperms) & (XSD_PERM_WRITE | XSD_PERM_OWNER)) !=
+	    (XSD_PERM_WRITE | XSD_PERM_OWNER))
+		goto out;
+	rc = -EPERM;
+	if (r->c->domid != 0 && perms[0].id != s->perms[0].id)
+		goto out;
+	free(s->perms);
+	s->perms = perms;
+	s->nperms = (uint32_t)n - 1;
+	perms = NULL;
+	rc = reply_ok(r);
+out:
+	free(perms);
+	free(p);
+	return rc;
+}
+
+/* ---- watches -------------------------------------------------------------------------- */
+
+static int do_watch(struct req *r)
+{
+	const char *path, *token;
+	struct iovec iov[2];
+	uint32_t rel;
+	char *p;
+	int rc;
+
+	/* A third, reserved argument may follow (xenstore.txt); the token may not be absent. */
+	if (nstrings(r) < 2)
+		return malformed(r);
+	path = arg(r, 0);
+	token = arg(r, 1);
+	if ((rc = path_arg(r, path, true, &p, &rel)) < 0)
+		return rc;
+	rc = xsd_watch_add(r->c, p, rel, token);
+	free(p);
+	if (rc < 0 || (rc = reply_ok(r)) < 0)
+		return rc;
+	/* Fires once straight away, with the path as the client gave it (as Xen). */
+	iov[0] = (struct iovec){ (void *)path, strlen(path) + 1 };
+	iov[1] = (struct iovec){ (void *)token, strlen(token) + 1 };
+	if (xsd_queue(r->c, XS_WATCH_EVENT, 0, 0, iov, 2) == 0)
+		r->x->st.watch_events++;
+	return 0;
+}
+
+static int do_unwatch(struct req *r)
+{
+	char *p;
+	int rc;
+
+	if (nstrings(r) < 2)
+		return malformed(r);
+	if ((rc = path_arg(r, r->body, true, &p, NULL)) < 0)
+		return rc;
+	if ((rc = xsd_watch_del(r->c, p, arg(r, 1))) == 0)
+		rc = reply_ok(r);
+	free(p);
+	return rc;
+}
+
+void xsd_txns_free(struct xsd_conn *c)
+{
+	while (c->txns) {
+		struct xsd_txn *t = c->txns;
+
+		c->txns = t->next;
+		xsd_txn_free(t);
+	}
+	c->ntxns = 0;
+}
+
+static int do_reset_watches(struct req *r)
+{
+	xsd_watches_free(r->c);
+	xsd_txns_free(r->c);
+	return reply_ok(r);
+}
+
+/* ---- transactions ------------------------------------------------------------------- */
+
+static struct xsd_txn *txn_find(struct xsd_conn *c, uint32_t id)
+{
+	struct xsd_txn *t;
+
+	for (t = c->txns; t && t->id != id; t = t->next)
+		;
+	return t;
+}
+
+static int do_txn_start(struct req *r)
+{
+	struct xsd_conn *c = r->c;
+	struct xsd_txn *t;
+	char buf[16];
+
+	if (r->h->tx_id) /* no nesting; xenstore.txt: "not legal" */
+		return malformed(r);
+	if (c->domid != 0 && c->ntxns >= r->x->lim.max_transactions)
+		return -XSD_EQUOTA;
+	if (!(t = xsd_txn_new()))
+		return -ENOMEM;
+	/* Ids are only looked up per connection; 0 means "no transaction". */
+	do {
+		t->id = r->x->next_txid++;
+	} while (!t->id || txn_find(c, t->id));
+	t->next = c->txns;
+	c->txns = t;
+	c->ntxns++;
+	return reply(r, buf, (size_t)snprintf(buf, sizeof(buf), "%u", t->id) + 1);
+}
+
+static int do_txn_end(struct req *r)
+{
+	const char *a = onearg(r);
+	struct xsd_txn *t = r->v.t, **pp;
+	int rc = 0;
+
+	if (!t) {
+		r->x->st.bad_messages++;
+		return -ENOENT;
+	}
+	if (!a || (strcmp(a, "T") && strcmp(a, "F")))
+		return malformed(r);
+	for (pp = &r->c->txns; *pp != t; pp = &(*pp)->next)
+		;
+	*pp = t->next;
+	r->c->ntxns--;
+	if (a[0] == 'T')
+		rc = xsd_txn_commit(r->x, t, r->c->domid);
+	xsd_txn_free(t);
+	return rc < 0 ? rc : reply_ok(r);
+}
+
+/* ---- domains -------------------------------------------------------------------------- */
+
+static int do_get_domain_path(struct req *r)
+{
+	char buf[32];
+	domid_t d;
+	int rc;
+
+	if ((rc = parse_domid(r, onearg(r), &d)) < 0)
+		return rc;
+	return reply(r, buf, (size_t)snprintf(buf, sizeof(buf), "/local/domain/%u", d) + 1);
+}
+
+static int do_introduce(struct req *r)
+{
+	const char *mfn;
+	uint64_t v;
+	domid_t d;
+	int rc;
+
+	if (r->c->domid != 0)
+		return -EACCES;
+	/* <domid>|<mfn>|<evtchn>|: the sim has no ring page or port, but checks they parse. */
+	if (nstrings(r) < 3)
+		return malformed(r);
+	if ((rc = parse_domid(r, arg(r, 0), &d)) < 0)
+		return rc;
+	mfn = arg(r, 1);
+	mfn += mfn[0] == '-'; /* "signed decimal (!)", says xenstore.txt */
+	if (d == 0 || d >= XSD_DOMID_RESERVED || parse_num(mfn, UINT64_MAX, &v) < 0 ||
+	    parse_num(arg(r, 2), UINT32_MAX, &v) < 0)
+		return malformed(r);
+	xsd_domain_add(r->x, d);
+	return reply_ok(r);
+}
+
+static int do_release(struct req *r)
+{
+	domid_t d;
+	int rc;
+
+	if (r->c->domid != 0)
+		return -EACCES;
+	if ((rc = parse_domid(r, onearg(r), &d)) < 0)
+		return rc;
+	if (d == 0)
+		return -EINVAL;
+	if ((rc = xsd_domain_drop(r->x, d, false)) < 0)
+		return rc;
+	return reply_ok(r);
+}
+
+static int do_resume(struct req *r)
+{
+	domid_t d;
+	int rc;
+
+	if (r->c->domid != 0)
+		return -EACCES;
+	if ((rc = parse_domid(r, onearg(r), &d)) < 0)
+		return rc;
+	return xsd_introduced(r->x, d) ? reply_ok(r) : -ENOENT;
+}
+
+static int do_is_introduced(struct req *r)
+{
+	domid_t d;
+	int rc;
+
+	if ((rc = parse_domid(r, onearg(r), &d)) < 0)
+		return rc;
+	return reply(r, d == 0 || xsd_introduced(r->x, d) ? "T" : "F", 2);
+}
+
+/* CONTROL and SET_TARGET: dom0's business in Xen, and not simulated. */
+static int do_unsupported(struct req *r)
+{
+	return r->c->domid != 0 ? -EACCES : -ENOSYS;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------- */
+
+static const struct {
+	int (*fn)(struct req *r);
+	bool tx; /* runs inside the transaction tx_id names; other types ignore tx_id */
+} ops[XS_TYPE_COUNT] = {
+	[XS_CONTROL] = { do_unsupported, false },
+	[XS_DIRECTORY] = { do_directory, true },
+	[XS_READ] = { do_read, true },
+	[XS_GET_PERMS] = { do_get_perms, true },
+	[XS_WATCH] = { do_watch, false },
+	[XS_UNWATCH] = { do_unwatch, false },
+	[XS_TRANSACTION_START] = { do_txn_start, false },
+	[XS_TRANSACTION_END] = { do_txn_end, true },
+	[XS_INTRODUCE] = { do_introduce, false },
+	[XS_RELEASE] = { do_release, false },
+	[XS_GET_DOMAIN_PATH] = { do_get_domain_path, false },
+	[XS_WRITE] = { do_write, true },
+	[XS_MKDIR] = { do_mkdir, true },
+	[XS_RM] = { do_rm, true },
+	[XS_SET_PERMS] = { do_set_perms, true },
+	[XS_IS_DOMAIN_INTRODUCED] = { do_is_introduced, false },
+	[XS_RESUME] = { do_resume, false },
+	[XS_SET_TARGET] = { do_unsupported, false },
+	[XS_RESET_WATCHES] = { do_reset_watches, false },
+	[XS_DIRECTORY_PART] = { do_directory_part, true },
+};
+
+void xsd_handle(struct xsd_conn *c, const struct xsd_sockmsg *h, const char *body)
+{
+	struct req r = {
+		.x = c->x, .c = c, .h = h, .body = body, .len = h->len,
+		.v = { .x = c->x, .dom = c->domid },
+	};
+	int rc;
+
+	c->x->st.messages++;
+	if (h->type >= XS_TYPE_COUNT || !ops[h->type].fn) {
+		rc = malformed(&r);
+	} else if (ops[h->type].tx && h->tx_id && !(r.v.t = txn_find(c, h->tx_id))) {
+		c->x->st.bad_messages++;
+		rc = -ENOENT;
+	} else {
+		rc = ops[h->type].fn(&r);
+	}
+	if (rc < 0) {
+		const char *e = err_name(-rc);
+		struct iovec iov = { (void *)e, strlen(e) + 1 };
+
+		c->x->st.errors++;
+		xsd_queue(c, XS_ERROR, h->req_id, h->tx_id, &iov, 1);
+	}
+}
