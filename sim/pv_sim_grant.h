@@ -25,6 +25,21 @@ static inline uint32_t *pv_sim_gnt_word(struct grant_entry_v1 *e)
 	return (uint32_t *)(void *)e;
 }
 
+/* Makes the entry's in-use flags say what the pin counts say (the entry lock is held). */
+static inline void _pv_sim_gnt_sync_flags(uint32_t *w, uint32_t cnt_rd, uint32_t cnt_wr)
+{
+	uint32_t old = __atomic_load_n(w, __ATOMIC_ACQUIRE), new_;
+
+	do {
+		new_ = old;
+		if (!cnt_wr)
+			new_ &= ~(uint32_t)GTF_writing;
+		if (!cnt_rd && !cnt_wr)
+			new_ &= ~(uint32_t)GTF_reading;
+	} while (new_ != old && !__atomic_compare_exchange_n(w, &old, new_, 0, __ATOMIC_ACQ_REL,
+							     __ATOMIC_ACQUIRE));
+}
+
 static inline void pv_sim_act_lock(uint32_t *act, uint32_t *cur)
 {
 	uint32_t v = __atomic_load_n(act, __ATOMIC_RELAXED);
@@ -88,15 +103,7 @@ static inline int pv_sim_gnt_pin(struct grant_entry_v1 *tab, uint32_t *active,
 	fr = __atomic_load_n(&tab[ref].frame, __ATOMIC_ACQUIRE);
 	if (fr >= mem_pages) {
 		/* Undo the flags we set unless someone else holds the entry too. */
-		old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
-		do {
-			new_ = old;
-			if (!cnt_wr)
-				new_ &= ~(uint32_t)GTF_writing;
-			if (!cnt_rd && !cnt_wr)
-				new_ &= ~(uint32_t)GTF_reading;
-		} while (!__atomic_compare_exchange_n(w, &old, new_, 0, __ATOMIC_ACQ_REL,
-						      __ATOMIC_ACQUIRE));
+		_pv_sim_gnt_sync_flags(w, cnt_rd, cnt_wr);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -115,7 +122,7 @@ out:
 static inline void pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active,
 				    uint32_t nr_entries, grant_ref_t ref, int writable)
 {
-	uint32_t *w, *act, a, cnt_rd, cnt_wr, old, new_;
+	uint32_t *w, *act, a, cnt_rd, cnt_wr;
 
 	if (ref >= nr_entries)
 		return;
@@ -128,15 +135,7 @@ static inline void pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active
 		cnt_wr--;
 	else if (!writable && cnt_rd)
 		cnt_rd--;
-	old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
-	do {
-		new_ = old;
-		if (!cnt_wr)
-			new_ &= ~(uint32_t)GTF_writing;
-		if (!cnt_rd && !cnt_wr)
-			new_ &= ~(uint32_t)GTF_reading;
-	} while (new_ != old && !__atomic_compare_exchange_n(w, &old, new_, 0, __ATOMIC_ACQ_REL,
-							     __ATOMIC_ACQUIRE));
+	_pv_sim_gnt_sync_flags(w, cnt_rd, cnt_wr);
 	a = (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
 	pv_sim_act_unlock(act, a);
 }

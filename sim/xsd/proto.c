@@ -116,7 +116,8 @@ static const char *err_name(int err)
 
 /* ---- the store ------------------------------------------------------------------------ */
 
-static int do_read(struct req *r)
+/* READ and DIRECTORY: the node's value or its children, after the same checks. */
+static int read_node(struct req *r, bool kids)
 {
 	const char *a = onearg(r);
 	struct xsd_node *n;
@@ -128,9 +129,14 @@ static int do_read(struct req *r)
 	if ((rc = path_arg(r, a, false, &p, NULL)) < 0)
 		return rc;
 	if ((rc = xsd_lookup(&r->v, p, XSD_PERM_READ, &n)) == 0)
-		rc = reply(r, n->value, n->vlen);
+		rc = kids ? reply(r, n->kids, n->kidslen) : reply(r, n->value, n->vlen);
 	free(p);
 	return rc;
+}
+
+static int do_read(struct req *r)
+{
+	return read_node(r, false);
 }
 
 static int do_write(struct req *r)
@@ -183,22 +189,10 @@ static int do_rm(struct req *r)
 	return rc;
 }
 
+/* A list too long for one reply is E2BIG, which tells libxenstore to use DIRECTORY_PART. */
 static int do_directory(struct req *r)
 {
-	const char *a = onearg(r);
-	struct xsd_node *n;
-	char *p;
-	int rc;
-
-	if (!a)
-		return malformed(r);
-	if ((rc = path_arg(r, a, false, &p, NULL)) < 0)
-		return rc;
-	/* Too long for one reply: E2BIG tells libxenstore to use DIRECTORY_PART. */
-	if ((rc = xsd_lookup(&r->v, p, XSD_PERM_READ, &n)) == 0)
-		rc = reply(r, n->kids, n->kidslen);
-	free(p);
-	return rc;
+	return read_node(r, true);
 }
 
 /*
