@@ -92,11 +92,42 @@ $(BUILD)/bin/pvio-simd: $(BUILD)/sim/pvio-simd.o $(SIM_OBJS) $(XSD_OBJS) $(COMMO
 	$(call link,)
 endif
 
-# ---- xenstore-tools/ (pvio-ctl) ------------------------------------------------------------
+# ---- xenstore-tools/ (pvio-ctl: every .c there) --------------------------------------------
 
+CTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard xenstore-tools/*.c))
+$(foreach f,$(wildcard xenstore-tools/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ibackend -Ixenstore-tools))
 BINS += $(BUILD)/bin/pvio-ctl
-$(BUILD)/bin/pvio-ctl: $(BUILD)/xenstore-tools/pvio-ctl.o $(PLAT_LIB)
+$(BUILD)/bin/pvio-ctl: $(CTL_OBJS) $(PLAT_LIB)
 	$(call link,$(PLAT_LIBS))
+
+# ---- frontend/ (libpvio-front.a; frontend/fuse/: pvio-fuse) ----------------------------------
+
+FRONT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/*.c))
+FRONT_LIB  := $(BUILD)/lib/libpvio-front.a
+$(foreach f,$(wildcard frontend/*.c frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
+$(FRONT_LIB): $(FRONT_OBJS)
+	$(vecho) AR $@
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+ifneq ($(wildcard frontend/fuse/*.c),)
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
+$(foreach f,$(wildcard frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend $(FUSE_CFLAGS)))
+BINS += $(BUILD)/bin/pvio-fuse
+$(BUILD)/bin/pvio-fuse: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/fuse/*.c)) $(FRONT_LIB) $(PLAT_LIB)
+	$(call link,$(FUSE_LIBS) $(PLAT_LIBS))
+endif
+
+# ---- backend/ (pvio-backd: every .c there) ----------------------------------------------------
+
+BACK_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out backend/pvio-backd.c,$(wildcard backend/*.c)))
+$(foreach f,$(wildcard backend/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ibackend))
+ifneq ($(wildcard backend/pvio-backd.c),)
+BINS += $(BUILD)/bin/pvio-backd
+$(BUILD)/bin/pvio-backd: $(BUILD)/backend/pvio-backd.o $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+	$(call link,-luring $(PLAT_LIBS))
+endif
 
 # ---- bench/ -------------------------------------------------------------------------------
 
@@ -131,9 +162,17 @@ TEST_DEPS_sim := $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
 TEST_LIBS_sim := $(PLAT_LIBS)
 TEST_DEPS_platform := $(PLAT_LIB)
 TEST_LIBS_platform := $(PLAT_LIBS)
+TEST_DEPS_backend := $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+TEST_LIBS_backend := -luring $(PLAT_LIBS)
+TEST_DEPS_frontend := $(FRONT_LIB) $(PLAT_LIB)
+TEST_LIBS_frontend := $(PLAT_LIBS)
+TEST_DEPS_ctl := $(filter-out $(BUILD)/xenstore-tools/pvio-ctl.o,$(CTL_OBJS)) $(PLAT_LIB)
+TEST_LIBS_ctl := $(PLAT_LIBS)
+TEST_DEPS_blk := $(FRONT_LIB) $(PLAT_LIB)
+TEST_LIBS_blk := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)
-$(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd))
+$(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd -Ibackend -Ifrontend -Ixenstore-tools))
 $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)) $(TEST_LIB) $$(TEST_DEPS_$(1))
 	$$(call link,-lcunit $$(TEST_LIBS_$(1)))
 endef

@@ -9,8 +9,8 @@
 # apt-get line to run and fails.  Set PVIO_NO_APT=1 to only check.
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev"
-test_pkgs="xenstore-utils"
+build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev"
+test_pkgs="xenstore-utils fuse3 fio e2fsprogs"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

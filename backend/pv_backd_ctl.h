@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_backd_ctl.h - pvio-backd's control socket, which `pvio-ctl block-stats` reads.
+ *
+ * A SOCK_STREAM unix socket.  The client sends one line and reads one line back, then the
+ * daemon closes the connection:
+ *
+ *   "stats <frontend-domid> <devid>\n"  ->  one JSON object, "\n"
+ *   "list\n"                            ->  one JSON array of such objects, "\n"
+ *   anything else                       ->  {"error":"<reason>"}\n
+ *
+ * Object members (counters are cumulative since the device was first seen):
+ *   "domid", "devid", "state" (XenBus state number), "params", "mode" ("r"|"w"),
+ *   "type", "sectors", "sector_size", "queues", "ring_pages", "persistent" (0|1),
+ *   "indirect_segments", "grant_mode" ("map"|"copy"),
+ *   "requests", "reads", "writes", "flushes", "barriers", "discards", "indirect",
+ *   "bytes_read", "bytes_written", "errors" (I/O errors answered), "bad_requests"
+ *   (malformed requests answered with BLKIF_RSP_ERROR), "persistent_hits",
+ *   "grant_maps", "grant_unmaps", "grant_copies", "notifications_in",
+ *   "notifications_out", "inflight"
+ */
+#ifndef PV_BACKD_CTL_H
+#define PV_BACKD_CTL_H
+
+/* Where the socket lives: beside pvio-simd's sockets on the sim, in /run on Xen. */
+#define PV_BACKD_CTL_SIM_NAME   "pvio-backd.sock"   /* <rundir>/pvio-backd.sock */
+#define PV_BACKD_CTL_XEN_PATH   "/run/pvio/pvio-backd.sock"
+#define PV_BACKD_CTL_MAX_LINE   128
+
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_blkfront.h - libpvio-front's block front end: connects to a vbd's back end through
+ * the XenBus handshake of io/blkif.h and moves block I/O over the shared ring(s).
+ *
+ * It works against any blkif back end: pvio-backd, Linux's xen-blkback, QEMU's qdisk.
+ * It uses every feature the back end offers and the caller allows (multi-page rings,
+ * persistent grants, indirect descriptors, multi-queue, flush, barrier, discard) and
+ * treats the back end as untrusted: a response's id indexes a bounded table of requests
+ * in flight, and every response is copied off the ring and checked before use.
+ *
+ * Data moves between the caller's buffers and granted pages: a persistent grant pool
+ * (feature-persistent) or pages granted per request.  The caller's buffers need no
+ * alignment; offsets and lengths must be multiples of the disk's sector-size.
+ *
+ * Threads: one thread at a time per handle.  Everything returns 0, a count or -errno.
+ */
+#ifndef PV_BLKFRONT_H
+#define PV_BLKFRONT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pv_platform.h"
+
+struct pv_blkfront;
+
+struct pv_blkfront_opts {
+	unsigned int max_queues;        /* 0: as many as the back end offers, up to 4 */
+	unsigned int max_ring_page_order; /* 0..4; default (0 here means) as offered, up to 4 */
+	int no_ring_order;              /* 1: force a one-page ring (ring-ref, no ring-page-order) */
+	int no_persistent;              /* 1: do not use persistent grants */
+	unsigned int max_indirect_segments; /* 0: as offered up to 256; set no_indirect to disable */
+	int no_indirect;
+	unsigned int timeout_ms;        /* for connect and disconnect; 0: 10000 */
+};
+
+/*
+ * Connects to the vbd whose frontend directory is device/vbd/<devid> of our domain (the
+ * toolstack wrote it, with "backend" and "backend-id").  Returns 0 when the back end is
+ * Connected, or -errno: -ENOENT no such device, -ETIMEDOUT, -EPROTO (the back end's nodes
+ * are missing or out of range, or it went to Closing).
+ */
+int pv_blkfront_open(struct pv_platform *p, unsigned int devid, const struct pv_blkfront_opts *o,
+		     struct pv_blkfront **out);
+
+/*
+ * Waits for requests in flight (completing them), goes Closing -> Closed, ends every grant
+ * and unbinds the event channels.  Safe on NULL.
+ */
+void pv_blkfront_close(struct pv_blkfront *bf);
+
+struct pv_blkfront_info {
+	uint64_t sectors;               /* disk size in 512-byte sectors */
+	unsigned int sector_size;       /* logical, bytes */
+	unsigned int physical_sector_size;
+	int readonly;                   /* VDISK_READONLY or mode r */
+	int flush, barrier, discard, discard_secure;
+	unsigned int discard_granularity, discard_alignment;
+	int persistent;                 /* persistent grants in use */
+	unsigned int indirect_segments; /* 0: indirect not in use */
+	unsigned int queues;
+	unsigned int ring_pages;        /* per queue */
+	unsigned int ring_slots;        /* per queue */
+};
+int pv_blkfront_info(struct pv_blkfront *bf, struct pv_blkfront_info *info);
+
+/* ---- asynchronous API ---------------------------------------------------------------- */
+
+enum pv_blkfront_op {
+	PV_BLKFRONT_READ,
+	PV_BLKFRONT_WRITE,
+	PV_BLKFRONT_FLUSH,   /* BLKIF_OP_FLUSH_DISKCACHE (or a barrier if only that exists) */
+	PV_BLKFRONT_DISCARD,
+};
+
+struct pv_blkfront_io {
+	enum pv_blkfront_op op;
+	uint64_t offset;     /* bytes; multiple of sector_size */
+	size_t len;          /* bytes; multiple of sector_size; 0 for flush */
+	void *buf;           /* read into / write from; NULL for flush and discard */
+	/* Called from pv_blkfront_poll() with 0 or -errno (-EIO for BLKIF_RSP_ERROR,
+	 * -EOPNOTSUPP for BLKIF_RSP_EOPNOTSUPP). */
+	void (*done)(struct pv_blkfront_io *io, int status);
+	void *opaque;
+	/* private to the library */
+	uint64_t _priv[4];
+};
+
+/*
+ * Queues io.  A large io is split over several ring requests as needed.  Returns 0, or
+ * -EAGAIN when the rings are full (poll, then retry), -EINVAL (alignment, range past the
+ * end, op not offered), -EROFS (write or discard on a read-only disk), -ENOTCONN.
+ */
+int pv_blkfront_submit(struct pv_blkfront *bf, struct pv_blkfront_io *io);
+
+/* Pushes queued requests and notifies the back end once per ring (batching). */
+int pv_blkfront_kick(struct pv_blkfront *bf);
+
+/*
+ * Processes responses, calling done() for each completed io; waits up to timeout_ms
+ * (0: no wait, -1: forever) for at least one.  Returns the number of ios completed.
+ * -EPROTO when the back end broke the protocol (the device is then unusable).
+ */
+int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms);
+
+/* The fd that becomes readable when responses may be ready (for the caller's poll loop). */
+int pv_blkfront_fd(struct pv_blkfront *bf);
+
+/* ---- synchronous API ------------------------------------------------------------------ */
+
+ssize_t pv_blkfront_pread(struct pv_blkfront *bf, void *buf, size_t len, uint64_t offset);
+ssize_t pv_blkfront_pwrite(struct pv_blkfront *bf, const void *buf, size_t len, uint64_t offset);
+int pv_blkfront_flush(struct pv_blkfront *bf);
+int pv_blkfront_discard(struct pv_blkfront *bf, uint64_t offset, uint64_t len);
+
+/* ---- counters ------------------------------------------------------------------------- */
+
+struct pv_blkfront_stats {
+	uint64_t requests, responses;     /* ring requests and responses */
+	uint64_t kicks, wakeups;          /* notifications sent, events received */
+	uint64_t grants_shared;           /* grant operations (share + end) */
+	uint64_t persistent_hits;         /* segments that reused a persistent grant */
+	uint64_t indirect_requests;
+	uint64_t bad_responses;           /* unknown id, bad op, overflowed producer */
+	uint64_t errors;                  /* BLKIF_RSP_ERROR / EOPNOTSUPP */
+};
+void pv_blkfront_get_stats(struct pv_blkfront *bf, struct pv_blkfront_stats *st);
+
+#endif /* PV_BLKFRONT_H */
