@@ -5,10 +5,12 @@
  *   pvio-ctl [--platform SPEC] domain-create [DOMID]
  *   pvio-ctl [--platform SPEC] domain-destroy DOMID
  *   pvio-ctl [--platform SPEC] domain-list
+ *   pvio-ctl [--platform SPEC] block-attach|block-detach|block-list|block-stats ...
  *
  * SPEC is a platform spec (pv_platform.h): "sim:<rundir>:0" for pvio-simd, or taken from
  * $PVIO_PLATFORM.  The domain commands exist on the sim only; on Xen, xl owns domains.
- * Block and network device commands come with the block path.
+ * The block commands live in pv_ctl_block.c (linked into the unit tests); only main() and
+ * the small domain commands are here.  See docs/man/pvio-ctl.1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,17 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pv_ctl_cmd.h"
 #include "pv_platform.h"
 #include "sim/pv_sim.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pvio-ctl [--platform SPEC] COMMAND [ARGS]\n"
+		"usage: pvio-ctl [--platform SPEC] [-v] COMMAND [ARGS]\n"
 		"  domain-create [DOMID]   create a simulated domain (sim only); prints its id\n"
 		"  domain-destroy DOMID    destroy it, releasing its grants, ports and xenstore nodes\n"
-		"  domain-list             list the domains\n"
-		"SPEC: sim:<rundir>:0 (or $PVIO_PLATFORM)\n");
+		"  domain-list             list the domains\n");
+	pv_ctl_block_usage(f);
+	fprintf(f,
+		"SPEC: sim:<rundir>:0 or xen (default: $PVIO_PLATFORM, else xen)\n"
+		"Exit status: 0 done, 1 failed, 2 bad arguments.  See pvio-ctl(1).\n");
 }
 
 /* A domain id from the command line: decimal, below DOMID_FIRST_RESERVED. */
@@ -87,15 +93,17 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *spec = NULL, *why = NULL, *cmd;
 	struct pv_platform *p;
-	int opt, rc;
+	int opt, rc, verbose = 0;
 
-	while ((opt = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:hv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': spec = optarg; break;
+		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -105,6 +113,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
+	rc = pv_ctl_block_cmd(spec, cmd, argc - optind, argv + optind, verbose);
+	if (rc >= 0)
+		return rc;
 	if (strncmp(cmd, "domain-", 7)) {
 		fprintf(stderr, "pvio-ctl: unknown command '%s'\n", cmd);
 		usage(stderr);
