@@ -44,7 +44,7 @@ struct sim_port {
 	enum port_state state;
 	domid_t remote;
 	evtchn_port_t remote_port;
-	int fd_ours, fd_theirs; /* kept only while unbound: the binder needs them */
+	int fd_ours, fd_theirs; /* the allocator's pair, kept while bound too: a rebind needs them */
 	struct sim_conn *owner;
 };
 
@@ -191,13 +191,18 @@ static void port_close(struct sim_hv *hv, struct sim_dom *d, evtchn_port_t p)
 	if (sp->state == PORT_BOUND) {
 		struct sim_dom *r = dom_get(hv, sp->remote);
 
-		/* As in Xen, the other end falls back to unbound; it can never be rebound, since
-		 * the eventfds it holds are not ours any more. */
+		/* As in Xen, the other end falls back to unbound.  The allocating end keeps its
+		 * eventfds while bound, so that the same domain can bind it again (a restarted
+		 * back end re-attaching to a front end's port); a binder's port, which has no
+		 * fds to hand out, only forgets its peer. */
 		if (r && sp->remote_port < PV_SIM_MAX_PORTS &&
 		    r->ports[sp->remote_port].state == PORT_BOUND &&
 		    r->ports[sp->remote_port].remote == d->domid &&
-		    r->ports[sp->remote_port].remote_port == p)
+		    r->ports[sp->remote_port].remote_port == p) {
 			r->ports[sp->remote_port].remote_port = 0;
+			if (r->ports[sp->remote_port].fd_ours >= 0)
+				r->ports[sp->remote_port].state = PORT_UNBOUND;
+		}
 	}
 	if (sp->fd_ours >= 0)
 		close(sp->fd_ours);
@@ -262,14 +267,20 @@ static int op_evtchn_bind(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_m
 	p = port_alloc(d);
 	if (p < 0)
 		return p;
+	/* Copies go to the binder (closed here once sent); the port keeps its own for a rebind. */
+	fds[0] = dup(rp->fd_theirs);
+	fds[1] = dup(rp->fd_ours);
+	if (fds[0] < 0 || fds[1] < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return -ENFILE;
+	}
 	d->ports[p] = (struct sim_port){ .state = PORT_BOUND, .remote = r->domid,
 					 .remote_port = (evtchn_port_t)m->a[1],
 					 .fd_ours = -1, .fd_theirs = -1, .owner = c };
-	/* The fds go to the binder and are closed here once sent: the port no longer owns them. */
-	fds[0] = rp->fd_theirs;
-	fds[1] = rp->fd_ours;
 	*nfds = 2;
-	rp->fd_ours = rp->fd_theirs = -1;
 	rp->state = PORT_BOUND;
 	rp->remote_port = (evtchn_port_t)p;
 	m->a[0] = (uint64_t)p;

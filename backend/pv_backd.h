@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_backd.h - pvio-backd's internals, shared by the files of backend/ and by
+ * tests/backend.  Not an installed interface.
+ *
+ *   pv_backd.c           the daemon: options, event loop, signals, watches, the tick
+ *   pv_backd_log.c       levelled, component-prefixed, rate-limited logging to stderr
+ *   pv_backd_ctl.c       the control socket of pv_backd_ctl.h
+ *   pv_blkback_xenbus.c  one vbd's XenBus back state machine (lifecycle)
+ *   pv_blkback_ring.c    the data path: ring intake, validation, grants, responses
+ *   pv_blkback_io.c      storage drivers: file/block device over io_uring, null
+ *
+ * Lifecycle and data path are separate: the state machine calls pv_blkback_connect()
+ * and pv_blkback_disconnect(); the data path knows nothing about xenstore except the
+ * one `error` node it writes through pv_blkback_fatal().
+ */
+#ifndef PV_BACKD_H
+#define PV_BACKD_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "pv_blkif.h"
+#include "pv_loop.h"
+#include "pv_platform.h"
+
+/* ---- logging ------------------------------------------------------------------------ */
+
+enum pv_backd_level { PV_LOG_ERROR, PV_LOG_WARN, PV_LOG_INFO, PV_LOG_DEBUG };
+
+extern enum pv_backd_level pv_backd_log_level;
+
+/* Parses "error" | "warn" | "info" | "debug".  Returns 0 or -EINVAL. */
+int pv_backd_log_parse(const char *s, enum pv_backd_level *out);
+
+/* "pvio-backd: <component>: <level>: message" on stderr, when level is enabled. */
+void pv_backd_log(enum pv_backd_level lvl, const char *component, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * A token bucket for messages a guest can provoke: at most burst messages, refilled at
+ * one per interval; the rest are counted and reported as one line when logging resumes.
+ */
+struct pv_backd_ratelimit {
+	uint64_t last_ns;
+	unsigned int tokens;
+	unsigned int suppressed;
+};
+void pv_backd_log_rl(struct pv_backd_ratelimit *rl, enum pv_backd_level lvl,
+		     const char *component, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- request validation (pure functions; unit-tested) ----------------------------------- */
+
+/* What a request is checked against: the device and the features it offered. */
+struct pv_blkback_limits {
+	uint64_t sectors;          /* disk size in 512-byte units */
+	unsigned int readonly;     /* mode r */
+	unsigned int flush;        /* feature-flush-cache offered */
+	unsigned int barrier;      /* feature-barrier offered */
+	unsigned int discard;      /* feature-discard offered */
+	unsigned int max_indirect; /* feature-max-indirect-segments offered, 0: none */
+};
+
+/* The effective operation of a request that passed pv_blkback_check_req(). */
+enum pv_blkback_kind { PV_BLK_READ, PV_BLK_WRITE, PV_BLK_FLUSH, PV_BLK_BARRIER, PV_BLK_DISCARD };
+
+struct pv_blkback_hdr {
+	enum pv_blkback_kind kind;
+	unsigned int nseg;       /* data segments (direct, or descriptors of an indirect) */
+	unsigned int indirect;   /* segments are in indirect pages */
+	unsigned int nr_ind_pages;
+	uint64_t sector;
+	uint64_t nr_sectors;     /* discard only; data requests sum their segments */
+};
+
+/*
+ * Checks the header of a private copy of a request: opcode known and offered, segment
+ * count in range, read-only device, discard range.  Returns 0 and *h, or -EINVAL
+ * (malformed), -EOPNOTSUPP (operation or feature not offered), -EROFS (a write to a
+ * read-only disk) or -ERANGE (sectors outside the disk).
+ */
+int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_request *r,
+			 struct pv_blkback_hdr *h);
+
+/*
+ * Checks n segment descriptors (already copied out of shared memory) and the sector
+ * range they cover from sector, with wrap-around and size checks.  Returns 0 and the
+ * total in *nr_sectors, or -EINVAL / -ERANGE.
+ */
+int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
+			  const struct blkif_request_segment *segs, unsigned int n,
+			  uint64_t *nr_sectors);
+
+/* ---- the daemon and its devices ------------------------------------------------------- */
+
+#define PV_BLKBACK_MAX_INDIRECT_SEGS 256
+#define PV_BLKBACK_MAX_QUEUES        16
+#define PV_BLKBACK_MAX_DEVICES       1024
+
+/* Counters of pv_backd_ctl.h; cumulative since the device was first seen. */
+struct pv_blkback_stats {
+	uint64_t requests, reads, writes, flushes, barriers, discards, indirect;
+	uint64_t bytes_read, bytes_written, errors, bad_requests, persistent_hits;
+	uint64_t grant_maps, grant_unmaps, grant_copies, notifications_in, notifications_out;
+};
+
+struct pv_blkback_dev;
+struct pv_blkback_queue;
+struct pv_backd_client;
+
+struct pv_backd {
+	struct pv_platform *plat;
+	struct pv_loop *loop;
+	domid_t self;
+	char root[64];                 /* /local/domain/<self>/backend/vbd */
+	unsigned int types_mask;       /* PV_BACKD_TYPE_* served */
+	unsigned int grant_copy;       /* --grant-copy */
+	unsigned int max_queues;       /* offered in multi-queue-max-queues */
+	unsigned int stopping;         /* SIGTERM seen: drain, detach, exit */
+	uint64_t stop_deadline_ns;
+	int ctl_fd;
+	char *ctl_path;
+	struct pv_backd_client *clients; /* connected, not yet answered */
+	struct pv_blkback_dev *devs;
+	unsigned int ndevs;
+	uint64_t next_dev_id;          /* makes each device's frontend watch token unique */
+	uint64_t last_tick_ns;
+	/* Local event-channel port -> queue, for pv_evtchn_pending()'s answer. */
+	struct pv_blkback_queue **ports;
+	unsigned int nports;
+};
+
+#define PV_BACKD_TYPE_PHY  (1u << 0)
+#define PV_BACKD_TYPE_FILE (1u << 1)
+#define PV_BACKD_TYPE_PVIO (1u << 2)
+#define PV_BACKD_TYPE_NULL (1u << 3)
+/* Parses "phy,file,pvio,null".  Returns 0 or -EINVAL. */
+int pv_backd_parse_types(const char *s, unsigned int *mask);
+
+/* Monotonic nanoseconds. */
+uint64_t pv_backd_now_ns(void);
+
+/* ---- the control socket (pv_backd_ctl.c) ------------------------------------------------ */
+
+int pv_backd_ctl_open(struct pv_backd *d, const char *path);
+void pv_backd_ctl_close(struct pv_backd *d);
+/* Appends one device's JSON object to buf; returns bytes written or -ENOSPC. */
+int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len);
+
+/* ---- the state machine (pv_blkback_xenbus.c) ------------------------------------------- */
+
+/* Handles one watch event on our backend root or a device's frontend directory. */
+void pv_blkback_watch_event(struct pv_backd *d, const char *path, const char *token);
+/* Runs the state machine of every device marked dirty. */
+void pv_blkback_process_dirty(struct pv_backd *d);
+/* Once a second: online resize. */
+void pv_blkback_tick(struct pv_backd *d);
+/* SIGTERM: stop intake everywhere; returns 1 once nothing is in flight and all is unmapped. */
+int pv_blkback_shutdown_step(struct pv_backd *d);
+/* Frees every device (after pv_blkback_shutdown_step() returned 1, or on a dead loop). */
+void pv_blkback_free_all(struct pv_backd *d);
+struct pv_blkback_dev *pv_blkback_find(struct pv_backd *d, unsigned int domid, unsigned int devid);
+
+#endif /* PV_BACKD_H */

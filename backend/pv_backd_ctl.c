@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_backd_ctl.c - the control socket of pv_backd_ctl.h: one line in, one line out.
+ *
+ * Clients are dom0 administrators' tools (pvio-ctl block-stats), not guests; still, a
+ * client that sends too much or nothing at all costs one small buffer until it goes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pv_backd_ctl.h"
+#include "pv_blkback.h"
+
+#define COMP "ctl"
+
+struct pv_backd_client {
+	struct pv_backd *d;
+	struct pv_backd_client *next, **pprev;
+	int fd;
+	size_t len;
+	char buf[PV_BACKD_CTL_MAX_LINE];
+};
+
+static int json_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	if (len < 3)
+		return -ENOSPC;
+	out[o++] = '"';
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (o + 7 >= len)
+			return -ENOSPC;
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(out + o, len - o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o] = 0;
+	return (int)o;
+}
+
+int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
+{
+	char params[600], type[40];
+	const struct pv_blkback_stats *s = &dev->st;
+	int n;
+
+	if (json_str(params, sizeof(params), dev->params) < 0 ||
+	    json_str(type, sizeof(type), dev->type) < 0)
+		return -ENOSPC;
+	n = snprintf(buf, len,
+		     "{\"domid\":%u,\"devid\":%u,\"state\":%d,\"params\":%s,\"mode\":\"%s\","
+		     "\"type\":%s,\"sectors\":%llu,\"sector_size\":%u,\"queues\":%u,"
+		     "\"ring_pages\":%u,\"persistent\":%u,\"indirect_segments\":%u,"
+		     "\"grant_mode\":\"%s\",\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,"
+		     "\"flushes\":%llu,\"barriers\":%llu,\"discards\":%llu,\"indirect\":%llu,"
+		     "\"bytes_read\":%llu,\"bytes_written\":%llu,\"errors\":%llu,"
+		     "\"bad_requests\":%llu,\"persistent_hits\":%llu,\"grant_maps\":%llu,"
+		     "\"grant_unmaps\":%llu,\"grant_copies\":%llu,\"notifications_in\":%llu,"
+		     "\"notifications_out\":%llu,\"inflight\":%u}",
+		     dev->domid, dev->devid, dev->state, params, dev->lim.readonly ? "r" : "w", type,
+		     (unsigned long long)dev->lim.sectors, dev->sector_size ? dev->sector_size : 512,
+		     dev->nqueues, dev->connected ? 1u << dev->ring_order : 0, dev->persistent,
+		     dev->lim.max_indirect, dev->d->grant_copy ? "copy" : "map",
+		     (unsigned long long)s->requests, (unsigned long long)s->reads,
+		     (unsigned long long)s->writes, (unsigned long long)s->flushes,
+		     (unsigned long long)s->barriers, (unsigned long long)s->discards,
+		     (unsigned long long)s->indirect, (unsigned long long)s->bytes_read,
+		     (unsigned long long)s->bytes_written, (unsigned long long)s->errors,
+		     (unsigned long long)s->bad_requests, (unsigned long long)s->persistent_hits,
+		     (unsigned long long)s->grant_maps, (unsigned long long)s->grant_unmaps,
+		     (unsigned long long)s->grant_copies, (unsigned long long)s->notifications_in,
+		     (unsigned long long)s->notifications_out, dev->inflight);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+static void reply(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return; /* a client too slow for the send time-out loses its answer */
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void answer(struct pv_backd *d, int fd, char *line)
+{
+	unsigned int domid, devid;
+	char extra;
+	struct pv_blkback_dev *dev;
+
+	/* Fresh sizes for whoever asks: online resize shows without waiting for the timer. */
+	pv_blkback_tick(d);
+	if (sscanf(line, "stats %u %u %c", &domid, &devid, &extra) == 2) {
+		char buf[2048];
+		int n;
+
+		dev = pv_blkback_find(d, domid, devid);
+		if (!dev || dev->ignored) {
+			static const char e[] = "{\"error\":\"no such device\"}\n";
+
+			reply(fd, e, sizeof(e) - 1);
+			return;
+		}
+		n = pv_backd_ctl_json(dev, buf, sizeof(buf) - 1);
+		if (n < 0)
+			n = snprintf(buf, sizeof(buf), "{\"error\":\"too long\"}");
+		buf[n++] = '\n';
+		reply(fd, buf, (size_t)n);
+	} else if (strcmp(line, "list") == 0) {
+		size_t cap = 4096, len = 1;
+		char *out = malloc(cap);
+
+		if (!out)
+			return;
+		out[0] = '[';
+		for (dev = d->devs; dev; dev = dev->next) {
+			int n;
+
+			if (dev->ignored)
+				continue;
+			for (;;) {
+				n = pv_backd_ctl_json(dev, out + len + 1, cap - len - 3);
+				if (n >= 0)
+					break;
+				char *bigger = realloc(out, cap * 2);
+
+				if (!bigger) {
+					free(out);
+					return;
+				}
+				out = bigger;
+				cap *= 2;
+			}
+			if (len > 1)
+				out[len] = ',';
+			else
+				memmove(out + len, out + len + 1, (size_t)n);
+			len += (size_t)n + (len > 1);
+		}
+		out[len++] = ']';
+		out[len++] = '\n';
+		reply(fd, out, len);
+		free(out);
+	} else {
+		static const char e[] = "{\"error\":\"unknown command\"}\n";
+
+		reply(fd, e, sizeof(e) - 1);
+	}
+}
+
+static void client_free(struct pv_backd_client *c)
+{
+	pv_loop_del(c->d->loop, c->fd);
+	close(c->fd);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	free(c);
+}
+
+static void on_client(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd_client *c = opaque;
+	char *nl;
+	ssize_t n;
+
+	(void)events;
+	n = recv(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		c->len += (size_t)n;
+		c->buf[c->len] = 0;
+		nl = strchr(c->buf, '\n');
+		if (!nl && c->len < sizeof(c->buf) - 1)
+			return;
+		if (nl)
+			*nl = 0;
+		else
+			c->buf[0] = 0; /* too long: answered as unknown */
+		answer(c->d, fd, c->buf);
+	}
+	(void)loop;
+	client_free(c);
+}
+
+static void on_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	struct timeval tv = { .tv_sec = 1 };
+	struct pv_backd_client *c;
+	int cfd;
+
+	(void)events;
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	c->d = d;
+	c->fd = cfd;
+	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (pv_loop_add(loop, cfd, EPOLLIN, on_client, c) < 0) {
+		close(cfd);
+		free(c);
+		return;
+	}
+	c->next = d->clients;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &d->clients;
+	d->clients = c;
+}
+
+int pv_backd_ctl_open(struct pv_backd *d, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* A live daemon answers on it: refuse.  A stale socket file is ours to replace. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(fd, 16) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rc = pv_loop_add(d->loop, fd, EPOLLIN, on_accept, d);
+	if (rc < 0) {
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	d->ctl_fd = fd;
+	d->ctl_path = strdup(path);
+	return 0;
+}
+
+void pv_backd_ctl_close(struct pv_backd *d)
+{
+	while (d->clients)
+		client_free(d->clients);
+	if (d->ctl_fd >= 0) {
+		pv_loop_del(d->loop, d->ctl_fd);
+		close(d->ctl_fd);
+		d->ctl_fd = -1;
+	}
+	if (d->ctl_path) {
+		unlink(d->ctl_path);
+		free(d->ctl_path);
+		d->ctl_path = NULL;
+	}
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_backd_log.c - pvio-backd's logging: stderr, a level, a component prefix, and a
+ * token bucket for whatever a guest can provoke (a guest must not be able to fill dom0's
+ * logs by sending bad requests).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pv_backd.h"
+
+enum pv_backd_level pv_backd_log_level = PV_LOG_INFO;
+
+static const char *const names[] = { "error", "warn", "info", "debug" };
+
+int pv_backd_log_parse(const char *s, enum pv_backd_level *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum pv_backd_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+uint64_t pv_backd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void vlog(enum pv_backd_level lvl, const char *component, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One fprintf per line, so lines of concurrent writers to the same stderr do not mix. */
+	fprintf(stderr, "pvio-backd: %s: %s: %s\n", component, names[lvl], msg);
+}
+
+void pv_backd_log(enum pv_backd_level lvl, const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (lvl > pv_backd_log_level)
+		return;
+	va_start(ap, fmt);
+	vlog(lvl, component, fmt, ap);
+	va_end(ap);
+}
+
+#define RL_BURST       10
+#define RL_INTERVAL_NS 1000000000ull /* one more message a second after the burst */
+
+void pv_backd_log_rl(struct pv_backd_ratelimit *rl, enum pv_backd_level lvl,
+		     const char *component, const char *fmt, ...)
+{
+	uint64_t now;
+	va_list ap;
+
+	if (lvl > pv_backd_log_level)
+		return;
+	now = pv_backd_now_ns();
+	if (rl->last_ns == 0) {
+		rl->tokens = RL_BURST;
+		rl->last_ns = now;
+	} else if (now - rl->last_ns >= RL_INTERVAL_NS) {
+		uint64_t add = (now - rl->last_ns) / RL_INTERVAL_NS;
+
+		rl->tokens = add >= RL_BURST || rl->tokens + add >= RL_BURST ?
+			     RL_BURST : rl->tokens + (unsigned int)add;
+		rl->last_ns = now;
+	}
+	if (rl->tokens == 0) {
+		rl->suppressed++;
+		return;
+	}
+	rl->tokens--;
+	if (rl->suppressed) {
+		pv_backd_log(lvl, component, "%u similar messages suppressed", rl->suppressed);
+		rl->suppressed = 0;
+	}
+	va_start(ap, fmt);
+	vlog(lvl, component, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_blkback.h - one vbd as pvio-backd holds it: device, queues, request pool.
+ * Internal to backend/ (and tests/backend, which checks the pure parts).
+ */
+#ifndef PV_BLKBACK_H
+#define PV_BLKBACK_H
+
+#include "pv_backd.h"
+
+struct io_uring;
+
+/* One request from intake to response; a pool of them is sized to the ring at connect. */
+struct pv_blkback_req {
+	struct pv_blkback_queue *q;
+	struct pv_blkback_req *next_free;
+	uint64_t id;             /* the front end's tag, echoed */
+	uint64_t sector;
+	uint64_t nr_sectors;     /* discard */
+	uint64_t bytes;          /* data bytes the I/O must move */
+	uint8_t op;              /* wire operation, echoed */
+	uint8_t kind;            /* enum pv_blkback_kind */
+	uint8_t pending;         /* io_uring completions still to come */
+	uint8_t copy_back;       /* copy mode read: bounce -> guest pages at completion */
+	int16_t status;          /* BLKIF_RSP_* so far */
+	unsigned int niov;
+	void *map_addr;          /* per-request grant mapping (no persistent slot) */
+	unsigned int map_count;
+	struct iovec *iov;             /* [max_segs] */
+	struct pv_gnt_copy_seg *cseg;  /* copy mode: [max_segs] */
+	uint8_t *bounce;               /* copy mode: max_segs pages */
+};
+
+/* A persistent grant: mapped once (writable), kept until disconnect. */
+struct pv_blkback_pgrant {
+	grant_ref_t ref;
+	void *page; /* NULL: empty hash slot */
+};
+
+struct pv_blkback_chunk {
+	void *addr;
+	unsigned int count;
+};
+
+struct pv_blkback_queue {
+	struct pv_blkback_dev *dev;
+	unsigned int idx;
+	struct pv_ring_back ring;
+	void *ring_addr;
+	unsigned int ring_pages;
+	evtchn_port_t port;        /* ours */
+	evtchn_port_t remote_port; /* the front end's */
+	unsigned int bound;
+	unsigned int stopped;      /* takes no more requests (broken, SIGTERM, drained) */
+	unsigned int have_stop_at; /* disconnecting: take stop_left more requests, then stop */
+	unsigned int stop_left;
+	unsigned int need_push;    /* responses produced, not yet published */
+	unsigned int inflight;
+	unsigned int max_segs;     /* per request: 11, or the indirect maximum */
+	struct pv_blkback_req *reqs, *free;
+	struct iovec *iovs;
+	struct pv_gnt_copy_seg *csegs;
+	uint8_t *bounce;
+	size_t bounce_len;
+	/* Scratch of one request's setup (single-threaded, never held across passes). */
+	struct blkif_request_segment *segs;
+	grant_ref_t *refs;
+	uint16_t *refseg;
+	void **pages;
+	uint8_t *ind_buf;
+	/* Persistent grants: open-addressed hash keyed by gref, never shrinks until disconnect. */
+	struct pv_blkback_pgrant *pg;
+	unsigned int pg_size, pg_count, pg_max;
+	struct pv_blkback_chunk *chunks;
+	unsigned int nchunks;
+};
+
+enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
+
+struct pv_blkback_dev {
+	struct pv_backd *d;
+	struct pv_blkback_dev *next;
+	uint64_t uid;
+	unsigned int domid, devid;
+	char be_path[96];
+	char fe_path[160];
+	char token[40];
+	unsigned int fe_watched;
+	char *params;
+	char mode[4];
+	char type[16];
+	unsigned int ignored;   /* a type we do not serve: never touched */
+	unsigned int opened;    /* target open, features written */
+	unsigned int connected; /* rings mapped */
+	unsigned int dirty;     /* run the state machine again */
+	unsigned int removed;   /* backend directory gone: free once drained */
+	unsigned int detach;    /* online=0 or state 5 by the toolstack: no reconnect */
+	int state;              /* the XenBus state we last wrote (0: none) */
+	int target;             /* disconnecting: state to write once drained (0: none) */
+	int fd;
+	enum pv_blkback_driver driver;
+	unsigned int is_blockdev;
+	struct pv_blkback_limits lim;
+	unsigned int sector_size, phys_sector_size, info, discard_gran;
+	unsigned int nqueues, ring_order, persistent, copy;
+	struct pv_blkback_queue *qs;
+	struct io_uring *uring;
+	int uring_efd;
+	unsigned int inflight;
+	struct pv_blkback_stats st;
+	struct pv_backd_ratelimit rl;
+};
+
+/* pv_blkback_ring.c */
+int pv_blkback_connect(struct pv_blkback_dev *dev);
+/* Stops intake.  snapshot=1: first take what the front end has published so far. */
+void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot);
+int pv_blkback_drained(const struct pv_blkback_dev *dev);
+/* Unmaps rings and grants, unbinds ports, frees the pool; safe to call twice. */
+void pv_blkback_disconnect(struct pv_blkback_dev *dev);
+void pv_blkback_kick(struct pv_blkback_queue *q);
+void pv_blkback_evtchn_ready(struct pv_backd *d);
+/* Called by the storage driver for each request it finished; ok=0 is an I/O error. */
+void pv_blkback_req_done(struct pv_blkback_req *rq, int ok);
+/* After a batch of completions: publish, notify, take more, notice a finished drain. */
+void pv_blkback_after_completions(struct pv_blkback_dev *dev);
+/* Writes the `error` node (one line, for the toolstack) and logs it. */
+void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* pv_blkback_io.c */
+int pv_blkback_io_open(struct pv_blkback_dev *dev);
+void pv_blkback_io_close(struct pv_blkback_dev *dev);
+int pv_blkback_io_size(struct pv_blkback_dev *dev, uint64_t *sectors);
+int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries);
+void pv_blkback_io_stop(struct pv_blkback_dev *dev);
+/* Queues the I/O of rq (or completes it at once: null driver).  Returns 0 or -errno. */
+int pv_blkback_io_queue(struct pv_blkback_req *rq);
+/* Submits everything queued since the last call: one system call per pass. */
+void pv_blkback_io_submit(struct pv_blkback_dev *dev);
+
+/* pv_blkback_xenbus.c */
+/* The data path found the ring unusable (fatal already written): close the device. */
+void pv_blkback_failed(struct pv_blkback_dev *dev);
+
+#endif /* PV_BLKBACK_H */

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_blkback_io.c - blkback's storage drivers.
+ *
+ *   file   a regular file or a block device, through one io_uring per device: readv and
+ *          writev straight from the granted pages (or bounce buffers), fdatasync for
+ *          flush and barrier, fallocate(PUNCH_HOLE | KEEP_SIZE) for discard.  The ring's
+ *          completions wake the event loop through an eventfd.
+ *   null   params "null:" (or "null:<sectors>") or type "null": completes at once, reads
+ *          return zeros.  For benchmarks of the protocol without storage.
+ *
+ * One io_uring_submit per pass of the ring, whatever the number of requests in it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "pv_blkback.h"
+
+#define COMP "io"
+
+#define NULL_DEFAULT_SECTORS (1ull << 21) /* 1 GiB */
+#define UD_SYNC 1ull /* user_data tag: a completion whose success is res == 0 */
+
+static int parse_null(const char *params, uint64_t *sectors)
+{
+	const char *p = params + 5;
+	uint64_t v = 0;
+
+	if (strncmp(params, "null:", 5) != 0)
+		return 0;
+	if (!*p) {
+		*sectors = NULL_DEFAULT_SECTORS;
+		return 1;
+	}
+	for (; *p >= '0' && *p <= '9' && v < (1ull << 50); p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (*p || v == 0 || v >= (1ull << 50))
+		return -EINVAL;
+	*sectors = v;
+	return 1;
+}
+
+int pv_blkback_io_size(struct pv_blkback_dev *dev, uint64_t *sectors)
+{
+	struct stat st;
+	uint64_t bytes;
+
+	if (dev->driver == PV_BLKBACK_DRV_NULL) {
+		*sectors = dev->lim.sectors;
+		return 0;
+	}
+	if (fstat(dev->fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(dev->fd, BLKGETSIZE64, &bytes) < 0)
+			return -errno;
+	} else {
+		bytes = (uint64_t)st.st_size;
+	}
+	*sectors = bytes >> PV_BLKIF_SECTOR_SHIFT;
+	return 0;
+}
+
+/* Does the target take PUNCH_HOLE?  Punching past the end of a file changes nothing. */
+static int probe_discard(struct pv_blkback_dev *dev, const struct stat *st)
+{
+	if (S_ISBLK(st->st_mode)) {
+		uint64_t range[2] = { 0, 0 };
+
+		return ioctl(dev->fd, BLKDISCARD, range) == 0;
+	}
+	return fallocate(dev->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 st->st_size + PV_PAGE_SIZE, PV_PAGE_SIZE) == 0;
+}
+
+int pv_blkback_io_open(struct pv_blkback_dev *dev)
+{
+	int ro = dev->lim.readonly, rc;
+	uint64_t sectors;
+	struct stat st;
+
+	dev->phys_sector_size = 512;
+	dev->sector_size = 512;
+	dev->discard_gran = PV_PAGE_SIZE;
+	rc = strcmp(dev->type, "null") == 0 ? 1 : parse_null(dev->params, &sectors);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		if (strcmp(dev->type, "null") == 0 && parse_null(dev->params, &sectors) <= 0)
+			sectors = NULL_DEFAULT_SECTORS;
+		dev->driver = PV_BLKBACK_DRV_NULL;
+		dev->lim.sectors = sectors;
+		dev->lim.flush = dev->lim.barrier = dev->lim.discard = !ro;
+		return 0;
+	}
+	dev->driver = PV_BLKBACK_DRV_FILE;
+	dev->fd = open(dev->params, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	if (dev->fd < 0)
+		return -errno;
+	if (fstat(dev->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		rc = errno && !S_ISDIR(st.st_mode) ? -errno : -EINVAL;
+		close(dev->fd);
+		dev->fd = -1;
+		return rc < 0 ? rc : -EINVAL;
+	}
+	dev->is_blockdev = S_ISBLK(st.st_mode);
+	rc = pv_blkback_io_size(dev, &dev->lim.sectors);
+	if (rc < 0) {
+		close(dev->fd);
+		dev->fd = -1;
+		return rc;
+	}
+	if (dev->is_blockdev) {
+		unsigned int pbs = 512;
+
+		if (ioctl(dev->fd, BLKPBSZGET, &pbs) == 0 && pbs == 4096)
+			dev->phys_sector_size = 4096;
+	} else if (st.st_blksize >= 4096) {
+		dev->phys_sector_size = 4096;
+	}
+	dev->lim.flush = dev->lim.barrier = !ro;
+	dev->lim.discard = !ro && dev->discard_gran && probe_discard(dev, &st);
+	return 0;
+}
+
+void pv_blkback_io_close(struct pv_blkback_dev *dev)
+{
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+}
+
+static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_blkback_dev *dev = opaque;
+	struct io_uring_cqe *cqes[64];
+	uint64_t v;
+	unsigned int n, i;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	while ((n = io_uring_peek_batch_cqe(dev->uring, cqes, 64)) > 0) {
+		for (i = 0; i < n; i++) {
+			uint64_t ud = io_uring_cqe_get_data64(cqes[i]);
+			struct pv_blkback_req *rq = (struct pv_blkback_req *)(uintptr_t)(ud & ~UD_SYNC);
+			int res = cqes[i]->res;
+			int ok = (ud & UD_SYNC) ? res == 0 : res >= 0 && (uint64_t)res == rq->bytes;
+
+			if (!ok && rq->status == BLKIF_RSP_OKAY) {
+				rq->status = BLKIF_RSP_ERROR;
+				dev->st.errors++;
+				pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP,
+						"vbd %u/%u: I/O error at sector %llu: %s", dev->domid,
+						dev->devid, (unsigned long long)rq->sector,
+						res < 0 ? strerror(-res) : "short transfer");
+			}
+			if (--rq->pending == 0)
+				pv_blkback_req_done(rq, rq->status == BLKIF_RSP_OKAY);
+		}
+		io_uring_cq_advance(dev->uring, n);
+	}
+	/* Last: it may disconnect the device, which closes fd and the ring. */
+	pv_blkback_after_completions(dev);
+}
+
+int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
+{
+	unsigned int n = 1;
+	int rc;
+
+	if (dev->driver == PV_BLKBACK_DRV_NULL)
+		return 0;
+	/* Two SQEs at most per request (data + sync); a full queue is submitted early. */
+	while (n < entries * 2 && n < 4096)
+		n *= 2;
+	dev->uring = calloc(1, sizeof(*dev->uring));
+	if (!dev->uring)
+		return -ENOMEM;
+	rc = io_uring_queue_init(n, dev->uring, 0);
+	if (rc < 0) {
+		free(dev->uring);
+		dev->uring = NULL;
+		return rc;
+	}
+	dev->uring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dev->uring_efd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = io_uring_register_eventfd(dev->uring, dev->uring_efd);
+	if (rc < 0)
+		goto fail;
+	rc = pv_loop_add(dev->d->loop, dev->uring_efd, EPOLLIN, on_cqe, dev);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	pv_blkback_io_stop(dev);
+	return rc;
+}
+
+void pv_blkback_io_stop(struct pv_blkback_dev *dev)
+{
+	if (dev->uring_efd >= 0) {
+		pv_loop_del(dev->d->loop, dev->uring_efd);
+		close(dev->uring_efd);
+		dev->uring_efd = -1;
+	}
+	if (dev->uring) {
+		io_uring_queue_exit(dev->uring);
+		free(dev->uring);
+		dev->uring = NULL;
+	}
+}
+
+void pv_blkback_io_submit(struct pv_blkback_dev *dev)
+{
+	if (dev->uring && io_uring_sq_ready(dev->uring))
+		io_uring_submit(dev->uring);
+}
+
+static struct io_uring_sqe *sqe_for(struct pv_blkback_req *rq, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(rq->q->dev->uring);
+
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)rq | tag);
+	rq->pending++;
+	return sqe;
+}
+
+int pv_blkback_io_queue(struct pv_blkback_req *rq)
+{
+	struct pv_blkback_dev *dev = rq->q->dev;
+	struct io_uring_sqe *sqe;
+	off_t off = (off_t)(rq->sector << PV_BLKIF_SECTOR_SHIFT);
+	unsigned int i;
+
+	if (dev->driver == PV_BLKBACK_DRV_NULL) {
+		if (rq->kind == PV_BLK_READ)
+			for (i = 0; i < rq->niov; i++)
+				memset(rq->iov[i].iov_base, 0, rq->iov[i].iov_len);
+		pv_blkback_req_done(rq, 1);
+		return 0;
+	}
+	if (rq->kind == PV_BLK_DISCARD && rq->nr_sectors == 0) {
+		pv_blkback_req_done(rq, 1);
+		return 0;
+	}
+	/* Room for both SQEs of a linked pair, so a link is never split across submits. */
+	if (io_uring_sq_space_left(dev->uring) < 2) {
+		io_uring_submit(dev->uring);
+		if (io_uring_sq_space_left(dev->uring) < 2)
+			return -EBUSY;
+	}
+	switch (rq->kind) {
+	case PV_BLK_READ:
+		io_uring_prep_readv(sqe_for(rq, 0), dev->fd, rq->iov, rq->niov, (uint64_t)off);
+		break;
+	case PV_BLK_WRITE:
+		io_uring_prep_writev(sqe_for(rq, 0), dev->fd, rq->iov, rq->niov, (uint64_t)off);
+		break;
+	case PV_BLK_FLUSH:
+	case PV_BLK_BARRIER:
+		/* A barrier waits for everything submitted before it (DRAIN); a flush need not. */
+		if (rq->niov) {
+			sqe = sqe_for(rq, 0);
+			io_uring_prep_writev(sqe, dev->fd, rq->iov, rq->niov, (uint64_t)off);
+			sqe->flags |= IOSQE_IO_LINK;
+			if (rq->kind == PV_BLK_BARRIER)
+				sqe->flags |= IOSQE_IO_DRAIN;
+			sqe = sqe_for(rq, UD_SYNC);
+			io_uring_prep_fsync(sqe, dev->fd, IORING_FSYNC_DATASYNC);
+		} else {
+			sqe = sqe_for(rq, UD_SYNC);
+			io_uring_prep_fsync(sqe, dev->fd, IORING_FSYNC_DATASYNC);
+			if (rq->kind == PV_BLK_BARRIER)
+				sqe->flags |= IOSQE_IO_DRAIN;
+		}
+		break;
+	case PV_BLK_DISCARD:
+		io_uring_prep_fallocate(sqe_for(rq, UD_SYNC), dev->fd,
+					FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (uint64_t)off,
+					rq->nr_sectors << PV_BLKIF_SECTOR_SHIFT);
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-backd - the block back end daemon of the backend domain (see pvio-backd(8)).
+ *
+ *   pvio-backd [--platform SPEC] [--foreground] [--log-level LEVEL] [--types LIST]
+ *              [--grant-copy] [--ctl PATH] [--max-queues N]
+ *
+ * One single-threaded pv_loop holds everything: the xenstore watch fd, the event-channel
+ * fd, one io_uring eventfd per connected device, the control socket and a signalfd.
+ * SIGTERM/SIGINT: stop taking requests, finish and answer those in flight, unmap and
+ * unbind, and leave xenstore as it is so that the next daemon picks the devices up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pv_blkback.h"
+#include "pv_backd_ctl.h"
+
+#define COMP "main"
+#define STOP_TIMEOUT_NS (10ull * 1000000000ull) /* in-flight I/O gets this long on SIGTERM */
+
+static void after_events(struct pv_backd *d)
+{
+	pv_blkback_process_dirty(d);
+}
+
+static void on_watch(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	char *path, *token;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	/* Take every queued event first, then act once per device on the latest state. */
+	while (pv_xs_watch_next(d->plat, &path, &token) == 0) {
+		pv_blkback_watch_event(d, path, token);
+		free(path);
+		free(token);
+	}
+	after_events(d);
+}
+
+static void on_evtchn(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd *d = opaque;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	pv_blkback_evtchn_ready(d);
+	after_events(d);
+}
+
+static void on_signal(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (!d->stopping) {
+		pv_backd_log(PV_LOG_INFO, COMP, "signal %u: draining and detaching", si.ssi_signo);
+		d->stopping = 1;
+		d->stop_deadline_ns = pv_backd_now_ns() + STOP_TIMEOUT_NS;
+	}
+	if (pv_blkback_shutdown_step(d))
+		pv_loop_stop(loop);
+}
+
+static void tick(struct pv_loop *loop, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	uint64_t now;
+
+	/* Completions run the state machine too: a drain may have finished. */
+	after_events(d);
+	if (d->stopping) {
+		if (pv_blkback_shutdown_step(d))
+			pv_loop_stop(loop);
+		else if (pv_backd_now_ns() > d->stop_deadline_ns) {
+			pv_backd_log(PV_LOG_WARN, COMP, "I/O still in flight after %llu s: leaving",
+				     STOP_TIMEOUT_NS / 1000000000ull);
+			pv_loop_stop(loop);
+		}
+		return;
+	}
+	now = pv_backd_now_ns();
+	if (now - d->last_tick_ns >= 1000000000ull) {
+		d->last_tick_ns = now;
+		pv_blkback_tick(d);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pvio-backd [--platform SPEC] [--foreground] [--log-level error|warn|info|debug]\n"
+		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
+		"                  [--max-queues N]\n");
+}
+
+/* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
+static char *default_ctl(const char *spec)
+{
+	char *path = NULL;
+
+	if (spec && strncmp(spec, "sim:", 4) == 0) {
+		const char *end = strrchr(spec, ':');
+
+		if (end > spec + 4 &&
+		    asprintf(&path, "%.*s/%s", (int)(end - spec - 4), spec + 4,
+			     PV_BACKD_CTL_SIM_NAME) < 0)
+			path = NULL;
+		return path;
+	}
+	mkdir("/run/pvio", 0755);
+	return strdup(PV_BACKD_CTL_XEN_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "types", required_argument, NULL, 't' },
+		{ "grant-copy", no_argument, NULL, 'c' },
+		{ "ctl", required_argument, NULL, 's' },
+		{ "max-queues", required_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pv_backd d = { .ctl_fd = -1 };
+	const char *spec = NULL, *ctl = NULL, *why = NULL;
+	char *ctl_default = NULL, *end;
+	int foreground = 0, opt, sfd = -1, rc = 1, ready[2] = { -1, -1 };
+	long ncpu;
+	sigset_t mask;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
+	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
+	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': spec = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'l':
+			if (pv_backd_log_parse(optarg, &pv_backd_log_level) < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 't':
+			if (pv_backd_parse_types(optarg, &d.types_mask) < 0) {
+				fprintf(stderr, "pvio-backd: --types: phy, file, pvio, null\n");
+				return 2;
+			}
+			break;
+		case 'c': d.grant_copy = 1; break;
+		case 's': ctl = optarg; break;
+		case 'q':
+			errno = 0;
+			d.max_queues = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || d.max_queues < 1 || d.max_queues > PV_BLKBACK_MAX_QUEUES) {
+				fprintf(stderr, "pvio-backd: --max-queues: 1..%u\n", PV_BLKBACK_MAX_QUEUES);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!spec)
+		spec = getenv("PVIO_PLATFORM");
+
+	if (!foreground) {
+		pid_t pid;
+		char c;
+
+		if (pipe2(ready, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+			perror("pvio-backd: fork");
+			return 1;
+		}
+		if (pid > 0) {
+			/* Exit once the daemon serves, so that init scripts can go on. */
+			close(ready[1]);
+			return read(ready[0], &c, 1) == 1 ? 0 : 1;
+		}
+		close(ready[0]);
+		setsid();
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = pv_platform_open(spec, &d.plat, &why);
+	if (rc < 0) {
+		pv_backd_log(PV_LOG_ERROR, COMP, "cannot open platform %s: %s", spec ? spec : "xen",
+			     why ? why : strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	rc = 1;
+	d.self = pv_platform_domid(d.plat);
+	snprintf(d.root, sizeof(d.root), "/local/domain/%u/backend/vbd", d.self);
+	d.loop = pv_loop_new();
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!d.loop || sfd < 0 || pv_loop_add(d.loop, sfd, EPOLLIN, on_signal, &d) < 0 ||
+	    pv_loop_add(d.loop, pv_xs_watch_fd(d.plat), EPOLLIN, on_watch, &d) < 0 ||
+	    pv_loop_add(d.loop, pv_evtchn_fd(d.plat), EPOLLIN, on_evtchn, &d) < 0) {
+		pv_backd_log(PV_LOG_ERROR, COMP, "cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	if (!ctl)
+		ctl = ctl_default = default_ctl(spec);
+	if (ctl) {
+		int e = pv_backd_ctl_open(&d, ctl);
+
+		if (e < 0) {
+			pv_backd_log(PV_LOG_ERROR, COMP, "control socket %s: %s", ctl, strerror(-e));
+			goto out;
+		}
+	}
+	/* The watch fires once at registration: that first event finds existing devices. */
+	if (pv_xs_watch(d.plat, d.root, "vbd") < 0) {
+		pv_backd_log(PV_LOG_ERROR, COMP, "cannot watch %s", d.root);
+		goto out;
+	}
+	pv_backd_log(PV_LOG_INFO, COMP, "serving %s (%s, max %u queues, control %s)", d.root,
+		     d.grant_copy ? "grant copy" : "grant map", d.max_queues, ctl ? ctl : "none");
+	if (!foreground) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			close(devnull);
+		}
+		if (write(ready[1], "r", 1) != 1)
+			goto out;
+	}
+	d.last_tick_ns = pv_backd_now_ns();
+	rc = pv_loop_run(d.loop, 1000, tick, &d) < 0;
+	pv_backd_log(PV_LOG_INFO, COMP, "stopped");
+out:
+	d.stopping = 1;
+	pv_blkback_free_all(&d);
+	pv_backd_ctl_close(&d);
+	if (d.loop)
+		pv_loop_free(d.loop);
+	if (sfd >= 0)
+		close(sfd);
+	if (d.plat)
+		pv_platform_close(d.plat);
+	free(ctl_default);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	return rc;
+}
