@@ -190,7 +190,8 @@ check: all
 	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 demo: all
-	$(Q)$(BUILD)/bin/pvio-ring-demo -s
+	$(Q)scripts/deps.sh test
+	$(Q)scripts/demo.sh $(BUILD)/bin
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio

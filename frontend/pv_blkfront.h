@@ -50,6 +50,15 @@ int pv_blkfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
  */
 void pv_blkfront_close(struct pv_blkfront *bf);
 
+/*
+ * (Extension.)  The close protocol of pv_blkfront_close() without freeing the handle, so
+ * that the caller learns how it went: 0; -ETIMEDOUT when the back end did not reach
+ * Closing in time (we went Closed anyway); -EBUSY when the back end still maps some of
+ * our pages after a grace period (they are left to pv_platform_close()).  The handle
+ * then only accepts pv_blkfront_info(), pv_blkfront_get_stats() and pv_blkfront_close().
+ */
+int pv_blkfront_disconnect(struct pv_blkfront *bf);
+
 struct pv_blkfront_info {
 	uint64_t sectors;               /* disk size in 512-byte sectors */
 	unsigned int sector_size;       /* logical, bytes */
@@ -101,6 +110,10 @@ int pv_blkfront_kick(struct pv_blkfront *bf);
  * Processes responses, calling done() for each completed io; waits up to timeout_ms
  * (0: no wait, -1: forever) for at least one.  Returns the number of ios completed.
  * -EPROTO when the back end broke the protocol (the device is then unusable).
+ * (Extension:) -ENOTCONN when the back end left Connected (went Closing).  In both
+ * cases every io in flight has completed, with that status, before this returns, and
+ * submit() returns the same error from then on.  Returns 0 at once when nothing is in
+ * flight.  Also pushes requests not yet kicked.
  */
 int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms);
 

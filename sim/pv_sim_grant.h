@@ -81,6 +81,10 @@ static inline int pv_sim_gnt_pin(struct grant_entry_v1 *tab, uint32_t *active,
 	pv_sim_act_lock(act, &a);
 	cnt_rd = (a >> PV_SIM_ACT_RD_SHIFT) & PV_SIM_ACT_CNT_MASK;
 	cnt_wr = (a >> PV_SIM_ACT_WR_SHIFT) & PV_SIM_ACT_CNT_MASK;
+	if (a & PV_SIM_ACT_DEAD) {
+		rc = -EACCES; /* a stale view of a granter that has started over */
+		goto out;
+	}
 	if ((writable ? cnt_wr : cnt_rd) == PV_SIM_ACT_CNT_MASK) {
 		rc = -EBUSY;
 		goto out;
@@ -112,7 +116,7 @@ static inline int pv_sim_gnt_pin(struct grant_entry_v1 *tab, uint32_t *active,
 		cnt_wr++;
 	else
 		cnt_rd++;
-	a = (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
+	a = (a & PV_SIM_ACT_DEAD) | (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
 out:
 	pv_sim_act_unlock(act, a);
 	return rc;
@@ -136,8 +140,20 @@ static inline void pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active
 	else if (!writable && cnt_rd)
 		cnt_rd--;
 	_pv_sim_gnt_sync_flags(w, cnt_rd, cnt_wr);
-	a = (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
+	a = (a & PV_SIM_ACT_DEAD) | (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
 	pv_sim_act_unlock(act, a);
+}
+
+/*
+ * The granter's process is gone: no grantee may pin the entry again (existing pins stay
+ * until unmapped, as Xen defers a dead domain's in-use grants).  Only the daemon calls it.
+ */
+static inline void pv_sim_gnt_kill(uint32_t *act)
+{
+	uint32_t a;
+
+	pv_sim_act_lock(act, &a);
+	pv_sim_act_unlock(act, a | PV_SIM_ACT_DEAD);
 }
 
 /*

@@ -89,6 +89,7 @@ struct pv_sim_msg {
  * that the flags in the granter's entry always match "someone has it in use".
  */
 #define PV_SIM_ACT_LOCK      (1u << 31)
+#define PV_SIM_ACT_DEAD      (1u << 30) /* the granter's process is gone: no new pins */
 #define PV_SIM_ACT_RD_SHIFT  0
 #define PV_SIM_ACT_WR_SHIFT  15
 #define PV_SIM_ACT_CNT_MASK  0x7FFFu

@@ -119,9 +119,11 @@ static void reg_orphan(struct sim_reg *r)
 	uint32_t i;
 
 	r->orphaned = 1;
-	for (i = 0; i < r->entries; i++)
+	for (i = 0; i < r->entries; i++) {
+		pv_sim_gnt_kill(&r->act[i]);
 		if (r->gnt[i].flags & GTF_permit_access)
 			pv_sim_gnt_end_access(&r->gnt[i]);
+	}
 }
 
 /*
@@ -142,7 +144,8 @@ static void dom_sweep_regs(struct sim_dom *d)
 			continue;
 		}
 		for (i = 0; i < r->entries; i++)
-			if (__atomic_load_n(&r->act[i], __ATOMIC_ACQUIRE) & ~PV_SIM_ACT_LOCK)
+			if (__atomic_load_n(&r->act[i], __ATOMIC_ACQUIRE) &
+			    ~(PV_SIM_ACT_LOCK | PV_SIM_ACT_DEAD))
 				break;
 		if (i < r->entries) {
 			pp = &r->next;

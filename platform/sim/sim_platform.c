@@ -37,6 +37,7 @@ struct share {
 	struct share *next;
 	void *addr;
 	unsigned int count;
+	uint16_t flags; /* what every entry of the share was granted with */
 	grant_ref_t refs[];
 };
 
@@ -364,6 +365,7 @@ static int sim_gnt_share(struct pv_platform *p, domid_t peer, unsigned int count
 	}
 	sh->addr = s->mem + (size_t)first * PV_PAGE_SIZE;
 	sh->count = count;
+	sh->flags = (uint16_t)(GTF_permit_access | (writable ? 0 : GTF_readonly));
 	memset(sh->addr, 0, (size_t)count * PV_PAGE_SIZE);
 	for (i = 0; i < count; i++) {
 		grant_ref_t ref = s->ref_free[--s->nref_free];
@@ -372,8 +374,7 @@ static int sim_gnt_share(struct pv_platform *p, domid_t peer, unsigned int count
 		e->domid = peer;
 		e->frame = (uint32_t)first + i;
 		/* The grantee may act as soon as flags are visible: fill the rest first. */
-		__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (writable ? 0 : GTF_readonly)),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&e->flags, sh->flags, __ATOMIC_RELEASE);
 		sh->refs[i] = refs[i] = ref;
 	}
 	sh->next = s->shares;
@@ -397,11 +398,11 @@ static int sim_gnt_unshare(struct pv_platform *p, void *addr, unsigned int count
 		if (pv_sim_gnt_end_access(&s->gnt[sh->refs[i]]) < 0)
 			break;
 	if (i < count) {
-		/* Someone has one mapped: put back what we ended, as if nothing happened. */
+		/* Someone has one mapped: put back what we ended, read-only included. */
 		for (j = 0; j < i; j++) {
 			struct grant_entry_v1 *e = &s->gnt[sh->refs[j]];
 
-			__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access), __ATOMIC_RELEASE);
+			__atomic_store_n(&e->flags, sh->flags, __ATOMIC_RELEASE);
 		}
 		return -EBUSY;
 	}

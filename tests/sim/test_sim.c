@@ -260,6 +260,59 @@ static void test_unshare_busy(void)
 	pv_platform_close(a);
 }
 
+/* An unshare refused as busy leaves every entry as it was, read-only included. */
+static void test_unshare_busy_keeps_readonly(void)
+{
+	struct pv_platform *a, *b;
+	grant_ref_t refs[2];
+	uint8_t *pa, *pb, *p0;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 2, 0, refs, (void **)&pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &refs[1], 0, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 2), -EBUSY);
+	CU_ASSERT_EQUAL(pv_gnt_map(b, 1, 1, &refs[0], 1, (void **)&p0), -EACCES);
+	CU_ASSERT_EQUAL(pv_gnt_map(b, 1, 1, &refs[0], 0, (void **)&p0), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, p0, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 2), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+/*
+ * A guest process dies while the back end maps its page, and a new process of the same
+ * domain grants the same ref: the back end must reach the new memory, never the dead one.
+ */
+static void test_granter_restarts(void)
+{
+	struct pv_platform *a, *b;
+	grant_ref_t ref, ref2;
+	uint8_t *pa, *pb;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+	memset(pa, 0x0D, PV_PAGE_SIZE); /* the dead process's data */
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 1, (void **)&pb), 0);
+	pv_platform_close(a); /* "dies" with the page mapped by b */
+	usleep(100000);       /* the daemon sees the disconnect */
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref2, (void **)&pa), 0);
+	CU_ASSERT_EQUAL(ref2, ref); /* same ref number, new memory */
+	memset(pa, 0x0E, PV_PAGE_SIZE);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref2, 1, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pb[0], 0x0E);
+	pb[1] = 0x42;
+	CU_ASSERT_EQUAL(pa[1], 0x42);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
 /* A grantee that dies with pages mapped: the daemon unpins them for it. */
 static void test_grantee_dies(void)
 {
@@ -640,6 +693,8 @@ static CU_TestInfo grant_tests[] = {
 	{ "read-only grant: no writable map, no copy into it, a write faults", test_readonly },
 	{ "unshare while mapped is -EBUSY and changes nothing", test_unshare_busy },
 	{ "a grantee killed with pages mapped: its pins are released", test_grantee_dies },
+	{ "a busy unshare leaves read-only entries read-only", test_unshare_busy_keeps_readonly },
+	{ "a granter that restarts: grantees reach its new memory, not the dead one", test_granter_restarts },
 	CU_TEST_INFO_NULL,
 };
 

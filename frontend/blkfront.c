@@ -1,0 +1,781 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkfront.c - the data path: ios split into ring requests, granted pages (a persistent
+ * pool, or grants per request), responses checked against a table of requests in flight.
+ *
+ * The back end is untrusted.  A response is copied off the ring once
+ * (pv_blkif_front_copy_rsp) and only the copy is looked at; its id must name a slot of
+ * this ring that is in flight with the same generation, its operation must be the one we
+ * sent and its status one of the three blkif defines.  Anything else makes the device
+ * fail with -EPROTO: every io in flight completes with -EPROTO and nothing of the ring is
+ * read again.  Data always moves through pages we granted (never the caller's buffer), so
+ * a back end that misbehaves after an io completed cannot reach the caller's memory.
+ *
+ * Costs per request: no allocation; with persistent grants no grant operation either
+ * (one memcpy per page in and out); without, one pv_gnt_share() and one
+ * pv_gnt_unshare() per request, batched over all its pages.  Notifications: one per
+ * ring per kick, and only when the back end asked for one.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blkfront_priv.h"
+
+/* The library's bookkeeping in pv_blkfront_io._priv. */
+#define IO_CURSOR(io) ((io)->_priv[0]) /* bytes (flush, discard: 0 or 1) issued */
+#define IO_TOTAL(io)  ((io)->_priv[1]) /* what there is to issue */
+#define IO_OUT(io)    ((io)->_priv[2]) /* ring requests outstanding */
+#define IO_STATUS(io) ((io)->_priv[3]) /* 0, or the first error, negated */
+
+#define XB_CONNECTED 4
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- setup --------------------------------------------------------------------------- */
+
+int bf_data_init(struct pv_blkfront *bf)
+{
+	unsigned int i, j;
+	int rc;
+
+	if (bf->info.indirect_segments) {
+		bf->max_segs = bf->info.indirect_segments;
+		bf->max_req_pages = bf->max_segs + 1; /* <= 256 segments fit one indirect page */
+	} else {
+		bf->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+		bf->max_req_pages = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	}
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_queue *q = &bf->q[i];
+		unsigned int n = q->ring.nr_ents;
+		size_t want = (size_t)n * bf->max_req_pages;
+
+		q->slots = calloc(n, sizeof(*q->slots));
+		q->free_slots = malloc(n * sizeof(*q->free_slots));
+		if (!q->slots || !q->free_slots)
+			return -ENOMEM;
+		/* Pushed in reverse so that slot 0 is used first: easier to read in a trace. */
+		for (j = 0; j < n; j++)
+			q->free_slots[j] = n - 1 - j;
+		q->nfree_slots = n;
+		q->pool_pages = want < BF_QUEUE_PAGE_BUDGET ? (unsigned int)want : BF_QUEUE_PAGE_BUDGET;
+		if (q->pool_pages < bf->max_req_pages)
+			q->pool_pages = bf->max_req_pages;
+		if (!bf->info.persistent)
+			continue;
+		q->slot_pages = malloc(want * sizeof(*q->slot_pages));
+		q->pool_refs = malloc(q->pool_pages * sizeof(*q->pool_refs));
+		q->pool_free = malloc(q->pool_pages * sizeof(*q->pool_free));
+		if (!q->slot_pages || !q->pool_refs || !q->pool_free)
+			return -ENOMEM;
+		for (j = 0; j < n; j++)
+			q->slots[j].pages = q->slot_pages + (size_t)j * bf->max_req_pages;
+		/* The whole pool in one grant operation, kept until disconnect. */
+		rc = pv_gnt_share(bf->p, bf->backend_id, q->pool_pages, 1, q->pool_refs,
+				  (void **)&q->pool);
+		if (rc < 0) {
+			q->pool = NULL;
+			return rc;
+		}
+		bf->st.grants_shared += q->pool_pages;
+		for (j = 0; j < q->pool_pages; j++)
+			q->pool_free[j] = q->pool_pages - 1 - j;
+		q->pool_nfree = q->pool_pages;
+	}
+	return 0;
+}
+
+/* Ends grants with a short grace period for a back end still unmapping.  0 or -EBUSY. */
+static int unshare_retry(struct pv_blkfront *bf, void *addr, unsigned int count, unsigned int tries)
+{
+	unsigned int k;
+	int rc;
+
+	for (k = 0;; k++) {
+		rc = pv_gnt_unshare(bf->p, addr, count);
+		if (rc == 0) {
+			bf->st.grants_shared += count;
+			return 0;
+		}
+		if (rc != -EBUSY || k >= tries)
+			return -EBUSY;
+		usleep(1000);
+	}
+}
+
+unsigned int bf_retry_stuck(struct pv_blkfront *bf)
+{
+	unsigned int i, j, left = 0;
+
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_queue *q = &bf->q[i];
+
+		for (j = 0; q->slots && j < q->ring.nr_ents; j++) {
+			struct bf_slot *s = &q->slots[j];
+
+			if (s->state != BF_SLOT_STUCK)
+				continue;
+			if (unshare_retry(bf, s->shared, s->npages, 100) < 0) {
+				left++;
+				continue;
+			}
+			q->pages_out -= s->npages;
+			s->shared = NULL;
+			s->state = BF_SLOT_FREE;
+			q->stuck--;
+			q->free_slots[q->nfree_slots++] = j;
+		}
+	}
+	return left;
+}
+
+int bf_data_free(struct pv_blkfront *bf)
+{
+	unsigned int i;
+	int busy = 0;
+
+	for (i = 0; i < BF_MAX_QUEUES; i++) {
+		struct bf_queue *q = &bf->q[i];
+
+		if (q->pool && unshare_retry(bf, q->pool, q->pool_pages, 200) < 0)
+			busy = 1; /* left to pv_platform_close() */
+		q->pool = NULL;
+		free(q->slots);
+		free(q->free_slots);
+		free(q->slot_pages);
+		free(q->pool_refs);
+		free(q->pool_free);
+		q->slots = NULL;
+		q->free_slots = NULL;
+		q->slot_pages = NULL;
+		q->pool_refs = NULL;
+		q->pool_free = NULL;
+		q->nfree_slots = q->pool_nfree = q->inflight = q->stuck = 0;
+	}
+	return busy;
+}
+
+unsigned int bf_inflight(const struct pv_blkfront *bf)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < bf->nq; i++)
+		n += bf->q[i].inflight;
+	return n;
+}
+
+/* ---- issuing requests ---------------------------------------------------------------- */
+
+static unsigned int pages_avail(const struct pv_blkfront *bf, const struct bf_queue *q)
+{
+	if (bf->info.persistent)
+		return q->pool_nfree;
+	return q->pool_pages > q->pages_out ? q->pool_pages - q->pages_out : 0;
+}
+
+/*
+ * Puts the next piece of io on a ring.  Returns 1 when a request was produced, 0 when
+ * no ring has room (a slot and, for data, a page), or -errno.
+ */
+static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+{
+	struct bf_queue *q = NULL;
+	struct bf_slot *s;
+	struct blkif_request req;
+	struct blkif_request_segment *segs = req.seg;
+	grant_ref_t refs[BF_MAX_REQ_PAGES];
+	unsigned int i, k, idx, ndata = 0, npages = 0, avail = 0, is_data;
+	uint64_t id, remaining = 0;
+	uint8_t *base = NULL;
+	int rc;
+
+	is_data = io->op == PV_BLKFRONT_READ || io->op == PV_BLKFRONT_WRITE;
+	for (k = 0; k < bf->nq; k++) {
+		struct bf_queue *c = &bf->q[(bf->next_q + k) % bf->nq];
+
+		if (!c->nfree_slots)
+			continue;
+		if (is_data && (avail = pages_avail(bf, c)) == 0)
+			continue;
+		q = c;
+		bf->next_q = (bf->next_q + k + 1) % bf->nq;
+		break;
+	}
+	if (!q)
+		return 0;
+
+	if (is_data) {
+		remaining = IO_TOTAL(io) - IO_CURSOR(io);
+		ndata = (unsigned int)((remaining + PV_PAGE_SIZE - 1) / PV_PAGE_SIZE > bf->max_segs ?
+				       bf->max_segs : (remaining + PV_PAGE_SIZE - 1) / PV_PAGE_SIZE);
+		if (ndata > avail)
+			ndata = avail;
+		/* More than a direct request holds needs an indirect page as well. */
+		if (ndata > BLKIF_MAX_SEGMENTS_PER_REQUEST && ndata + 1 > avail)
+			ndata = avail - 1;
+		npages = ndata + (ndata > BLKIF_MAX_SEGMENTS_PER_REQUEST);
+		if (remaining > (uint64_t)ndata * PV_PAGE_SIZE)
+			remaining = (uint64_t)ndata * PV_PAGE_SIZE;
+		if (!bf->info.persistent) {
+			/*
+			 * One grant operation for the request.  A write's pages are only read by
+			 * the back end: grant them read-only, as Linux does.
+			 */
+			rc = pv_gnt_share(bf->p, bf->backend_id, npages, io->op == PV_BLKFRONT_READ,
+					  refs, (void **)&base);
+			if (rc < 0)
+				/* Out of grants or memory: wait for requests in flight to give some back. */
+				return (rc == -ENOSPC || rc == -ENOMEM) && bf_inflight(bf) ? 0 : rc;
+			bf->st.grants_shared += npages;
+			q->pages_out += npages;
+		}
+	}
+
+	idx = q->free_slots[--q->nfree_slots];
+	s = &q->slots[idx];
+	s->gen++;
+	id = ((uint64_t)s->gen << BF_ID_SLOT_BITS) | idx;
+	s->io = io;
+	s->buf_off = IO_CURSOR(io);
+	s->len = (uint32_t)remaining;
+	s->npages = (uint16_t)npages;
+	s->ndata = (uint16_t)ndata;
+	s->shared = base;
+	s->state = BF_SLOT_BUSY;
+	memset(&req, 0, sizeof(req));
+
+	if (is_data) {
+		const uint8_t *src = (const uint8_t *)io->buf + s->buf_off;
+
+		/* With an indirect page (the last one), its segments replace req.seg. */
+		for (i = 0; i < npages; i++) {
+			uint8_t *page;
+
+			if (bf->info.persistent) {
+				uint32_t pg = q->pool_free[--q->pool_nfree];
+
+				s->pages[i] = pg;
+				refs[i] = q->pool_refs[pg];
+				page = q->pool + (size_t)pg * PV_PAGE_SIZE;
+				bf->st.persistent_hits += i < ndata;
+			} else {
+				page = base + (size_t)i * PV_PAGE_SIZE;
+			}
+			if (i == ndata) {
+				segs = (struct blkif_request_segment *)page;
+				break;
+			}
+			if (io->op == PV_BLKFRONT_WRITE) {
+				uint64_t n = s->len - (uint64_t)i * PV_PAGE_SIZE;
+
+				memcpy(page, src + (size_t)i * PV_PAGE_SIZE, n < PV_PAGE_SIZE ? n : PV_PAGE_SIZE);
+			}
+		}
+		for (i = 0; i < ndata; i++) {
+			uint64_t n = s->len - (uint64_t)i * PV_PAGE_SIZE;
+
+			if (n > PV_PAGE_SIZE)
+				n = PV_PAGE_SIZE;
+			segs[i] = (struct blkif_request_segment){
+				.gref = refs[i], .first_sect = 0,
+				.last_sect = (uint8_t)((n >> PV_BLKIF_SECTOR_SHIFT) - 1),
+			};
+		}
+		s->op = io->op == PV_BLKFRONT_READ ? BLKIF_OP_READ : BLKIF_OP_WRITE;
+		s->alt_op = s->op;
+		if (npages > ndata) {
+			struct blkif_request_indirect *ind = (struct blkif_request_indirect *)&req;
+
+			ind->operation = BLKIF_OP_INDIRECT;
+			ind->indirect_op = s->op;
+			ind->nr_segments = (uint16_t)ndata;
+			ind->id = id;
+			ind->sector_number = (io->offset + s->buf_off) >> PV_BLKIF_SECTOR_SHIFT;
+			ind->handle = (blkif_vdev_t)bf->devid;
+			ind->indirect_grefs[0] = refs[ndata];
+			/* Back ends answer an indirect request with either operation (Linux: INDIRECT). */
+			s->alt_op = BLKIF_OP_INDIRECT;
+			bf->st.indirect_requests++;
+		} else {
+			req.operation = s->op;
+			req.nr_segments = (uint8_t)ndata;
+			req.handle = (blkif_vdev_t)bf->devid;
+			req.id = id;
+			req.sector_number = (io->offset + s->buf_off) >> PV_BLKIF_SECTOR_SHIFT;
+		}
+		IO_CURSOR(io) += s->len;
+	} else if (io->op == PV_BLKFRONT_FLUSH) {
+		s->op = s->alt_op = bf->info.flush ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_WRITE_BARRIER;
+		req.operation = s->op;
+		req.handle = (blkif_vdev_t)bf->devid;
+		req.id = id;
+		IO_CURSOR(io) = IO_TOTAL(io);
+	} else {
+		struct blkif_request_discard *d = (struct blkif_request_discard *)&req;
+
+		s->op = s->alt_op = BLKIF_OP_DISCARD;
+		d->operation = BLKIF_OP_DISCARD;
+		d->handle = (blkif_vdev_t)bf->devid;
+		d->id = id;
+		d->sector_number = io->offset >> PV_BLKIF_SECTOR_SHIFT;
+		d->nr_sectors = io->len >> PV_BLKIF_SECTOR_SHIFT;
+		IO_CURSOR(io) = IO_TOTAL(io);
+	}
+	/* Built privately, stored once: the slot is the back end's to read, not ours. */
+	memcpy(pv_blkif_front_req(&q->ring, q->ring.req_prod_pvt), &req, sizeof(req));
+	q->ring.req_prod_pvt++;
+	q->unpushed = 1;
+	q->inflight++;
+	IO_OUT(io)++;
+	bf->st.requests++;
+	return 1;
+}
+
+/* Issues as much of io as fits.  Returns the number of requests produced, or -errno. */
+static int issue(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+{
+	int n = 0, rc;
+
+	while (IO_CURSOR(io) < IO_TOTAL(io)) {
+		rc = issue_one(bf, io);
+		if (rc <= 0)
+			return rc < 0 ? rc : n;
+		n++;
+	}
+	return n;
+}
+
+int pv_blkfront_kick(struct pv_blkfront *bf)
+{
+	unsigned int i;
+	int rc = 0;
+
+	if (!bf)
+		return -EINVAL;
+	if (!bf->connected || bf->failed)
+		return bf->failed ? bf->failed : -ENOTCONN;
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_queue *q = &bf->q[i];
+
+		if (!q->unpushed)
+			continue;
+		q->unpushed = 0;
+		if (pv_ring_push_requests_and_check_notify(&q->ring)) {
+			int r = pv_evtchn_notify(bf->p, q->port);
+
+			if (r < 0)
+				rc = r;
+			bf->st.kicks++;
+		}
+	}
+	return rc;
+}
+
+static int io_status(int16_t st)
+{
+	return st == BLKIF_RSP_OKAY ? 0 : st == BLKIF_RSP_EOPNOTSUPP ? -EOPNOTSUPP : -EIO;
+}
+
+/* One ring request of io finished with status; calls done() when it was the last. */
+static int io_part_done(struct pv_blkfront *bf, struct pv_blkfront_io *io, int status)
+{
+	if (status && !IO_STATUS(io))
+		IO_STATUS(io) = (uint64_t)(int64_t)status;
+	IO_OUT(io)--;
+	if (IO_STATUS(io) && io == bf->backlog) {
+		/* No point issuing the rest of an io that already failed. */
+		IO_CURSOR(io) = IO_TOTAL(io);
+		bf->backlog = NULL;
+	}
+	if (IO_OUT(io) || IO_CURSOR(io) < IO_TOTAL(io))
+		return 0;
+	if (io->done)
+		io->done(io, (int)(int64_t)IO_STATUS(io));
+	return 1;
+}
+
+static int validate(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+{
+	const struct pv_blkfront_info *in = &bf->info;
+	uint64_t size = in->sectors << PV_BLKIF_SECTOR_SHIFT;
+
+	switch (io->op) {
+	case PV_BLKFRONT_READ:
+	case PV_BLKFRONT_WRITE:
+		if (!io->buf)
+			return -EINVAL;
+		break;
+	case PV_BLKFRONT_FLUSH:
+		return in->flush || in->barrier ? 0 : -EINVAL;
+	case PV_BLKFRONT_DISCARD:
+		if (!in->discard)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (io->op != PV_BLKFRONT_READ && in->readonly)
+		return -EROFS;
+	if (!io->len || io->offset % in->sector_size || io->len % in->sector_size)
+		return -EINVAL;
+	if (io->offset > size || io->len > size - io->offset)
+		return -EINVAL;
+	return 0;
+}
+
+int pv_blkfront_submit(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+{
+	int rc;
+
+	if (!bf || !io)
+		return -EINVAL;
+	if (bf->failed)
+		return bf->failed;
+	if (!bf->connected)
+		return -ENOTCONN;
+	rc = validate(bf, io);
+	if (rc < 0)
+		return rc;
+	/* One io at a time may be partly issued; the rest wait their turn (ordering). */
+	if (bf->backlog)
+		return -EAGAIN;
+	IO_CURSOR(io) = 0;
+	IO_TOTAL(io) = io->op == PV_BLKFRONT_READ || io->op == PV_BLKFRONT_WRITE ? io->len : 1;
+	IO_OUT(io) = 0;
+	IO_STATUS(io) = 0;
+	rc = issue(bf, io);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return -EAGAIN;
+	if (IO_CURSOR(io) < IO_TOTAL(io))
+		bf->backlog = io;
+	return 0;
+}
+
+/* ---- responses ----------------------------------------------------------------------- */
+
+static void release_slot(struct pv_blkfront *bf, struct bf_queue *q, struct bf_slot *s,
+			 uint32_t idx)
+{
+	unsigned int i;
+
+	if (bf->info.persistent) {
+		for (i = 0; i < s->npages; i++)
+			q->pool_free[q->pool_nfree++] = s->pages[i];
+	} else if (s->shared) {
+		/* A back end that answered but still maps the pages: keep the slot out of use. */
+		if (unshare_retry(bf, s->shared, s->npages, 0) < 0) {
+			s->state = BF_SLOT_STUCK;
+			q->stuck++;
+			return;
+		}
+		q->pages_out -= s->npages;
+		s->shared = NULL;
+	}
+	s->state = BF_SLOT_FREE;
+	q->free_slots[q->nfree_slots++] = idx;
+}
+
+/* Consumes q's responses.  Returns ios completed, or -EPROTO. */
+static int process_queue(struct pv_blkfront *bf, struct bf_queue *q)
+{
+	pv_ring_idx_t prod, i;
+	int completed = 0;
+	long n;
+
+	n = pv_ring_front_rsp_prod(&q->ring, &prod);
+	if (n < 0) {
+		bf->st.bad_responses++;
+		return -EPROTO;
+	}
+	for (i = q->ring.rsp_cons; i != prod; i++) {
+		struct blkif_response rsp;
+		struct pv_blkfront_io *io;
+		struct bf_slot *s;
+		uint32_t idx;
+		int status;
+
+		pv_blkif_front_copy_rsp(&q->ring, i, &rsp);
+		q->ring.rsp_cons = i + 1;
+		idx = (uint32_t)(rsp.id & BF_ID_SLOT_MASK);
+		s = idx < q->ring.nr_ents ? &q->slots[idx] : NULL;
+		if (!s || s->state != BF_SLOT_BUSY || (rsp.id >> BF_ID_SLOT_BITS) != s->gen ||
+		    (rsp.operation != s->op && rsp.operation != s->alt_op) ||
+		    rsp.status < BLKIF_RSP_EOPNOTSUPP || rsp.status > BLKIF_RSP_OKAY) {
+			bf->st.bad_responses++;
+			return -EPROTO;
+		}
+		bf->st.responses++;
+		io = s->io;
+		status = io_status(rsp.status);
+		if (status)
+			bf->st.errors++;
+		if (status == 0 && s->op == BLKIF_OP_READ) {
+			uint8_t *dst = (uint8_t *)io->buf + s->buf_off;
+			unsigned int k;
+
+			for (k = 0; k < s->ndata; k++) {
+				uint64_t len = s->len - (uint64_t)k * PV_PAGE_SIZE;
+				const uint8_t *page = bf->info.persistent ?
+					q->pool + (size_t)s->pages[k] * PV_PAGE_SIZE :
+					(const uint8_t *)s->shared + (size_t)k * PV_PAGE_SIZE;
+
+				memcpy(dst + (size_t)k * PV_PAGE_SIZE, page,
+				       len < PV_PAGE_SIZE ? len : PV_PAGE_SIZE);
+			}
+		}
+		s->io = NULL;
+		q->inflight--;
+		release_slot(bf, q, s, idx);
+		/* done() may submit more: everything above is consistent by now. */
+		completed += io_part_done(bf, io, status);
+	}
+	return completed;
+}
+
+int bf_fail_all(struct pv_blkfront *bf, int status)
+{
+	struct pv_blkfront_io *io;
+	unsigned int i, j;
+	int completed = 0;
+
+	if (!bf->failed)
+		bf->failed = status;
+	if (bf->backlog) {
+		io = bf->backlog;
+		bf->backlog = NULL;
+		IO_CURSOR(io) = IO_TOTAL(io);
+		if (!IO_OUT(io)) {
+			IO_OUT(io) = 1;
+			completed += io_part_done(bf, io, status);
+		}
+	}
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_queue *q = &bf->q[i];
+
+		for (j = 0; q->slots && j < q->ring.nr_ents; j++) {
+			struct bf_slot *s = &q->slots[j];
+
+			if (s->state != BF_SLOT_BUSY)
+				continue;
+			io = s->io;
+			s->io = NULL;
+			q->inflight--;
+			/*
+			 * The back end may still write these pages: per-request grants are ended
+			 * at disconnect (STUCK until then); pool pages simply stay out of use.
+			 */
+			if (s->shared) {
+				s->state = BF_SLOT_STUCK;
+				q->stuck++;
+			} else {
+				s->state = BF_SLOT_FREE;
+			}
+			completed += io_part_done(bf, io, status);
+		}
+	}
+	return completed;
+}
+
+/* Takes every pending event; our ports are unmasked before the rings are looked at. */
+static void drain_events(struct pv_blkfront *bf)
+{
+	int port;
+
+	while ((port = pv_evtchn_pending(bf->p)) >= 0) {
+		/*
+		 * Unmask whoever's port it is: another user of this platform handle loses this
+		 * one wakeup but not its channel (see the porting guide).
+		 */
+		pv_evtchn_unmask(bf->p, (evtchn_port_t)port);
+		bf->st.wakeups++;
+	}
+}
+
+static void pump_backlog(struct pv_blkfront *bf)
+{
+	struct pv_blkfront_io *io = bf->backlog;
+	int rc;
+
+	if (!io)
+		return;
+	rc = issue(bf, io);
+	if (rc < 0) {
+		/* Cannot issue the rest (say, grants ran out with nothing in flight). */
+		bf->backlog = NULL;
+		IO_CURSOR(io) = IO_TOTAL(io);
+		IO_OUT(io)++;
+		io_part_done(bf, io, rc);
+		return;
+	}
+	if (IO_CURSOR(io) >= IO_TOTAL(io))
+		bf->backlog = NULL;
+}
+
+int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
+{
+	uint64_t deadline = 0;
+	int completed = 0, evfd, xsfd;
+	unsigned int i;
+
+	if (!bf)
+		return -EINVAL;
+	if (bf->failed)
+		return bf->failed;
+	if (!bf->connected)
+		return -ENOTCONN;
+	if (timeout_ms > 0)
+		deadline = now_ms() + (uint64_t)timeout_ms;
+	evfd = pv_evtchn_fd(bf->p);
+	xsfd = pv_xs_watch_fd(bf->p);
+	for (;;) {
+		struct pollfd pfd[2];
+		int work = 0, ms, rc;
+
+		drain_events(bf);
+		for (i = 0; i < bf->nq; i++) {
+			rc = process_queue(bf, &bf->q[i]);
+			if (rc < 0) {
+				bf_fail_all(bf, rc);
+				return rc;
+			}
+			completed += rc;
+		}
+		pump_backlog(bf);
+		pv_blkfront_kick(bf);
+		if (completed)
+			return completed;
+		if (!bf_inflight(bf) && !bf->backlog)
+			return 0;
+		/* Ask for an event at the next response, then look once more (no lost wakeup). */
+		for (i = 0; i < bf->nq; i++)
+			if (pv_ring_final_check_responses(&bf->q[i].ring))
+				work = 1;
+		if (work)
+			continue;
+		if (timeout_ms < 0) {
+			ms = -1;
+		} else if (timeout_ms == 0) {
+			ms = 0;
+		} else {
+			uint64_t now = now_ms();
+
+			if (now >= deadline)
+				return 0;
+			ms = (int)(deadline - now);
+		}
+		pfd[0] = (struct pollfd){ .fd = evfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = xsfd, .events = POLLIN };
+		rc = poll(pfd, xsfd >= 0 ? 2 : 1, ms);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc > 0 && xsfd >= 0 && (pfd[1].revents & POLLIN) && bf_drain_watch(bf)) {
+			if (bf_backend_state(bf) != XB_CONNECTED) {
+				/* The back end is leaving: take what it answered, fail the rest. */
+				for (i = 0; i < bf->nq; i++) {
+					rc = process_queue(bf, &bf->q[i]);
+					if (rc < 0) {
+						bf_fail_all(bf, rc);
+						return rc;
+					}
+				}
+				bf_fail_all(bf, -ENOTCONN);
+				return -ENOTCONN;
+			}
+			bf_reread_size(bf);
+		}
+		if (timeout_ms == 0)
+			return completed;
+	}
+}
+
+int pv_blkfront_fd(struct pv_blkfront *bf)
+{
+	if (!bf)
+		return -EINVAL;
+	return pv_evtchn_fd(bf->p);
+}
+
+/* ---- synchronous API ----------------------------------------------------------------- */
+
+struct sync_ctx {
+	int done, status;
+};
+
+static void sync_done(struct pv_blkfront_io *io, int status)
+{
+	struct sync_ctx *c = io->opaque;
+
+	c->done = 1;
+	c->status = status;
+}
+
+static int run_sync(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+{
+	struct sync_ctx c = { 0, 0 };
+	int rc;
+
+	io->done = sync_done;
+	io->opaque = &c;
+	while ((rc = pv_blkfront_submit(bf, io)) == -EAGAIN) {
+		/* Someone else's ios hold the rings: make progress on them. */
+		rc = pv_blkfront_poll(bf, -1);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && !bf_inflight(bf) && !bf->backlog)
+			return -EAGAIN;
+	}
+	if (rc < 0)
+		return rc;
+	pv_blkfront_kick(bf);
+	while (!c.done) {
+		rc = pv_blkfront_poll(bf, -1);
+		if (rc < 0 && !c.done)
+			return rc;
+	}
+	return c.status;
+}
+
+ssize_t pv_blkfront_pread(struct pv_blkfront *bf, void *buf, size_t len, uint64_t offset)
+{
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_READ, .offset = offset, .len = len, .buf = buf };
+	int rc = run_sync(bf, &io);
+
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+ssize_t pv_blkfront_pwrite(struct pv_blkfront *bf, const void *buf, size_t len, uint64_t offset)
+{
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_WRITE, .offset = offset, .len = len,
+				     .buf = (void *)buf };
+	int rc = run_sync(bf, &io);
+
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+int pv_blkfront_flush(struct pv_blkfront *bf)
+{
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_FLUSH };
+
+	return run_sync(bf, &io);
+}
+
+int pv_blkfront_discard(struct pv_blkfront *bf, uint64_t offset, uint64_t len)
+{
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_DISCARD, .offset = offset, .len = len };
+
+	if (len > SIZE_MAX)
+		return -EINVAL;
+	return run_sync(bf, &io);
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkfront_priv.h - what blkfront_xenbus.c (the handshake) and blkfront.c (the data
+ * path) share.  Not installed; not part of the API.
+ */
+#ifndef PV_BLKFRONT_PRIV_H
+#define PV_BLKFRONT_PRIV_H
+
+#include "pv_blkfront.h"
+#include "pv_blkif.h"
+
+#define BF_MAX_QUEUES        4u
+#define BF_MAX_INDIRECT_SEGS 256u
+/* Indirect descriptor pages a request of BF_MAX_INDIRECT_SEGS segments needs. */
+#define BF_MAX_INDIRECT_PAGES \
+	((BF_MAX_INDIRECT_SEGS + PV_BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / PV_BLKIF_SEGS_PER_INDIRECT_FRAME)
+#define BF_MAX_REQ_PAGES     (BF_MAX_INDIRECT_SEGS + BF_MAX_INDIRECT_PAGES)
+/*
+ * Granted pages a queue may hold at once (the persistent pool, or pages granted per
+ * request).  slots x segments can reach 512 x 257 pages, far more than a guest should
+ * pin for one disk (and more than the sim's default 64 MiB of guest memory), so the pool
+ * is capped and a request waits for pages as it waits for a ring slot.
+ */
+#define BF_QUEUE_PAGE_BUDGET 1024u
+
+/* The ring request id: slot index in the low 16 bits, the slot's generation above. */
+#define BF_ID_SLOT_BITS 16
+#define BF_ID_SLOT_MASK ((1u << BF_ID_SLOT_BITS) - 1)
+
+enum bf_slot_state {
+	BF_SLOT_FREE,
+	BF_SLOT_BUSY,   /* request on the ring, response awaited */
+	BF_SLOT_STUCK,  /* completed, but its per-request grants are still mapped by the peer */
+};
+
+/* One ring request in flight; the ring id names it by index, never by address. */
+struct bf_slot {
+	struct pv_blkfront_io *io;
+	uint64_t buf_off;      /* where in io->buf this request's data starts */
+	uint32_t len;          /* data bytes (0 for flush, discard) */
+	uint32_t gen;          /* bumped at each use; the high bits of the id */
+	uint8_t state;         /* enum bf_slot_state */
+	uint8_t op;            /* operation the response must echo */
+	uint8_t alt_op;        /* also accepted (the inner op of an indirect request) */
+	uint16_t npages;       /* data pages + indirect pages */
+	uint16_t ndata;        /* data pages */
+	void *shared;          /* per-request grants (no persistent pool): their pages */
+	uint32_t *pages;       /* pool pages (persistent): indices into the pool */
+};
+
+struct bf_queue {
+	struct pv_ring_front ring;
+	void *ring_addr;
+	unsigned int ring_pages;
+	grant_ref_t ring_refs[PV_RING_MAX_PAGES];
+	evtchn_port_t port;
+	int port_ok;
+
+	struct bf_slot *slots;  /* ring.nr_ents of them */
+	uint32_t *free_slots;   /* stack of free slot indices */
+	unsigned int nfree_slots;
+	uint32_t *slot_pages;   /* nr_ents x bf->max_req_pages pool indices */
+	unsigned int inflight;  /* BUSY slots */
+	unsigned int stuck;     /* STUCK slots */
+
+	/* Persistent pool: granted once at connect, every page reused. */
+	uint8_t *pool;
+	grant_ref_t *pool_refs;
+	uint32_t *pool_free;
+	unsigned int pool_pages, pool_nfree;
+	/* Pages granted per request (no pool) currently held. */
+	unsigned int pages_out;
+
+	int unpushed;           /* requests produced but not yet pushed */
+};
+
+struct pv_blkfront {
+	struct pv_platform *p;
+	unsigned int devid;
+	domid_t backend_id;
+	char *fe_path, *be_path;
+	char token[48];
+	int watching;
+	unsigned int timeout_ms;
+	struct pv_blkfront_opts opts;
+
+	/* negotiated */
+	struct pv_blkfront_info info;
+	unsigned int ring_order;       /* 0 with the legacy ring-ref node */
+	int use_ring_order;
+	unsigned int max_req_pages;    /* data + indirect pages of the largest request */
+	unsigned int max_segs;         /* segments of the largest request */
+	int fe_persistent;             /* what we wrote in feature-persistent */
+
+	struct bf_queue q[BF_MAX_QUEUES];
+	unsigned int nq;
+	unsigned int next_q;
+
+	int connected;                 /* ring(s) usable */
+	int closed;                    /* the Closing -> Closed dance is done */
+	int failed;                    /* 0, or why the device is unusable (-EPROTO, -ENOTCONN) */
+	struct pv_blkfront_io *backlog; /* the one io only partly on the rings */
+	struct pv_blkfront_stats st;
+};
+
+/* blkfront.c: data-path setup and teardown, called by the handshake. */
+int bf_data_init(struct pv_blkfront *bf);
+/* Frees the data path; 1 when the back end still maps pool pages (left to the platform). */
+int bf_data_free(struct pv_blkfront *bf);
+/* Completes every io still in flight with status (the rings are abandoned). */
+int bf_fail_all(struct pv_blkfront *bf, int status);
+/* Ends per-request grants left STUCK; returns how many remain. */
+unsigned int bf_retry_stuck(struct pv_blkfront *bf);
+unsigned int bf_inflight(const struct pv_blkfront *bf);
+
+/* blkfront_xenbus.c: reads the backend state, for the data path's watch handling. */
+int bf_backend_state(struct pv_blkfront *bf);
+/* Drains queued watch events; returns 1 if one of ours fired. */
+int bf_drain_watch(struct pv_blkfront *bf);
+/* Re-reads "sectors" (online resize). */
+void bf_reread_size(struct pv_blkfront *bf);
+
+/* Strict decimal parsers for values from the untrusted back end. */
+int bf_parse_u64(const char *s, uint64_t *v);
+
+#endif /* PV_BLKFRONT_PRIV_H */

@@ -1,0 +1,1046 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpvio-front's blkfront against an in-test back end (fake_back.c), and pvio-fuse.
+ *
+ * The suite starts a real pvio-simd in a fresh rundir and creates domain 1, the guest.
+ * This process plays the toolstack (dom0: writes the vbd's nodes) and the guest (domain 1:
+ * blkfront); a forked child plays the back end (dom0), honest or hostile as each test
+ * chooses.  The fake's disk is memory shared with this process, so every write is checked
+ * where it landed, not only by reading it back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pv_test.h"
+#include "pv_platform.h"
+#include "pv_blkfront.h"
+#include "sim/pv_sim.h"
+#include "fake_back.h"
+
+#define FE_DOM 1u
+#define DEVID  51728u /* xvdb */
+#define SECTORS 16384u /* 8 MiB */
+
+#define RUNDIR_TEMPLATE "/tmp/pvio-test-front-XXXXXX"
+static char rundir[] = RUNDIR_TEMPLATE;
+static pid_t simd = -1;
+static struct pv_platform *dom0;
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(uint64_t bound)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return bound ? rng % bound : 0;
+}
+
+static const char *bin(const char *name)
+{
+	static char buf[2][512];
+	static unsigned int k;
+	const char *b = getenv("PVIO_BUILD");
+
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s/bin/%s", b ? b : "build", name);
+	return buf[k];
+}
+
+static int wait_for_path(const char *path, int ms)
+{
+	struct stat st;
+
+	for (; ms > 0; ms -= 10) {
+		if (stat(path, &st) == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* The toolstack's part (docs/protocol.md): both directories, fresh, with their perms. */
+static int attach(unsigned int devid)
+{
+	char be[200], fe[200], path[300];
+	const struct pv_xs_perm be_perms[] = { { 0, PV_XS_PERM_NONE }, { FE_DOM, PV_XS_PERM_READ } };
+	const struct pv_xs_perm fe_perms[] = { { FE_DOM, PV_XS_PERM_NONE }, { 0, PV_XS_PERM_READ } };
+	int rc = 0;
+
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%u", FE_DOM, devid);
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%u", FE_DOM, devid);
+	pv_xs_rm(dom0, 0, be);
+	pv_xs_rm(dom0, 0, fe);
+	/* Permissions first: nodes created below inherit them. */
+	if (pv_xs_mkdir(dom0, 0, be) < 0 || pv_xs_mkdir(dom0, 0, fe) < 0 ||
+	    pv_xs_set_perms(dom0, 0, be, be_perms, 2) < 0 || pv_xs_set_perms(dom0, 0, fe, fe_perms, 2) < 0)
+		return -EIO;
+#define W(dir, node, ...)							\
+	do {									\
+		snprintf(path, sizeof(path), "%s/%s", dir, node);		\
+		if (rc == 0)							\
+			rc = pv_xs_printf(dom0, 0, path, __VA_ARGS__);		\
+	} while (0)
+	W(be, "frontend", "%s", fe);
+	W(be, "frontend-id", "%u", FE_DOM);
+	W(be, "mode", "w");
+	W(be, "state", "1");
+	W(fe, "backend", "%s", be);
+	W(fe, "backend-id", "0");
+	W(fe, "virtual-device", "%u", devid);
+	W(fe, "state", "1");
+#undef W
+	return rc;
+}
+
+static int suite_init(void)
+{
+	char sock[600], spec[600];
+	const char *why;
+	domid_t id;
+
+	memcpy(rundir, RUNDIR_TEMPLATE, sizeof(rundir));
+	if (!mkdtemp(rundir))
+		return -1;
+	simd = fork();
+	if (simd == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* a crashed test leaves no daemon behind */
+		execl(bin("pvio-simd"), "pvio-simd", "--rundir", rundir, "--foreground", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", rundir);
+	if (simd < 0 || wait_for_path(sock, 5000) < 0)
+		return -1;
+	snprintf(spec, sizeof(spec), "sim:%s:0", rundir);
+	if (pv_platform_open(spec, &dom0, &why) < 0)
+		return -1;
+	if (pv_sim_domain_create(dom0, FE_DOM, &id) < 0 || id != FE_DOM)
+		return -1;
+	return attach(DEVID) < 0 ? -1 : 0;
+}
+
+static int suite_clean(void)
+{
+	char cmd[600];
+	int st = 0;
+
+	if (dom0)
+		pv_platform_close(dom0);
+	dom0 = NULL;
+	if (simd > 0) {
+		kill(simd, SIGTERM);
+		waitpid(simd, &st, 0);
+	}
+	simd = -1;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
+	if (system(cmd) != 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static struct fake_cfg base_cfg(void)
+{
+	return (struct fake_cfg){
+		.devid = DEVID, .fe_domid = FE_DOM, .sectors = SECTORS, .sector_size = 512,
+		.max_ring_order = -1, .max_queues = -1, .flush = 1,
+	};
+}
+
+/* A fresh guest platform handle and a fake back end with cfg; attach() first. */
+static int start(struct fake *f, const struct fake_cfg *cfg, struct pv_platform **p)
+{
+	char spec[600];
+	const char *why;
+	int rc;
+
+	rc = attach(cfg->devid);
+	if (rc < 0)
+		return rc;
+	rc = fake_start(f, rundir, cfg);
+	if (rc < 0)
+		return rc;
+	snprintf(spec, sizeof(spec), "sim:%s:%u", rundir, FE_DOM);
+	return pv_platform_open(spec, p, &why);
+}
+
+static void stop(struct fake *f, struct pv_platform *p)
+{
+	if (p)
+		pv_platform_close(p);
+	CU_ASSERT_EQUAL(fake_stop(f), 0); /* the fake did not crash either */
+}
+
+struct aio {
+	struct pv_blkfront_io io;
+	uint8_t *buf;
+	int busy, status, calls;
+};
+
+static void aio_done(struct pv_blkfront_io *io, int status)
+{
+	struct aio *a = io->opaque;
+
+	a->status = status;
+	a->busy = 0;
+	a->calls++;
+}
+
+/*
+ * Random writes (sector multiples up to max_bytes) at queue depth qd, count of them, with
+ * no two in flight overlapping; each checked on the fake's disk once it completes.
+ * Returns 0 or the first error.
+ */
+static int random_writes(struct pv_blkfront *bf, struct fake *f, unsigned int qd, unsigned int count,
+			 size_t max_bytes, unsigned int ss)
+{
+	struct aio *a = calloc(qd, sizeof(*a));
+	unsigned int issued = 0, done = 0, i, j;
+	uint64_t disk = f->disk_bytes;
+	int rc = 0;
+
+	if (!a)
+		return -ENOMEM;
+	for (i = 0; i < qd; i++)
+		if (!(a[i].buf = malloc(max_bytes)))
+			rc = -ENOMEM;
+	while (!rc && done < count) {
+		for (i = 0; i < qd && issued < count; i++) {
+			size_t len = (1 + rnd(max_bytes / ss)) * ss;
+			uint64_t off = rnd((disk - len) / ss + 1) * ss;
+
+			if (a[i].busy)
+				continue;
+			for (j = 0; j < qd; j++)
+				if (a[j].busy && off < a[j].io.offset + a[j].io.len &&
+				    a[j].io.offset < off + len)
+					break;
+			if (j < qd)
+				continue;
+			for (size_t b = 0; b < len; b++)
+				a[i].buf[b] = (uint8_t)rnd(256);
+			a[i].io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_WRITE, .offset = off, .len = len,
+							  .buf = a[i].buf, .done = aio_done, .opaque = &a[i] };
+			rc = pv_blkfront_submit(bf, &a[i].io);
+			if (rc == -EAGAIN) {
+				rc = 0;
+				break;
+			}
+			if (rc < 0)
+				break;
+			a[i].busy = 1;
+			issued++;
+		}
+		if (rc)
+			break;
+		pv_blkfront_kick(bf);
+		int n = pv_blkfront_poll(bf, 5000);
+
+		if (n <= 0) {
+			rc = n < 0 ? n : -ETIMEDOUT;
+			break;
+		}
+		done += (unsigned int)n;
+		for (i = 0; i < qd; i++) {
+			if (a[i].busy || !a[i].calls)
+				continue;
+			a[i].calls = 0;
+			if (a[i].status) {
+				rc = a[i].status;
+				break;
+			}
+			if (memcmp(f->disk + a[i].io.offset, a[i].buf, a[i].io.len)) {
+				rc = -EILSEQ;
+				break;
+			}
+		}
+	}
+	while (pv_blkfront_poll(bf, 100) > 0)
+		;
+	for (i = 0; i < qd; i++)
+		free(a[i].buf);
+	free(a);
+	return rc;
+}
+
+/* Random reads through the sync API, compared with the fake's disk. */
+static int random_reads(struct pv_blkfront *bf, struct fake *f, unsigned int count, size_t max_bytes,
+			unsigned int ss)
+{
+	uint8_t *buf = malloc(max_bytes);
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (count-- && !rc) {
+		size_t len = (1 + rnd(max_bytes / ss)) * ss;
+		uint64_t off = rnd((f->disk_bytes - len) / ss + 1) * ss;
+		ssize_t n = pv_blkfront_pread(bf, buf, len, off);
+
+		if (n != (ssize_t)len)
+			rc = n < 0 ? (int)n : -EIO;
+		else if (memcmp(buf, f->disk + off, len))
+			rc = -EILSEQ;
+	}
+	free(buf);
+	return rc;
+}
+
+/* ---- functional ---------------------------------------------------------------------- */
+
+static void test_matrix(void)
+{
+	unsigned int order, pers, ind, queues;
+
+	for (order = 0; order <= 4; order += 4)
+		for (pers = 0; pers < 2; pers++)
+			for (ind = 0; ind < 2; ind++)
+				for (queues = 1; queues <= 4; queues += 3) {
+					struct fake_cfg c = base_cfg();
+					struct pv_platform *p = NULL;
+					struct pv_blkfront *bf = NULL;
+					struct pv_blkfront_info in;
+					struct pv_blkfront_stats st;
+					struct fake f;
+					int rc;
+
+					c.max_ring_order = order ? (int)order : -1;
+					c.persistent = (int)pers;
+					c.indirect = ind ? 256 : 0;
+					c.max_queues = queues > 1 ? (int)queues : -1;
+					c.discard = 1;
+					CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+					rc = pv_blkfront_open(p, DEVID, NULL, &bf);
+					CU_ASSERT_EQUAL(rc, 0);
+					if (rc == 0) {
+						CU_ASSERT_EQUAL(pv_blkfront_info(bf, &in), 0);
+						CU_ASSERT_EQUAL(in.sectors, SECTORS);
+						CU_ASSERT_EQUAL(in.sector_size, 512);
+						CU_ASSERT_EQUAL(in.ring_pages, 1u << order);
+						CU_ASSERT_EQUAL(in.ring_slots, 32u << order);
+						CU_ASSERT_EQUAL(in.queues, queues);
+						CU_ASSERT_EQUAL(in.persistent, (int)pers);
+						CU_ASSERT_EQUAL(in.indirect_segments, ind ? 256u : 0u);
+						CU_ASSERT_EQUAL(f.seen->ring_pages, 1u << order);
+						CU_ASSERT_EQUAL(f.seen->queues, queues);
+						CU_ASSERT_EQUAL(f.seen->protocol_ok, 1);
+						CU_ASSERT_EQUAL(random_writes(bf, &f, 8, 200, 384 << 10, 512), 0);
+						CU_ASSERT_EQUAL(random_reads(bf, &f, 50, 384 << 10, 512), 0);
+						CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
+						CU_ASSERT(f.seen->flushes >= 1);
+						/* Discard zeroes on this back end: the range reads back as zeros. */
+						CU_ASSERT_EQUAL(pv_blkfront_discard(bf, 4096 * 3, 8192), 0);
+						CU_ASSERT_EQUAL(f.disk[4096 * 3 + 100], 0);
+						pv_blkfront_get_stats(bf, &st);
+						CU_ASSERT(st.requests == st.responses);
+						CU_ASSERT_EQUAL(st.bad_responses, 0);
+						CU_ASSERT_EQUAL(st.persistent_hits > 0, (int)pers);
+						CU_ASSERT_EQUAL(st.indirect_requests > 0, (int)ind);
+						CU_ASSERT_EQUAL(f.seen->indirect > 0, (int)ind);
+						CU_ASSERT(f.seen->max_segs <= (ind ? 256u : 11u));
+						if (ind)
+							CU_ASSERT(f.seen->max_segs > 11u);
+						if (queues > 1)
+							CU_ASSERT(st.kicks >= 1);
+						/* Grants: only rings and pools when persistent, per request otherwise. */
+						if (pers) {
+							CU_ASSERT(st.grants_shared <= 4u * (1024 + 16));
+						} else {
+							CU_ASSERT(st.grants_shared > st.requests / 2);
+						}
+					}
+					pv_blkfront_close(bf);
+					stop(&f, p);
+				}
+}
+
+static void test_queue_depths(void)
+{
+	static const unsigned int qds[] = { 1, 2, 3, 4, 8, 16, 31, 32, 33, 64 };
+	unsigned int k, queues;
+
+	for (queues = 1; queues <= 4; queues += 3) {
+		struct fake_cfg c = base_cfg();
+		struct pv_platform *p = NULL;
+		struct pv_blkfront *bf = NULL;
+		struct fake f;
+
+		c.max_queues = (int)queues;
+		c.persistent = 1;
+		CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+		for (k = 0; bf && k < sizeof(qds) / sizeof(qds[0]); k++) {
+			int rc = random_writes(bf, &f, qds[k], 300, 8192, 512);
+
+			if (rc)
+				fprintf(stderr, "queues %u qd %u: %s\n", queues, qds[k], strerror(-rc));
+			CU_ASSERT_EQUAL(rc, 0);
+		}
+		pv_blkfront_close(bf);
+		stop(&f, p);
+	}
+}
+
+/* A 4 MiB io on a small ring: split, partly held back, finished as slots come free. */
+static void test_large_io(void)
+{
+	unsigned int ind;
+
+	for (ind = 0; ind < 2; ind++) {
+		struct fake_cfg c = base_cfg();
+		struct pv_platform *p = NULL;
+		struct pv_blkfront *bf = NULL;
+		size_t len = 4u << 20;
+		uint8_t *buf = malloc(len), *back = malloc(len);
+		struct fake f;
+
+		c.indirect = ind ? 64 : 0;
+		c.persistent = (int)ind;
+		CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)(i * 7 + (i >> 12));
+		CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, len, 512 * 3), (ssize_t)len);
+		CU_ASSERT_EQUAL(memcmp(f.disk + 512 * 3, buf, len), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_pread(bf, back, len, 512 * 3), (ssize_t)len);
+		CU_ASSERT_EQUAL(memcmp(back, buf, len), 0);
+		/* The whole disk in one read, and the very last sector. */
+		CU_ASSERT_EQUAL(pv_blkfront_pread(bf, back, 512, (SECTORS - 1) * 512ull), 512);
+		pv_blkfront_close(bf);
+		stop(&f, p);
+		free(buf);
+		free(back);
+	}
+}
+
+static void test_invalid_ios(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_READ };
+	uint8_t buf[8192];
+	struct fake f;
+
+	c.flush = 0;
+	c.sector_size = 4096;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 512, 0), -EINVAL);      /* < sector-size */
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 4096, 512), -EINVAL);   /* misaligned */
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 4095, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 0, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 8192, SECTORS * 512ull - 4096), -EINVAL); /* past end */
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 4096, UINT64_MAX - 4095), -EINVAL);     /* wraps */
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 4096, SECTORS * 512ull - 4096), 4096);
+	CU_ASSERT_EQUAL(pv_blkfront_flush(bf), -EINVAL);                   /* not offered */
+	CU_ASSERT_EQUAL(pv_blkfront_discard(bf, 0, 4096), -EINVAL);        /* not offered */
+	io.op = (enum pv_blkfront_op)42;
+	io.len = 4096;
+	io.buf = buf;
+	CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &io), -EINVAL);
+	io.op = PV_BLKFRONT_READ;
+	io.buf = NULL;
+	CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &io), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_submit(NULL, &io), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_poll(bf, 0), 0);  /* nothing in flight */
+	CU_ASSERT_EQUAL(pv_blkfront_poll(bf, -1), 0); /* nothing to wait for */
+	CU_ASSERT(pv_blkfront_fd(bf) >= 0);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+
+	/* Read-only disk. */
+	c = base_cfg();
+	c.readonly = 1;
+	c.discard = 1;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, 512, 0), -EROFS);
+	CU_ASSERT_EQUAL(pv_blkfront_discard(bf, 0, 512), -EROFS);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 512, 0), 512);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
+/* BLKIF_RSP_ERROR and EOPNOTSUPP are clean per-io errors; the device stays usable. */
+static void test_error_status(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_stats st;
+	uint8_t buf[65536];
+	struct fake f;
+
+	c.hostile = FAKE_ERROR_AT;
+	c.error_sector = 100;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 512, 100 * 512), -EIO);
+	/* An io split in several requests, one of which fails: the io fails once. */
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 0), -EIO);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 200 * 512), (ssize_t)sizeof(buf));
+	pv_blkfront_get_stats(bf, &st);
+	CU_ASSERT(st.errors >= 2);
+	CU_ASSERT_EQUAL(st.bad_responses, 0);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+
+	c = base_cfg();
+	c.hostile = FAKE_EOPNOTSUPP_FLUSH;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_flush(bf), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 512, 0), 512);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+
+	/* Only a barrier offered: flush uses it. */
+	c = base_cfg();
+	c.flush = 0;
+	c.barrier = 1;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
+	CU_ASSERT_EQUAL(f.seen->barriers, 1);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
+static void test_opts_limit(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_blkfront_opts o = { .max_queues = 2, .max_ring_page_order = 1, .no_persistent = 1,
+				      .max_indirect_segments = 32 };
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_info in;
+	struct fake f;
+
+	c.max_ring_order = 4;
+	c.max_queues = 4;
+	c.persistent = 1;
+	c.indirect = 256;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	pv_blkfront_info(bf, &in);
+	CU_ASSERT_EQUAL(in.queues, 2);
+	CU_ASSERT_EQUAL(in.ring_pages, 2);
+	CU_ASSERT_EQUAL(in.persistent, 0);
+	CU_ASSERT_EQUAL(f.seen->fe_persistent, 0);
+	CU_ASSERT_EQUAL(in.indirect_segments, 32);
+	CU_ASSERT_EQUAL(random_writes(bf, &f, 4, 50, 256 << 10, 512), 0);
+	CU_ASSERT(f.seen->max_segs <= 32);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+
+	/* no_ring_order and no_indirect. */
+	o = (struct pv_blkfront_opts){ .no_ring_order = 1, .no_indirect = 1 };
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	pv_blkfront_info(bf, &in);
+	CU_ASSERT_EQUAL(in.ring_pages, 1);
+	CU_ASSERT_EQUAL(in.indirect_segments, 0);
+	CU_ASSERT_EQUAL(in.persistent, 1);
+	CU_ASSERT_EQUAL(in.queues, 4);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
+static void test_close_reopen(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_info in;
+	uint8_t buf[4096], back[4096];
+	unsigned int round;
+	struct fake f;
+
+	c.max_ring_order = 4;
+	c.max_queues = 4;
+	c.persistent = 1;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	memset(buf, 0x5A, sizeof(buf));
+	for (round = 0; round < 3; round++) {
+		/*
+		 * Fewer queues and pages each time, down to one queue and one page: nodes of the
+		 * previous connection (multi-queue-num-queues, ring-page-order) must not survive.
+		 */
+		static const unsigned int queues[] = { 4, 2, 1 }, orders[] = { 4, 2, 0 };
+		struct pv_blkfront_opts o = { .max_queues = queues[round], .max_ring_page_order = orders[round],
+					      .no_ring_order = orders[round] == 0 };
+
+		CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+		pv_blkfront_info(bf, &in);
+		CU_ASSERT_EQUAL(f.seen->queues, queues[round]);
+		CU_ASSERT_EQUAL(f.seen->ring_pages, 1u << orders[round]);
+		CU_ASSERT_EQUAL(in.queues, queues[round]);
+		if (round)
+			CU_ASSERT_EQUAL(pv_blkfront_pread(bf, back, sizeof(back), 8192), 4096);
+		if (round)
+			CU_ASSERT_EQUAL(memcmp(back, buf, sizeof(buf)), 0);
+		buf[0] = (uint8_t)round;
+		CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, sizeof(buf), 8192), 4096);
+		CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
+		pv_blkfront_close(bf);
+		bf = NULL;
+	}
+	CU_ASSERT_EQUAL(f.seen->connects, 3);
+	stop(&f, p);
+}
+
+/* A guest process dies Connected; the next one walks the back end through Closing first. */
+static void test_restart_after_crash(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	uint8_t buf[512];
+	struct fake f;
+	pid_t pid;
+	int st = 0;
+
+	c.persistent = 1;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char spec[600];
+		const char *why;
+		struct pv_platform *q;
+		struct pv_blkfront *b;
+
+		snprintf(spec, sizeof(spec), "sim:%s:%u", rundir, FE_DOM);
+		if (pv_platform_open(spec, &q, &why) < 0 || pv_blkfront_open(q, DEVID, NULL, &b) < 0)
+			_exit(1);
+		_exit(pv_blkfront_pwrite(b, "x", 1, 0) == -EINVAL ? 0 : 1); /* dies Connected */
+	}
+	waitpid(pid, &st, 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_EQUAL(f.seen->connects, 1);
+	CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(f.seen->connects, 2);
+	CU_ASSERT(f.seen->closes >= 1);
+	/*
+	 * No I/O here: the sim leaves the dead process's in-use ring grants permitted after the
+	 * fake unmaps them, and the fake's cached view of domain 1 then maps the dead
+	 * process's memory for the same refs (a pvio-simd limitation, reported).
+	 */
+	(void)buf;
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
+/* Close while requests are in flight: close waits for them, each done() runs once. */
+static void test_close_inflight(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct aio a[24];
+	unsigned int i, calls = 0, ok = 0;
+	struct fake f;
+
+	c.delay_us = 20000;
+	c.persistent = 1;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	for (i = 0; i < 24; i++) {
+		a[i] = (struct aio){ .buf = malloc(8192), .busy = 1 };
+		memset(a[i].buf, (int)i, 8192);
+		a[i].io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_WRITE, .offset = i * 8192ull, .len = 8192,
+						  .buf = a[i].buf, .done = aio_done, .opaque = &a[i] };
+		CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &a[i].io), 0);
+	}
+	pv_blkfront_kick(bf);
+	pv_blkfront_close(bf);
+	for (i = 0; i < 24; i++) {
+		calls += (unsigned int)a[i].calls;
+		ok += a[i].calls == 1 && a[i].status == 0 && f.disk[i * 8192] == (uint8_t)i;
+		free(a[i].buf);
+	}
+	CU_ASSERT_EQUAL(calls, 24);
+	CU_ASSERT_EQUAL(ok, 24);
+	stop(&f, p);
+}
+
+/* ---- hostile back ends -------------------------------------------------------------- */
+
+static void test_open_errors(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_blkfront_opts o = { .timeout_ms = 400 };
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct fake f;
+
+	/* No such device. */
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_open(p, 51744, &o, &bf), -ENOENT);
+	CU_ASSERT_PTR_NULL(bf);
+	CU_ASSERT_EQUAL(pv_blkfront_open(NULL, DEVID, &o, &bf), -EINVAL);
+	stop(&f, p);
+
+	/* A back end that never reaches InitWait. */
+	c.hostile = FAKE_SILENT;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, &o, &bf), -ETIMEDOUT);
+	stop(&f, p);
+
+	/* A back end that refuses our rings: Closing instead of Connected. */
+	c.hostile = FAKE_REFUSE;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, &o, &bf), -EPROTO);
+	stop(&f, p);
+}
+
+struct node_case {
+	const char *name, *value;
+	int at_connect;
+	int want;                 /* open's result */
+	unsigned int ring_pages, queues, indirect;
+	const char *name2, *value2; /* a second node, so one check cannot hide behind another */
+};
+
+static void test_hostile_nodes(void)
+{
+	static const struct node_case cases[] = {
+		{ "max-ring-page-order", "99", 0, 0, 16, 1, 0 },     /* clamped, as Linux */
+		{ "max-ring-page-order", "-1", 0, -EPROTO, 0, 0, 0 },
+		{ "max-ring-page-order", "4294967296", 0, -EPROTO, 0, 0, 0 },
+		{ "multi-queue-max-queues", "0", 0, -EPROTO, 0, 0, 0 },
+		{ "multi-queue-max-queues", "100000", 0, 0, 1, 4, 0 }, /* clamped */
+		{ "multi-queue-max-queues", "two", 0, -EPROTO, 0, 0, 0 },
+		{ "feature-max-indirect-segments", "4294967296", 1, -EPROTO, 0, 0, 0 },
+		{ "feature-max-indirect-segments", "4294967295", 1, 0, 1, 1, 256 },
+		{ "sectors", "abc", 1, -EPROTO, 0, 0, 0 },
+		{ "sectors", "", 1, -EPROTO, 0, 0, 0 },
+		{ "sectors", "36028797018963968", 1, -EPROTO, 0, 0, 0 }, /* 2^55: bytes overflow */
+		{ "sector-size", "0", 1, -EPROTO, 0, 0, 0 },
+		{ "sector-size", "0", 1, -EPROTO, 0, 0, 0, "physical-sector-size", "4096" },
+		{ "sector-size", "3", 1, -EPROTO, 0, 0, 0 },
+		{ "sector-size", "3", 1, -EPROTO, 0, 0, 0, "physical-sector-size", "4096" },
+		{ "sector-size", "1073741824", 1, -EPROTO, 0, 0, 0 },
+		{ "sector-size", "1073741824", 1, -EPROTO, 0, 0, 0, "physical-sector-size", "4096" },
+		{ "physical-sector-size", "256", 1, -EPROTO, 0, 0, 0 },
+		{ "feature-persistent", "yes", 1, -EPROTO, 0, 0, 0 },
+		{ "info", "12x", 1, -EPROTO, 0, 0, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct node_case *k = &cases[i];
+		struct fake_cfg c = base_cfg();
+		struct pv_blkfront_opts o = { .timeout_ms = 3000 };
+		struct pv_platform *p = NULL;
+		struct pv_blkfront *bf = NULL;
+		struct pv_blkfront_info in;
+		struct fake_node *n = k->at_connect ? c.connect_nodes : c.init_nodes;
+		struct fake f;
+		uint8_t buf[512];
+		int rc;
+
+		snprintf(n[0].name, sizeof(n[0].name), "%s", k->name);
+		snprintf(n[0].value, sizeof(n[0].value), "%s", k->value);
+		if (k->name2) {
+			snprintf(n[1].name, sizeof(n[1].name), "%s", k->name2);
+			snprintf(n[1].value, sizeof(n[1].value), "%s", k->value2);
+		}
+		CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+		rc = pv_blkfront_open(p, DEVID, &o, &bf);
+		if (rc != k->want)
+			fprintf(stderr, "%s=%s: open %d, want %d\n", k->name, k->value, rc, k->want);
+		CU_ASSERT_EQUAL(rc, k->want);
+		if (rc == 0) {
+			pv_blkfront_info(bf, &in);
+			CU_ASSERT_EQUAL(in.ring_pages, k->ring_pages);
+			CU_ASSERT_EQUAL(in.queues, k->queues);
+			CU_ASSERT_EQUAL(in.indirect_segments, k->indirect);
+			CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 0), 512);
+			pv_blkfront_close(bf);
+		} else {
+			CU_ASSERT_PTR_NULL(bf);
+			/* The front end still closed properly, so the fake saw it go. */
+			CU_ASSERT(f.seen->closes >= 1);
+		}
+		stop(&f, p);
+	}
+}
+
+static void test_hostile_responses(void)
+{
+	static const enum fake_hostile modes[] = {
+		FAKE_UNKNOWN_ID, FAKE_DUP_RSP, FAKE_NOT_IN_FLIGHT, FAKE_RSP_PROD, FAKE_BAD_OP,
+		FAKE_BAD_STATUS, FAKE_STALE_GEN,
+	};
+	unsigned int i, pers;
+
+	for (pers = 0; pers < 2; pers++)
+		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			struct fake_cfg c = base_cfg();
+			struct pv_platform *p = NULL;
+			struct pv_blkfront *bf = NULL;
+			struct pv_blkfront_stats st;
+			struct aio a[4];
+			unsigned int k, calls = 0;
+			int rc = 0, n;
+			struct fake f;
+
+			c.hostile = modes[i];
+			c.persistent = (int)pers;
+			CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+			CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+			for (k = 0; k < 4; k++) {
+				a[k] = (struct aio){ .buf = malloc(4096), .busy = 1 };
+				a[k].io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_READ, .offset = k * 4096ull,
+								  .len = 4096, .buf = a[k].buf,
+								  .done = aio_done, .opaque = &a[k] };
+				CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &a[k].io), 0);
+			}
+			pv_blkfront_kick(bf);
+			for (k = 0; k < 20 && rc == 0; k++) {
+				n = pv_blkfront_poll(bf, 1000);
+				if (n < 0)
+					rc = n;
+			}
+			if (rc != -EPROTO)
+				fprintf(stderr, "hostile mode %d: poll %d\n", (int)modes[i], rc);
+			CU_ASSERT_EQUAL(rc, -EPROTO);
+			pv_blkfront_get_stats(bf, &st);
+			CU_ASSERT(st.bad_responses >= 1);
+			/* Every io completed exactly once, the rest with -EPROTO. */
+			for (k = 0; k < 4; k++) {
+				calls += (unsigned int)a[k].calls;
+				CU_ASSERT(a[k].status == 0 || a[k].status == -EPROTO || a[k].status == -EIO);
+			}
+			CU_ASSERT_EQUAL(calls, 4);
+			CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &a[0].io), -EPROTO);
+			CU_ASSERT_EQUAL(pv_blkfront_poll(bf, 0), -EPROTO);
+			CU_ASSERT_EQUAL(pv_blkfront_pread(bf, a[0].buf, 512, 0), -EPROTO);
+			pv_blkfront_close(bf);
+			for (k = 0; k < 4; k++)
+				free(a[k].buf);
+			stop(&f, p);
+		}
+}
+
+/* The back end goes Closing with a request unanswered: the io fails, nothing hangs. */
+static void test_close_mid_io(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	uint8_t buf[4096];
+	struct fake f;
+
+	c.hostile = FAKE_CLOSE_MID_IO;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 0), -ENOTCONN);
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 0), -ENOTCONN);
+	CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
+/* A back end that keeps one of our pages mapped: disconnect reports it, nothing crashes. */
+static void test_keep_mapped(void)
+{
+	unsigned int pers;
+
+	for (pers = 0; pers < 2; pers++) {
+		struct fake_cfg c = base_cfg();
+		struct pv_platform *p = NULL;
+		struct pv_blkfront *bf = NULL;
+		uint8_t buf[4096];
+		struct fake f;
+
+		c.hostile = FAKE_KEEP_MAPPED;
+		c.persistent = (int)pers;
+		CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+		CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 0), 4096);
+		CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, sizeof(buf), 4096), 4096);
+		CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), -EBUSY);
+		pv_blkfront_close(bf);
+		stop(&f, p);
+	}
+}
+
+/* ---- pvio-fuse ----------------------------------------------------------------------- */
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "failed (%d): %s\n", st, cmd);
+	return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void test_fuse(void)
+{
+	struct fake_cfg c = base_cfg();
+	char mnt[600], file[700], spec[600];
+	struct fake f;
+	struct stat sb;
+	pid_t pid;
+	int st = 0, i;
+
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		CU_FAIL("/dev/fuse is not usable here: pvio-fuse not tested");
+		return;
+	}
+	c.sectors = 128u << 11; /* 128 MiB */
+	c.max_ring_order = 4;
+	c.max_queues = 2;
+	c.persistent = 1;
+	c.indirect = 64;
+	c.discard = 1;
+	CU_ASSERT_EQUAL_FATAL(attach(DEVID), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_start(&f, rundir, &c), 0);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", rundir);
+	snprintf(file, sizeof(file), "%s/disk", mnt);
+	snprintf(spec, sizeof(spec), "sim:%s:%u", rundir, FE_DOM);
+	mkdir(mnt, 0700);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execl(bin("pvio-fuse"), "pvio-fuse", "--platform", spec, "--vdev", "xvdb", "-f", mnt,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		if (stat(file, &sb) == 0 && sb.st_size == (off_t)(c.sectors * 512))
+			break;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			pid = -1;
+			break;
+		}
+		usleep(10000);
+	}
+	CU_ASSERT_EQUAL(sb.st_size, (off_t)(c.sectors * 512));
+	if (pid > 0 && i < 500) {
+		CU_ASSERT_EQUAL(run("mkfs.ext4 -q -F %s >/dev/null 2>&1", file), 0);
+		CU_ASSERT_EQUAL(run("e2fsck -fn %s >/dev/null 2>&1", file), 0);
+		CU_ASSERT(f.seen->discards > 0); /* mkfs punched holes: discard */
+		if (access("/usr/bin/fio", X_OK) != 0 && run("command -v fio >/dev/null") != 0) {
+			CU_FAIL("fio is not installed: its verify jobs were skipped");
+		} else {
+			CU_ASSERT_EQUAL(run("fio --name=psync --filename=%s --ioengine=psync --rw=randwrite "
+					    "--bs=4k --size=16M --offset=64M --verify=crc32c --do_verify=1 --verify_state_save=0 "
+					    "--output=/dev/null", file), 0);
+			CU_ASSERT_EQUAL(run("fio --name=aio --filename=%s --ioengine=libaio --iodepth=8 "
+					    "--rw=randwrite --bsrange=512-64k --size=16M --offset=96M "
+					    "--verify=crc32c --do_verify=1 --verify_state_save=0 --fsync=32 --output=/dev/null", file), 0);
+		}
+		/* Unaligned I/O through the file: read-modify-write on sector boundaries. */
+		{
+			int fd = open(file, O_RDWR);
+			char msg[] = "unaligned write across a sector boundary";
+			char back[sizeof(msg)];
+
+			CU_ASSERT(fd >= 0);
+			if (fd >= 0) {
+				CU_ASSERT_EQUAL(pwrite(fd, msg, sizeof(msg), 120u << 20 | 500), (ssize_t)sizeof(msg));
+				CU_ASSERT_EQUAL(fsync(fd), 0);
+				CU_ASSERT_EQUAL(memcmp(f.disk + (120u << 20 | 500), msg, sizeof(msg)), 0);
+				CU_ASSERT_EQUAL(pread(fd, back, sizeof(back), 120u << 20 | 500), (ssize_t)sizeof(back));
+				CU_ASSERT_EQUAL(memcmp(back, msg, sizeof(msg)), 0);
+				close(fd);
+			}
+		}
+		CU_ASSERT(f.seen->flushes > 0);
+		CU_ASSERT_EQUAL(run("fusermount3 -u %s", mnt), 0);
+		waitpid(pid, &st, 0);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		/* pvio-fuse closed the device properly on unmount. */
+		CU_ASSERT(f.seen->closes >= 1);
+
+		/* Again, ended by SIGTERM this time: it unmounts, flushes and closes as well. */
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			execl(bin("pvio-fuse"), "pvio-fuse", "--platform", spec, "--vdev", "51728", "-f",
+			      mnt, (char *)NULL);
+			_exit(127);
+		}
+		for (i = 0; i < 500 && stat(file, &sb) != 0; i++)
+			usleep(10000);
+		CU_ASSERT(i < 500);
+		CU_ASSERT_EQUAL(run("e2fsck -fn %s >/dev/null 2>&1", file), 0);
+		kill(pid, SIGTERM);
+		waitpid(pid, &st, 0);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		CU_ASSERT(f.seen->closes >= 2);
+		CU_ASSERT(stat(file, &sb) != 0); /* unmounted */
+	} else {
+		if (pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, &st, 0);
+		}
+		CU_FAIL("pvio-fuse did not come up");
+	}
+	CU_ASSERT_EQUAL(fake_stop(&f), 0);
+}
+
+/* ---- registry ------------------------------------------------------------------------ */
+
+static CU_TestInfo functional_tests[] = {
+	{ "every feature combination: rings 1/16 pages, persistent, indirect, 1/4 queues", test_matrix },
+	{ "async writes at queue depths 1..64, 1 and 4 queues", test_queue_depths },
+	{ "a 4 MiB io split over a small ring", test_large_io },
+	{ "misaligned, out-of-range and unoffered ios are refused", test_invalid_ios },
+	{ "error statuses are per-io errors", test_error_status },
+	{ "options limit what is negotiated", test_opts_limit },
+	{ "close and reopen, fewer queues each time", test_close_reopen },
+	{ "close with ios in flight completes them", test_close_inflight },
+	{ "a guest that died Connected: the next open reconnects", test_restart_after_crash },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo hostile_tests[] = {
+	{ "no device, silent back end, refusing back end", test_open_errors },
+	{ "feature and disk nodes out of range", test_hostile_nodes },
+	{ "bad responses: unknown id, duplicate, not in flight, rsp_prod, op, status, stale generation",
+	  test_hostile_responses },
+	{ "back end goes Closing mid-io", test_close_mid_io },
+	{ "back end keeps a page mapped at close", test_keep_mapped },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo fuse_tests[] = {
+	{ "pvio-fuse: mkfs.ext4, e2fsck, fio verify, unaligned io, unmount", test_fuse },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "blkfront", suite_init, suite_clean, NULL, NULL, functional_tests },
+	{ "blkfront-hostile", suite_init, suite_clean, NULL, NULL, hostile_tests },
+	{ "pvio-fuse", suite_init, suite_clean, NULL, NULL, fuse_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return pv_test_main(suites);
+}
