@@ -125,6 +125,15 @@ void pv_blkback_req_done(struct pv_blkback_req *rq, int ok);
 /* After a batch of completions: publish, notify, take more, notice a finished drain. */
 void pv_blkback_after_completions(struct pv_blkback_dev *dev);
 /* Writes the `error` node (one line, for the toolstack) and logs it. */
+/*
+ * Writes node under the device's backend directory, but only while that directory exists
+ * (checked in the same transaction; t = 0 uses one of its own): once the toolstack has
+ * removed the device, a write would re-create it and leave the vdev looking in use.
+ * Returns 0 (also when the device is gone) or -errno.
+ */
+int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
+			  const char *val);
+
 void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -139,14 +139,13 @@ static void push(struct pv_blkback_queue *q)
 
 void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 {
-	char msg[256], path[128];
+	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(path, sizeof(path), "%s/error", dev->be_path);
-	pv_xs_write(dev->d->plat, 0, path, msg, strlen(msg));
+	pv_blkback_node_write(dev, 0, "error", msg);
 	pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: %s", dev->domid, dev->devid, msg);
 }
 

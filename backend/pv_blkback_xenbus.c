@@ -91,19 +91,49 @@ static int be_read(struct pv_blkback_dev *dev, const char *node, char **val)
 	return pv_xs_read(dev->d->plat, 0, path, val, NULL);
 }
 
+int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
+			  const char *val)
+{
+	struct pv_platform *p = dev->d->plat;
+	char path[160], *dir;
+	int rc = -EAGAIN, tries;
+
+	snprintf(path, sizeof(path), "%s/%s", dev->be_path, node);
+	for (tries = 0; tries < 100 && rc == -EAGAIN; tries++) {
+		pv_xs_txn_t own = 0, txn = t;
+
+		if (!t && (rc = pv_xs_txn_start(p, &own)) < 0)
+			return rc;
+		if (!t)
+			txn = own;
+		dir = NULL;
+		rc = pv_xs_read(p, txn, dev->be_path, &dir, NULL);
+		free(dir);
+		if (rc == 0)
+			rc = pv_xs_write(p, txn, path, val, strlen(val));
+		if (t)
+			return rc == -ENOENT ? 0 : rc;
+		if (rc < 0) {
+			pv_xs_txn_end(p, own, 1);
+			return rc == -ENOENT ? 0 : rc;
+		}
+		rc = pv_xs_txn_end(p, own, 0);
+	}
+	return rc;
+}
+
 static int be_printf(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int be_printf(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
 		     const char *fmt, ...)
 {
-	char path[160], val[64];
+	char val[64];
 	va_list ap;
 
-	snprintf(path, sizeof(path), "%s/%s", dev->be_path, node);
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	return pv_xs_write(dev->d->plat, t, path, val, strlen(val));
+	return pv_blkback_node_write(dev, t, node, val);
 }
 
 static void be_rm(struct pv_blkback_dev *dev, const char *node)
@@ -201,12 +231,10 @@ static void dev_free(struct pv_blkback_dev *dev)
 /* Refuses to open, says why in `error` and hotplug-status for the toolstack. */
 static int open_error(struct pv_blkback_dev *dev, int rc, const char *what)
 {
-	char path[160];
 	char msg[200];
 
 	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-rc));
-	snprintf(path, sizeof(path), "%s/error", dev->be_path);
-	pv_xs_write(dev->d->plat, 0, path, msg, strlen(msg));
+	pv_blkback_node_write(dev, 0, "error", msg);
 	be_printf(dev, 0, "hotplug-status", "error");
 	pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: %s", dev->domid, dev->devid, msg);
 	return rc;
