@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "pv_backd_ctl.h"
+#include "pv_daemon.h"
 #include "pv_blkback.h"
 
 #define COMP "ctl"
@@ -234,31 +235,11 @@ static void on_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 
 int pv_backd_ctl_open(struct pv_backd *d, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = pv_listen_unix(path, SOCK_STREAM, 0600);
 	if (fd < 0)
-		return -errno;
-	/* A live daemon answers on it: refuse.  A stale socket file is ours to replace. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(fd, 16) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
+		return fd;
 	rc = pv_loop_add(d->loop, fd, EPOLLIN, on_accept, d);
 	if (rc < 0) {
 		close(fd);

@@ -23,6 +23,7 @@
 
 #include "pv_blkback.h"
 #include "pv_backd_ctl.h"
+#include "pv_daemon.h"
 
 #define COMP "main"
 #define STOP_TIMEOUT_NS (10ull * 1000000000ull) /* in-flight I/O gets this long on SIGTERM */
@@ -143,9 +144,8 @@ int main(int argc, char **argv)
 	struct pv_backd d = { .ctl_fd = -1 };
 	const char *spec = NULL, *ctl = NULL, *why = NULL;
 	char *ctl_default = NULL, *end;
-	int foreground = 0, opt, sfd = -1, rc = 1, ready[2] = { -1, -1 };
+	int foreground = 0, opt, sfd = -1, rc = 1, ready = -1;
 	long ncpu;
-	sigset_t mask;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
@@ -187,28 +187,11 @@ int main(int argc, char **argv)
 	if (!spec)
 		spec = getenv("PVIO_PLATFORM");
 
-	if (!foreground) {
-		pid_t pid;
-		char c;
-
-		if (pipe2(ready, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-			perror("pvio-backd: fork");
-			return 1;
-		}
-		if (pid > 0) {
-			/* Exit once the daemon serves, so that init scripts can go on. */
-			close(ready[1]);
-			return read(ready[0], &c, 1) == 1 ? 0 : 1;
-		}
-		close(ready[0]);
-		setsid();
+	if (!foreground && pv_daemon_detach(&ready) < 0) {
+		perror("pvio-backd: fork");
+		return 1;
 	}
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sfd = pv_daemon_signalfd();
 
 	rc = pv_platform_open(spec, &d.plat, &why);
 	if (rc < 0) {
@@ -221,7 +204,6 @@ int main(int argc, char **argv)
 	d.self = pv_platform_domid(d.plat);
 	snprintf(d.root, sizeof(d.root), "/local/domain/%u/backend/vbd", d.self);
 	d.loop = pv_loop_new();
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!d.loop || sfd < 0 || pv_loop_add(d.loop, sfd, EPOLLIN, on_signal, &d) < 0 ||
 	    pv_loop_add(d.loop, pv_xs_watch_fd(d.plat), EPOLLIN, on_watch, &d) < 0 ||
 	    pv_loop_add(d.loop, pv_evtchn_fd(d.plat), EPOLLIN, on_evtchn, &d) < 0) {
@@ -245,17 +227,8 @@ int main(int argc, char **argv)
 	}
 	pv_backd_log(PV_LOG_INFO, COMP, "serving %s (%s, max %u queues, control %s)", d.root,
 		     d.grant_copy ? "grant copy" : "grant map", d.max_queues, ctl ? ctl : "none");
-	if (!foreground) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 1);
-			close(devnull);
-		}
-		if (write(ready[1], "r", 1) != 1)
-			goto out;
-	}
+	if (!foreground)
+		pv_daemon_ready(&ready);
 	d.last_tick_ns = pv_backd_now_ns();
 	rc = pv_loop_run(d.loop, 1000, tick, &d) < 0;
 	pv_backd_log(PV_LOG_INFO, COMP, "stopped");
@@ -270,7 +243,7 @@ out:
 	if (d.plat)
 		pv_platform_close(d.plat);
 	free(ctl_default);
-	if (ready[1] >= 0)
-		close(ready[1]);
+	if (ready >= 0)
+		close(ready); /* never served: the waiting parent exits 1 */
 	return rc;
 }

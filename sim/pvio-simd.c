@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "pv_daemon.h"
 #include "pv_loop.h"
 #include "pv_xsd.h"
 #include "sim_hv.h"
@@ -69,11 +70,10 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *rundir = NULL;
-	int foreground = 0, opt, sfd, ready[2] = { -1, -1 }, rc = 1;
+	int foreground = 0, opt, sfd, ready = -1, rc = 1;
 	struct pv_loop *loop = NULL;
 	struct pv_xsd *xsd = NULL;
 	struct sim_hv *hv = NULL;
-	sigset_t mask;
 	char *pidfile = NULL;
 
 	while ((opt = getopt_long(argc, argv, "r:fh", opts, NULL)) != -1) {
@@ -97,34 +97,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (!foreground) {
-		pid_t pid;
-		char c;
-
-		if (pipe2(ready, O_CLOEXEC) < 0) {
-			perror("pvio-simd: pipe");
-			return 1;
-		}
-		pid = fork();
-		if (pid < 0) {
-			perror("pvio-simd: fork");
-			return 1;
-		}
-		if (pid > 0) {
-			/* Exit only when the sockets accept connections, so scripts can go on. */
-			close(ready[1]);
-			return read(ready[0], &c, 1) == 1 ? 0 : 1;
-		}
-		close(ready[0]);
-		setsid();
+	if (!foreground && pv_daemon_detach(&ready) < 0) {
+		perror("pvio-simd: fork");
+		return 1;
 	}
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = pv_daemon_signalfd();
 
 	loop = pv_loop_new();
 	xsd = loop ? pv_xsd_new(loop, NULL) : NULL;
@@ -142,17 +119,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!foreground) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 1);
-			close(devnull);
-		}
-		if (write(ready[1], "r", 1) != 1)
-			goto out;
-		close(ready[1]);
-		ready[1] = -1;
+		pv_daemon_ready(&ready);
 	} else {
 		fprintf(stderr, "pvio-simd: serving %s (dom0: %s/dom0/socket)\n", rundir, rundir);
 	}
@@ -167,7 +134,7 @@ out:
 		unlink(pidfile);
 		free(pidfile);
 	}
-	if (ready[1] >= 0)
-		close(ready[1]);
+	if (ready >= 0)
+		close(ready); /* never served: the waiting parent exits 1 */
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sim_hv.h"
+#include "pv_daemon.h"
 #include "sim_unix.h"
 #include "pv_sim_grant.h"
 #include "pv_ring.h"
@@ -157,26 +158,6 @@ static void dom_sweep_regs(struct sim_dom *d)
 }
 
 /* ---- sockets and folders -------------------------------------------------------------- */
-
-static int listen_unix(const char *path, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -703,7 +684,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = listen_unix(p, SOCK_SEQPACKET);
+	rc = pv_listen_unix(p, SOCK_SEQPACKET, 0);
 	free(p);
 	if (rc < 0)
 		goto fail;
@@ -717,7 +698,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	xfd = listen_unix(p, SOCK_STREAM);
+	xfd = pv_listen_unix(p, SOCK_STREAM, 0);
 	free(p);
 	if (xfd < 0) {
 		rc = xfd;
