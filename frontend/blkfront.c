@@ -623,10 +623,37 @@ static void pump_backlog(struct pv_blkfront *bf)
 		bf->backlog = NULL;
 }
 
+/*
+ * Acts on queued xenstore watch events (never blocks): a back end that left fails every io
+ * in flight with -ENOTCONN (after taking the responses it did give); a new `sectors`
+ * (online resize) is taken.  Returns 0 or -ENOTCONN / -EPROTO.
+ */
+int bf_xenbus_events(struct pv_blkfront *bf)
+{
+	unsigned int i;
+	int rc;
+
+	if (!bf_drain_watch(bf))
+		return 0;
+	if (bf_backend_state(bf) != XB_CONNECTED) {
+		for (i = 0; i < bf->nq; i++) {
+			rc = process_queue(bf, &bf->q[i]);
+			if (rc < 0) {
+				bf_fail_all(bf, rc);
+				return rc;
+			}
+		}
+		bf_fail_all(bf, -ENOTCONN);
+		return -ENOTCONN;
+	}
+	bf_reread_size(bf);
+	return 0;
+}
+
 int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 {
 	uint64_t deadline = 0;
-	int completed = 0, evfd, xsfd;
+	int completed = 0, evfd, xsfd, rc0;
 	unsigned int i;
 
 	if (!bf)
@@ -639,6 +666,9 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 		deadline = now_ms() + (uint64_t)timeout_ms;
 	evfd = pv_evtchn_fd(bf->p);
 	xsfd = pv_xs_watch_fd(bf->p);
+	/* Even an idle guest must notice a resize or a back end that left. */
+	if ((rc0 = bf_xenbus_events(bf)) < 0)
+		return rc0;
 	for (;;) {
 		struct pollfd pfd[2];
 		int work = 0, ms, rc;
@@ -680,21 +710,9 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 		rc = poll(pfd, xsfd >= 0 ? 2 : 1, ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
-		if (rc > 0 && xsfd >= 0 && (pfd[1].revents & POLLIN) && bf_drain_watch(bf)) {
-			if (bf_backend_state(bf) != XB_CONNECTED) {
-				/* The back end is leaving: take what it answered, fail the rest. */
-				for (i = 0; i < bf->nq; i++) {
-					rc = process_queue(bf, &bf->q[i]);
-					if (rc < 0) {
-						bf_fail_all(bf, rc);
-						return rc;
-					}
-				}
-				bf_fail_all(bf, -ENOTCONN);
-				return -ENOTCONN;
-			}
-			bf_reread_size(bf);
-		}
+		if (rc > 0 && xsfd >= 0 && (pfd[1].revents & POLLIN) &&
+		    (rc = bf_xenbus_events(bf)) < 0)
+			return rc;
 		if (timeout_ms == 0)
 			return completed;
 	}

@@ -119,6 +119,7 @@ int bf_backend_state(struct pv_blkfront *bf);
 int bf_drain_watch(struct pv_blkfront *bf);
 /* Re-reads "sectors" (online resize). */
 void bf_reread_size(struct pv_blkfront *bf);
+int bf_xenbus_events(struct pv_blkfront *bf);
 
 /* Strict decimal parsers for values from the untrusted back end. */
 int bf_parse_u64(const char *s, uint64_t *v);

@@ -695,6 +695,9 @@ int pv_blkfront_info(struct pv_blkfront *bf, struct pv_blkfront_info *info)
 {
 	if (!bf || !info)
 		return -EINVAL;
+	/* Current as of now: a resize the back end published is taken here too. */
+	if (bf->connected && !bf->failed)
+		bf_xenbus_events(bf);
 	*info = bf->info;
 	return 0;
 }

@@ -96,7 +96,7 @@ static int start_backd(void)
 		char spec[600];
 		/* Four queues even on a 2-CPU machine: the test is about the protocol. */
 		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level",
-				 "warn", "--max-queues", "4", copy_mode ? "--grant-copy" : NULL, NULL };
+				 getenv("PVIO_TEST_BACKD_LOG") ? getenv("PVIO_TEST_BACKD_LOG") : "warn", "--max-queues", "4", copy_mode ? "--grant-copy" : NULL, NULL };
 
 		snprintf(spec, sizeof(spec), "sim:%s:0", rundir);
 		execv(bin("pvio-backd"), argv);
@@ -600,9 +600,55 @@ static void test_backend_killed(void)
 		free(slots[i].buf);
 }
 
+/* ---- online resize ------------------------------------------------------------------------ */
+
+/* The backing file grows while the guest is connected: the guest sees the new size and uses it. */
+static void test_online_resize(void)
+{
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_opts o = { .timeout_ms = 10000 };
+	struct pv_blkfront_info info = { 0 };
+	char args[700], buf[4096], back[4096];
+	int tries;
+
+	snprintf(args, sizeof(args), "block-attach 1 format=raw,vdev=%s,access=rw,target=%s", VDEV,
+		 disk);
+	CU_ASSERT_EQUAL_FATAL(ctl(args), 0);
+	CU_ASSERT_EQUAL_FATAL(open_front(&o, &p, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_info(bf, &info), 0);
+	CU_ASSERT_EQUAL(info.sectors, DISK_BYTES / 512);
+	/* Past the old end: refused. */
+	CU_ASSERT(pv_blkfront_pread(bf, buf, sizeof(buf), DISK_BYTES) < 0);
+	CU_ASSERT_EQUAL_FATAL(truncate(disk, 2 * DISK_BYTES), 0);
+	/* The back end notices within about a second and rewrites "sectors"; the guest's
+	 * watch picks it up when it next looks. */
+	for (tries = 0; tries < 50; tries++) {
+		/* Nothing is in flight, so poll returns at once: sleep between looks. */
+		usleep(100000);
+		CU_ASSERT(pv_blkfront_poll(bf, 0) >= 0);
+		if (pv_blkfront_info(bf, &info) == 0 && info.sectors == 2 * DISK_BYTES / 512)
+			break;
+	}
+	CU_ASSERT_EQUAL(info.sectors, 2 * DISK_BYTES / 512);
+	memset(buf, 0x77, sizeof(buf));
+	CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, sizeof(buf), 2 * DISK_BYTES - sizeof(buf)),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL(pv_blkfront_pread(bf, back, sizeof(back), 2 * DISK_BYTES - sizeof(back)),
+			(ssize_t)sizeof(back));
+	CU_ASSERT_EQUAL(memcmp(buf, back, sizeof(buf)), 0);
+	pv_blkfront_close(bf);
+	pv_platform_close(p);
+	snprintf(args, sizeof(args), "block-detach 1 %s", VDEV);
+	CU_ASSERT_EQUAL(ctl(args), 0);
+	CU_ASSERT_EQUAL(truncate(disk, DISK_BYTES), 0);
+}
+
 static CU_TestInfo tool_tests[] = {
 	{ "fio verify (psync, libaio), mkfs.ext4, e2fsck -fn through pvio-fuse", test_fio_mkfs_e2fsck },
 	{ "detach with 64 writes in flight: every request completes, nothing leaks", test_detach_inflight },
+	{ "online resize: the file grows, the connected guest sees and uses the new size",
+	  test_online_resize },
 	{ "pvio-backd killed (SIGKILL) under writes: flushed data kept, restart serves the guest",
 	  test_backend_killed },
 	CU_TEST_INFO_NULL,
