@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Drive Xen + dom0 under QEMU (TCG) for tests/xen/run.sh and judge the scenarios.
+
+Reads the serial console (Xen's com1, which also carries dom0's hvc0 and, through dom0, the
+domU consoles), timestamps each line into <logdir>/serial-<time>.log and follows the
+"PVIO-XEN ..." markers printed by dom0-init.sh, domu-init.sh and xenplat_check:
+
+  PVIO-XEN dom0-ready | share-mounted | begin <s> | end <s> | all-done
+  PVIO-XEN ok <s> <check>            one required check of scenario <s> passed
+  PVIO-XEN fail <s> <reason>         scenario <s> (or "boot") failed
+
+Each phase has its own time limit, so a hang anywhere fails in bounded time.  Only the QEMU
+process started here is ever killed (by its pid).
+"""
+import argparse, os, re, select, signal, subprocess, sys, time
+
+# what each scenario must report to pass
+REQUIRED = {"linux-blk": ["domu-rw"], "pvio-platform": ["domu", "dom0"]}
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--out", required=True, help="dir with xen.elf, vmlinuz, dom0.cpio.gz")
+ap.add_argument("--share", required=True, help="host dir exported to dom0 over 9p (/mnt/host)")
+ap.add_argument("--logdir", required=True)
+ap.add_argument("--scenarios", default="linux-blk,pvio-platform")
+ap.add_argument("--timeout", type=float, default=540, help="whole run, seconds")
+ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> dom0-ready")
+ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
+ap.add_argument("--verbose", action="store_true", help="echo the serial console")
+a = ap.parse_args()
+scens = [s for s in a.scenarios.split(",") if s]
+
+# Facts from XEN-IN-QEMU.md: TCG (no KVM), -cpu max (SVM+NPT), smap=0 or dom0 dies on its
+# first exception bounce.
+xen_cmdline = ("dom0_mem=1G,max:1G dom0_max_vcpus=1 console=com1 com1=115200,8n1 loglvl=all "
+               "guest_loglvl=all noreboot console_timestamps=boot smap=0")
+dom0_cmdline = f"console=hvc0 earlyprintk=xen loglevel=4 pvio.scenarios={','.join(scens)}"
+# QEMU multiboot modules: "-initrd 'file args,file2'"; a comma inside args is written ",,"
+initrd = f"{a.out}/vmlinuz {dom0_cmdline.replace(',', ',,')},{a.out}/dom0.cpio.gz"
+cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "3G", "-smp", "2",
+       "-nographic", "-no-reboot", "-kernel", f"{a.out}/xen.elf", "-append", xen_cmdline,
+       "-initrd", initrd,
+       "-virtfs", f"local,path={a.share},mount_tag=host0,security_model=none,id=host0"]
+
+os.makedirs(a.logdir, exist_ok=True)
+logpath = os.path.join(a.logdir, f"serial-{time.strftime('%Y%m%d-%H%M%S')}.log")
+log = open(logpath, "w")
+log.write("CMD: " + " ".join(repr(c) if " " in c else c for c in cmd) + "\n")
+t0 = time.monotonic()
+p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+print(f"xen-check: QEMU pid {p.pid}, serial log {logpath}", flush=True)
+
+lines = []                 # (elapsed, text)
+ev = {}                    # first time of dom0-ready, share-mounted, all-done
+began, ended = {}, {}      # scenario -> elapsed
+oks = {s: set() for s in scens}
+fails = {}                 # scenario or "boot" -> [reasons]
+current = None
+problem = None             # why the run stopped early
+buf = b""
+
+def deadline():
+    """(limit in elapsed seconds, phase name) for whatever we are waiting for now."""
+    lim, what = a.timeout, "whole run"
+    if "dom0-ready" not in ev:
+        if a.boot_timeout < lim:
+            lim, what = a.boot_timeout, "boot (QEMU start -> dom0 toolstack up)"
+    elif current is not None and current not in ended:
+        t = began[current] + a.scenario_timeout
+        if t < lim:
+            lim, what = t, f"scenario {current}"
+    elif "all-done" in ev:
+        lim, what = min(lim, ev["all-done"] + 15), "poweroff"
+    return lim, what
+
+def handle(s, el):
+    global current, problem
+    if "Hardware Dom0 crashed" in s or "Kernel panic" in s:
+        problem = problem or f"dom0 crash or kernel panic (dom0 or a domU): {s.strip()}"
+    m = re.search(r"PVIO-XEN (\S+)(?: (\S+))?(?: (.*))?$", s)
+    if not m:
+        return
+    kind, arg, rest = m.group(1), m.group(2), (m.group(3) or "")
+    if kind in ("dom0-ready", "share-mounted", "all-done"):
+        ev.setdefault(kind, el)
+    elif kind == "begin" and arg:
+        began.setdefault(arg, el); current = arg
+    elif kind == "end" and arg:
+        ended.setdefault(arg, el)
+    elif kind == "ok" and arg in oks:
+        oks[arg].add(rest.split(" ")[0])
+    elif kind == "fail" and arg:
+        fails.setdefault(arg, []).append(rest)
+
+try:
+    while True:
+        el = time.monotonic() - t0
+        lim, what = deadline()
+        if el > lim:
+            if what != "poweroff":
+                problem = problem or f"timeout in phase '{what}' after {el:.0f} s"
+            break
+        if problem:
+            break
+        r, _, _ = select.select([p.stdout], [], [], 1.0)
+        if not r:
+            if p.poll() is not None:
+                break
+            continue
+        chunk = os.read(p.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            raw, buf = buf.split(b"\n", 1)
+            el = time.monotonic() - t0
+            s = raw.decode("utf-8", "replace").rstrip("\r")
+            lines.append((el, s))
+            log.write(f"[{el:8.2f}] {s}\n"); log.flush()
+            if a.verbose:
+                print(f"[{el:8.2f}] {s}", flush=True)
+            handle(s, el)
+finally:
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL); p.wait()
+    log.close()
+
+total = time.monotonic() - t0
+if "dom0-ready" in ev:
+    print(f"xen-check: dom0 toolstack up {ev['dom0-ready']:.1f} s after QEMU start (TCG)", flush=True)
+if p.returncode not in (None, 0) and "all-done" not in ev and not problem:
+    problem = f"QEMU exited with status {p.returncode} before the end"
+if "boot" in fails:
+    problem = problem or "boot: " + "; ".join(fails["boot"])
+npass = nfail = 0
+for s in scens:
+    ok = (s in began and s in ended and s not in fails
+          and all(c in oks[s] for c in REQUIRED.get(s, ["?"])))
+    secs = (ended.get(s, total) - began[s]) if s in began else 0.0
+    print(f"XEN-SCENARIO {s}: {'PASS' if ok else 'FAIL'} ({secs:.1f} s)", flush=True)
+    if ok:
+        npass += 1
+    else:
+        nfail += 1
+        why = list(fails.get(s, []))
+        if s not in began:
+            why.append("never started")
+        elif s not in ended:
+            why.append("did not finish")
+        missing = [c for c in REQUIRED.get(s, ["?"]) if c not in oks[s]]
+        if missing:
+            why.append("missing ok: " + ",".join(missing))
+        print(f"  {s}: " + "; ".join(why), flush=True)
+if problem:
+    print(f"xen-check: {problem}", flush=True)
+if nfail or problem:
+    print(f"---- last 80 serial lines ({logpath}) ----")
+    for el, s in lines[-80:]:
+        print(f"[{el:8.2f}] {s}")
+    print("---- end of serial log ----", flush=True)
+print(f"xen-check: QEMU ran {total:.1f} s", flush=True)
+print(f"xen-check: {npass} passed, {nfail} failed", flush=True)
+sys.exit(0 if nfail == 0 and not problem else 1)

@@ -1,0 +1,156 @@
+#!/bin/bash
+# tests/xen/run.sh - pvio's Xen-in-QEMU harness.
+#
+# Boots Xen 4.17 + a Debian Linux dom0 under QEMU (TCG: no KVM on CI machines), creates PV
+# domUs with xl and runs the scenarios:
+#   linux-blk      Linux xen-blkfront (domU) <-> dom0 kernel xen-blkback: dd + md5sum on /dev/xvda
+#   pvio-platform  tests/xen/xenplat_check (linked against build/lib/libpvio-platform.a) in the
+#                  domU and in dom0: grant share/map, unbound port/bind_interdomain, notify
+# Prints "XEN-SCENARIO <name>: PASS|FAIL (<s> s)" per scenario and "xen-check: N passed, N failed".
+#
+# Environment:
+#   PVIO_BUILD      pvio build dir (default: build, relative to the repo root)
+#   PVIO_XEN_CACHE  downloaded/extracted Debian packages, reused (default /var/tmp/pvio-xen-cache)
+#   PVIO_XEN_WORK   scratch dir for images, share and logs (default /tmp/pvio-xen)
+#   PVIO_XEN_TIMEOUT whole-run limit in seconds for QEMU (default 540)
+#   PVIO_XEN_VERBOSE=1 echo the serial console while it runs
+# Nothing is written into the repository and nothing is installed into the host's /boot.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=${PVIO_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+CACHE=${PVIO_XEN_CACHE:-/var/tmp/pvio-xen-cache}
+WORK=${PVIO_XEN_WORK:-/tmp/pvio-xen}
+XENBIN=/usr/lib/xen-4.17/bin
+T0=$(date +%s)
+say() { echo "xen-check: $*"; }
+die() { echo "xen-check: ERROR: $*" >&2; echo "xen-check: 0 passed, 2 failed"; exit 1; }
+# The machine cannot provide what the harness needs (packages, QEMU): nothing about pvio was
+# tested, so say "skipped" with exit 77 (liburing's convention) rather than pass or fail.
+skip() { echo "xen-check: SKIPPED: $*" >&2; exit 77; }
+
+# ---- 0. host tools ---------------------------------------------------------------------------
+need_pkgs=()
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+dpkg -s libxen-dev >/dev/null 2>&1 || need_pkgs+=(libxen-dev)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || skip "missing ${need_pkgs[*]} and not root to apt-get install them"
+  say "installing ${need_pkgs[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null 2>&1 || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}"; } ||
+    skip "cannot install ${need_pkgs[*]}"
+fi
+[ -f "$BUILD/lib/libpvio-platform.a" ] || die "$BUILD/lib/libpvio-platform.a missing: run make first"
+
+# ---- 1. Debian packages: apt-get download + dpkg-deb -x, cached --------------------------------
+KVER=${KVER:-$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1)}
+[ -n "$KVER" ] || skip "cannot determine the Debian kernel ABI (apt-get update?)"
+DEBS=$CACHE/debs
+STAGE=$CACHE/stage-$KVER
+mkdir -p "$DEBS"
+# apt's download sandbox user must be able to write there (else a warning per package)
+[ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1 && chown _apt "$DEBS" 2>/dev/null || true
+if [ ! -e "$STAGE/.complete" ]; then
+  say "downloading Xen 4.17 + linux-image-$KVER packages into $DEBS"
+  (cd "$DEBS" && apt-get download -q \
+      xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils \
+      libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenmisc4.17 \
+      libxenstore4 libxentoollog1 libxendevicemodel1 libxenhypfs1 libxentoolcore1 \
+      libyajl2 "linux-image-$KVER" busybox-static >/dev/null) || skip "apt-get download failed"
+  rm -rf "$STAGE"; mkdir -p "$STAGE"
+  for d in "$DEBS"/*.deb; do dpkg-deb -x "$d" "$STAGE"; done
+  touch "$STAGE/.complete"
+fi
+
+# ---- 2. images ---------------------------------------------------------------------------------
+OUT=$WORK/out SHARE=$WORK/share
+rm -rf "$WORK/rootfs-dom0" "$WORK/rootfs-domu" "$SHARE"
+mkdir -p "$OUT" "$SHARE/bin" "$WORK/logs"
+zcat "$STAGE/boot/xen-4.17-amd64.gz" > "$OUT/xen.elf"   # 32-bit multiboot ELF for QEMU -kernel
+cp "$STAGE/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+BB=$STAGE/bin/busybox
+MODSRC=$STAGE/lib/modules/$KVER/kernel
+LIBPATH=$STAGE/usr/lib/x86_64-linux-gnu:$STAGE/usr/lib/xen-4.17/lib/x86_64-linux-gnu
+
+mkroot() {  # $1 = root: skeleton + busybox applets
+  mkdir -p "$1"/{proc,sys,dev,tmp,run,root,etc,bin,sbin,usr/bin,usr/sbin,lib/modules}
+  cp "$BB" "$1/bin/busybox"
+  for a in $("$BB" --list-full); do [ -e "$1/$a" ] || ln -s /bin/busybox "$1/$a"; done
+  echo "root:x:0:0:root:/root:/bin/sh" > "$1/etc/passwd"; echo "root:x:0:" > "$1/etc/group"
+}
+libs_of() {  # $1 = root, $2 = ELF: copy every shared library it needs (staged ones preferred)
+  LD_LIBRARY_PATH=$LIBPATH ldd "$2" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
+    case $lib in "$STAGE"/*) t=${lib#"$STAGE"} ;; *) t=$lib ;; esac
+    [ -e "$1/$t" ] && continue
+    mkdir -p "$(dirname "$1/$t")"; cp -L "$lib" "$1/$t"
+  done
+}
+put() {  # $1 = root, $2 = source ELF, $3 = path in root
+  mkdir -p "$(dirname "$1/$3")"; cp -L "$2" "$1/$3"; libs_of "$1" "$2"
+}
+cpio_of() {  # $1 = root, $2 = output, $3 = gzip|cat
+  (cd "$1" && find . | "$BB" cpio -o -H newc 2>/dev/null | $3 > "$2")
+}
+
+# the platform check program, built against the freshly built libpvio-platform.a
+CC=${CC:-cc}
+$CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/platform" -I"$ROOT/ring" -I"$ROOT/common" \
+    -o "$SHARE/bin/xenplat_check" "$HERE/xenplat_check.c" \
+    "$BUILD/lib/libpvio-platform.a" -lxenstore -lxengnttab -lxenevtchn -lxenctrl \
+  || die "building xenplat_check failed"
+# pvio's binaries go to the 9p share (mounted at /mnt/host in dom0)
+for b in "$BUILD"/bin/*; do [ -x "$b" ] && cp "$b" "$SHARE/bin/"; done
+
+# domU: busybox, blkfront + userspace grant/evtchn devices, xenplat_check and its libraries.
+# Written uncompressed: libxl keeps only the first archive of a gzip'd PV ramdisk.
+DU=$WORK/rootfs-domu
+mkroot "$DU"
+for m in drivers/block/xen-blkfront.ko drivers/xen/xen-evtchn.ko drivers/xen/xen-gntalloc.ko \
+         drivers/xen/xen-gntdev.ko drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko; do
+  cp "$MODSRC/$m" "$DU/lib/modules/"
+done
+put "$DU" "$SHARE/bin/xenplat_check" /usr/local/bin/xenplat_check
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$DU/lib/x86_64-linux-gnu/" 2>/dev/null || true
+install -m755 "$HERE/domu-init.sh" "$DU/init"
+cpio_of "$DU" "$OUT/domu.cpio" cat
+
+# dom0: toolstack, kernel backends, 9p, the domU payload
+D0=$WORK/rootfs-dom0
+mkroot "$D0"
+mkdir -p "$D0/lib/modules/$KVER" "$D0/domu"
+for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko drivers/xen/xen-gntalloc.ko \
+         drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko \
+         drivers/block/xen-blkback/xen-blkback.ko drivers/block/loop.ko \
+         drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_modern_dev.ko \
+         drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko \
+         net/9p/9pnet.ko net/9p/9pnet_virtio.ko fs/netfs/netfs.ko fs/fscache/fscache.ko fs/9p/9p.ko; do
+  cp "$MODSRC/$m" "$D0/lib/modules/$KVER/"
+done
+for b in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do
+  put "$D0" "$STAGE$XENBIN/$b" "$XENBIN/$b"
+done
+for b in xenstore xenstore-read xenstore-write xenstore-ls xenstore-rm; do
+  put "$D0" "$STAGE/usr/bin/$b" "/usr/bin/$b"
+done
+libs_of "$D0" "$SHARE/bin/xenplat_check"          # the binary itself runs from /mnt/host/bin
+for b in "$SHARE"/bin/*; do libs_of "$D0" "$b"; done
+mkdir -p "$D0/lib/x86_64-linux-gnu"
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$D0/lib/x86_64-linux-gnu/"   # xl's forked children need it
+cp -a "$STAGE/etc/xen" "$D0/etc/"
+install -m755 "$HERE/block-hotplug" "$D0/etc/xen/scripts/pvio-block"
+install -m644 "$HERE"/domu-*.cfg "$D0/etc/xen/"
+install -m755 "$HERE/dom0-init.sh" "$D0/init"
+cp "$OUT/vmlinuz" "$D0/domu/vmlinuz"
+cp "$OUT/domu.cpio" "$D0/domu/initrd"
+cpio_of "$D0" "$OUT/dom0.cpio.gz" "gzip -1"
+say "images built in $(( $(date +%s) - T0 )) s (work dir $WORK)"
+
+# ---- 3. boot and run the scenarios ----------------------------------------------------------------
+set +e
+python3 "$HERE/run.py" --out "$OUT" --share "$SHARE" --logdir "$WORK/logs" \
+  --timeout "${PVIO_XEN_TIMEOUT:-540}" --scenarios linux-blk,pvio-platform \
+  ${PVIO_XEN_VERBOSE:+--verbose}
+rc=$?
+say "total run time $(( $(date +%s) - T0 )) s"
+exit $rc
