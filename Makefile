@@ -140,6 +140,9 @@ $(BUILD)/bin/pvio-ring-demo: $(BUILD)/bench/pvio-ring-demo.o $(PLAT_LIB)
 
 TEST_LIB := $(BUILD)/tests/lib/pv_test.o
 EXTRA_CFLAGS_tests/lib/pv_test.c := -Itests/lib
+# For tests that run a real pvio-simd (needs the platform library).
+SIMTEST := $(BUILD)/tests/lib/pv_simtest.o
+EXTRA_CFLAGS_tests/lib/pv_simtest.c := -Itests/lib
 
 TESTS := $(BUILD)/tests/test-ring $(BUILD)/tests/test-abi
 
@@ -158,17 +161,17 @@ $(BUILD)/tests/test-abi: $(ABI_OBJS) $(TEST_LIB)
 TEST_DIRS := $(filter-out lib abi unit xen,$(notdir $(patsubst %/,%,$(wildcard tests/*/))))
 TEST_DEPS_xsd := $(XSD_OBJS) $(COMMON_OBJS)
 TEST_LIBS_xsd := -lxenstore
-TEST_DEPS_sim := $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+TEST_DEPS_sim := $(SIMTEST) $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
 TEST_LIBS_sim := $(PLAT_LIBS)
 TEST_DEPS_platform := $(PLAT_LIB)
 TEST_LIBS_platform := $(PLAT_LIBS)
-TEST_DEPS_backend := $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+TEST_DEPS_backend := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
 TEST_LIBS_backend := -luring $(PLAT_LIBS)
-TEST_DEPS_frontend := $(FRONT_LIB) $(PLAT_LIB)
+TEST_DEPS_frontend := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_frontend := $(PLAT_LIBS)
-TEST_DEPS_ctl := $(filter-out $(BUILD)/xenstore-tools/pvio-ctl.o,$(CTL_OBJS)) $(PLAT_LIB)
+TEST_DEPS_ctl := $(SIMTEST) $(filter-out $(BUILD)/xenstore-tools/pvio-ctl.o,$(CTL_OBJS)) $(PLAT_LIB)
 TEST_LIBS_ctl := $(PLAT_LIBS)
-TEST_DEPS_blk := $(FRONT_LIB) $(PLAT_LIB)
+TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)

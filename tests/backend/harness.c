@@ -19,48 +19,17 @@
 #include "pv_backd_ctl.h"
 #include "sim/pv_sim.h"
 
-#define RUNDIR_TEMPLATE "/tmp/pvio-test-backd-XXXXXX"
-char h_rundir[sizeof(RUNDIR_TEMPLATE)];
+struct pv_simtest h_sim;
 pid_t h_backd = -1;
-static pid_t simd = -1;
-struct pv_platform *h_dom0;
 struct pv_platform *h_dom[H_NDOMS + 1];
-
-static const char *build_dir(void)
-{
-	const char *b = getenv("PVIO_BUILD");
-
-	return b ? b : "build";
-}
-
-static int open_dom(unsigned int domid, struct pv_platform **p)
-{
-	char spec[128];
-	const char *why = NULL;
-
-	snprintf(spec, sizeof(spec), "sim:%s:%u", h_rundir, domid);
-	return pv_platform_open(spec, p, &why);
-}
-
-static int wait_path(const char *path, int ms)
-{
-	struct stat st;
-
-	for (; ms > 0; ms -= 10) {
-		if (stat(path, &st) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
-}
 
 int h_backd_start(const char *extra)
 {
-	char bin[512], spec[128], sock[200], cmd[1024];
+	char spec[128], sock[200], cmd[1024];
+	const char *bin = pv_simtest_bin("pvio-backd");
 
-	snprintf(bin, sizeof(bin), "%s/bin/pvio-backd", build_dir());
-	snprintf(spec, sizeof(spec), "sim:%s:0", h_rundir);
-	snprintf(sock, sizeof(sock), "%s/%s", h_rundir, PV_BACKD_CTL_SIM_NAME);
+	snprintf(spec, sizeof(spec), "sim:%s:0", h_sim.rundir);
+	snprintf(sock, sizeof(sock), "%s/%s", h_sim.rundir, PV_BACKD_CTL_SIM_NAME);
 	unlink(sock);
 	snprintf(cmd, sizeof(cmd), "exec %s --platform %s --foreground --log-level %s "
 		 "--max-queues 4 --types phy,file,null %s", bin, spec,
@@ -70,7 +39,7 @@ int h_backd_start(const char *extra)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	if (h_backd < 0 || wait_path(sock, 10000) < 0)
+	if (h_backd < 0 || pv_simtest_wait_path(sock, 10000) < 0)
 		return -1;
 	return 0;
 }
@@ -90,33 +59,20 @@ int h_backd_sigterm(void)
 
 int h_start(const char *backd_extra)
 {
-	char bin[512], sock[600];
 	unsigned int i;
-	domid_t id;
 
-	memcpy(h_rundir, RUNDIR_TEMPLATE, sizeof(h_rundir));
-	if (!mkdtemp(h_rundir))
-		return -1;
-	snprintf(bin, sizeof(bin), "%s/bin/pvio-simd", build_dir());
-	simd = fork();
-	if (simd == 0) {
-		execl(bin, "pvio-simd", "--rundir", h_rundir, "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", h_rundir);
-	if (simd < 0 || wait_path(sock, 5000) < 0 || open_dom(0, &h_dom0) < 0)
+	if (pv_simtest_start(&h_sim, "pvio-test-backd", H_NDOMS) < 0)
 		return -1;
 	for (i = 1; i <= H_NDOMS; i++)
-		if (pv_sim_domain_create(h_dom0, i, &id) < 0 || id != i || open_dom(i, &h_dom[i]) < 0)
+		if (pv_simtest_open(&h_sim, i, &h_dom[i]) < 0)
 			return -1;
 	return h_backd_start(backd_extra);
 }
 
 int h_stop(void)
 {
-	int st = -1, sst = 0;
+	int st = -1;
 	unsigned int i;
-	char cmd[600];
 
 	if (h_backd > 0)
 		st = h_backd_sigterm();
@@ -125,16 +81,8 @@ int h_stop(void)
 			pv_platform_close(h_dom[i]);
 		h_dom[i] = NULL;
 	}
-	if (h_dom0)
-		pv_platform_close(h_dom0);
-	h_dom0 = NULL;
-	if (simd > 0) {
-		kill(simd, SIGTERM);
-		waitpid(simd, &sst, 0);
-	}
-	simd = -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", h_rundir);
-	if (system(cmd) != 0)
+	/* pvio-simd too must have shut down cleanly (under ASan: with no leak). */
+	if (pv_simtest_stop(&h_sim) < 0)
 		return -1;
 	return st;
 }
@@ -146,7 +94,7 @@ static int xs_w(pv_xs_txn_t t, const char *dir, const char *node, const char *va
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return pv_xs_write(h_dom0, t, path, val, strlen(val));
+	return pv_xs_write(h_sim.dom0, t, path, val, strlen(val));
 }
 
 int h_attach(struct h_fe *f, unsigned int domid, unsigned int devid, uint64_t bytes,
@@ -164,15 +112,15 @@ int h_attach(struct h_fe *f, unsigned int domid, unsigned int devid, uint64_t by
 	f->diskfd = -1;
 	snprintf(f->be, sizeof(f->be), "/local/domain/0/backend/vbd/%u/%u", domid, devid);
 	snprintf(f->fe, sizeof(f->fe), "/local/domain/%u/device/vbd/%u", domid, devid);
-	snprintf(f->disk, sizeof(f->disk), "%s/disk-%u-%u.img", h_rundir, domid, devid);
+	snprintf(f->disk, sizeof(f->disk), "%s/disk-%u-%u.img", h_sim.rundir, domid, devid);
 	f->diskfd = open(f->disk, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (f->diskfd < 0 || ftruncate(f->diskfd, (off_t)bytes) < 0)
 		return -1;
 	do {
-		if (pv_xs_txn_start(h_dom0, &t) < 0)
+		if (pv_xs_txn_start(h_sim.dom0, &t) < 0)
 			return -1;
-		pv_xs_mkdir(h_dom0, t, f->be);
-		pv_xs_set_perms(h_dom0, t, f->be, bep, 2);
+		pv_xs_mkdir(h_sim.dom0, t, f->be);
+		pv_xs_set_perms(h_sim.dom0, t, f->be, bep, 2);
 		xs_w(t, f->be, "frontend", f->fe);
 		snprintf(v, sizeof(v), "%u", domid);
 		xs_w(t, f->be, "frontend-id", v);
@@ -186,15 +134,15 @@ int h_attach(struct h_fe *f, unsigned int domid, unsigned int devid, uint64_t by
 		xs_w(t, f->be, "dev", "xvdb");
 		xs_w(t, f->be, "discard-enable", "1");
 		xs_w(t, f->be, "state", "1");
-		pv_xs_mkdir(h_dom0, t, f->fe);
-		pv_xs_set_perms(h_dom0, t, f->fe, fep, 2);
+		pv_xs_mkdir(h_sim.dom0, t, f->fe);
+		pv_xs_set_perms(h_sim.dom0, t, f->fe, fep, 2);
 		xs_w(t, f->fe, "backend", f->be);
 		xs_w(t, f->fe, "backend-id", "0");
 		snprintf(v, sizeof(v), "%u", devid);
 		xs_w(t, f->fe, "virtual-device", v);
 		xs_w(t, f->fe, "device-type", "disk");
 		xs_w(t, f->fe, "state", "1");
-		rc = pv_xs_txn_end(h_dom0, t, 0);
+		rc = pv_xs_txn_end(h_sim.dom0, t, 0);
 	} while (rc == -EAGAIN);
 	return rc;
 }
@@ -205,7 +153,7 @@ int h_be_state(struct h_fe *f)
 	uint64_t v = 0;
 
 	snprintf(path, sizeof(path), "%s/state", f->be);
-	return pv_xs_read_u64(h_dom0, 0, path, &v) < 0 ? -1 : (int)v;
+	return pv_xs_read_u64(h_sim.dom0, 0, path, &v) < 0 ? -1 : (int)v;
 }
 
 int h_be_has(struct h_fe *f, const char *node)
@@ -213,7 +161,7 @@ int h_be_has(struct h_fe *f, const char *node)
 	char path[200], *s;
 
 	snprintf(path, sizeof(path), "%s/%s", f->be, node);
-	if (pv_xs_read(h_dom0, 0, path, &s, NULL) < 0)
+	if (pv_xs_read(h_sim.dom0, 0, path, &s, NULL) < 0)
 		return 0;
 	free(s);
 	return 1;
@@ -236,8 +184,8 @@ int h_detach(struct h_fe *f)
 	xs_w(0, f->be, "online", "0");
 	xs_w(0, f->be, "state", "5");
 	rc = h_wait_be_state(f, 6, 5000);
-	pv_xs_rm(h_dom0, 0, f->be);
-	pv_xs_rm(h_dom0, 0, f->fe);
+	pv_xs_rm(h_sim.dom0, 0, f->be);
+	pv_xs_rm(h_sim.dom0, 0, f->fe);
 	return rc;
 }
 
@@ -436,7 +384,7 @@ int h_ctl(const char *cmd, char *out, size_t len)
 	ssize_t n;
 	int fd;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", h_rundir, PV_BACKD_CTL_SIM_NAME);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", h_sim.rundir, PV_BACKD_CTL_SIM_NAME);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (fd >= 0)

@@ -11,19 +11,20 @@
 
 #include "pv_blkif.h"
 #include "pv_platform.h"
+#include "pv_simtest.h"
 
 #define H_NDOMS     3   /* guests 1..3 */
 #define H_DATA_PAGES 64
 #define H_MAXQ      4
 
-extern char h_rundir[];
+extern struct pv_simtest h_sim; /* rundir, pvio-simd, dom0 */
 extern pid_t h_backd;
-extern struct pv_platform *h_dom0;
 extern struct pv_platform *h_dom[H_NDOMS + 1];
 
 /* Starts pvio-simd and pvio-backd (extra options for the daemon, may be NULL). */
 int h_start(const char *backd_extra);
-/* Stops both; returns pvio-backd's wait status (or -1), and removes the rundir. */
+/* Stops both; returns pvio-backd's wait status (or -1, also when pvio-simd did not exit 0),
+ * and removes the rundir. */
 int h_stop(void);
 int h_backd_start(const char *extra);
 /* SIGTERM to pvio-backd; returns its wait status. */

@@ -172,7 +172,7 @@ static void test_discard(void)
 	struct stat before, after;
 
 	snprintf(path, sizeof(path), "%s/feature-discard", rw.be);
-	CU_ASSERT_EQUAL_FATAL(pv_xs_read(h_dom0, 0, path, &s, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_xs_read(h_sim.dom0, 0, path, &s, NULL), 0);
 	CU_ASSERT_STRING_EQUAL(s, "1");
 	free(s);
 	/* 64 KiB of data at 1024, then discarded: zeros, and a hole in the file. */
@@ -388,7 +388,7 @@ static void test_resize(void)
 	CU_ASSERT_EQUAL(ftruncate(rw.diskfd, 2 * DISK_BYTES), 0);
 	snprintf(path, sizeof(path), "%s/sectors", rw.be);
 	for (i = 0; i < 300 && v != 2 * DISK_SECTORS; i++) {
-		pv_xs_read_u64(h_dom0, 0, path, &v);
+		pv_xs_read_u64(h_sim.dom0, 0, path, &v);
 		usleep(10000);
 	}
 	CU_ASSERT_EQUAL(v, 2 * DISK_SECTORS);
@@ -700,9 +700,9 @@ static void test_detach_inflight(void)
 		char path[200];
 
 		snprintf(path, sizeof(path), "%s/online", f.be);
-		pv_xs_write(h_dom0, 0, path, "0", 1);
+		pv_xs_write(h_sim.dom0, 0, path, "0", 1);
 		snprintf(path, sizeof(path), "%s/state", f.be);
-		pv_xs_write(h_dom0, 0, path, "5", 1);
+		pv_xs_write(h_sim.dom0, 0, path, "5", 1);
 	}
 	CU_ASSERT_EQUAL(h_wait_be_state(&f, 6, 5000), 0);
 	got = collect(&f, seen, 200, &bad);
@@ -710,8 +710,8 @@ static void test_detach_inflight(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(h_stat(&f, "inflight"), 0);
 	CU_ASSERT_EQUAL(h_fe_close(&f), 0); /* nothing left mapped */
-	pv_xs_rm(h_dom0, 0, f.be);
-	pv_xs_rm(h_dom0, 0, f.fe);
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
 	h_fe_free(&f);
 	other_still_works();
 }
@@ -772,8 +772,8 @@ static void test_remove_connected(void)
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
 	h_rw(&f, &r, BLKIF_OP_WRITE, 0, 0, 8);
 	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
-	pv_xs_rm(h_dom0, 0, f.be);
-	pv_xs_rm(h_dom0, 0, f.fe);
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
 	CU_ASSERT_EQUAL(h_fe_close(&f) == -EBUSY, 0); /* no mapping left behind */
 	CU_ASSERT_EQUAL(h_stat(&f, "state"), -1);  /* forgotten */
 	h_fe_free(&f);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "pv_test.h"
+#include "pv_simtest.h"
 #include "pv_platform.h"
 #include "pv_blkfront.h"
 
@@ -28,9 +29,8 @@
 #define VDEV       "xvdb"
 #define DEVID      51728u
 
-#define RUNDIR_TEMPLATE "/tmp/pvio-test-blk-XXXXXX"
-static char rundir[] = RUNDIR_TEMPLATE;
-static char disk[sizeof(RUNDIR_TEMPLATE) + 16];
+static struct pv_simtest T;
+static char disk[sizeof(T.rundir) + 16];
 static pid_t backd = -1;
 static int copy_mode;
 static uint8_t *shadow;
@@ -38,83 +38,45 @@ static uint64_t rng = 0x2545F4914F6CDD1Dull;
 
 static uint64_t rnd(uint64_t bound)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return bound ? rng % bound : 0;
-}
-
-static const char *bin(const char *name)
-{
-	static char buf[4][512];
-	static unsigned int k;
-	const char *b = getenv("PVIO_BUILD");
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof(buf[k]), "%s/bin/%s", b ? b : "build", name);
-	return buf[k];
-}
-
-/* Runs a command line; returns its exit status (or -1). */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+	return pv_simtest_rand(&rng, bound);
 }
 
 static int ctl(const char *args)
 {
-	return sh("%s --platform sim:%s:0 %s >&2", bin("pvio-ctl"), rundir, args);
-}
-
-static int wait_path(const char *path, int ms)
-{
-	for (; ms > 0; ms -= 10) {
-		if (access(path, F_OK) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
+	return pv_simtest_sh("%s --platform sim:%s:0 %s >&2", pv_simtest_bin("pvio-ctl"), T.rundir,
+			     args);
 }
 
 static int start_backd(void)
 {
 	char sock[600];
 
-	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", rundir);
+	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", T.rundir);
 	unlink(sock);
 	backd = fork();
 	if (backd == 0) {
 		char spec[600];
+		/* PVIO_TEST_BACKD_LOG=info|debug shows the daemon's view when a test fails. */
+		char *level = getenv("PVIO_TEST_BACKD_LOG") ? getenv("PVIO_TEST_BACKD_LOG") : "warn";
 		/* Four queues even on a 2-CPU machine: the test is about the protocol. */
-		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level",
-				 getenv("PVIO_TEST_BACKD_LOG") ? getenv("PVIO_TEST_BACKD_LOG") : "warn", "--max-queues", "4", copy_mode ? "--grant-copy" : NULL, NULL };
+		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level", level,
+				 "--max-queues", "4", copy_mode ? "--grant-copy" : NULL, NULL };
 
-		snprintf(spec, sizeof(spec), "sim:%s:0", rundir);
-		execv(bin("pvio-backd"), argv);
+		snprintf(spec, sizeof(spec), "sim:%s:0", T.rundir);
+		execv(pv_simtest_bin("pvio-backd"), argv);
 		_exit(127);
 	}
-	return backd > 0 && wait_path(sock, 5000) == 0 ? 0 : -1;
+	return backd > 0 && pv_simtest_wait_path(sock, 5000) == 0 ? 0 : -1;
 }
 
 static int suite_init_mode(int copy)
 {
-	char sock[600];
 	int fd;
 
 	copy_mode = copy;
-	memcpy(rundir, RUNDIR_TEMPLATE, sizeof(rundir));
-	if (!mkdtemp(rundir))
+	if (pv_simtest_start(&T, "pvio-test-blk", 1) < 0)
 		return -1;
-	snprintf(disk, sizeof(disk), "%s/disk.img", rundir);
+	snprintf(disk, sizeof(disk), "%s/disk.img", T.rundir);
 	fd = open(disk, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || ftruncate(fd, DISK_BYTES) < 0)
 		return -1;
@@ -122,11 +84,6 @@ static int suite_init_mode(int copy)
 	shadow = calloc(1, DISK_BYTES);
 	if (!shadow)
 		return -1;
-	if (sh("%s --rundir %s", bin("pvio-simd"), rundir) != 0)
-		return -1;
-	if (sh("%s --platform sim:%s:0 domain-create 1 >/dev/null", bin("pvio-ctl"), rundir) != 0)
-		return -1;
-	(void)sock;
 	return start_backd();
 }
 
@@ -143,9 +100,6 @@ static int init_copy(void)
 static int suite_clean(void)
 {
 	int st = 0, ok = 1;
-	char pidf[600];
-	FILE *f;
-	int pid = 0;
 
 	if (backd > 0) {
 		kill(backd, SIGTERM);
@@ -156,16 +110,8 @@ static int suite_clean(void)
 			fprintf(stderr, "pvio-backd exit status %#x\n", st);
 	}
 	backd = -1;
-	snprintf(pidf, sizeof(pidf), "%s/pvio-simd.pid", rundir);
-	f = fopen(pidf, "r");
-	if (f) {
-		if (fscanf(f, "%d", &pid) == 1 && pid > 0)
-			kill(pid, SIGTERM);
-		fclose(f);
-		for (int i = 0; i < 300 && access(pidf, F_OK) == 0; i++)
-			usleep(10000);
-	}
-	sh("rm -rf %s", rundir);
+	if (pv_simtest_stop(&T) < 0)
+		ok = 0;
 	free(shadow);
 	shadow = NULL;
 	return ok ? 0 : -1;
@@ -176,12 +122,8 @@ static int suite_clean(void)
 static int open_front(const struct pv_blkfront_opts *o, struct pv_platform **p,
 		      struct pv_blkfront **bf)
 {
-	char spec[600];
-	const char *why = NULL;
-	int rc;
+	int rc = pv_simtest_open(&T, 1, p);
 
-	snprintf(spec, sizeof(spec), "sim:%s:1", rundir);
-	rc = pv_platform_open(spec, p, &why);
 	if (rc < 0)
 		return rc;
 	rc = pv_blkfront_open(*p, DEVID, o, bf);
@@ -410,39 +352,39 @@ static void test_fio_mkfs_e2fsck(void)
 	snprintf(args, sizeof(args), "block-attach 1 format=raw,vdev=%s,access=rw,target=%s", VDEV,
 		 disk);
 	CU_ASSERT_EQUAL_FATAL(ctl(args), 0);
-	snprintf(mnt, sizeof(mnt), "%s/mnt", rundir);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", T.rundir);
 	snprintf(file, sizeof(file), "%s/disk", mnt);
 	CU_ASSERT_EQUAL_FATAL(mkdir(mnt, 0755), 0);
 	fuse = fork();
 	if (fuse == 0) {
 		char spec[600];
 
-		snprintf(spec, sizeof(spec), "sim:%s:1", rundir);
-		execl(bin("pvio-fuse"), "pvio-fuse", "--platform", spec, "--vdev", VDEV, "-f", mnt,
+		snprintf(spec, sizeof(spec), "sim:%s:1", T.rundir);
+		execl(pv_simtest_bin("pvio-fuse"), "pvio-fuse", "--platform", spec, "--vdev", VDEV, "-f", mnt,
 		      (char *)NULL);
 		_exit(127);
 	}
-	CU_ASSERT_EQUAL_FATAL(wait_path(file, 5000), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_simtest_wait_path(file, 5000), 0);
 	/* fio writes and verifies with crc32c, two engines, several queue depths. */
-	CU_ASSERT_EQUAL(sh("fio --name=v --filename=%s --size=6M --bs=4k --rw=randwrite "
+	CU_ASSERT_EQUAL(pv_simtest_sh("fio --name=v --filename=%s --size=6M --bs=4k --rw=randwrite "
 			   "--ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 "
 			   "--output=/dev/null", file), 0);
-	CU_ASSERT_EQUAL(sh("fio --name=v --filename=%s --size=6M --bsrange=512-64k --rw=randrw "
+	CU_ASSERT_EQUAL(pv_simtest_sh("fio --name=v --filename=%s --size=6M --bsrange=512-64k --rw=randrw "
 			   "--ioengine=libaio --iodepth=16 --direct=0 --verify=crc32c --do_verify=1 "
 			   "--verify_fatal=1 --verify_state_save=0 --output=/dev/null", file), 0);
-	CU_ASSERT_EQUAL(sh("mkfs.ext4 -q -F %s >&2", file), 0);
-	CU_ASSERT_EQUAL(sh("e2fsck -fn %s >/dev/null 2>&1", file), 0);
-	CU_ASSERT_EQUAL(sh("fusermount3 -u %s", mnt), 0);
+	CU_ASSERT_EQUAL(pv_simtest_sh("mkfs.ext4 -q -F %s >&2", file), 0);
+	CU_ASSERT_EQUAL(pv_simtest_sh("e2fsck -fn %s >/dev/null 2>&1", file), 0);
+	CU_ASSERT_EQUAL(pv_simtest_sh("fusermount3 -u %s", mnt), 0);
 	waitpid(fuse, &st, 0);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	/* The filesystem is in the backing file itself. */
-	CU_ASSERT_EQUAL(sh("e2fsck -fn %s >/dev/null 2>&1", disk), 0);
+	CU_ASSERT_EQUAL(pv_simtest_sh("e2fsck -fn %s >/dev/null 2>&1", disk), 0);
 	snprintf(args, sizeof(args), "block-detach 1 %s", VDEV);
 	CU_ASSERT_EQUAL(ctl(args), 0);
 	rmdir(mnt);
 	/* The shadow no longer describes the disk: zero both for later tests. */
 	memset(shadow, 0, DISK_BYTES);
-	CU_ASSERT_EQUAL(sh("truncate -s 0 %s && truncate -s %u %s", disk, DISK_BYTES, disk), 0);
+	CU_ASSERT_EQUAL(pv_simtest_sh("truncate -s 0 %s && truncate -s %u %s", disk, DISK_BYTES, disk), 0);
 }
 
 /* ---- detach with I/O in flight ---------------------------------------------------------- */

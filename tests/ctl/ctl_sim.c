@@ -22,12 +22,10 @@
 
 #include "ctl_tests.h"
 #include "pv_platform.h"
+#include "pv_simtest.h"
 #include "sim/pv_sim.h"
 
-#define RUNDIR_TEMPLATE "/tmp/pvio-test-ctl-XXXXXX"
-static char rundir[] = RUNDIR_TEMPLATE;
-static pid_t simd = -1;
-static struct pv_platform *dom0;
+static struct pv_simtest T;
 static char img[600], roimg[600];
 
 #define BE_XVDB "/local/domain/0/backend/vbd/1/51728"
@@ -35,11 +33,7 @@ static char img[600], roimg[600];
 
 static int open_dom(unsigned int domid, struct pv_platform **p)
 {
-	char spec[128];
-	const char *why = NULL;
-
-	snprintf(spec, sizeof(spec), "sim:%s:%u", rundir, domid);
-	return pv_platform_open(spec, p, &why);
+	return pv_simtest_open(&T, domid, p);
 }
 
 static int make_file(const char *path, mode_t mode)
@@ -58,54 +52,19 @@ static int make_file(const char *path, mode_t mode)
 
 int ctl_sim_init(void)
 {
-	const char *b = getenv("PVIO_BUILD");
-	char bin[512], sock[600];
-	struct stat st;
-	domid_t id;
-	unsigned int i;
-	int ms;
-
-	memcpy(rundir, RUNDIR_TEMPLATE, sizeof(rundir));
-	if (!mkdtemp(rundir))
+	if (pv_simtest_start(&T, "pvio-test-ctl", 2) < 0)
 		return -1;
-	snprintf(bin, sizeof(bin), "%s/bin/pvio-simd", b ? b : "build");
-	simd = fork();
-	if (simd == 0) {
-		execl(bin, "pvio-simd", "--rundir", rundir, "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", rundir);
-	for (ms = 5000; ms > 0 && stat(sock, &st) < 0; ms -= 10)
-		usleep(10000);
-	if (simd < 0 || ms <= 0 || open_dom(0, &dom0) < 0)
-		return -1;
-	for (i = 1; i <= 2; i++)
-		if (pv_sim_domain_create(dom0, i, &id) < 0 || id != i)
-			return -1;
-	snprintf(img, sizeof(img), "%s/disk.img", rundir);
-	snprintf(roimg, sizeof(roimg), "%s/ro.img", rundir);
+	snprintf(img, sizeof(img), "%s/disk.img", T.rundir);
+	snprintf(roimg, sizeof(roimg), "%s/ro.img", T.rundir);
 	if (make_file(img, 0644) < 0 || make_file(roimg, 0444) < 0)
 		return -1;
 	return 0;
 }
 
+/* 0 only if pvio-simd exited cleanly (under ASan: with no leak). */
 int ctl_sim_clean(void)
 {
-	int st = 0;
-	char cmd[600];
-
-	if (dom0)
-		pv_platform_close(dom0);
-	dom0 = NULL;
-	if (simd > 0) {
-		kill(simd, SIGTERM);
-		waitpid(simd, &st, 0);
-	}
-	simd = -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
-	if (system(cmd) != 0)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return pv_simtest_stop(&T);
 }
 
 /* Runs a shell command; returns its exit status, stdout and stderr together in out. */
@@ -128,15 +87,14 @@ static int run(char *out, size_t outsz, const char *cmd)
 static int ctl(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int ctl(char *out, size_t outsz, const char *fmt, ...)
 {
-	const char *b = getenv("PVIO_BUILD");
 	char args[2048], cmd[3072];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s/bin/pvio-ctl --platform sim:%s:0 %s 2>&1", b ? b : "build",
-		 rundir, args);
+	snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 %s 2>&1", pv_simtest_bin("pvio-ctl"),
+		 T.rundir, args);
 	return run(out, outsz, cmd);
 }
 
@@ -152,7 +110,7 @@ static char *xs_get(struct pv_platform *p, const char *path)
 /* 1 if the node exists (as dom0). */
 static int xs_has(const char *path)
 {
-	char *v = xs_get(dom0, path);
+	char *v = xs_get(T.dom0, path);
 
 	free(v);
 	return v != NULL;
@@ -160,7 +118,7 @@ static int xs_has(const char *path)
 
 static int xs_is(const char *path, const char *want)
 {
-	char *v = xs_get(dom0, path);
+	char *v = xs_get(T.dom0, path);
 	int ok = v && !strcmp(v, want);
 
 	if (!ok)
@@ -176,11 +134,11 @@ static int no_vbd_nodes(void)
 	unsigned int n = 0;
 	int rc;
 
-	rc = pv_xs_directory(dom0, 0, "/local/domain/1/device/vbd", &names, &n);
+	rc = pv_xs_directory(T.dom0, 0, "/local/domain/1/device/vbd", &names, &n);
 	free(names);
 	if (rc == 0 && n)
 		return 0;
-	rc = pv_xs_directory(dom0, 0, "/local/domain/0/backend/vbd/1", &names, &n);
+	rc = pv_xs_directory(T.dom0, 0, "/local/domain/0/backend/vbd/1", &names, &n);
 	free(names);
 	return !(rc == 0 && n);
 }
@@ -259,7 +217,7 @@ static int perms_are(const char *path, const char *perms, int lines)
 	int n = 0, ok = 1;
 
 	snprintf(cmd, sizeof(cmd), "env -u XENSTORED_PATH XENSTORED_RUNDIR=%s/dom0 xenstore-ls -p %s",
-		 rundir, path);
+		 T.rundir, path);
 	if (run(out, sizeof(out), cmd) != 0)
 		return 0;
 	snprintf(want, sizeof(want), "(%s)", perms);
@@ -411,7 +369,7 @@ static void test_attach_refused_writes_nothing(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "is read-only"));
 	CU_ASSERT(no_vbd_nodes());
 	/* Neither a directory nor a character device. */
-	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 %s,raw,xvdb,ro --no-wait", rundir), 1);
+	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 %s,raw,xvdb,ro --no-wait", T.rundir), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "not a regular file or a block device"));
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 /dev/null,raw,xvdb,ro --no-wait"), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "not a regular file or a block device"));
@@ -547,7 +505,7 @@ static void test_detach_errors(void)
 
 	/* A frontend directory whose backend is gone is still removable. */
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 %s,raw,xvdb,rw --no-wait", img), 0);
-	CU_ASSERT_EQUAL(pv_xs_rm(dom0, 0, BE_XVDB), 0);
+	CU_ASSERT_EQUAL(pv_xs_rm(T.dom0, 0, BE_XVDB), 0);
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-list 1"), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n51728 "));
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-detach 1 xvdb"), 0);
@@ -597,14 +555,14 @@ static void test_block_stats(void)
 	/* No daemon: the clear message, at the path the platform spec implies. */
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-stats 1 xvdb"), 1);
 	snprintf(want, sizeof(want), "pvio-backd is not running (no control socket at "
-				     "%s/pvio-backd.sock)", rundir);
+				     "%s/pvio-backd.sock)", T.rundir);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-stats 1 xvdb --ctl /nonexistent/x.sock"), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pvio-backd is not running (no control socket at "
 					   "/nonexistent/x.sock)"));
 
 	/* The default path, the request line, and --json printing the reply as it came. */
-	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", rundir);
+	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", T.rundir);
 	pid = fake_ctl(sock, "stats 1 51728\n", stats);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-stats 1 xvdb --json"), 0);

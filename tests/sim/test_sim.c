@@ -23,36 +23,18 @@
 #include <unistd.h>
 
 #include "pv_test.h"
+#include "pv_simtest.h"
 #include "pv_platform.h"
 #include "sim/pv_sim.h"
 #include "pv_sim_proto.h"
 #include "sim_unix.h"
 #include "pv_ring.h"
 
-#define RUNDIR_TEMPLATE "/tmp/pvio-test-sim-XXXXXX"
-static char rundir[] = RUNDIR_TEMPLATE;
-static pid_t simd = -1;
-static struct pv_platform *dom0;
+static struct pv_simtest T;
 
 static int open_dom(unsigned int domid, struct pv_platform **p)
 {
-	char spec[128];
-	const char *why = NULL;
-
-	snprintf(spec, sizeof(spec), "sim:%s:%u", rundir, domid);
-	return pv_platform_open(spec, p, &why);
-}
-
-static int wait_for_socket(const char *path, int ms)
-{
-	struct stat st;
-
-	for (; ms > 0; ms -= 10) {
-		if (stat(path, &st) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
+	return pv_simtest_open(&T, domid, p);
 }
 
 static int count_fds(pid_t pid)
@@ -73,49 +55,13 @@ static int count_fds(pid_t pid)
 
 static int suite_init(void)
 {
-	const char *b = getenv("PVIO_BUILD");
-	char bin[512], sock[600];
-	domid_t id;
-	unsigned int i;
-
-	memcpy(rundir, RUNDIR_TEMPLATE, sizeof(rundir));
-	if (!mkdtemp(rundir))
-		return -1;
-	snprintf(bin, sizeof(bin), "%s/bin/pvio-simd", b ? b : "build");
-	simd = fork();
-	if (simd == 0) {
-		execl(bin, "pvio-simd", "--rundir", rundir, "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", rundir);
-	if (simd < 0 || wait_for_socket(sock, 5000) < 0)
-		return -1;
-	if (open_dom(0, &dom0) < 0)
-		return -1;
-	for (i = 1; i <= 3; i++)
-		if (pv_sim_domain_create(dom0, i, &id) < 0 || id != i)
-			return -1;
-	return 0;
+	return pv_simtest_start(&T, "pvio-test-sim", 3);
 }
 
+/* pvio-simd exits 0 after a clean shutdown (and, under ASan, with no leak). */
 static int suite_clean(void)
 {
-	int st = 0;
-	char cmd[600];
-
-	if (dom0)
-		pv_platform_close(dom0);
-	dom0 = NULL;
-	if (simd > 0) {
-		kill(simd, SIGTERM);
-		waitpid(simd, &st, 0);
-	}
-	simd = -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
-	if (system(cmd) != 0)
-		return -1;
-	/* pvio-simd exits 0 after a clean shutdown (and, under ASan, with no leak). */
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return pv_simtest_stop(&T);
 }
 
 /* ---- grants ------------------------------------------------------------------------ */
@@ -481,12 +427,12 @@ static void test_domain_destroy_releases(void)
 	domid_t id;
 	int before, after, rc = -EBUSY, tries;
 
-	before = count_fds(simd);
-	CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(dom0, PV_SIM_ANY_DOMID, &id), 0);
+	before = count_fds(T.simd);
+	CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(T.dom0, PV_SIM_ANY_DOMID, &id), 0);
 	CU_ASSERT(id >= 4);
-	CU_ASSERT_EQUAL(pv_domain_info(dom0, id, &info), 0);
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, id, &info), 0);
 	CU_ASSERT_EQUAL(info.dying, 0);
-	CU_ASSERT_EQUAL(pv_sim_domain_create(dom0, id, &id), -EEXIST);
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, id, &id), -EEXIST);
 	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
 	CU_ASSERT_EQUAL_FATAL(open_dom(id, &b), 0);
 	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, id, 1, 1, &ref, (void **)&pa), 0);
@@ -495,10 +441,10 @@ static void test_domain_destroy_releases(void)
 	CU_ASSERT_EQUAL_FATAL(pv_evtchn_bind_interdomain(a, id, pb_port, &pa_port), 0);
 	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), -EBUSY);
 
-	CU_ASSERT_EQUAL(pv_sim_domain_destroy(dom0, id), 0);
-	CU_ASSERT_EQUAL(pv_domain_info(dom0, id, &info), -ESRCH);
-	CU_ASSERT_EQUAL(pv_sim_domain_destroy(dom0, id), -ESRCH);
-	CU_ASSERT_EQUAL(pv_sim_domain_destroy(dom0, 0), -EPERM);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, id), 0);
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, id, &info), -ESRCH);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, id), -ESRCH);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, 0), -EPERM);
 	/* Its pins are released: the granter may take its page back. */
 	for (tries = 0; tries < 100 && rc == -EBUSY; tries++) {
 		rc = pv_gnt_unshare(a, pa, 1);
@@ -511,13 +457,13 @@ static void test_domain_destroy_releases(void)
 	pv_platform_close(b);
 	pv_platform_close(a);
 	/* The daemon sees our handles close asynchronously: give it a moment. */
-	for (tries = 0; tries < 100 && (after = count_fds(simd)) != before; tries++)
+	for (tries = 0; tries < 100 && (after = count_fds(T.simd)) != before; tries++)
 		usleep(10000);
 	CU_ASSERT_EQUAL(before, after); /* the daemon holds no fd of the dead domain */
 	if (before != after) {
 		char cmd[96];
 
-		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)simd);
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd >&2", (int)T.simd);
 		if (system(cmd) != 0)
 			fprintf(stderr, "cannot list the daemon's fds\n");
 	}
@@ -532,7 +478,7 @@ static void test_domu_is_not_toolstack(void)
 	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
 	CU_ASSERT_EQUAL(pv_sim_domain_create(a, 50, &id), -EPERM);
 	CU_ASSERT_EQUAL(pv_sim_domain_destroy(a, 2), -EPERM);
-	CU_ASSERT(pv_sim_domain_list(dom0, ids, 16) >= 4);
+	CU_ASSERT(pv_sim_domain_list(T.dom0, ids, 16) >= 4);
 	pv_platform_close(a);
 }
 
@@ -542,7 +488,7 @@ static int raw_connect(unsigned int domid)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%u/hypercall", rundir, domid);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%u/hypercall", T.rundir, domid);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
@@ -630,21 +576,20 @@ static void test_hostile_hypercalls(void)
 	{
 		struct pv_dominfo info;
 
-		CU_ASSERT_EQUAL(pv_domain_info(dom0, 1, &info), 0);
+		CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 1, &info), 0);
 	}
 }
 
 /* Runs pvio-ctl with args against this suite's daemon; returns its exit status, output in out. */
 static int run_ctl(char *out, size_t outsz, const char *args)
 {
-	const char *b = getenv("PVIO_BUILD");
 	char cmd[1024];
 	FILE *f;
 	size_t n;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s/bin/pvio-ctl --platform sim:%s:0 %s 2>&1", b ? b : "build",
-		 rundir, args);
+	snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 %s 2>&1", pv_simtest_bin("pvio-ctl"),
+		 T.rundir, args);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -661,14 +606,14 @@ static void test_pvio_ctl_domains(void)
 
 	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-create 42"), 0);
 	CU_ASSERT_STRING_EQUAL(out, "42\n");
-	CU_ASSERT_EQUAL(pv_domain_info(dom0, 42, &info), 0);
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 42, &info), 0);
 	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-list"), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n42 "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n0 "));
 	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-create 42"), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "File exists"));
 	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-destroy 42"), 0);
-	CU_ASSERT_EQUAL(pv_domain_info(dom0, 42, &info), -ESRCH);
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 42, &info), -ESRCH);
 	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "domain-destroy 42"), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "No such process"));
 	/* Bad arguments are usage errors, never a request. */
@@ -678,11 +623,10 @@ static void test_pvio_ctl_domains(void)
 	CU_ASSERT_EQUAL(run_ctl(out, sizeof(out), "no-such-command"), 2);
 	/* A domain that is not dom0 is refused by the daemon. */
 	{
-		const char *b = getenv("PVIO_BUILD");
 		char cmd[1024];
 
-		snprintf(cmd, sizeof(cmd), "%s/bin/pvio-ctl --platform sim:%s:1 domain-create >/dev/null 2>&1",
-			 b ? b : "build", rundir);
+		snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:1 domain-create >/dev/null 2>&1",
+			 pv_simtest_bin("pvio-ctl"), T.rundir);
 		CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
 	}
 }

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pv_simtest.h"
+#include "sim/pv_sim.h"
+
+const char *pv_simtest_bin(const char *name)
+{
+	static char buf[4][512];
+	static unsigned int k;
+	const char *b = getenv("PVIO_BUILD");
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/bin/%s", b ? b : "build", name);
+	return buf[k];
+}
+
+int pv_simtest_wait_path(const char *path, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+int pv_simtest_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "failed (%d): %s\n", st, cmd);
+	return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+uint64_t pv_simtest_rand(uint64_t *s, uint64_t bound)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return bound ? *s % bound : 0;
+}
+
+int pv_simtest_open(const struct pv_simtest *t, unsigned int domid, struct pv_platform **p)
+{
+	char spec[128];
+	const char *why = NULL;
+
+	snprintf(spec, sizeof(spec), "sim:%s:%u", t->rundir, domid);
+	return pv_platform_open(spec, p, &why);
+}
+
+int pv_simtest_start(struct pv_simtest *t, const char *prefix, unsigned int ndoms)
+{
+	char sock[128];
+	unsigned int i;
+	domid_t id;
+
+	memset(t, 0, sizeof(*t));
+	t->simd = -1;
+	snprintf(t->rundir, sizeof(t->rundir), "/tmp/%s-XXXXXX", prefix);
+	if (!mkdtemp(t->rundir))
+		return -1;
+	t->simd = fork();
+	if (t->simd == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* a crashed test leaves no daemon behind */
+		execl(pv_simtest_bin("pvio-simd"), "pvio-simd", "--rundir", t->rundir, "--foreground",
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", t->rundir);
+	if (t->simd < 0 || pv_simtest_wait_path(sock, 5000) < 0 ||
+	    pv_simtest_open(t, 0, &t->dom0) < 0)
+		goto fail;
+	for (i = 1; i <= ndoms; i++)
+		if (pv_sim_domain_create(t->dom0, i, &id) < 0 || id != i)
+			goto fail;
+	return 0;
+fail:
+	pv_simtest_stop(t);
+	return -1;
+}
+
+int pv_simtest_stop(struct pv_simtest *t)
+{
+	char cmd[128];
+	int st = 0, rc = 0;
+
+	if (t->dom0)
+		pv_platform_close(t->dom0);
+	t->dom0 = NULL;
+	if (t->simd > 0) {
+		kill(t->simd, SIGTERM);
+		waitpid(t->simd, &st, 0);
+		rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	}
+	t->simd = -1;
+	if (t->rundir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", t->rundir);
+		if (system(cmd) != 0)
+			rc = -1;
+		t->rundir[0] = '\0';
+	}
+	return rc;
+}
