@@ -388,12 +388,27 @@ void pv_blkback_req_done(struct pv_blkback_req *rq, int ok)
 	req_free(rq);
 }
 
+/*
+ * The operation a response carries: the request's, but for an indirect request the inner
+ * one.  blkif.h is silent on it; Linux's xen-blkback answers so and its xen-blkfront
+ * disables the disk on BLKIF_OP_INDIRECT ("response has wrong operation").
+ */
+static uint8_t response_op(const struct blkif_request *r)
+{
+	struct blkif_request_indirect ir;
+
+	if (r->operation != BLKIF_OP_INDIRECT)
+		return r->operation;
+	memcpy(&ir, r, sizeof(ir));
+	return ir.indirect_op;
+}
+
 static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *r, int why)
 {
 	struct pv_blkback_dev *dev = q->dev;
 
 	dev->st.bad_requests++;
-	respond(q, r->id, r->operation, BLKIF_RSP_ERROR);
+	respond(q, r->id, response_op(r), BLKIF_RSP_ERROR);
 	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-why));
 }
@@ -419,7 +434,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	q->inflight++;
 	dev->inflight++;
 	rq->id = r->id;
-	rq->op = r->operation;
+	rq->op = response_op(r);
 	rq->kind = (uint8_t)h.kind;
 	rq->sector = h.sector;
 	rq->nr_sectors = h.nr_sectors;

@@ -341,6 +341,20 @@ int h_get(struct h_fe *f, unsigned int qi, struct blkif_response *rsp, int ms)
 	return -ETIMEDOUT;
 }
 
+/*
+ * The response's operation as Linux's xen-blkfront checks it: the request's, and for an
+ * indirect request the inner one (it disables the disk on anything else).
+ */
+static uint8_t rsp_op(const struct blkif_request *r)
+{
+	struct blkif_request_indirect ir;
+
+	if (r->operation != BLKIF_OP_INDIRECT)
+		return r->operation;
+	memcpy(&ir, r, sizeof(ir));
+	return ir.indirect_op;
+}
+
 int h_do(struct h_fe *f, unsigned int qi, const struct blkif_request *r)
 {
 	struct blkif_response rsp;
@@ -351,6 +365,8 @@ int h_do(struct h_fe *f, unsigned int qi, const struct blkif_request *r)
 		return -1000;
 	if (rsp.id != r->id)
 		return -1001;
+	if (rsp.operation != rsp_op(r))
+		return -1002;
 	return rsp.status;
 }
 
