@@ -45,7 +45,7 @@ static uint64_t now_ms(void)
 
 int bf_data_init(struct pv_blkfront *bf)
 {
-	unsigned int i, j;
+	unsigned int i, j, budget;
 	int rc;
 
 	if (bf->info.indirect_segments) {
@@ -55,6 +55,7 @@ int bf_data_init(struct pv_blkfront *bf)
 		bf->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
 		bf->max_req_pages = BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	}
+	budget = BF_DEVICE_PAGE_BUDGET / (bf->nq ? bf->nq : 1);
 	for (i = 0; i < bf->nq; i++) {
 		struct bf_queue *q = &bf->q[i];
 		unsigned int n = q->ring.nr_ents;
@@ -68,7 +69,7 @@ int bf_data_init(struct pv_blkfront *bf)
 		for (j = 0; j < n; j++)
 			q->free_slots[j] = n - 1 - j;
 		q->nfree_slots = n;
-		q->pool_pages = want < BF_QUEUE_PAGE_BUDGET ? (unsigned int)want : BF_QUEUE_PAGE_BUDGET;
+		q->pool_pages = want < budget ? (unsigned int)want : budget;
 		if (q->pool_pages < bf->max_req_pages)
 			q->pool_pages = bf->max_req_pages;
 		if (!bf->info.persistent)
@@ -80,12 +81,36 @@ int bf_data_init(struct pv_blkfront *bf)
 			return -ENOMEM;
 		for (j = 0; j < n; j++)
 			q->slots[j].pages = q->slot_pages + (size_t)j * bf->max_req_pages;
-		/* The whole pool in one grant operation, kept until disconnect. */
-		rc = pv_gnt_share(bf->p, bf->backend_id, q->pool_pages, 1, q->pool_refs,
-				  (void **)&q->pool);
-		if (rc < 0) {
+		/*
+		 * The whole pool in one grant operation, kept until disconnect.  The guest may
+		 * have fewer grants to give than the budget (gntalloc's limit, other users):
+		 * half the pool still works, requests just wait for pages more often.
+		 */
+		while ((rc = pv_gnt_share(bf->p, bf->backend_id, q->pool_pages, 1, q->pool_refs,
+					  (void **)&q->pool)) < 0) {
 			q->pool = NULL;
-			return rc;
+			if (rc != -ENOSPC && rc != -ENOMEM)
+				return rc;
+			if (q->pool_pages / 2 >= bf->max_req_pages) {
+				q->pool_pages /= 2;
+				continue;
+			}
+			/*
+			 * Not even one largest request fits: smaller indirect requests, down to
+			 * none.  Queues set up before keep their (larger) pools, which is fine.
+			 */
+			if (!bf->info.indirect_segments)
+				return rc;
+			bf->info.indirect_segments /= 2;
+			if (bf->info.indirect_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+				bf->info.indirect_segments = 0;
+				bf->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+				bf->max_req_pages = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+			} else {
+				bf->max_segs = bf->info.indirect_segments;
+				bf->max_req_pages = bf->max_segs + 1;
+			}
+			q->pool_pages = bf->max_req_pages;
 		}
 		bf->st.grants_shared += q->pool_pages;
 		for (j = 0; j < q->pool_pages; j++)

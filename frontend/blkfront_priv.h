@@ -16,12 +16,14 @@
 	((BF_MAX_INDIRECT_SEGS + PV_BLKIF_SEGS_PER_INDIRECT_FRAME - 1) / PV_BLKIF_SEGS_PER_INDIRECT_FRAME)
 #define BF_MAX_REQ_PAGES     (BF_MAX_INDIRECT_SEGS + BF_MAX_INDIRECT_PAGES)
 /*
- * Granted pages a queue may hold at once (the persistent pool, or pages granted per
- * request).  slots x segments can reach 512 x 257 pages, far more than a guest should
- * pin for one disk (and more than the sim's default 64 MiB of guest memory), so the pool
- * is capped and a request waits for pages as it waits for a ring slot.
+ * Granted pages a device may hold at once over all its queues (the persistent pools, or
+ * pages granted per request).  slots x segments can reach 512 x 257 pages per queue, far
+ * more than a guest should pin for one disk, so the pools are capped and a request waits
+ * for pages as it waits for a ring slot.  1024 is also what Linux's gntalloc grants to
+ * all of a domU's userspace together by default, so a pool that does not fit is halved
+ * until it does (bf_data_init).
  */
-#define BF_QUEUE_PAGE_BUDGET 1024u
+#define BF_DEVICE_PAGE_BUDGET 1024u
 
 /* The ring request id: slot index in the low 16 bits, the slot's generation above. */
 #define BF_ID_SLOT_BITS 16
