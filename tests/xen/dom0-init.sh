@@ -14,7 +14,7 @@ mark() { echo "PVIO-XEN $*"; }
 finish() { mark all-done; sync; poweroff -f; sleep 30; }
 
 mark dom0-init
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback loop \
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop \
          virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p; do
   insmod /lib/modules/$KVER/$m.ko || echo "insmod $m failed"
 done
@@ -31,14 +31,90 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L host0 /mnt/host; then
 fi
 mark share-mounted "$(ls /mnt/host/bin | tr '\n' ' ')"
 
-# $1 = name, $2 = xl config, $3 = seconds allowed for the domU; a dom0-side program, if any,
-# is started by the caller through $DOM0_SIDE (gets the domid as its last argument)
+# ---- helpers ----------------------------------------------------------------------------------
+B=/mnt/host/bin
+PVIO_PLATFORM=xen; export PVIO_PLATFORM
+
+# $1 = domU name, $2 = scenario, $3 = vcpus, $4 = MiB, $5.. = extra xl config lines
+mkcfg() {
+  name=$1 scen=$2 vcpus=$3 mem=$4; shift 4
+  { echo "name = \"$name\""; echo 'type = "pv"'
+    echo 'kernel = "/mnt/host/domu/vmlinuz"'; echo 'ramdisk = "/mnt/host/domu/initrd"'
+    echo "extra = \"console=hvc0 loglevel=4 pvio.scenario=$scen\""
+    echo "memory = $mem"; echo "vcpus = $vcpus"
+    echo 'on_poweroff = "destroy"'; echo 'on_crash = "destroy"'
+    for l in "$@"; do echo "$l"; done; } > /tmp/$name.cfg
+  echo /tmp/$name.cfg
+}
+
+# Linux's xen-blkback serves every backend/vbd it sees, so it is loaded only for the
+# scenarios that use it: pvio-backd serves backend/vbd the rest of the time.
+blkback() {
+  case $1 in
+  on)  grep -q '^xen_blkback ' /proc/modules || insmod /lib/modules/$KVER/xen-blkback.ko ;;
+  off) ! grep -q '^xen_blkback ' /proc/modules || rmmod xen_blkback ;;
+  esac
+}
+
+BACKD_PID=
+backd_start() {  # $@ = extra pvio-backd options
+  rm -f /run/pvio/pvio-backd.sock
+  $B/pvio-backd --platform xen --foreground --log-level info "$@" >> /var/log/pvio-backd.log 2>&1 &
+  BACKD_PID=$!
+  i=0; while [ ! -S /run/pvio/pvio-backd.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  [ -S /run/pvio/pvio-backd.sock ]
+}
+backd_stop() {  # SIGTERM: drains and exits 0; returns its exit status
+  [ -n "$BACKD_PID" ] || return 0
+  kill -TERM $BACKD_PID; wait $BACKD_PID; rc=$?; BACKD_PID=
+  return $rc
+}
+
+# waits for a line matching $1 in the current domU's console ($LOG), at most $2 s; fails at
+# once if the domU reported a failure
+wait_console() {
+  i=0
+  while ! grep -q "$1" $LOG 2>/dev/null; do
+    grep -q "PVIO-XEN fail" $LOG 2>/dev/null && return 1
+    if ! xenstore-read /local/domain/$domid/domid >/dev/null 2>/tmp/wc.err; then
+      gone=$((${gone:-0} + 1))   # three misses in a row, a second apart: it is gone
+      [ $gone -ge 3 ] && { echo "dom0: the domU ended before '$1' ($(cat /tmp/wc.err))"; return 1; }
+      sleep 0.8
+    else
+      gone=0
+    fi
+    [ $i -ge $(($2 * 5)) ] && { echo "dom0: no '$1' from the domU within $2 s"; return 1; }
+    sleep 0.2; i=$((i+1))
+  done
+}
+
+# one field of pvio-ctl block-stats --json output ($STATS)
+js() { echo "$STATS" | sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
+# $1 = scenario, $2 = check name, then "field op value" triples: all must hold
+check_stats() {
+  scen=$1 what=$2; shift 2
+  bad=
+  while [ $# -ge 3 ]; do
+    v=$(js $1)
+    case $2 in
+      eq) [ "$v" = "$3" ] || bad="$bad $1=$v(want $3)" ;;
+      ge) [ -n "$v" ] && [ "$v" -ge "$3" ] 2>/dev/null || bad="$bad $1=$v(want>=$3)" ;;
+    esac
+    shift 3
+  done
+  if [ -n "$bad" ]; then mark fail $scen "$what:$bad"; return 1; fi
+  mark ok $scen $what
+}
+
+# $1 = name, $2 = xl config, $3 = seconds allowed for the domU; a dom0-side function or
+# program, if any, is given in $DOM0_SIDE (called with the domid; the domU's console log is
+# $LOG) and has $SIDE_LIMIT s after the domU ends to finish
 run_domu() {
   name=$1; cfg=$2; limit=$3
   dname=$(sed -n 's/^name *= *"\(.*\)"/\1/p' $cfg)
   if ! xl create $cfg > /tmp/xl-create-$name.out 2>&1; then
     mark fail $name "xl create failed"; cat /tmp/xl-create-$name.out
-    tail -20 /var/log/xen/pvio-block.log /var/log/xen/xl-$dname.log 2>/dev/null
+    tail -20 /var/log/xen/pvio-block.log /var/log/xen/xl-$dname.log /var/log/xen/qemu-dm-$dname.log 2>/dev/null
     return 1
   fi
   domid=$(xl domid $dname)
@@ -48,35 +124,181 @@ run_domu() {
   tail -n +1 -f $LOG 2>/dev/null & tailpid=$!
   side=
   if [ -n "$DOM0_SIDE" ]; then $DOM0_SIDE $domid & side=$!; fi
-  i=0; while xl domid $dname >/dev/null 2>&1 && [ $i -lt $((limit * 5)) ]; do sleep 0.2; i=$((i+1)); done
-  if xl domid $dname >/dev/null 2>&1; then
-    mark fail $name "domU still running after ${limit}s; destroying it"; xl destroy $dname
-  fi
+  i=0; while xenstore-read /local/domain/$domid/domid >/dev/null 2>&1; do
+    if [ $i -ge $limit ]; then
+      mark fail $name "domU still running after ${limit}s; destroying it"; xl destroy $dname; break
+    fi
+    sleep 1; i=$((i+1))
+  done
   if [ -n "$side" ]; then
-    i=0; while kill -0 $side 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
+    i=0; while kill -0 $side 2>/dev/null && [ $i -lt $((${SIDE_LIMIT:-10} * 5)) ]; do sleep 0.2; i=$((i+1)); done
+    kill -0 $side 2>/dev/null && mark fail $name "dom0 side still running; killed"
     kill $side 2>/dev/null; wait $side 2>/dev/null
   fi
   sleep 0.5; kill $tailpid 2>/dev/null
 }
 
+# ---- scenarios ----------------------------------------------------------------------------------
 scen_linux_blk() {
+  blkback on
   dd if=/dev/zero of=/tmp/disk.img bs=1M count=32 2>/dev/null
-  DOM0_SIDE= run_domu linux-blk /etc/xen/domu-blk.cfg 120
+  cfg=$(mkcfg pvio-blk linux-blk 1 512 \
+    "disk = [ 'format=raw, vdev=xvda, access=rw, backendtype=phy, script=/etc/xen/scripts/pvio-block, target=/tmp/disk.img' ]")
+  DOM0_SIDE= run_domu linux-blk $cfg 120
   cat /var/log/xen/pvio-block.log 2>/dev/null; rm -f /var/log/xen/pvio-block.log
   losetup -a
   rm -f /tmp/disk.img
 }
 
 scen_pvio_platform() {
-  DOM0_SIDE="/mnt/host/bin/xenplat_check dom0" run_domu pvio-platform /etc/xen/domu-plat.cfg 120
+  DOM0_SIDE="$B/xenplat_check dom0" run_domu pvio-platform $(mkcfg pvio-plat pvio-platform 1 512) 120
 }
 
-SCENS=$(arg pvio.scenarios); [ -n "$SCENS" ] || SCENS=linux-blk,pvio-platform
+# Scenario 1: the domU's own xen-blkfront against pvio-backd, attached by pvio-ctl; first with
+# grant maps, then (after a detach, a pvio-backd restart and a re-attach) with grant copy.
+S1=pvio-back-linux S1IMG=/tmp/s1.img
+s1_files_ok() {  # the files the domU listed, read out of the image by debugfs, md5 compared
+  n=0
+  for f in $(sed -n "s/.*PVIO-XEN info $S1 sum \([0-9a-f]*\) \(.*\)$/\1:\2/p" $LOG | tr -d '\r'); do
+    sum=${f%%:*} path=${f#*:}
+    debugfs -R "dump $path /tmp/s1-file" $S1IMG >/dev/null 2>&1
+    got=$(md5sum < /tmp/s1-file | cut -d' ' -f1); rm -f /tmp/s1-file
+    [ "$got" = "$sum" ] || { mark fail $S1 "$1: $path is $got in the image, the domU wrote $sum"; return 1; }
+    n=$((n+1))
+  done
+  [ $n -gt 0 ] || { mark fail $S1 "$1: no file sums from the domU"; return 1; }
+  mark ok $S1 $1 files=$n
+}
+s1_fsck() {
+  if e2fsck -fn $S1IMG > /tmp/s1-fsck 2>&1; then mark ok $S1 $1
+  else mark fail $S1 "$1: e2fsck -fn of the backing file in dom0 failed"; cat /tmp/s1-fsck; fi
+}
+s1_side() {
+  domid=$1
+  truncate -s 256M $S1IMG
+  backd_start --max-queues 4 || { mark fail $S1 "pvio-backd did not start"; return; }
+  $B/pvio-ctl block-attach $domid "format=raw, vdev=xvdb, access=rw, target=$S1IMG" ||
+    { mark fail $S1 "pvio-ctl block-attach failed"; return; }
+  mark ok $S1 attach-map
+  wait_console "PVIO-XEN step $S1 detach-me" 300 || return
+  STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
+  check_stats $S1 stats-map grant_mode eq map state eq 4 queues eq 2 ring_pages eq 4 \
+    persistent eq 1 indirect_segments ge 1 indirect ge 1 flushes ge 1 discards ge 1 \
+    persistent_hits ge 1 grant_maps ge 1 writes ge 1 reads ge 1 errors eq 0 bad_requests eq 0
+  $B/pvio-ctl block-detach $domid xvdb || { mark fail $S1 "pvio-ctl block-detach failed"; return; }
+  s1_fsck dom0-fsck-map
+  s1_files_ok dom0-files-map
+  backd_stop || mark fail $S1 "pvio-backd exited with $? after SIGTERM"
+  backd_start --max-queues 4 --grant-copy || { mark fail $S1 "pvio-backd --grant-copy did not start"; return; }
+  $B/pvio-ctl block-attach $domid "format=raw, vdev=xvdb, access=rw, target=$S1IMG" ||
+    { mark fail $S1 "second pvio-ctl block-attach failed"; return; }
+  mark ok $S1 attach-copy
+  wait_console "PVIO-XEN step $S1 detach-again" 300 || return
+  STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
+  # in copy mode only the rings (2 queues x 4 pages) are mapped: every data page is copied
+  check_stats $S1 stats-copy grant_mode eq copy state eq 4 grant_copies ge 1 grant_maps eq 8 \
+    writes ge 1 reads ge 1 flushes ge 1 errors eq 0 bad_requests eq 0
+  $B/pvio-ctl block-detach $domid xvdb || { mark fail $S1 "second block-detach failed"; return; }
+  s1_fsck dom0-fsck-copy
+  s1_files_ok dom0-files-copy
+  backd_stop && mark ok $S1 backd-exit || mark fail $S1 "pvio-backd exited with $? after SIGTERM"
+}
+scen_pvio_back_linux() {
+  blkback off || { mark fail $S1 "cannot unload xen-blkback"; return; }
+  DOM0_SIDE=s1_side SIDE_LIMIT=60 run_domu $S1 $(mkcfg pvio-s1 $S1 2 640) 420
+  backd_stop; rm -f $S1IMG
+  tail -20 /var/log/pvio-backd.log
+}
+
+# Scenarios 2 and 3: pvio's userspace blkfront (xenblk_check) in the domU, against dom0's
+# kernel xen-blkback (attached by xl) or against pvio-backd (attached by pvio-ctl).  dom0
+# hashes the backing file after the detach and compares with what the domU wrote.
+front_side() {  # $1 = scenario, $2 = attach command, $3 = detach command, $4 = image; $5 = domid
+  scen=$1 img=$4 domid=$5
+  truncate -s 64M $img
+  $2 $domid || { mark fail $scen "attach failed"; return; }
+  wait_console "PVIO-XEN ok $scen front-close" 240 || return
+  if [ -n "$BACKD_PID" ]; then
+    STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
+    check_stats $scen stats requests ge 100 indirect ge 1 persistent_hits ge 1 discards ge 1 \
+      flushes ge 1 errors eq 0 bad_requests eq 0
+  fi
+  $3 $domid || { mark fail $scen "detach failed"; return; }
+  want=$(sed -n "s/.*PVIO-XEN ok $scen front-io hash=\([0-9a-f]*\).*/\1/p" $LOG | tr -d '\r')
+  got=$($B/xenblk_check hash $img 16)
+  if [ -n "$want" ] && [ "$want" = "$got" ]; then mark ok $scen dom0-image hash=$got
+  else mark fail $scen "backing file hash $got, the domU wrote $want"; fi
+}
+xl_attach() { xl block-attach $1 "format=raw, vdev=xvdb, access=rw, backendtype=phy, script=/etc/xen/scripts/pvio-block, target=/tmp/s2.img"; }
+xl_detach() { xl block-detach $1 xvdb; }
+s2_side() { front_side pvio-front-blkback xl_attach xl_detach /tmp/s2.img $1; }
+scen_pvio_front_blkback() {
+  blkback on || { mark fail pvio-front-blkback "cannot load xen-blkback"; return; }
+  DOM0_SIDE=s2_side SIDE_LIMIT=30 run_domu pvio-front-blkback $(mkcfg pvio-s2 pvio-front-blkback 1 512) 300
+  cat /var/log/xen/pvio-block.log 2>/dev/null; rm -f /var/log/xen/pvio-block.log /tmp/s2.img
+}
+ctl_attach() { $B/pvio-ctl block-attach $1 "format=raw, vdev=xvdb, access=rw, target=/tmp/s3.img"; }
+ctl_detach() { $B/pvio-ctl block-detach $1 xvdb; }
+s3_side() { front_side pvio-pvio ctl_attach ctl_detach /tmp/s3.img $1; }
+scen_pvio_pvio() {
+  blkback off || { mark fail pvio-pvio "cannot unload xen-blkback"; return; }
+  backd_start --max-queues 4 || { mark fail pvio-pvio "pvio-backd did not start"; return; }
+  DOM0_SIDE=s3_side SIDE_LIMIT=30 run_domu pvio-pvio $(mkcfg pvio-s3 pvio-pvio 2 512) 300
+  backd_stop && mark ok pvio-pvio backd-exit || mark fail pvio-pvio "pvio-backd exited with $? after SIGTERM"
+  rm -f /tmp/s3.img
+  tail -5 /var/log/pvio-backd.log
+}
+
+# Side-by-side timing: the same fio jobs in one domU against QEMU's qdisk (when Debian's
+# qemu-system-xen is in the image), pvio-backd (grant map, grant copy) and Linux's blkback,
+# all on files in dom0's tmpfs.  TCG distorts absolute numbers: compare the ratios.
+BIMG=/tmp/bench.img
+bench_attach() {  # $1 = back end, $2 = domid
+  case $1 in
+  pvio-map)  blkback off && backd_start --max-queues 4 && $B/pvio-ctl block-attach $2 "format=raw, vdev=xvdb, access=rw, target=$BIMG" ;;
+  pvio-copy) blkback off && backd_start --max-queues 4 --grant-copy && $B/pvio-ctl block-attach $2 "format=raw, vdev=xvdb, access=rw, target=$BIMG" ;;
+  blkback)   blkback on && xl block-attach $2 "format=raw, vdev=xvdb, access=rw, backendtype=phy, script=/etc/xen/scripts/pvio-block, target=$BIMG" ;;
+  esac
+}
+bench_detach() {
+  case $1 in
+  pvio-*)  $B/pvio-ctl block-detach $2 xvdb && backd_stop ;;
+  blkback) xl block-detach $2 xvdb ;;
+  esac
+}
+bench_side() {
+  domid=$1
+  wait_console "PVIO-XEN step bench ready" 240 || { mark fail bench "the domU never got ready"; return; }
+  grep -q "PVIO-XEN bench qdisk" $LOG && mark ok bench qdisk
+  for be in pvio-map pvio-copy blkback; do
+    xenstore-write /local/domain/$domid/data/pvio-bench $be
+    bench_attach $be $domid || { mark fail bench "attaching $be failed"; continue; }
+    wait_console "PVIO-XEN step bench done $be" 180 && mark ok bench $be
+    bench_detach $be $domid || mark fail bench "detaching $be failed"
+  done
+  xenstore-write /local/domain/$domid/data/pvio-bench end
+}
+scen_bench() {
+  dd if=/dev/urandom of=$BIMG bs=1M count=128 2>/dev/null
+  disk=
+  if [ -x /usr/libexec/xen-qemu-system-i386 ]; then
+    cp $BIMG /tmp/bench-q.img
+    disk="disk = [ 'format=raw, vdev=xvdc, access=rw, backendtype=qdisk, target=/tmp/bench-q.img' ]"
+  fi
+  DOM0_SIDE=bench_side SIDE_LIMIT=30 run_domu bench $(mkcfg pvio-bench bench 2 640 "$disk") 600
+  backd_stop; rm -f $BIMG /tmp/bench-q.img
+}
+
+SCENS=$(arg pvio.scenarios); [ -n "$SCENS" ] || SCENS=linux-blk,pvio-platform,pvio-back-linux,pvio-front-blkback,pvio-pvio
 for s in $(echo $SCENS | tr ',' ' '); do
   mark begin $s
   case $s in
     linux-blk)     scen_linux_blk ;;
     pvio-platform) scen_pvio_platform ;;
+    pvio-back-linux)    scen_pvio_back_linux ;;
+    pvio-front-blkback) scen_pvio_front_blkback ;;
+    pvio-pvio)          scen_pvio_pvio ;;
+    bench)              scen_bench ;;
     *)             mark fail $s "unknown scenario" ;;
   esac
   mark end $s

@@ -15,14 +15,30 @@ process started here is ever killed (by its pid).
 import argparse, os, re, select, signal, subprocess, sys, time
 
 # what each scenario must report to pass
-REQUIRED = {"linux-blk": ["domu-rw"], "pvio-platform": ["domu", "dom0"]}
+REQUIRED = {
+    "linux-blk": ["domu-rw"],
+    "pvio-platform": ["domu", "dom0"],
+    # 1: Linux's xen-blkfront in the domU, pvio-backd in dom0 (grant map, then grant copy)
+    "pvio-back-linux": ["attach-map", "domu-write", "stats-map", "dom0-fsck-map", "dom0-files-map",
+                        "attach-copy", "domu-reverify", "domu-copy", "stats-copy",
+                        "dom0-fsck-copy", "dom0-files-copy", "backd-exit"],
+    # 2: pvio's blkfront in the domU, Linux's xen-blkback in dom0
+    "pvio-front-blkback": ["front-io", "front-close", "dom0-image"],
+    # 3: pvio's blkfront in the domU, pvio-backd in dom0
+    "pvio-pvio": ["front-io", "front-close", "stats", "dom0-image", "backd-exit"],
+    # side-by-side fio timing in one domU (qdisk too when qemu-system-xen runs in dom0)
+    "bench": ["pvio-map", "pvio-copy", "blkback"],
+}
+ALL = ",".join(REQUIRED)
+# begin -> end of a scenario, seconds (TCG); the default for the others is --scenario-timeout
+LIMIT = {"pvio-back-linux": 540, "pvio-front-blkback": 330, "pvio-pvio": 330, "bench": 660}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", required=True, help="dir with xen.elf, vmlinuz, dom0.cpio.gz")
 ap.add_argument("--share", required=True, help="host dir exported to dom0 over 9p (/mnt/host)")
 ap.add_argument("--logdir", required=True)
-ap.add_argument("--scenarios", default="linux-blk,pvio-platform")
-ap.add_argument("--timeout", type=float, default=540, help="whole run, seconds")
+ap.add_argument("--scenarios", default=ALL)
+ap.add_argument("--timeout", type=float, default=1500, help="whole run, seconds")
 ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> dom0-ready")
 ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
 ap.add_argument("--verbose", action="store_true", help="echo the serial console")
@@ -36,7 +52,12 @@ xen_cmdline = ("dom0_mem=1G,max:1G dom0_max_vcpus=1 console=com1 com1=115200,8n1
 dom0_cmdline = f"console=hvc0 earlyprintk=xen loglevel=4 pvio.scenarios={','.join(scens)}"
 # QEMU multiboot modules: "-initrd 'file args,file2'"; a comma inside args is written ",,"
 initrd = f"{a.out}/vmlinuz {dom0_cmdline.replace(',', ',,')},{a.out}/dom0.cpio.gz"
-cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "3G", "-smp", "2",
+# XSAVE off (so no AVX either), PCID/INVPCID off: with -cpu max alone, processes in dom0 and
+# the domUs failed at random under load (segfaults, ld.so assertions in dl-version.c: string
+# compares going wrong), as with vector registers corrupted across context switches; Xen
+# then falls back to FXSAVE.  Turning off AVX alone or PCID alone did not stop it.
+cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max,xsave=off,pcid=off,invpcid=off",
+       "-m", "3G", "-smp", "2",
        "-nographic", "-no-reboot", "-kernel", f"{a.out}/xen.elf", "-append", xen_cmdline,
        "-initrd", initrd,
        "-virtfs", f"local,path={a.share},mount_tag=host0,security_model=none,id=host0"]
@@ -46,6 +67,12 @@ logpath = os.path.join(a.logdir, f"serial-{time.strftime('%Y%m%d-%H%M%S')}.log")
 log = open(logpath, "w")
 log.write("CMD: " + " ".join(repr(c) if " " in c else c for c in cmd) + "\n")
 t0 = time.monotonic()
+# A run.sh killed by a CI time-out or ^C must not leave QEMU behind: turn the signal into
+# an exception so that the finally below kills it.
+def _stop(sig, frame):
+    raise KeyboardInterrupt(f"signal {sig}")
+signal.signal(signal.SIGTERM, _stop)
+signal.signal(signal.SIGHUP, _stop)
 p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 print(f"xen-check: QEMU pid {p.pid}, serial log {logpath}", flush=True)
 
@@ -54,6 +81,7 @@ ev = {}                    # first time of dom0-ready, share-mounted, all-done
 began, ended = {}, {}      # scenario -> elapsed
 oks = {s: set() for s in scens}
 fails = {}                 # scenario or "boot" -> [reasons]
+bench = {}                 # (back end, job) -> {"iops": .., "mibs": .., ...}
 current = None
 problem = None             # why the run stopped early
 buf = b""
@@ -65,7 +93,7 @@ def deadline():
         if a.boot_timeout < lim:
             lim, what = a.boot_timeout, "boot (QEMU start -> dom0 toolstack up)"
     elif current is not None and current not in ended:
-        t = began[current] + a.scenario_timeout
+        t = began[current] + LIMIT.get(current, a.scenario_timeout)
         if t < lim:
             lim, what = t, f"scenario {current}"
     elif "all-done" in ev:
@@ -90,6 +118,10 @@ def handle(s, el):
         oks[arg].add(rest.split(" ")[0])
     elif kind == "fail" and arg:
         fails.setdefault(arg, []).append(rest)
+    elif kind == "bench" and arg:
+        f = rest.split()
+        if f:
+            bench[(arg, f[0])] = dict(kv.split("=", 1) for kv in f[1:] if "=" in kv)
 
 try:
     while True:
@@ -154,6 +186,26 @@ for s in scens:
         if missing:
             why.append("missing ok: " + ",".join(missing))
         print(f"  {s}: " + "; ".join(why), flush=True)
+if bench:
+    # one table, and each back end's ratio to Linux's blkback in the same boot
+    bes = [b for b in ("qdisk", "pvio-map", "pvio-copy", "blkback") if any(k[0] == b for k in bench)]
+    jobs = sorted({k[1] for k in bench}, key=lambda j: list(k[1] for k in bench).index(j))
+    print("xen-check: fio in the domU, IOPS and ratio to xen-blkback (TCG: compare ratios only)")
+    print("  %-18s" % "job" + "".join("%22s" % b for b in bes))
+    for j in jobs:
+        row = []
+        for b in bes:
+            r = bench.get((b, j))
+            base = bench.get(("blkback", j))
+            if not r:
+                row.append("%22s" % "-")
+                continue
+            iops = float(r.get("iops", 0))
+            cell = f"{iops:.0f} iops"
+            if base and float(base.get("iops", 0)):
+                cell += f" x{iops / float(base['iops']):.2f}"
+            row.append("%22s" % cell)
+        print("  %-18s" % j + "".join(row))
 if problem:
     print(f"xen-check: {problem}", flush=True)
 if nfail or problem:

@@ -2,17 +2,21 @@
 # tests/xen/run.sh - pvio's Xen-in-QEMU harness.
 #
 # Boots Xen 4.17 + a Debian Linux dom0 under QEMU (TCG: no KVM on CI machines), creates PV
-# domUs with xl and runs the scenarios:
-#   linux-blk      Linux xen-blkfront (domU) <-> dom0 kernel xen-blkback: dd + md5sum on /dev/xvda
-#   pvio-platform  tests/xen/xenplat_check (linked against build/lib/libpvio-platform.a) in the
-#                  domU and in dom0: grant share/map, unbound port/bind_interdomain, notify
+# domUs with xl and runs the scenarios (docs/xen.md has the table):
+#   linux-blk           Linux xen-blkfront (domU) <-> Linux xen-blkback (dom0): dd + md5sum
+#   pvio-platform       xenplat_check in the domU and dom0: grants, event channels, xenstore
+#   pvio-back-linux     Linux xen-blkfront <-> pvio-backd (pvio-ctl attach; map, then copy)
+#   pvio-front-blkback  pvio blkfront (xenblk_check) <-> Linux xen-blkback (xl block-attach)
+#   pvio-pvio           pvio blkfront <-> pvio-backd
+#   bench               the same fio jobs against qdisk, pvio-backd (map, copy), xen-blkback
 # Prints "XEN-SCENARIO <name>: PASS|FAIL (<s> s)" per scenario and "xen-check: N passed, N failed".
 #
 # Environment:
 #   PVIO_BUILD      pvio build dir (default: build, relative to the repo root)
 #   PVIO_XEN_CACHE  downloaded/extracted Debian packages, reused (default /var/tmp/pvio-xen-cache)
 #   PVIO_XEN_WORK   scratch dir for images, share and logs (default /tmp/pvio-xen)
-#   PVIO_XEN_TIMEOUT whole-run limit in seconds for QEMU (default 540)
+#   PVIO_XEN_TIMEOUT whole-run limit in seconds for QEMU (default 1500)
+#   PVIO_XEN_SCENARIOS comma-separated subset of the scenarios (default: all, in run.py's order)
 #   PVIO_XEN_VERBOSE=1 echo the serial console while it runs
 # Nothing is written into the repository and nothing is installed into the host's /boot.
 set -euo pipefail
@@ -63,6 +67,13 @@ if [ ! -e "$STAGE/.complete" ]; then
   touch "$STAGE/.complete"
 fi
 
+# QEMU's qdisk back end for the side-by-side timing: optional (the bench scenario says when
+# it ran without it)
+if [ ! -e "$STAGE/usr/libexec/xen-qemu-system-i386" ] && [ ! -e "$STAGE/.no-qemu-xen" ]; then
+  (cd "$DEBS" && apt-get download -q qemu-system-xen >/dev/null 2>&1) &&
+    dpkg-deb -x "$DEBS"/qemu-system-xen_*.deb "$STAGE" || touch "$STAGE/.no-qemu-xen"
+fi
+
 # ---- 2. images ---------------------------------------------------------------------------------
 OUT=$WORK/out SHARE=$WORK/share
 rm -rf "$WORK/rootfs-dom0" "$WORK/rootfs-domu" "$SHARE"
@@ -87,38 +98,57 @@ libs_of() {  # $1 = root, $2 = ELF: copy every shared library it needs (staged o
   done
 }
 put() {  # $1 = root, $2 = source ELF, $3 = path in root
-  mkdir -p "$(dirname "$1/$3")"; cp -L "$2" "$1/$3"; libs_of "$1" "$2"
+  mkdir -p "$(dirname "$1/$3")"; rm -f "$1/$3"; cp -L "$2" "$1/$3"; libs_of "$1" "$2"
 }
 cpio_of() {  # $1 = root, $2 = output, $3 = gzip|cat
   (cd "$1" && find . | "$BB" cpio -o -H newc 2>/dev/null | $3 > "$2")
 }
 
-# the platform check program, built against the freshly built libpvio-platform.a
+# the check programs, built against the freshly built libpvio-platform.a / libpvio-front.a
 CC=${CC:-cc}
-$CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/platform" -I"$ROOT/ring" -I"$ROOT/common" \
-    -o "$SHARE/bin/xenplat_check" "$HERE/xenplat_check.c" \
-    "$BUILD/lib/libpvio-platform.a" -lxenstore -lxengnttab -lxenevtchn -lxenctrl \
-  || die "building xenplat_check failed"
+for t in xenplat_check xenblk_check; do
+  $CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/platform" -I"$ROOT/ring" \
+      -I"$ROOT/common" -I"$ROOT/frontend" -o "$SHARE/bin/$t" "$HERE/$t.c" "$BUILD/lib/libpvio-front.a" \
+      "$BUILD/lib/libpvio-platform.a" -lxenstore -lxengnttab -lxenevtchn -lxenctrl \
+    || die "building $t failed"
+done
+[ -f "$BUILD/lib/libpvio-front.a" ] || die "$BUILD/lib/libpvio-front.a missing: run make first"
 # pvio's binaries go to the 9p share (mounted at /mnt/host in dom0)
 for b in "$BUILD"/bin/*; do [ -x "$b" ] && cp "$b" "$SHARE/bin/"; done
+for t in fio mke2fs e2fsck debugfs; do
+  command -v $t >/dev/null || PATH=$PATH:/sbin:/usr/sbin command -v $t >/dev/null ||
+    skip "$t missing (scripts/deps.sh test installs fio and e2fsprogs)"
+done
+host_bin() { PATH=$PATH:/sbin:/usr/sbin command -v "$1"; }
 
-# domU: busybox, blkfront + userspace grant/evtchn devices, xenplat_check and its libraries.
-# Written uncompressed: libxl keeps only the first archive of a gzip'd PV ramdisk.
+# domU: busybox, the kernel's block front end and ext4 (modules), the userspace grant/evtchn
+# devices, e2fsprogs, fio, the pvio check programs.  It is read by xl from the 9p share, not
+# carried inside dom0's image.  Written uncompressed: libxl keeps only the first archive of a
+# gzip'd PV ramdisk.
 DU=$WORK/rootfs-domu
 mkroot "$DU"
 for m in drivers/block/xen-blkfront.ko drivers/xen/xen-evtchn.ko drivers/xen/xen-gntalloc.ko \
-         drivers/xen/xen-gntdev.ko drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko; do
+         drivers/xen/xen-gntdev.ko drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko \
+         lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
   cp "$MODSRC/$m" "$DU/lib/modules/"
 done
-put "$DU" "$SHARE/bin/xenplat_check" /usr/local/bin/xenplat_check
+for t in xenplat_check xenblk_check; do put "$DU" "$SHARE/bin/$t" /usr/local/bin/$t; done
+put "$DU" "$(host_bin mke2fs)" /sbin/mke2fs
+ln -sfn mke2fs "$DU/sbin/mkfs.ext4"
+put "$DU" "$(host_bin e2fsck)" /sbin/e2fsck
+put "$DU" "$(host_bin fio)" /usr/bin/fio
+put "$DU" "$STAGE/usr/bin/xenstore-read" /usr/bin/xenstore-read
+[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$DU/etc/"
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$DU/lib/x86_64-linux-gnu/" 2>/dev/null || true
 install -m755 "$HERE/domu-init.sh" "$DU/init"
-cpio_of "$DU" "$OUT/domu.cpio" cat
+mkdir -p "$SHARE/domu"
+cp "$OUT/vmlinuz" "$SHARE/domu/vmlinuz"
+cpio_of "$DU" "$SHARE/domu/initrd" cat
 
 # dom0: toolstack, kernel backends, 9p, the domU payload
 D0=$WORK/rootfs-dom0
 mkroot "$D0"
-mkdir -p "$D0/lib/modules/$KVER" "$D0/domu"
+mkdir -p "$D0/lib/modules/$KVER"
 for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko drivers/xen/xen-gntalloc.ko \
          drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko \
          drivers/block/xen-blkback/xen-blkback.ko drivers/block/loop.ko \
@@ -133,23 +163,30 @@ done
 for b in xenstore xenstore-read xenstore-write xenstore-ls xenstore-rm; do
   put "$D0" "$STAGE/usr/bin/$b" "/usr/bin/$b"
 done
-libs_of "$D0" "$SHARE/bin/xenplat_check"          # the binary itself runs from /mnt/host/bin
-for b in "$SHARE"/bin/*; do libs_of "$D0" "$b"; done
+for b in "$SHARE"/bin/*; do libs_of "$D0" "$b"; done   # the binaries run from /mnt/host/bin
+put "$D0" "$(host_bin e2fsck)" /sbin/e2fsck
+put "$D0" "$(host_bin debugfs)" /sbin/debugfs
+if [ -e "$STAGE/usr/libexec/xen-qemu-system-i386" ]; then
+  put "$D0" "$STAGE/usr/libexec/xen-qemu-system-i386" /usr/libexec/xen-qemu-system-i386
+  # libxl starts it with "-vnc none -k en-us": without the keymap it exits at once
+  mkdir -p "$D0/usr/share/qemu"
+  cp -a /usr/share/qemu/keymaps "$D0/usr/share/qemu/" 2>/dev/null ||
+    say "no /usr/share/qemu/keymaps: QEMU's qdisk will not start in dom0"
+else
+  say "no qemu-system-xen: the bench scenario runs without QEMU's qdisk"
+fi
 mkdir -p "$D0/lib/x86_64-linux-gnu"
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$D0/lib/x86_64-linux-gnu/"   # xl's forked children need it
 cp -a "$STAGE/etc/xen" "$D0/etc/"
 install -m755 "$HERE/block-hotplug" "$D0/etc/xen/scripts/pvio-block"
-install -m644 "$HERE"/domu-*.cfg "$D0/etc/xen/"
 install -m755 "$HERE/dom0-init.sh" "$D0/init"
-cp "$OUT/vmlinuz" "$D0/domu/vmlinuz"
-cp "$OUT/domu.cpio" "$D0/domu/initrd"
 cpio_of "$D0" "$OUT/dom0.cpio.gz" "gzip -1"
 say "images built in $(( $(date +%s) - T0 )) s (work dir $WORK)"
 
 # ---- 3. boot and run the scenarios ----------------------------------------------------------------
 set +e
 python3 "$HERE/run.py" --out "$OUT" --share "$SHARE" --logdir "$WORK/logs" \
-  --timeout "${PVIO_XEN_TIMEOUT:-540}" --scenarios linux-blk,pvio-platform \
+  --timeout "${PVIO_XEN_TIMEOUT:-1500}" ${PVIO_XEN_SCENARIOS:+--scenarios "$PVIO_XEN_SCENARIOS"} \
   ${PVIO_XEN_VERBOSE:+--verbose}
 rc=$?
 say "total run time $(( $(date +%s) - T0 )) s"
