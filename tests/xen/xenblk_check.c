@@ -264,6 +264,7 @@ static int cmd_front(unsigned int devid, unsigned long mib)
 		if (!(slots[i].buf = malloc(MAX_IO)))
 			fail("out of memory");
 	rng ^= (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	out("info", "seed %016llx", (unsigned long long)rng);
 
 	t0 = now();
 	/* 1. the whole region in MAX_IO writes: each needs an indirect request when offered */
