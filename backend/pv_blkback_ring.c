@@ -300,8 +300,40 @@ static int grants_copy(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 }
 
 /*
- * Copies the descriptors of an indirect request out of its pages into q->segs: one grant
- * copy batch (a map, copy and unmap where the platform has no grant copy).
+ * Map mode with persistent grants: the front end's indirect pages come from its persistent
+ * pool (Linux's xen-blkfront and pvio's both do that), so they are looked up, or mapped
+ * once, like data pages, and no hypercall is left per indirect request.  Copies the
+ * descriptor bytes into q->ind_buf.  0, 1 (cannot: the cache is full or a page is
+ * read-only; use grant copy) or -errno.
+ */
+static int indirect_persistent(struct pv_blkback_queue *q, const grant_ref_t *grefs,
+			       unsigned int n, size_t bytes)
+{
+	struct blkif_request_segment s[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	unsigned int i, miss = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		s[i] = (struct blkif_request_segment){ .gref = grefs[i] };
+		q->pages[i] = pg_lookup(q, grefs[i]);
+		miss += !q->pages[i];
+	}
+	if (miss && (rc = map_persistent(q, s, n, 0)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
+
+		memcpy(q->ind_buf + (size_t)i * PV_PAGE_SIZE, q->pages[i],
+		       left < PV_PAGE_SIZE ? left : PV_PAGE_SIZE);
+	}
+	q->dev->st.persistent_hits += n - miss;
+	return 0;
+}
+
+/*
+ * Copies the descriptors of an indirect request out of its pages into q->segs: from
+ * persistently mapped pages when it can, else one grant copy batch (a map, copy and unmap
+ * where the platform has no grant copy).
  */
 static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request *r,
 			  const struct pv_blkback_hdr *h)
@@ -315,6 +347,13 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 	int rc;
 
 	memcpy(&ir, r, sizeof(ir));
+	if (dev->persistent && !dev->d->grant_copy) {
+		rc = indirect_persistent(q, ir.indirect_grefs, h->nr_ind_pages, bytes);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			goto copied;
+	}
 	for (i = 0; i < h->nr_ind_pages; i++) {
 		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
 
@@ -338,6 +377,7 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 		if (rc < 0)
 			return -EACCES;
 	}
+copied:
 	memcpy(q->segs, q->ind_buf, bytes);
 	return 0;
 }

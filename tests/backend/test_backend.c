@@ -219,6 +219,7 @@ static void test_indirect(void)
 {
 	uint8_t want[32 * 4096];
 	unsigned int i;
+	uint64_t copies;
 
 	/* 40 segments over 32 distinct pages (some pages twice): 160 KiB in one request. */
 	fill(rw.data, 32 * 4096, 7);
@@ -230,6 +231,22 @@ static void test_indirect(void)
 	CU_ASSERT_EQUAL(indirect_rw(&rw, BLKIF_OP_READ, 64, 32, 32), BLKIF_RSP_OKAY);
 	CU_ASSERT_EQUAL(memcmp(rw.data, want, sizeof(want)), 0);
 	CU_ASSERT(h_stat(&rw, "indirect") >= 2);
+
+	/*
+	 * With persistent grants (device "other") in map mode the indirect page is mapped once
+	 * with the data pages and read from there: no grant copy per request.
+	 */
+	copies = h_stat(&other, "grant_copies");
+	fill(other.data, 32 * 4096, 9);
+	CU_ASSERT_EQUAL(indirect_rw(&other, BLKIF_OP_WRITE, 128, 40, 32), BLKIF_RSP_OKAY);
+	for (i = 0; i < 40; i++)
+		CU_ASSERT(check_disk(&other, 128 + i * 8, other.data + (i % 32) * 4096, 4096));
+	memcpy(want, other.data, sizeof(want));
+	memset(other.data, 0, 32 * 4096);
+	CU_ASSERT_EQUAL(indirect_rw(&other, BLKIF_OP_READ, 128, 32, 32), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(memcmp(other.data, want, sizeof(want)), 0);
+	if (!copy_mode)
+		CU_ASSERT_EQUAL(h_stat(&other, "grant_copies"), copies);
 }
 
 /* Ids belong to the guest: the same id twice gets two answers. */

@@ -184,7 +184,7 @@ s1_side() {
   STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
   check_stats $S1 stats-map grant_mode eq map state eq 4 queues eq 2 ring_pages eq 4 \
     persistent eq 1 indirect_segments ge 1 indirect ge 1 flushes ge 1 discards ge 1 \
-    persistent_hits ge 1 grant_maps ge 1 writes ge 1 reads ge 1 errors eq 0 bad_requests eq 0
+    persistent_hits ge 1 grant_maps ge 1 grant_copies eq 0 writes ge 1 reads ge 1 errors eq 0 bad_requests eq 0
   $B/pvio-ctl block-detach $domid xvdb || { mark fail $S1 "pvio-ctl block-detach failed"; return; }
   s1_fsck dom0-fsck-map
   s1_files_ok dom0-files-map
