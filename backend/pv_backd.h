@@ -96,6 +96,9 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 /* ---- the daemon and its devices ------------------------------------------------------- */
 
 #define PV_BLKBACK_MAX_INDIRECT_SEGS 256
+/* Persistent grant cache per queue: slots x (this + 1) pages, at most the max (64 MiB). */
+#define PV_BLKBACK_PERSISTENT_SEGS   32
+#define PV_BLKBACK_PERSISTENT_MAX    16384u
 #define PV_BLKBACK_MAX_QUEUES        16
 #define PV_BLKBACK_MAX_DEVICES       1024
 
@@ -118,6 +121,7 @@ struct pv_backd {
 	unsigned int types_mask;       /* PV_BACKD_TYPE_* served */
 	unsigned int grant_copy;       /* --grant-copy */
 	unsigned int max_queues;       /* offered in multi-queue-max-queues */
+	unsigned int max_persistent;   /* persistent grant pages per queue; 0: the default */
 	unsigned int stopping;         /* SIGTERM seen: drain, detach, exit */
 	uint64_t stop_deadline_ns;
 	int ctl_fd;

@@ -706,8 +706,18 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		}
 	}
 	if (persistent) {
-		/* Bounded as Linux blkback: every slot's direct segments, no more. */
-		q->pg_max = n * BLKIF_MAX_SEGMENTS_PER_REQUEST;
+		/*
+		 * Room for what Linux's xen-blkfront keeps persistent by default: every slot's
+		 * 32 indirect segments and their indirect page.  With less (once every slot's 11
+		 * direct segments), its pool overflowed the cache under fio and every page past
+		 * it cost a map and an unmap per request.  Grant mappings use the guest's memory,
+		 * not ours; the cap bounds address space and maptrack entries per queue.
+		 */
+		q->pg_max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
+		if (q->pg_max > PV_BLKBACK_PERSISTENT_MAX)
+			q->pg_max = PV_BLKBACK_PERSISTENT_MAX;
+		if (q->dev->d->max_persistent && q->pg_max > q->dev->d->max_persistent)
+			q->pg_max = q->dev->d->max_persistent;
 		for (q->pg_size = 1; q->pg_size < 2 * q->pg_max; q->pg_size *= 2)
 			;
 		q->pg = calloc(q->pg_size, sizeof(*q->pg));

@@ -3,7 +3,7 @@
  * pvio-backd - the block back end daemon of the backend domain (see pvio-backd(8)).
  *
  *   pvio-backd [--platform SPEC] [--foreground] [--log-level LEVEL] [--types LIST]
- *              [--grant-copy] [--ctl PATH] [--max-queues N]
+ *              [--grant-copy] [--ctl PATH] [--max-queues N] [--max-persistent PAGES]
  *
  * One single-threaded pv_loop holds everything: the xenstore watch fd, the event-channel
  * fd, one io_uring eventfd per connected device, the control socket and a signalfd.
@@ -107,7 +107,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pvio-backd [--platform SPEC] [--foreground] [--log-level error|warn|info|debug]\n"
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
-		"                  [--max-queues N]\n");
+		"                  [--max-queues N] [--max-persistent PAGES]\n");
 }
 
 /* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 		{ "grant-copy", no_argument, NULL, 'c' },
 		{ "ctl", required_argument, NULL, 's' },
 		{ "max-queues", required_argument, NULL, 'q' },
+		{ "max-persistent", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -150,7 +151,7 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
 	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
-	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': spec = optarg; break;
 		case 'f': foreground = 1; break;
@@ -173,6 +174,16 @@ int main(int argc, char **argv)
 			d.max_queues = (unsigned int)strtoul(optarg, &end, 10);
 			if (errno || *end || d.max_queues < 1 || d.max_queues > PV_BLKBACK_MAX_QUEUES) {
 				fprintf(stderr, "pvio-backd: --max-queues: 1..%u\n", PV_BLKBACK_MAX_QUEUES);
+				return 2;
+			}
+			break;
+		case 'P':
+			errno = 0;
+			d.max_persistent = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || d.max_persistent < 1 ||
+			    d.max_persistent > PV_BLKBACK_PERSISTENT_MAX) {
+				fprintf(stderr, "pvio-backd: --max-persistent: 1..%u\n",
+					PV_BLKBACK_PERSISTENT_MAX);
 				return 2;
 			}
 			break;
