@@ -246,7 +246,7 @@ scen_pvio_pvio() {
   DOM0_SIDE=s3_side SIDE_LIMIT=30 run_domu pvio-pvio $(mkcfg pvio-s3 pvio-pvio 2 512) 300
   backd_stop && mark ok pvio-pvio backd-exit || mark fail pvio-pvio "pvio-backd exited with $? after SIGTERM"
   rm -f /tmp/s3.img
-  tail -5 /var/log/pvio-backd.log
+  tail -40 /var/log/pvio-backd.log
 }
 
 # Side-by-side timing: the same fio jobs in one domU against QEMU's qdisk (when Debian's

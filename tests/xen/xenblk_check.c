@@ -221,8 +221,20 @@ static struct pv_blkfront *connect_dev(struct pv_platform *p, unsigned int devid
 	/* dom0 attaches the disk after this domU has booted: wait for the frontend node. */
 	while ((rc = pv_blkfront_open(p, devid, &o, &bf)) == -ENOENT && now() - t0 < 90)
 		usleep(200000);
-	if (rc < 0)
-		fail("pv_blkfront_open(%u) = %d (%s)", devid, rc, strerror(-rc));
+	if (rc < 0) {
+		char path[64], *be = NULL, *st = NULL, *err = NULL;
+
+		/* what the back end showed, for the log */
+		snprintf(path, sizeof(path), "device/vbd/%u/backend", devid);
+		if (pv_xs_read(p, 0, path, &be, NULL) == 0) {
+			snprintf(path, sizeof(path), "%.40s/state", be);
+			pv_xs_read(p, 0, path, &st, NULL);
+			snprintf(path, sizeof(path), "%.40s/error", be);
+			pv_xs_read(p, 0, path, &err, NULL);
+		}
+		fail("pv_blkfront_open(%u) = %d (%s); back end %s state %s error %s", devid, rc,
+		     strerror(-rc), be ? be : "?", st ? st : "?", err ? err : "-");
+	}
 	out("info", "connected in %.1f s", now() - t0);
 	return bf;
 }
