@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,6 +129,38 @@ static char *default_ctl(const char *spec)
 	return strdup(PV_BACKD_CTL_XEN_PATH);
 }
 
+/*
+ * One pvio-backd per backend domain: two would both serve every vbd, race to bind the same
+ * event channels and put devices into Closing (seen when a stopped daemon lingered in
+ * tests/xen).  An flock beside the default control socket, held for the process's life
+ * (it passes to the detached child, and the kernel drops it when the process dies, so a
+ * killed daemon never blocks its successor).  Returns the fd or -errno.
+ */
+static int take_lock(const char *spec, char **path_out)
+{
+	char *path = default_ctl(spec);
+	size_t n;
+	int fd;
+
+	*path_out = NULL;
+	if (!path)
+		return -ENOMEM;
+	n = strlen(path);
+	if (n > 5 && strcmp(path + n - 5, ".sock") == 0)
+		strcpy(path + n - 5, ".lock");
+	*path_out = path;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -145,7 +178,8 @@ int main(int argc, char **argv)
 	struct pv_backd d = { .ctl_fd = -1 };
 	const char *spec = NULL, *ctl = NULL, *why = NULL;
 	char *ctl_default = NULL, *end;
-	int foreground = 0, opt, sfd = -1, rc = 1, ready = -1;
+	int foreground = 0, opt, sfd = -1, rc = 1, ready = -1, lock_fd;
+	char *lock_path = NULL;
 	long ncpu;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -197,6 +231,13 @@ int main(int argc, char **argv)
 	}
 	if (!spec)
 		spec = getenv("PVIO_PLATFORM");
+	lock_fd = take_lock(spec, &lock_path);
+	if (lock_fd < 0) {
+		fprintf(stderr, "pvio-backd: %s: %s\n", lock_path ? lock_path : "lock",
+			lock_fd == -EBUSY ? "another pvio-backd serves this domain" : strerror(-lock_fd));
+		free(lock_path);
+		return 1;
+	}
 
 	if (!foreground && pv_daemon_detach(&ready) < 0) {
 		perror("pvio-backd: fork");
@@ -254,6 +295,8 @@ out:
 	if (d.plat)
 		pv_platform_close(d.plat);
 	free(ctl_default);
+	free(lock_path);
+	close(lock_fd);
 	if (ready >= 0)
 		close(ready); /* never served: the waiting parent exits 1 */
 	return rc;

@@ -812,6 +812,29 @@ static void test_ctl(void)
 	CU_ASSERT(strstr(out, "\"mode\":\"w\"") != NULL);
 }
 
+/*
+ * A second pvio-backd for the same domain refuses to start (exit 1, one line), and the
+ * first keeps serving: two would race for every vbd's event channels.
+ */
+static void test_second_daemon_refused(void)
+{
+	char cmd[1024];
+	FILE *f;
+	char line[256] = "";
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 --foreground 2>&1",
+		 pv_simtest_bin("pvio-backd"), h_sim.rundir);
+	f = popen(cmd, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	st = pclose(f);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "another pvio-backd serves this domain"));
+	other_still_works();
+}
+
 /* Last: SIGTERM exits 0 (under SANITIZE=1, LeakSanitizer found nothing); then restart. */
 static void test_sigterm_exit_clean(void)
 {
@@ -934,6 +957,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "backend directory removed while connected", test_remove_connected },		\
 	{ "control socket", test_ctl },							\
 	{ "online resize", test_resize },						\
+	{ "a second pvio-backd for the domain is refused", test_second_daemon_refused },	\
 	{ "SIGTERM exits 0 (no leak)", test_sigterm_exit_clean },			\
 	CU_TEST_INFO_NULL
 

@@ -56,18 +56,25 @@ blkback() {
   esac
 }
 
-BACKD_PID=
+# pvio-backd's pid and exit status live in files: the dom0 side of a scenario runs in a
+# subshell, and a daemon it started must be stopped by the scenario even when the side
+# gave up early.
 backd_start() {  # $@ = extra pvio-backd options
-  rm -f /run/pvio/pvio-backd.sock
-  $B/pvio-backd --platform xen --foreground --log-level info "$@" >> /var/log/pvio-backd.log 2>&1 &
-  BACKD_PID=$!
+  rm -f /run/pvio/pvio-backd.sock /run/pvio-backd.rc
+  ( sh -c 'echo $$ > /run/pvio-backd.pid; exec "$0" "$@"' $B/pvio-backd --platform xen \
+      --foreground --log-level info "$@" >> /var/log/pvio-backd.log 2>&1
+    echo $? > /run/pvio-backd.rc ) &
   i=0; while [ ! -S /run/pvio/pvio-backd.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   [ -S /run/pvio/pvio-backd.sock ]
 }
-backd_stop() {  # SIGTERM: drains and exits 0; returns its exit status
-  [ -n "$BACKD_PID" ] || return 0
-  kill -TERM $BACKD_PID; wait $BACKD_PID; rc=$?; BACKD_PID=
-  return $rc
+backd_running() { [ -s /run/pvio-backd.pid ] && kill -0 $(cat /run/pvio-backd.pid) 2>/dev/null; }
+backd_stop() {  # SIGTERM: drains and exits 0; returns its exit status (0 if none ran)
+  [ -s /run/pvio-backd.pid ] || return 0
+  pid=$(cat /run/pvio-backd.pid); rm -f /run/pvio-backd.pid
+  kill -TERM $pid 2>/dev/null
+  i=0; while [ ! -s /run/pvio-backd.rc ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  [ -s /run/pvio-backd.rc ] || { kill -KILL $pid 2>/dev/null; return 1; }
+  return $(cat /run/pvio-backd.rc)
 }
 
 # waits for a line matching $1 in the current domU's console ($LOG), at most $2 s; fails at
@@ -188,7 +195,7 @@ s1_side() {
   $B/pvio-ctl block-detach $domid xvdb || { mark fail $S1 "pvio-ctl block-detach failed"; return; }
   s1_fsck dom0-fsck-map
   s1_files_ok dom0-files-map
-  backd_stop || mark fail $S1 "pvio-backd exited with $? after SIGTERM"
+  backd_stop || mark fail $S1 "pvio-backd did not stop cleanly after SIGTERM"
   backd_start --max-queues 4 --grant-copy || { mark fail $S1 "pvio-backd --grant-copy did not start"; return; }
   $B/pvio-ctl block-attach $domid "format=raw, vdev=xvdb, access=rw, target=$S1IMG" ||
     { mark fail $S1 "second pvio-ctl block-attach failed"; return; }
@@ -201,7 +208,7 @@ s1_side() {
   $B/pvio-ctl block-detach $domid xvdb || { mark fail $S1 "second block-detach failed"; return; }
   s1_fsck dom0-fsck-copy
   s1_files_ok dom0-files-copy
-  backd_stop && mark ok $S1 backd-exit || mark fail $S1 "pvio-backd exited with $? after SIGTERM"
+  backd_stop && mark ok $S1 backd-exit || mark fail $S1 "pvio-backd did not stop cleanly after SIGTERM"
 }
 scen_pvio_back_linux() {
   blkback off || { mark fail $S1 "cannot unload xen-blkback"; return; }
@@ -218,7 +225,7 @@ front_side() {  # $1 = scenario, $2 = attach command, $3 = detach command, $4 = 
   truncate -s 64M $img
   $2 $domid || { mark fail $scen "attach failed"; return; }
   wait_console "PVIO-XEN ok $scen front-close" 240 || return
-  if [ -n "$BACKD_PID" ]; then
+  if backd_running; then
     STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
     check_stats $scen stats requests ge 100 indirect ge 1 persistent_hits ge 1 discards ge 1 \
       flushes ge 1 errors eq 0 bad_requests eq 0
@@ -244,7 +251,7 @@ scen_pvio_pvio() {
   blkback off || { mark fail pvio-pvio "cannot unload xen-blkback"; return; }
   backd_start --max-queues 4 || { mark fail pvio-pvio "pvio-backd did not start"; return; }
   DOM0_SIDE=s3_side SIDE_LIMIT=30 run_domu pvio-pvio $(mkcfg pvio-s3 pvio-pvio 2 512) 300
-  backd_stop && mark ok pvio-pvio backd-exit || mark fail pvio-pvio "pvio-backd exited with $? after SIGTERM"
+  backd_stop && mark ok pvio-pvio backd-exit || mark fail pvio-pvio "pvio-backd did not stop cleanly after SIGTERM"
   rm -f /tmp/s3.img
   tail -40 /var/log/pvio-backd.log
 }
