@@ -452,8 +452,9 @@ static void child_main(struct fake *f, const char *rundir)
 		}
 		/* Closing: release the front end's pages first, then say so. */
 		disconnect(&ch);
-		wr(&ch, "state", "5");
+		/* Counted before it is said: the front end may return as soon as it sees 5. */
 		f->seen->closes++;
+		wr(&ch, "state", "5");
 		wait_fe(&ch, 1u << 5 | 1u << 6 | 1u << 1);
 		wait_fe(&ch, 1u << 6 | 1u << 1);
 		wr(&ch, "state", "6");
