@@ -29,6 +29,7 @@
 
 #include "pv_blkfront.h"
 #include "pv_platform.h"
+#include "xen_report.h"
 
 #define QD 32
 #define MAX_IO (256u << 10)
@@ -40,27 +41,13 @@ static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("PVIO-XEN fail %s ", scen);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	xr_vline("fail", scen, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 	exit(1);
 }
 
-static void out(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(const char *kind, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("PVIO-XEN %s %s ", kind, scen);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
+#define out(kind, ...) xr_line(kind, scen, __VA_ARGS__)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 

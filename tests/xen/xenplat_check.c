@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pv_platform.h"
+#include "xen_report.h"
 
 #define PAGE 4096
 #define DOMU_PATTERN 0x5a
@@ -30,18 +31,16 @@
 #define DOM0_TAG "pvio-check: written by dom0"
 
 static const char *side = "?";
+static char who[64] = "pvio-platform ?:";  /* "pvio-platform <side>:" once the side is known */
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("PVIO-XEN fail pvio-platform %s: ", side);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	xr_vline("fail", who, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 	exit(1);
 }
 
@@ -50,12 +49,9 @@ static void info(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("PVIO-XEN info pvio-platform %s: ", side);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	xr_vline("info", who, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 }
 
 static struct pv_platform *open_xen(void)
@@ -154,7 +150,7 @@ static int domu(void)
 	if (rc < 0)
 		info("pv_gnt_unshare = %d (%s) (not fatal)", rc, strerror(-rc));
 	pv_platform_close(p);
-	printf("PVIO-XEN ok pvio-platform domu\n");
+	xr_line("ok", "pvio-platform", "domu");
 	fflush(stdout);
 	return 0;
 }
@@ -215,7 +211,7 @@ static int dom0(domid_t peer)
 	if ((rc = pv_gnt_unmap(p, addr, 1)) < 0)
 		fail("pv_gnt_unmap = %d (%s)", rc, strerror(-rc));
 	pv_platform_close(p);
-	printf("PVIO-XEN ok pvio-platform dom0\n");
+	xr_line("ok", "pvio-platform", "dom0");
 	fflush(stdout);
 	return 0;
 }
@@ -225,10 +221,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && !strcmp(argv[1], "domu")) {
 		side = "domu";
+		snprintf(who, sizeof(who), "pvio-platform %s:", side);
 		return domu();
 	}
 	if (argc == 3 && !strcmp(argv[1], "dom0")) {
 		side = "dom0";
+		snprintf(who, sizeof(who), "pvio-platform %s:", side);
 		return dom0((domid_t)strtoul(argv[2], NULL, 10));
 	}
 	fprintf(stderr, "usage: xenplat_check domu | dom0 DOMID\n");
