@@ -144,7 +144,7 @@ static int take_lock(const char *spec, char **path_out)
 
 	*path_out = NULL;
 	if (!path)
-		return -ENOMEM;
+		return -EINVAL; /* a sim spec without a rundir */
 	n = strlen(path);
 	if (n > 5 && strcmp(path + n - 5, ".sock") == 0)
 		strcpy(path + n - 5, ".lock");
@@ -233,8 +233,12 @@ int main(int argc, char **argv)
 		spec = getenv("PVIO_PLATFORM");
 	lock_fd = take_lock(spec, &lock_path);
 	if (lock_fd < 0) {
-		fprintf(stderr, "pvio-backd: %s: %s\n", lock_path ? lock_path : "lock",
-			lock_fd == -EBUSY ? "another pvio-backd serves this domain" : strerror(-lock_fd));
+		if (!lock_path)
+			fprintf(stderr, "pvio-backd: bad platform spec '%s'\n", spec ? spec : "");
+		else
+			fprintf(stderr, "pvio-backd: %s: %s\n", lock_path,
+				lock_fd == -EBUSY ? "another pvio-backd serves this domain" :
+				strerror(-lock_fd));
 		free(lock_path);
 		return 1;
 	}

@@ -328,7 +328,7 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 			ind->sector_number = (io->offset + s->buf_off) >> PV_BLKIF_SECTOR_SHIFT;
 			ind->handle = (blkif_vdev_t)bf->devid;
 			ind->indirect_grefs[0] = refs[ndata];
-			/* Back ends answer an indirect request with either operation (Linux: INDIRECT). */
+			/* Linux's blkback answers with the inner operation; accept INDIRECT too. */
 			s->alt_op = BLKIF_OP_INDIRECT;
 			bf->st.indirect_requests++;
 		} else {

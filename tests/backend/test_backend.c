@@ -837,6 +837,38 @@ static void test_second_daemon_refused(void)
 	other_still_works();
 }
 
+/* Bad command lines: exit 2 (usage) or 1 (a spec it cannot use), one line, nothing started. */
+static void test_bad_arguments(void)
+{
+	static const struct { const char *args; int status; const char *says; } t[] = {
+		{ "--max-persistent 0", 2, "--max-persistent: 1..16384" },
+		{ "--max-persistent 16385", 2, "--max-persistent: 1..16384" },
+		{ "--max-persistent 12x", 2, "--max-persistent: 1..16384" },
+		{ "--max-queues 0", 2, "--max-queues: 1..16" },
+		{ "--types phy,floppy", 2, "--types" },
+		{ "--platform sim:", 1, "bad platform spec 'sim:'" },
+	};
+	char cmd[1024], line[256];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		FILE *f;
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "%s --foreground %s 2>&1", pv_simtest_bin("pvio-backd"),
+			 t[i].args);
+		f = popen(cmd, "r");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		st = pclose(f);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != t[i].status || !strstr(line, t[i].says))
+			fprintf(stderr, "pvio-backd %s: status %d, said: %s\n", t[i].args, st, line);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == t[i].status);
+		CU_ASSERT_PTR_NOT_NULL(strstr(line, t[i].says));
+	}
+}
+
 /* Last: SIGTERM exits 0 (under SANITIZE=1, LeakSanitizer found nothing); then restart. */
 static void test_sigterm_exit_clean(void)
 {
@@ -968,6 +1000,7 @@ static CU_TestInfo copy_tests[] = { DEVICE_TESTS(copy) };
 static CU_TestInfo pure_tests[] = {
 	{ "request validation", test_check_pure },
 	{ "--types parsing", test_types_parse },
+	{ "pvio-backd: bad command lines", test_bad_arguments },
 	CU_TEST_INFO_NULL,
 };
 

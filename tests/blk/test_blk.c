@@ -347,7 +347,7 @@ static void test_matrix(void)
  * per-queue pools.  The sim guest here has 4 MiB = 1024 pages, less than 4 rings of 16
  * pages plus full pools: the front end must shrink its pools, connect and do verified I/O.
  */
-static void test_few_grants(void)
+static void few_grants(const char *mem_mb, int want_indirect)
 {
 	struct pv_blkfront_opts o = { .max_queues = 4, .max_ring_page_order = 4 };
 	struct pv_platform *p = NULL;
@@ -359,17 +359,18 @@ static void test_few_grants(void)
 	snprintf(args, sizeof(args), "block-attach 1 format=raw,vdev=%s,access=rw,target=%s", VDEV,
 		 disk);
 	CU_ASSERT_EQUAL_FATAL(ctl(args), 0);
-	setenv("PVIO_SIM_MEM_MB", "4", 1);
+	setenv("PVIO_SIM_MEM_MB", mem_mb, 1);
 	rc = open_front(&o, &p, &bf);
 	unsetenv("PVIO_SIM_MEM_MB");
 	if (rc < 0)
-		fprintf(stderr, "few grants: open: %s\n", strerror(-rc));
+		fprintf(stderr, "few grants (%s MiB): open: %s\n", mem_mb, strerror(-rc));
 	CU_ASSERT_EQUAL(rc, 0);
 	if (rc == 0) {
 		CU_ASSERT_EQUAL(pv_blkfront_info(bf, &info), 0);
 		CU_ASSERT_EQUAL(info.queues, 4);
 		CU_ASSERT_EQUAL(info.ring_pages, 16);
 		CU_ASSERT_EQUAL(info.persistent, 1);
+		CU_ASSERT_EQUAL(info.indirect_segments != 0, want_indirect);
 		CU_ASSERT_EQUAL(write_random(bf, 32, 300), 0);
 		CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
 		CU_ASSERT_EQUAL(verify_all(bf), 0);
@@ -378,6 +379,12 @@ static void test_few_grants(void)
 	}
 	snprintf(args, sizeof(args), "block-detach 1 %s", VDEV);
 	CU_ASSERT_EQUAL(ctl(args), 0);
+}
+
+static void test_few_grants(void)
+{
+	few_grants("4", 1);  /* 1024 pages: pools halved, indirect requests smaller */
+	few_grants("1", 0);  /* 256 pages: the last queue falls back to direct requests only */
 }
 
 /* ---- standard tools through pvio-fuse ------------------------------------------------- */
@@ -626,7 +633,7 @@ static void test_online_resize(void)
 }
 
 static CU_TestInfo tool_tests[] = {
-	{ "a guest with only 1024 grantable pages connects 4 queues x 16 pages, persistent",
+	{ "a guest with only 1024 / 256 grantable pages connects 4 queues x 16 pages, persistent",
 	  test_few_grants },
 	{ "fio verify (psync, libaio), mkfs.ext4, e2fsck -fn through pvio-fuse", test_fio_mkfs_e2fsck },
 	{ "detach with 64 writes in flight: every request completes, nothing leaks", test_detach_inflight },

@@ -37,6 +37,7 @@ skip() { echo "xen-check: SKIPPED: $*" >&2; exit 77; }
 # ---- 0. host tools ---------------------------------------------------------------------------
 need_pkgs=()
 command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+command -v python3 >/dev/null || need_pkgs+=(python3)     # run.py drives QEMU
 dpkg -s libxen-dev >/dev/null 2>&1 || need_pkgs+=(libxen-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || skip "missing ${need_pkgs[*]} and not root to apt-get install them"
