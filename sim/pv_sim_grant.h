@@ -40,19 +40,29 @@ static inline void _pv_sim_gnt_sync_flags(uint32_t *w, uint32_t cnt_rd, uint32_t
 							     __ATOMIC_ACQUIRE));
 }
 
-static inline void pv_sim_act_lock(uint32_t *act, uint32_t *cur)
-{
-	uint32_t v = __atomic_load_n(act, __ATOMIC_RELAXED);
+/*
+ * An entry lock is held for a few instructions.  One still held after this many spins
+ * (about a millisecond) belongs to a process that died holding it, or to a hostile one:
+ * the caller gets -EBUSY instead of spinning forever (the daemon must never hang on it).
+ */
+#define PV_SIM_ACT_SPINS (1u << 16)
 
-	for (;;) {
+static inline int pv_sim_act_lock(uint32_t *act, uint32_t *cur)
+{
+	uint32_t v = __atomic_load_n(act, __ATOMIC_RELAXED), spins;
+
+	for (spins = 0;; spins++) {
 		if (!(v & PV_SIM_ACT_LOCK) &&
 		    __atomic_compare_exchange_n(act, &v, v | PV_SIM_ACT_LOCK, 1,
 						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
+		if (spins >= PV_SIM_ACT_SPINS)
+			return -EBUSY;
 		__builtin_ia32_pause();
 		v = __atomic_load_n(act, __ATOMIC_RELAXED);
 	}
 	*cur = v;
+	return 0;
 }
 
 static inline void pv_sim_act_unlock(uint32_t *act, uint32_t v)
@@ -78,7 +88,8 @@ static inline int pv_sim_gnt_pin(struct grant_entry_v1 *tab, uint32_t *active,
 		return -EINVAL;
 	w = pv_sim_gnt_word(&tab[ref]);
 	act = &active[ref];
-	pv_sim_act_lock(act, &a);
+	if (pv_sim_act_lock(act, &a) < 0)
+		return -EBUSY;
 	cnt_rd = (a >> PV_SIM_ACT_RD_SHIFT) & PV_SIM_ACT_CNT_MASK;
 	cnt_wr = (a >> PV_SIM_ACT_WR_SHIFT) & PV_SIM_ACT_CNT_MASK;
 	if (a & PV_SIM_ACT_DEAD) {
@@ -122,17 +133,21 @@ out:
 	return rc;
 }
 
-/* Drops one pin taken by pv_sim_gnt_pin(); clears the in-use flags with the last one. */
-static inline void pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active,
-				    uint32_t nr_entries, grant_ref_t ref, int writable)
+/*
+ * Drops one pin taken by pv_sim_gnt_pin(); clears the in-use flags with the last one.
+ * 0, or -EBUSY when the entry's lock is stuck (the pin stays).
+ */
+static inline int pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active,
+				   uint32_t nr_entries, grant_ref_t ref, int writable)
 {
 	uint32_t *w, *act, a, cnt_rd, cnt_wr;
 
 	if (ref >= nr_entries)
-		return;
+		return 0;
 	w = pv_sim_gnt_word(&tab[ref]);
 	act = &active[ref];
-	pv_sim_act_lock(act, &a);
+	if (pv_sim_act_lock(act, &a) < 0)
+		return -EBUSY;
 	cnt_rd = (a >> PV_SIM_ACT_RD_SHIFT) & PV_SIM_ACT_CNT_MASK;
 	cnt_wr = (a >> PV_SIM_ACT_WR_SHIFT) & PV_SIM_ACT_CNT_MASK;
 	if (writable && cnt_wr)
@@ -142,18 +157,22 @@ static inline void pv_sim_gnt_unpin(struct grant_entry_v1 *tab, uint32_t *active
 	_pv_sim_gnt_sync_flags(w, cnt_rd, cnt_wr);
 	a = (a & PV_SIM_ACT_DEAD) | (cnt_rd << PV_SIM_ACT_RD_SHIFT) | (cnt_wr << PV_SIM_ACT_WR_SHIFT);
 	pv_sim_act_unlock(act, a);
+	return 0;
 }
 
 /*
  * The granter's process is gone: no grantee may pin the entry again (existing pins stay
  * until unmapped, as Xen defers a dead domain's in-use grants).  Only the daemon calls it.
+ * 0, or -EBUSY when the entry's lock is stuck.
  */
-static inline void pv_sim_gnt_kill(uint32_t *act)
+static inline int pv_sim_gnt_kill(uint32_t *act)
 {
 	uint32_t a;
 
-	pv_sim_act_lock(act, &a);
+	if (pv_sim_act_lock(act, &a) < 0)
+		return -EBUSY;
 	pv_sim_act_unlock(act, a | PV_SIM_ACT_DEAD);
+	return 0;
 }
 
 /*

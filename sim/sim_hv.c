@@ -37,6 +37,7 @@ struct sim_reg {
 	struct grant_entry_v1 *gnt;
 	uint32_t *act;
 	int orphaned; /* the process that registered it is gone */
+	int stuck;    /* an entry lock never came free: no more locking in this table */
 };
 
 enum port_state { PORT_FREE, PORT_UNBOUND, PORT_BOUND };
@@ -66,7 +67,7 @@ struct sim_dom {
 	int hc_fd; /* listening hypercall socket */
 	char *dir;
 	struct sim_reg *regs; /* newest first; regs->orphaned == 0 means current */
-	uint32_t next_gen;
+	int sweep;            /* conn_release: orphaned registrations lost pins */
 	struct sim_conn *conns;
 	struct sim_port ports[PV_SIM_MAX_PORTS];
 };
@@ -76,6 +77,12 @@ struct sim_hv {
 	struct pv_xsd *xsd;
 	char *rundir;
 	struct sim_dom *dom[DOMID_LIMIT];
+	/*
+	 * Grant table generations, daemon-wide: a destroyed domain's id comes back with a new
+	 * domain, and (domid, generation) must still name one table only, or a grantee's old
+	 * maptrack entry would unpin the new domain's grants and a cached view would stay dead.
+	 */
+	uint32_t next_gen;
 };
 
 static struct sim_dom *dom_get(struct sim_hv *hv, uint64_t domid)
@@ -121,7 +128,9 @@ static void reg_orphan(struct sim_reg *r)
 
 	r->orphaned = 1;
 	for (i = 0; i < r->entries; i++) {
-		pv_sim_gnt_kill(&r->act[i]);
+		/* A dead or hostile process left a lock held: one timeout, not one per entry. */
+		if (!r->stuck && pv_sim_gnt_kill(&r->act[i]) < 0)
+			r->stuck = 1;
 		if (r->gnt[i].flags & GTF_permit_access)
 			pv_sim_gnt_end_access(&r->gnt[i]);
 	}
@@ -303,7 +312,6 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	struct sim_reg *r;
 	int rc;
 
-	(void)hv;
 	if (nin != 2)
 		return -EINVAL;
 	if (c->reg || dom_current_reg(d))
@@ -341,7 +349,7 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 			r->act = NULL;
 		goto fail;
 	}
-	r->gen = ++d->next_gen;
+	r->gen = ++hv->next_gen;
 	r->next = d->regs;
 	d->regs = r;
 	c->reg = r;
@@ -398,13 +406,19 @@ static void conn_release(struct sim_hv *hv, struct sim_conn *c)
 			continue;
 		g = dom_get(hv, e.domid);
 		r = g ? dom_find_reg(g, e.generation) : NULL;
-		if (r) {
-			pv_sim_gnt_unpin(r->gnt, r->act, r->entries, e.ref,
-					 !!(e.flags & PV_SIM_MT_WRITABLE));
+		if (r && !r->stuck) {
+			if (pv_sim_gnt_unpin(r->gnt, r->act, r->entries, e.ref,
+					     !!(e.flags & PV_SIM_MT_WRITABLE)) < 0)
+				r->stuck = 1;
 			if (r->orphaned)
-				dom_sweep_regs(g);
+				g->sweep = 1; /* once per domain below, not once per entry */
 		}
 	}
+	for (i = 0; c->mt && i < DOMID_LIMIT; i++)
+		if (hv->dom[i] && hv->dom[i]->sweep) {
+			hv->dom[i]->sweep = 0;
+			dom_sweep_regs(hv->dom[i]);
+		}
 	for (i = 1; i < PV_SIM_MAX_PORTS; i++)
 		if (d->ports[i].state != PORT_FREE && d->ports[i].owner == c)
 			port_close(hv, d, i);

@@ -193,7 +193,7 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 	const char *colon = strrchr(arg, ':');
 	unsigned long domid;
 	struct sim *s;
-	int rc, fd;
+	int rc, fds[PV_SIM_MAX_FDS];
 	unsigned int n, i;
 
 	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(rundir)) {
@@ -234,19 +234,19 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 			rc = -ENOENT;
 		goto fail;
 	}
-	rc = hc_call(s, &m, NULL, 0, &fd, &n);
+	rc = hc_call(s, &m, NULL, 0, fds, &n);
 	if (rc < 0 || n != 1 || m.a[0] != domid || m.a[1] == 0 || m.a[1] > (1u << 20)) {
-		if (rc == 0) {
-			for (i = 0; i < n; i++)
-				close((&fd)[i]);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		if (rc == 0)
 			rc = -EPROTO;
-		}
 		*errmsg = "sim platform: pvio-simd refused the connection";
 		goto fail;
 	}
 	s->mt_n = (uint32_t)m.a[1];
-	s->mt = mmap(NULL, (size_t)s->mt_n * sizeof(*s->mt), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
+	s->mt = mmap(NULL, (size_t)s->mt_n * sizeof(*s->mt), PROT_READ | PROT_WRITE, MAP_SHARED,
+		     fds[0], 0);
+	close(fds[0]);
 	s->mt_free = malloc(s->mt_n * sizeof(*s->mt_free));
 	if (s->mt == MAP_FAILED || !s->mt_free) {
 		if (s->mt == MAP_FAILED)

@@ -469,6 +469,36 @@ static void test_domain_destroy_releases(void)
 	}
 }
 
+/*
+ * A domain destroyed and created again under the same id gets a new grant table, which a
+ * long-lived grantee (dom0 here, with the old domain's table cached) must reach.
+ */
+static void test_domid_reused(void)
+{
+	struct pv_platform *g;
+	grant_ref_t ref;
+	uint8_t *pg, *p0;
+	domid_t id, id2;
+	int round;
+
+	CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(T.dom0, PV_SIM_ANY_DOMID, &id), 0);
+	for (round = 0; round < 2; round++) {
+		CU_ASSERT_EQUAL_FATAL(open_dom(id, &g), 0);
+		CU_ASSERT_EQUAL_FATAL(pv_gnt_share(g, 0, 1, 1, &ref, (void **)&pg), 0);
+		memset(pg, 0x30 + round, PV_PAGE_SIZE);
+		CU_ASSERT_EQUAL_FATAL(pv_gnt_map(T.dom0, id, 1, &ref, 1, (void **)&p0), 0);
+		CU_ASSERT_EQUAL(p0[0], 0x30 + round);
+		CU_ASSERT_EQUAL(pv_gnt_unmap(T.dom0, p0, 1), 0);
+		CU_ASSERT_EQUAL(pv_gnt_unshare(g, pg, 1), 0);
+		pv_platform_close(g);
+		CU_ASSERT_EQUAL_FATAL(pv_sim_domain_destroy(T.dom0, id), 0);
+		if (round == 0) {
+			CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(T.dom0, id, &id2), 0);
+			CU_ASSERT_EQUAL(id2, id);
+		}
+	}
+}
+
 static void test_domu_is_not_toolstack(void)
 {
 	struct pv_platform *a;
@@ -580,6 +610,43 @@ static void test_hostile_hypercalls(void)
 	}
 }
 
+/*
+ * A hostile grantee holds an entry lock of its granter's active table (it has the table's
+ * memfd, as every grantee does) and never lets go.  When the granter's process goes, the
+ * daemon must not spin on that lock forever: it gives up on the entry and keeps serving.
+ */
+static void test_stuck_entry_lock(void)
+{
+	struct pv_platform *g;
+	struct pv_sim_msg m = { .op = PV_SIM_OP_GET_PEER, .a = { 2 } };
+	struct pv_dominfo info;
+	int fd = raw_connect(3), got[PV_SIM_MAX_FDS];
+	unsigned int n = 0, i;
+	grant_ref_t ref;
+	uint32_t *act;
+	uint8_t *pg;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &g), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(g, 3, 1, 1, &ref, (void **)&pg), 0);
+	CU_ASSERT_FATAL(pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) >= 0);
+	CU_ASSERT_FATAL(pv_sim_recv(fd, &m, got, &n) >= (ssize_t)offsetof(struct pv_sim_msg, data));
+	CU_ASSERT_EQUAL_FATAL(m.ret, 0);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	act = mmap(NULL, m.a[1] * sizeof(*act), PROT_READ | PROT_WRITE, MAP_SHARED, got[2], 0);
+	CU_ASSERT_FATAL(act != MAP_FAILED);
+	__atomic_or_fetch(&act[ref], PV_SIM_ACT_LOCK, __ATOMIC_SEQ_CST);
+	pv_platform_close(g); /* the daemon now orphans the table, entry locks included */
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 1, &info), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &g), 0); /* and the granter can start over */
+	CU_ASSERT_EQUAL(pv_gnt_share(g, 3, 1, 1, &ref, (void **)&pg), 0);
+	pv_platform_close(g);
+	munmap(act, m.a[1] * sizeof(*act));
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	close(fd);
+}
+
 /* Runs pvio-ctl with args against this suite's daemon; returns its exit status, output in out. */
 static int run_ctl(char *out, size_t outsz, const char *args)
 {
@@ -652,8 +719,10 @@ static CU_TestInfo evtchn_tests[] = {
 static CU_TestInfo domain_tests[] = {
 	{ "domain destroy releases grants, ports and daemon fds", test_domain_destroy_releases },
 	{ "a domU cannot create or destroy domains", test_domu_is_not_toolstack },
+	{ "a domain id reused: its new grant table is reached, not the old one", test_domid_reused },
 	{ "pvio-ctl domain-create, -list, -destroy and their errors", test_pvio_ctl_domains },
 	{ "hostile hypercall packets get errors; the daemon keeps serving", test_hostile_hypercalls },
+	{ "a grantee holding an entry lock forever does not hang the daemon", test_stuck_entry_lock },
 	CU_TEST_INFO_NULL,
 };
 
