@@ -55,7 +55,8 @@ static int json_str(char *out, size_t len, const char *s)
 
 int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 {
-	char params[600], type[40];
+	/* params is a xenstore value (at most 4096 bytes); JSON escapes a byte in 6 at worst */
+	char params[4096 * 6 + 3], type[16 * 6 + 3];
 	const struct pv_blkback_stats *s = &dev->st;
 	int n;
 
@@ -140,7 +141,7 @@ static void answer(struct pv_backd *d, int fd, char *line)
 				n = pv_backd_ctl_json(dev, out + len + 1, cap - len - 3);
 				if (n >= 0)
 					break;
-				char *bigger = realloc(out, cap * 2);
+				char *bigger = cap < (64u << 20) ? realloc(out, cap * 2) : NULL;
 
 				if (!bigger) {
 					free(out);
@@ -210,7 +211,11 @@ static void on_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 	int cfd;
 
 	(void)events;
-	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	/*
+	 * Blocking, so that SO_SNDTIMEO bounds a reply to a slow reader instead of a full
+	 * socket buffer cutting a long "list" short; reads use MSG_DONTWAIT.
+	 */
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 	if (cfd < 0)
 		return;
 	c = calloc(1, sizeof(*c));

@@ -107,11 +107,16 @@ int pv_blkback_io_open(struct pv_blkback_dev *dev)
 	dev->fd = open(dev->params, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
 	if (dev->fd < 0)
 		return -errno;
-	if (fstat(dev->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		rc = errno && !S_ISDIR(st.st_mode) ? -errno : -EINVAL;
+	if (fstat(dev->fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		rc = -EINVAL; /* a char device, fifo, socket: not a disk */
+	else
+		rc = 0;
+	if (rc < 0) {
 		close(dev->fd);
 		dev->fd = -1;
-		return rc < 0 ? rc : -EINVAL;
+		return rc;
 	}
 	dev->is_blockdev = S_ISBLK(st.st_mode);
 	rc = pv_blkback_io_size(dev, &dev->lim.sectors);

@@ -700,10 +700,10 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		q->bounce_len = (size_t)n * s * PV_PAGE_SIZE;
 		q->bounce = mmap(NULL, q->bounce_len, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (!q->csegs || q->bounce == MAP_FAILED) {
-			q->bounce = NULL;
+		if (q->bounce == MAP_FAILED)
+			q->bounce = NULL; /* else the queue's teardown unmaps it */
+		if (!q->csegs || !q->bounce)
 			return -ENOMEM;
-		}
 	}
 	if (persistent) {
 		/*

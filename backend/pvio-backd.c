@@ -181,6 +181,7 @@ int main(int argc, char **argv)
 	int foreground = 0, opt, sfd = -1, rc = 1, ready = -1, lock_fd;
 	char *lock_path = NULL;
 	long ncpu;
+	unsigned long v;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
@@ -205,17 +206,18 @@ int main(int argc, char **argv)
 		case 's': ctl = optarg; break;
 		case 'q':
 			errno = 0;
-			d.max_queues = (unsigned int)strtoul(optarg, &end, 10);
-			if (errno || *end || d.max_queues < 1 || d.max_queues > PV_BLKBACK_MAX_QUEUES) {
+			v = strtoul(optarg, &end, 10);
+			d.max_queues = (unsigned int)v;
+			if (errno || *end || *optarg == '-' || v < 1 || v > PV_BLKBACK_MAX_QUEUES) {
 				fprintf(stderr, "pvio-backd: --max-queues: 1..%u\n", PV_BLKBACK_MAX_QUEUES);
 				return 2;
 			}
 			break;
 		case 'P':
 			errno = 0;
-			d.max_persistent = (unsigned int)strtoul(optarg, &end, 10);
-			if (errno || *end || d.max_persistent < 1 ||
-			    d.max_persistent > PV_BLKBACK_PERSISTENT_MAX) {
+			v = strtoul(optarg, &end, 10);
+			d.max_persistent = (unsigned int)v;
+			if (errno || *end || *optarg == '-' || v < 1 || v > PV_BLKBACK_PERSISTENT_MAX) {
 				fprintf(stderr, "pvio-backd: --max-persistent: 1..%u\n",
 					PV_BLKBACK_PERSISTENT_MAX);
 				return 2;

@@ -366,13 +366,24 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 	return 1;
 }
 
-/* Issues as much of io as fits.  Returns the number of requests produced, or -errno. */
+/*
+ * Issues as much of io as fits.  Returns the number of requests produced, or -errno when
+ * none of io is on a ring.  Once part of it is, a failure to issue the rest is io's status,
+ * delivered by done() when the parts in flight complete: the caller may not free an io
+ * the back end still answers for.
+ */
 static int issue(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 {
 	int n = 0, rc;
 
 	while (IO_CURSOR(io) < IO_TOTAL(io)) {
 		rc = issue_one(bf, io);
+		if (rc < 0 && IO_OUT(io)) {
+			if (!IO_STATUS(io))
+				IO_STATUS(io) = (uint64_t)(int64_t)rc;
+			IO_CURSOR(io) = IO_TOTAL(io);
+			return n ? n : 1;
+		}
 		if (rc <= 0)
 			return rc < 0 ? rc : n;
 		n++;

@@ -815,6 +815,48 @@ static void test_ctl(void)
 }
 
 /*
+ * Targets that are not disks are refused with a reason (a char device: "Invalid
+ * argument", not whatever errno an earlier call left); a 3000-byte params still shows in
+ * the daemon's "list" (its JSON once did not fit and "list" retried forever).
+ */
+static void test_bad_targets(void)
+{
+	static char out[1 << 20];
+	char longp[3001], want[3020];
+	struct h_fe f, g;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", "/dev/null"), 0);
+	for (i = 0; i < 500 && !h_be_has(&f, "error"); i++)
+		usleep(10000);
+	CU_ASSERT(h_be_has(&f, "error"));
+	{
+		char path[300], *v = NULL;
+
+		snprintf(path, sizeof(path), "%s/error", f.be);
+		CU_ASSERT_EQUAL(pv_xs_read(h_sim.dom0, 0, path, &v, NULL), 0);
+		CU_ASSERT_PTR_NOT_NULL(v ? strstr(v, "Invalid argument") : NULL);
+		free(v);
+	}
+	CU_ASSERT_EQUAL(h_ctl("list\n", out, sizeof(out)), 0);
+	memset(longp, 'p', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	CU_ASSERT_EQUAL_FATAL(h_attach(&g, 1, next_devid++, DISK_BYTES, "w", longp), 0);
+	for (i = 0; i < 500 && !h_be_has(&g, "error"); i++)
+		usleep(10000);
+	CU_ASSERT(h_be_has(&g, "error"));
+	CU_ASSERT_EQUAL(h_ctl("list\n", out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "\"params\":\"%s\"", longp);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&g), 0);
+	h_fe_free(&f);
+	h_fe_free(&g);
+	other_still_works();
+}
+
+/*
  * A second pvio-backd for the same domain refuses to start (exit 1, one line), and the
  * first keeps serving: two would race for every vbd's event channels.
  */
@@ -825,8 +867,9 @@ static void test_second_daemon_refused(void)
 	char line[256] = "";
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 --foreground 2>&1",
-		 pv_simtest_bin("pvio-backd"), h_sim.rundir);
+	/* its own control socket, so that only the lock can refuse it */
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s --platform sim:%s:0 --ctl %s/second.sock "
+		 "--foreground 2>&1", pv_simtest_bin("pvio-backd"), h_sim.rundir, h_sim.rundir);
 	f = popen(cmd, "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	if (!fgets(line, sizeof(line), f))
@@ -845,6 +888,8 @@ static void test_bad_arguments(void)
 		{ "--max-persistent 16385", 2, "--max-persistent: 1..16384" },
 		{ "--max-persistent 12x", 2, "--max-persistent: 1..16384" },
 		{ "--max-queues 0", 2, "--max-queues: 1..16" },
+		{ "--max-queues 4294967297", 2, "--max-queues: 1..16" },
+		{ "--max-persistent -4294967295", 2, "--max-persistent: 1..16384" },
 		{ "--types phy,floppy", 2, "--types" },
 		{ "--platform sim:", 1, "bad platform spec 'sim:'" },
 	};
@@ -855,8 +900,8 @@ static void test_bad_arguments(void)
 		FILE *f;
 		int st;
 
-		snprintf(cmd, sizeof(cmd), "%s --foreground %s 2>&1", pv_simtest_bin("pvio-backd"),
-			 t[i].args);
+		snprintf(cmd, sizeof(cmd), "timeout 10 %s --foreground %s 2>&1",
+			 pv_simtest_bin("pvio-backd"), t[i].args);
 		f = popen(cmd, "r");
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 		if (!fgets(line, sizeof(line), f))
@@ -990,6 +1035,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "SIGTERM with I/O in flight, restart resumes", test_sigterm_restart },		\
 	{ "backend directory removed while connected", test_remove_connected },		\
 	{ "control socket", test_ctl },							\
+	{ "targets that are not disks; a long params in list", test_bad_targets },	\
 	{ "online resize", test_resize },						\
 	{ "a second pvio-backd for the domain is refused", test_second_daemon_refused },	\
 	{ "SIGTERM exits 0 (no leak)", test_sigterm_exit_clean },			\
