@@ -43,75 +43,103 @@ static uint64_t now_ms(void)
 
 /* ---- setup --------------------------------------------------------------------------- */
 
+/* Indirect segments per request (0: direct requests only) and what follows from it. */
+static void set_segs(struct pv_blkfront *bf, unsigned int indirect)
+{
+	if (indirect <= BLKIF_MAX_SEGMENTS_PER_REQUEST)
+		indirect = 0; /* not worth an indirect page */
+	bf->info.indirect_segments = indirect;
+	bf->max_segs = indirect ? indirect : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	/* <= 256 segments fit one indirect page */
+	bf->max_req_pages = indirect ? indirect + 1 : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+}
+
+/*
+ * Sizes every queue's pool to at most budget pages, requests to fit in that, and grants
+ * the pools.  On -ENOSPC/-ENOMEM the pools granted so far are ended again, so that the
+ * caller can try a smaller budget with every queue treated alike.
+ */
+static int share_pools(struct pv_blkfront *bf, unsigned int budget)
+{
+	unsigned int i, k;
+	int rc = 0;
+
+	while (bf->info.indirect_segments && bf->max_req_pages > budget)
+		set_segs(bf, bf->info.indirect_segments / 2);
+	if (bf->max_req_pages > budget)
+		return -ENOSPC;
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_queue *q = &bf->q[i];
+		size_t want = (size_t)q->ring.nr_ents * bf->max_req_pages;
+
+		q->pool_pages = want < budget ? (unsigned int)want : budget;
+		if (!bf->info.persistent)
+			continue;
+		/* The whole pool in one grant operation, kept until disconnect. */
+		rc = pv_gnt_share(bf->p, bf->backend_id, q->pool_pages, 1, q->pool_refs,
+				  (void **)&q->pool);
+		if (rc < 0) {
+			q->pool = NULL;
+			break;
+		}
+	}
+	if (rc < 0)
+		for (k = 0; k < i; k++) {
+			/* not connected yet: the back end cannot have mapped them */
+			pv_gnt_unshare(bf->p, bf->q[k].pool, bf->q[k].pool_pages);
+			bf->q[k].pool = NULL;
+		}
+	return rc;
+}
+
 int bf_data_init(struct pv_blkfront *bf)
 {
-	unsigned int i, j, budget;
+	unsigned int i, j, budget, nq = bf->nq ? bf->nq : 1, rings;
 	int rc;
 
-	if (bf->info.indirect_segments) {
-		bf->max_segs = bf->info.indirect_segments;
-		bf->max_req_pages = bf->max_segs + 1; /* <= 256 segments fit one indirect page */
-	} else {
-		bf->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
-		bf->max_req_pages = BLKIF_MAX_SEGMENTS_PER_REQUEST;
-	}
-	budget = BF_DEVICE_PAGE_BUDGET / (bf->nq ? bf->nq : 1);
+	/*
+	 * The device's budget, less the rings (granted already), shared by the queues.  The
+	 * guest may have fewer grants than that to give (gntalloc's limit, other users): then
+	 * every pool is halved, and requests made smaller to fit, until the pools are granted.
+	 */
+	rings = nq << bf->ring_order;
+	if (rings > BF_DEVICE_PAGE_BUDGET / 2)
+		rings = BF_DEVICE_PAGE_BUDGET / 2;
+	budget = (BF_DEVICE_PAGE_BUDGET - rings) / nq;
+	set_segs(bf, bf->info.indirect_segments);
 	for (i = 0; i < bf->nq; i++) {
 		struct bf_queue *q = &bf->q[i];
 		unsigned int n = q->ring.nr_ents;
-		size_t want = (size_t)n * bf->max_req_pages;
 
 		q->slots = calloc(n, sizeof(*q->slots));
 		q->free_slots = malloc(n * sizeof(*q->free_slots));
-		if (!q->slots || !q->free_slots)
+		q->pool_refs = malloc(budget * sizeof(*q->pool_refs));
+		if (!q->slots || !q->free_slots || !q->pool_refs)
 			return -ENOMEM;
 		/* Pushed in reverse so that slot 0 is used first: easier to read in a trace. */
 		for (j = 0; j < n; j++)
 			q->free_slots[j] = n - 1 - j;
 		q->nfree_slots = n;
-		q->pool_pages = want < budget ? (unsigned int)want : budget;
-		if (q->pool_pages < bf->max_req_pages)
-			q->pool_pages = bf->max_req_pages;
-		if (!bf->info.persistent)
-			continue;
-		q->slot_pages = malloc(want * sizeof(*q->slot_pages));
-		q->pool_refs = malloc(q->pool_pages * sizeof(*q->pool_refs));
+	}
+	while ((rc = share_pools(bf, budget)) == -ENOSPC || rc == -ENOMEM) {
+		if (budget / 2 < BLKIF_MAX_SEGMENTS_PER_REQUEST)
+			return rc;
+		budget /= 2;
+	}
+	if (rc < 0)
+		return rc;
+	if (!bf->info.persistent)
+		return 0;
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_queue *q = &bf->q[i];
+		unsigned int n = q->ring.nr_ents;
+
+		q->slot_pages = malloc((size_t)n * bf->max_req_pages * sizeof(*q->slot_pages));
 		q->pool_free = malloc(q->pool_pages * sizeof(*q->pool_free));
-		if (!q->slot_pages || !q->pool_refs || !q->pool_free)
+		if (!q->slot_pages || !q->pool_free)
 			return -ENOMEM;
 		for (j = 0; j < n; j++)
 			q->slots[j].pages = q->slot_pages + (size_t)j * bf->max_req_pages;
-		/*
-		 * The whole pool in one grant operation, kept until disconnect.  The guest may
-		 * have fewer grants to give than the budget (gntalloc's limit, other users):
-		 * half the pool still works, requests just wait for pages more often.
-		 */
-		while ((rc = pv_gnt_share(bf->p, bf->backend_id, q->pool_pages, 1, q->pool_refs,
-					  (void **)&q->pool)) < 0) {
-			q->pool = NULL;
-			if (rc != -ENOSPC && rc != -ENOMEM)
-				return rc;
-			if (q->pool_pages / 2 >= bf->max_req_pages) {
-				q->pool_pages /= 2;
-				continue;
-			}
-			/*
-			 * Not even one largest request fits: smaller indirect requests, down to
-			 * none.  Queues set up before keep their (larger) pools, which is fine.
-			 */
-			if (!bf->info.indirect_segments)
-				return rc;
-			bf->info.indirect_segments /= 2;
-			if (bf->info.indirect_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
-				bf->info.indirect_segments = 0;
-				bf->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
-				bf->max_req_pages = BLKIF_MAX_SEGMENTS_PER_REQUEST;
-			} else {
-				bf->max_segs = bf->info.indirect_segments;
-				bf->max_req_pages = bf->max_segs + 1;
-			}
-			q->pool_pages = bf->max_req_pages;
-		}
 		bf->st.grants_shared += q->pool_pages;
 		for (j = 0; j < q->pool_pages; j++)
 			q->pool_free[j] = q->pool_pages - 1 - j;

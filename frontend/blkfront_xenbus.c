@@ -543,9 +543,13 @@ static int teardown(struct pv_blkfront *bf)
 
 	if (bf->connected && !bf->failed) {
 		/* Finish what is in flight: the back end answers before it closes. */
-		while ((bf_inflight(bf) || bf->backlog) && !bf->failed && now_ms() < deadline)
-			if (pv_blkfront_poll(bf, (int)(deadline - now_ms())) < 0)
+		while ((bf_inflight(bf) || bf->backlog) && !bf->failed) {
+			uint64_t now = now_ms();
+
+			/* one clock reading: a second one could pass the deadline, and poll(-1) */
+			if (now >= deadline || pv_blkfront_poll(bf, (int)(deadline - now)) < 0)
 				break;
+		}
 	}
 	if (bf_inflight(bf) || bf->backlog)
 		bf_fail_all(bf, -ENOTCONN);

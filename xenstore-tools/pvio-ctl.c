@@ -41,18 +41,27 @@ static int parse_domid(const char *s, domid_t *out)
 	char *end;
 	unsigned long v;
 
+	if (*s < '0' || *s > '9')
+		return -EINVAL; /* strtoul would take " 7", "+7" and "-0" */
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v >= 0x7FF0)
+	if (errno || *end || v >= PV_DOMID_FIRST_RESERVED)
 		return -EINVAL;
 	*out = (domid_t)v;
 	return 0;
 }
 
+/* -EINVAL: bad arguments; -ENOTSUP: not a platform with simulated domains. */
 static int cmd_domain(struct pv_platform *p, const char *cmd, int argc, char **argv)
 {
 	domid_t id, ids[1024];
 	int rc, i;
+
+	if (strcmp(cmd, "domain-create") && strcmp(cmd, "domain-destroy") &&
+	    strcmp(cmd, "domain-list"))
+		return -ENOSYS;
+	if (strcmp(pv_platform_name(p), "sim"))
+		return -ENOTSUP; /* on Xen, xl creates and destroys domains */
 
 	if (!strcmp(cmd, "domain-create")) {
 		unsigned int want = PV_SIM_ANY_DOMID;
@@ -132,13 +141,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-ctl: unknown command '%s'\n", cmd);
 		return 2;
 	}
-	if (rc == -EINVAL && strcmp(cmd, "domain-list")) {
+	if (rc == -EINVAL) {
 		fprintf(stderr, "pvio-ctl: %s: bad arguments (see pvio-ctl --help)\n", cmd);
 		return 2;
 	}
 	if (rc < 0) {
 		fprintf(stderr, "pvio-ctl: %s: %s\n", cmd,
-			rc == -EINVAL ? "this platform has no simulated domains" : strerror(-rc));
+			rc == -ENOTSUP ? "this platform has no simulated domains (use xl)" :
+			strerror(-rc));
 		return 1;
 	}
 	return 0;
