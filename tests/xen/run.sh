@@ -46,7 +46,9 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}"; } ||
     skip "cannot install ${need_pkgs[*]}"
 fi
-[ -f "$BUILD/lib/libpvio-platform.a" ] || die "$BUILD/lib/libpvio-platform.a missing: run make first"
+for l in libpvio-platform.a libpvio-front.a; do
+  [ -f "$BUILD/lib/$l" ] || die "$BUILD/lib/$l missing: run make first"
+done
 
 # ---- 1. Debian packages: apt-get download + dpkg-deb -x, cached --------------------------------
 KVER=${KVER:-$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1)}
@@ -113,7 +115,6 @@ for t in xenplat_check xenblk_check; do
       "$BUILD/lib/libpvio-platform.a" -lxenstore -lxengnttab -lxenevtchn -lxenctrl \
     || die "building $t failed"
 done
-[ -f "$BUILD/lib/libpvio-front.a" ] || die "$BUILD/lib/libpvio-front.a missing: run make first"
 # pvio's binaries go to the 9p share (mounted at /mnt/host in dom0)
 for b in "$BUILD"/bin/*; do [ -x "$b" ] && cp "$b" "$SHARE/bin/"; done
 for t in fio mke2fs e2fsck debugfs; do
