@@ -111,9 +111,11 @@ $(FRONT_LIB): $(FRONT_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 ifneq ($(wildcard frontend/fuse/*.c),)
-FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
-FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null)
-$(foreach f,$(wildcard frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend $(FUSE_CFLAGS)))
+# Recursive (=), so pkg-config runs when a recipe needs the flags, not when make parses this
+# file: on a fresh machine fuse3.pc exists only once $(DEPS_STAMP) has installed libfuse3-dev.
+FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
+FUSE_LIBS   = $(shell pkg-config --libs fuse3)
+$(foreach f,$(wildcard frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) = -Ifrontend $$(FUSE_CFLAGS)))
 BINS += $(BUILD)/bin/pvio-fuse
 $(BUILD)/bin/pvio-fuse: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/fuse/*.c)) $(FRONT_LIB) $(PLAT_LIB)
 	$(call link,$(FUSE_LIBS) $(PLAT_LIBS))
