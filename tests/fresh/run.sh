@@ -95,6 +95,10 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
 # ---- the pristine tree, cached ------------------------------------------------------------------
 mkdir -p "$CACHE" "$LOGS"
+# One run at a time per cache: two would share the apt download cache, whose lock makes the
+# second command's apt-get fail rather than wait.
+exec 9>"$CACHE/.lock"
+flock -n 9 || { say "waiting for another fresh-check to finish"; flock 9; }
 if [ -f "$PRISTINE" ] && [ -n "$(find "$PRISTINE" -mtime +$MAX_AGE_DAYS)" ]; then
 	say "$PRISTINE is older than $MAX_AGE_DAYS days: bootstrapping again"
 	rm -f "$PRISTINE"
@@ -164,7 +168,7 @@ trap 'exit 130' INT TERM
 # in_tree TREE LOG LINE: run LINE as the README's reader would, in TREE; returns its status.
 in_tree() {
 	timeout -s KILL "$TMO" unshare --mount --pid --fork --kill-child --propagation private -- \
-		bash -c "$INNER" inner "$1" "$3" "$CACHE/apt-archives" >>"$2" 2>&1 &
+		bash -c "$INNER" inner "$1" "$3" "$CACHE/apt-archives" >>"$2" 2>&1 9>&- &
 	RUNPID=$!
 	local rc=0
 	wait "$RUNPID" || rc=$?
