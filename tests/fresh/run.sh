@@ -8,7 +8,7 @@
 # committed checkout in (git archive: never build/ or untracked files), and runs the command
 # exactly as the README writes it, as root, in a chroot, from the checkout's folder.  Prints
 #   fresh-check: PASS|FAIL <command> (<s> s)
-# per command and exits 0 when all pass, 1 when one fails, 77 when this machine cannot
+# per command, then "fresh-check: N passed, N failed (<s> s)"; exits 0 when all pass, 1 when one fails, 77 when this machine cannot
 # bootstrap (not root, no debootstrap and cannot install it, no route to the mirror, no
 # /dev/fuse): then nothing about pvio was tested.
 #
@@ -177,6 +177,7 @@ in_tree() {
 }
 
 failed=0
+T_ALL=$(date +%s)
 for cmd in "${CMDS[@]}"; do
 	name=${cmd%%#*}
 	name=$(echo $name) # trim
@@ -211,4 +212,5 @@ for cmd in "${CMDS[@]}"; do
 	[ $ok = 1 ] || failed=$((failed + 1))
 	cleanup
 done
+say "$((${#CMDS[@]} - failed)) passed, $failed failed ($(($(date +%s) - T_ALL)) s)"
 [ "$failed" = 0 ]
