@@ -8,9 +8,9 @@
 # committed checkout in (git archive: never build/ or untracked files), and runs the command
 # exactly as the README writes it, as root, in a chroot, from the checkout's folder.  Prints
 #   fresh-check: PASS|FAIL <command> (<s> s)
-# per command, then "fresh-check: N passed, N failed (<s> s)"; exits 0 when all pass, 1 when one fails, 77 when this machine cannot
-# bootstrap (not root, no debootstrap and cannot install it, no route to the mirror, no
-# /dev/fuse): then nothing about pvio was tested.
+# per command, then "fresh-check: N passed, N failed (<s> s)".  Exits 0 when all pass, 1 when
+# one fails, 77 when this machine cannot bootstrap (not root, no debootstrap and cannot install
+# it, no route to the mirror, no /dev/fuse): then nothing about pvio was tested.
 #
 # Environment:
 #   PVIO_FRESH_CACHE   pristine tarball and apt download cache (default /var/tmp/pvio-fresh-cache)
@@ -54,7 +54,7 @@ for l in "${BLOCK[@]}"; do
 	*) PREREQ+=("$l") ;;
 	esac
 done
-[ ${#CMDS[@]} -gt 0 ] || { say "ERROR: no make command in README.md's first indented block"; exit 1; }
+[ ${#CMDS[@]} -gt 0 ] || { say "ERROR: no make command in the README's first indented block"; exit 1; }
 if [ "$REV" = HEAD ] && ! git -C "$ROOT" diff --quiet HEAD; then
 	say "note: testing HEAD; uncommitted changes to tracked files are not copied in"
 fi
@@ -123,7 +123,7 @@ fi
 # README's commands still do every apt-get update and install themselves, they only download less.
 mkdir -p "$CACHE/apt-archives/partial"
 
-# ---- one command in a fresh copy --------------------------------------------------------------------
+# ---- one command in a fresh copy ----------------------------------------------------------------
 # Runs in private mount and pid namespaces: the mounts exist only there and vanish with them, and
 # whatever the command leaves running is killed when it ends (pid 1 of the namespace exits).  The
 # trap unmounts as well, so a failure between the mounts leaves nothing behind either way.
