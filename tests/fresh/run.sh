@@ -37,7 +37,7 @@ skip() { echo "fresh-check: SKIPPED: $*" >&2; exit 77; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot, mounts)"
 [ -c /dev/fuse ] || skip "no /dev/fuse on this machine: pvio-fuse (make demo, test-blk) cannot run"
-command -v unshare >/dev/null && command -v chroot >/dev/null || skip "no unshare or chroot"
+{ command -v unshare && command -v chroot; } >/dev/null || skip "no unshare or chroot"
 
 # ---- the README's block -------------------------------------------------------------------------
 # The first indented block of the README (as committed in $REV): `make ...` lines are the
@@ -180,7 +180,7 @@ failed=0
 T_ALL=$(date +%s)
 for cmd in "${CMDS[@]}"; do
 	name=${cmd%%#*}
-	name=$(echo $name) # trim
+	name=${name%"${name##*[! ]}"} # without the trailing blanks
 	log=$LOGS/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-' | cut -c1-40).log
 	: >"$log"
 	WORK=$(mktemp -d /var/tmp/pvio-fresh-XXXXXX)
