@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,7 +223,44 @@ void xsd_conn_kill(struct xsd_conn *c)
 	close(c->fd);
 	c->fd = -1;
 	c->x->st.connections--;
+	if (c->x->nconns[c->domid])
+		c->x->nconns[c->domid]--;
 	c->x->need_reap = true;
+}
+
+/*
+ * Out of fds (EMFILE, ENFILE) or memory, a pending connection stays pending and a
+ * level-triggered listener would fire again at once: the daemon would spin and every
+ * domain's clients would starve.  Instead every listener sleeps for a short while; the
+ * connections already open keep being served, and the fds they free come back.
+ */
+#define XSD_ACCEPT_PAUSE_MS 100
+
+static void pause_listeners(struct pv_xsd *x)
+{
+	struct itimerspec its = { .it_value.tv_nsec = XSD_ACCEPT_PAUSE_MS * 1000000L };
+
+	if (x->paused)
+		return;
+	if (x->timer_fd < 0 || timerfd_settime(x->timer_fd, 0, &its, NULL) < 0)
+		return; /* no timer: keep trying (and spinning) rather than go deaf for good */
+	for (struct xsd_listener *l = x->listeners; l; l = l->next)
+		pv_loop_mod(x->loop, l->fd, 0);
+	x->paused = true;
+	x->st.accept_paused++;
+}
+
+static void resume_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_xsd *x = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	x->paused = false;
+	for (struct xsd_listener *l = x->listeners; l; l = l->next)
+		pv_loop_mod(loop, l->fd, EPOLLIN);
 }
 
 static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
@@ -236,8 +274,17 @@ static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct xsd_conn *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_listeners(x);
 			break;
+		}
+		/* One domain opening sockets in a loop must not use up the daemon's fds. */
+		if (l->domid != 0 && x->nconns[l->domid] >= x->lim.max_conns) {
+			x->st.refused++;
+			close(cfd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (c) {
 			c->in_cap = 2 * (sizeof(struct xsd_sockmsg) + x->lim.max_payload);
@@ -257,6 +304,7 @@ static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 		c->next = x->conns;
 		x->conns = c;
 		x->st.connections++;
+		x->nconns[l->domid]++;
 	}
 }
 
@@ -277,8 +325,11 @@ struct pv_xsd *pv_xsd_new(struct pv_loop *loop, const struct pv_xsd_limits *limi
 	if (!x)
 		return NULL;
 	x->loop = loop;
+	x->timer_fd = -1;
 	if (limits)
 		x->lim = *limits;
+	if (!x->lim.max_conns || x->lim.max_conns > UINT16_MAX)
+		x->lim.max_conns = 64;
 	if (!x->lim.max_nodes)
 		x->lim.max_nodes = 1000;
 	if (!x->lim.max_watches)
@@ -294,7 +345,13 @@ struct pv_xsd *pv_xsd_new(struct pv_loop *loop, const struct pv_xsd_limits *limi
 	x->next_txid = 1;
 	x->owned = calloc(DOMIDS, sizeof(*x->owned));
 	x->introduced = calloc(DOMIDS / 8, 1);
-	if (!x->owned || !x->introduced || special_init(&x->special[0], "@introduceDomain") < 0 ||
+	x->nconns = calloc(DOMIDS, sizeof(*x->nconns));
+	x->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (x->timer_fd >= 0 && pv_loop_add(loop, x->timer_fd, EPOLLIN, resume_cb, x) < 0) {
+		close(x->timer_fd);
+		x->timer_fd = -1;
+	}
+	if (!x->owned || !x->introduced || !x->nconns || x->timer_fd < 0 || special_init(&x->special[0], "@introduceDomain") < 0 ||
 	    special_init(&x->special[1], "@releaseDomain") < 0 || xsd_store_init(x) < 0) {
 		pv_xsd_free(x);
 		return NULL;
@@ -325,8 +382,13 @@ void pv_xsd_free(struct pv_xsd *x)
 	xsd_store_free(x);
 	free(x->special[0].perms);
 	free(x->special[1].perms);
+	if (x->timer_fd >= 0) {
+		pv_loop_del(x->loop, x->timer_fd);
+		close(x->timer_fd);
+	}
 	free(x->owned);
 	free(x->introduced);
+	free(x->nconns);
 	free(x);
 }
 

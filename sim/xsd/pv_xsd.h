@@ -28,6 +28,7 @@ struct pv_xsd_limits {
 	unsigned int max_transactions; /* open transactions of one domU connection: 10 */
 	unsigned int max_payload;      /* bytes of one message's payload: 4096 (XENSTORE_PAYLOAD_MAX) */
 	unsigned int max_path;         /* bytes of an absolute path: 3072 (XENSTORE_ABS_PATH_MAX) */
+	unsigned int max_conns;        /* connections of one domU at once: 64 (dom0: no cap) */
 };
 
 /* Creates the store with Xen's initial tree ("/", "/local", "/local/domain", "/tool"). */
@@ -63,6 +64,8 @@ struct pv_xsd_stats {
 	uint64_t bad_messages;  /* malformed requests (bad length, type, path, txn id ...) */
 	uint64_t watch_events;  /* XS_WATCH_EVENT messages queued */
 	uint64_t conflicts;     /* transactions ended with EAGAIN */
+	uint64_t refused;       /* connections closed at once: their domain was at max_conns */
+	uint64_t accept_paused; /* times accept() ran out of fds and listening paused */
 	unsigned int connections;
 	unsigned int nodes;
 };

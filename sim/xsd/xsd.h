@@ -134,6 +134,9 @@ struct pv_xsd {
 	struct xsd_special special[2]; /* @introduceDomain, @releaseDomain */
 	struct xsd_conn *conns;
 	struct xsd_listener *listeners;
+	uint16_t *nconns;       /* live connections, indexed by domid */
+	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
+	bool paused;
 	bool need_reap;
 	struct pv_xsd_stats st;
 };

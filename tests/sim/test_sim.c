@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,6 +31,8 @@
 #include "pv_sim_proto.h"
 #include "sim_unix.h"
 #include "pv_ring.h"
+
+#include <xen/io/xs_wire.h>
 
 static struct pv_simtest T;
 
@@ -704,6 +708,176 @@ static void test_pvio_ctl_domains(void)
 	}
 }
 
+
+/* ---- a flooding domain ------------------------------------------------------------------ */
+
+/*
+ * The flood suite's daemon runs with a small RLIMIT_NOFILE (soft and hard, so that its own
+ * raise to the hard limit changes nothing): a few hundred connections reach it.
+ */
+#define FLOOD_NOFILE 256
+#define FLOOD_TRIES  (4 * FLOOD_NOFILE)
+#define REPLY_MS     3000
+
+static int flood_init(void)
+{
+	char sock[128];
+	domid_t id;
+	unsigned int i;
+
+	memset(&T, 0, sizeof(T));
+	snprintf(T.rundir, sizeof(T.rundir), "/tmp/pvio-test-flood-XXXXXX");
+	if (!mkdtemp(T.rundir))
+		return -1;
+	T.simd = fork();
+	if (T.simd == 0) {
+		struct rlimit rl = { FLOOD_NOFILE, FLOOD_NOFILE };
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(126);
+		execl(pv_simtest_bin("pvio-simd"), "pvio-simd", "--rundir", T.rundir, "--foreground",
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", T.rundir);
+	if (T.simd < 0 || pv_simtest_wait_path(sock, 5000) < 0 || open_dom(0, &T.dom0) < 0)
+		goto fail;
+	for (i = 1; i <= 2; i++)
+		if (pv_sim_domain_create(T.dom0, i, &id) < 0 || id != i)
+			goto fail;
+	return 0;
+fail:
+	pv_simtest_stop(&T);
+	return -1;
+}
+
+static int wait_in(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) == 1 ? 0 : -1;
+}
+
+/* A new hypercall connection of domid says HELLO.  Returns its fd, or -1 if not served. */
+static int hc_hello(unsigned int domid)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+	int fd = raw_connect(domid), got[PV_SIM_MAX_FDS];
+	unsigned int n = 0, i;
+	ssize_t k;
+
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
+	    wait_in(fd, REPLY_MS) < 0) {
+		close(fd);
+		return -1;
+	}
+	k = pv_sim_recv(fd, &m, got, &n);
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	if (k < (ssize_t)offsetof(struct pv_sim_msg, data) || m.ret != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A new xenstore connection of domid reads path.  Returns its fd, or -1 if not served. */
+static int xs_read_new(unsigned int domid, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct {
+		struct xsd_sockmsg h;
+		char body[256];
+	} msg = { .h = { .type = XS_READ, .req_id = 7 } };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t k;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%u/socket", T.rundir, domid);
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	msg.h.len = (uint32_t)strlen(path) + 1;
+	memcpy(msg.body, path, msg.h.len);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, &msg, sizeof(msg.h) + msg.h.len, MSG_NOSIGNAL) < 0 ||
+	    wait_in(fd, REPLY_MS) < 0 ||
+	    (k = recv(fd, &msg, sizeof(msg), 0)) < (ssize_t)sizeof(msg.h) ||
+	    msg.h.type != XS_READ || msg.h.req_id != 7) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Domain 1 opens hypercall and xenstore connections and allocates event channels until
+ * it is refused.  The daemon must refuse it before running out of fds, never spin on
+ * accept(), and keep serving dom0 (old and new connections) and domain 2.
+ */
+static void test_flood_dom0_served(void)
+{
+	static int hc[FLOOD_TRIES], xs[FLOOD_TRIES];
+	struct pv_platform *u;
+	struct pv_dominfo info;
+	unsigned int nhc = 0, nxs = 0, nports = 0, i;
+	evtchn_port_t port;
+	char *val = NULL;
+	size_t len;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &u), 0);
+	while (nhc < FLOOD_TRIES && (hc[nhc] = hc_hello(1)) >= 0)
+		nhc++;
+	while (nxs < FLOOD_TRIES && (xs[nxs] = xs_read_new(1, "domid")) >= 0)
+		nxs++;
+	while (nports < FLOOD_TRIES && pv_evtchn_alloc_unbound(u, 0, &port) == 0)
+		nports++;
+	/* Refused each time, and not because the test gave up first (the connections use
+	 * up the domain's fd budget, so its ports may be refused at once). */
+	CU_ASSERT(nhc > 0 && nhc < FLOOD_TRIES);
+	CU_ASSERT(nxs > 0 && nxs < FLOOD_TRIES);
+	CU_ASSERT(nports < FLOOD_TRIES);
+
+	/* dom0's open connection: xenstore and hypercalls. */
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 1, &info), 0);
+	CU_ASSERT_EQUAL(pv_xs_read(T.dom0, 0, "/local/domain/1/domid", &val, &len), 0);
+	free(val);
+	CU_ASSERT_EQUAL(pv_evtchn_alloc_unbound(T.dom0, 2, &port), 0);
+	/* New connections of dom0 and of the other domain are accepted and answered. */
+	fd = hc_hello(0);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = xs_read_new(0, "/local/domain/1/domid");
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = hc_hello(2);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = xs_read_new(2, "domid");
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+
+	/* The flood ends: domain 1 is served again. */
+	for (i = 0; i < nhc; i++)
+		close(hc[i]);
+	for (i = 0; i < nxs; i++)
+		close(xs[i]);
+	pv_platform_close(u);
+	for (i = 0; i < 50 && (fd = hc_hello(1)) < 0; i++)
+		usleep(20000); /* the daemon sees the closes on its next pass */
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+}
+
 static CU_TestInfo grant_tests[] = {
 	{ "share A->B; B maps, copies both ways; unshare ends access", test_share_map_copy },
 	{ "domain C, bogus refs and absent domains are refused", test_refused },
@@ -732,10 +906,16 @@ static CU_TestInfo domain_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo flood_tests[] = {
+	{ "a domain flooding connections and ports is refused; dom0 stays served", test_flood_dom0_served },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
 	{ "sim-grant", suite_init, suite_clean, NULL, NULL, grant_tests },
 	{ "sim-evtchn", suite_init, suite_clean, NULL, NULL, evtchn_tests },
 	{ "sim-domain", suite_init, suite_clean, NULL, NULL, domain_tests },
+	{ "sim-flood", flood_init, suite_clean, NULL, NULL, flood_tests },
 	CU_SUITE_INFO_NULL,
 };
 
