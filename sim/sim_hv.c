@@ -103,7 +103,7 @@ struct sim_hv {
 	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
 	int paused;
 	struct {
-		uint64_t refused, accept_paused, over_budget;
+		uint64_t refused, accept_paused, over_budget, forged_maptrack;
 	} st;
 };
 
@@ -464,17 +464,31 @@ static void conn_release(struct sim_hv *hv, struct sim_conn *c)
 	struct sim_dom *d = c->dom;
 	unsigned int i;
 
-	/* Unpin whatever the process still had mapped: Xen's maptrack walk at domain death. */
+	/*
+	 * Unpin whatever the process still had mapped: Xen's maptrack walk at domain death.
+	 * The maptrack is the process's own memory, so every entry is a claim, not a fact:
+	 * only an entry the granter has granted to this very domain can carry a pin of
+	 * it (pv_sim_gnt_pin takes none otherwise), so any other claim is a forgery aimed at
+	 * another grantee's pins and is skipped.  A domain can thus drop only pins of its own.
+	 */
 	for (i = 0; c->mt && i < PV_SIM_MAPTRACK_ENTRIES; i++) {
 		struct pv_sim_maptrack e = c->mt[i];
 		struct sim_dom *g;
 		struct sim_reg *r;
+		uint32_t w;
 
 		if (!(e.flags & PV_SIM_MT_INUSE))
 			continue;
 		g = dom_get(hv, e.domid);
 		r = g ? dom_find_reg(g, e.generation) : NULL;
-		if (r && !r->stuck) {
+		if (!r || e.ref >= r->entries)
+			continue;
+		w = __atomic_load_n(pv_sim_gnt_word(&r->gnt[e.ref]), __ATOMIC_ACQUIRE);
+		if ((w & GTF_type_mask) != GTF_permit_access || (domid_t)(w >> 16) != d->domid) {
+			hv->st.forged_maptrack++;
+			continue;
+		}
+		if (!r->stuck) {
 			if (pv_sim_gnt_unpin(r->gnt, r->act, r->entries, e.ref,
 					     !!(e.flags & PV_SIM_MT_WRITABLE)) < 0)
 				r->stuck = 1;

@@ -41,6 +41,8 @@ static int open_dom(unsigned int domid, struct pv_platform **p)
 	return pv_simtest_open(&T, domid, p);
 }
 
+static int raw_connect(unsigned int domid);
+
 static int count_fds(pid_t pid)
 {
 	char path[64];
@@ -206,6 +208,69 @@ static void test_unshare_busy(void)
 	}
 	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
 	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 3), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+
+/* Waits up to ms for pvio-simd to hold exactly n fds (it has seen a close). */
+static int wait_simd_fds(int n, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (count_fds(T.simd) == n)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * Domain 3 writes maptrack entries naming a grant domain 1 gave domain 2 (which has it
+ * mapped), then disconnects, so that the daemon "releases" pins it never had.  Domain 2's
+ * pins must survive: domain 1 still may not end access to the page domain 2 maps.
+ */
+static void test_forged_maptrack(void)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+	struct pv_platform *a, *b;
+	struct pv_sim_maptrack *mt;
+	unsigned int n = 0, i, gen;
+	int fd, got[PV_SIM_MAX_FDS], before;
+	grant_ref_t ref;
+	uint8_t *pa, *pb;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 1, (void **)&pb), 0);
+	before = count_fds(T.simd);
+	fd = raw_connect(3);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) >= 0);
+	CU_ASSERT_FATAL(pv_sim_recv(fd, &m, got, &n) >= (ssize_t)offsetof(struct pv_sim_msg, data));
+	CU_ASSERT_EQUAL_FATAL(m.ret, 0);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	mt = mmap(NULL, m.a[1] * sizeof(*mt), PROT_READ | PROT_WRITE, MAP_SHARED, got[0], 0);
+	close(got[0]);
+	CU_ASSERT_FATAL(mt != MAP_FAILED);
+	/* Registration generations are small daemon-wide counters: name them all, both ways. */
+	for (gen = 0, i = 0; gen < 512 && i + 1 < m.a[1]; gen++, i += 2) {
+		mt[i] = (struct pv_sim_maptrack){ .ref = ref, .domid = 1, .generation = gen,
+						  .flags = PV_SIM_MT_INUSE | PV_SIM_MT_WRITABLE };
+		mt[i + 1] = (struct pv_sim_maptrack){ .ref = ref, .domid = 1, .generation = gen,
+						      .flags = PV_SIM_MT_INUSE };
+	}
+	munmap(mt, m.a[1] * sizeof(*mt));
+	close(fd);
+	CU_ASSERT_EQUAL(wait_simd_fds(before, 5000), 0);
+	/* Domain 2 still has it mapped: domain 1 cannot take the page back. */
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), -EBUSY);
+	pb[0] = 0x5A;
+	CU_ASSERT_EQUAL(pa[0], 0x5A);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), 0);
 	pv_platform_close(b);
 	pv_platform_close(a);
 }
@@ -885,6 +950,7 @@ static CU_TestInfo grant_tests[] = {
 	{ "unshare while mapped is -EBUSY and changes nothing", test_unshare_busy },
 	{ "a grantee killed with pages mapped: its pins are released", test_grantee_dies },
 	{ "a busy unshare leaves read-only entries read-only", test_unshare_busy_keeps_readonly },
+	{ "a third domain's forged maptrack leaves another's pins intact", test_forged_maptrack },
 	{ "a granter that restarts: grantees reach its new memory, not the dead one", test_granter_restarts },
 	CU_TEST_INFO_NULL,
 };
