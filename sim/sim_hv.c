@@ -50,6 +50,7 @@ struct sim_reg {
 	int memfd, gntfd, actfd;
 	struct grant_entry_v1 *gnt;
 	uint32_t *act;
+	uint8_t *granted; /* bitmap by domid: GET_PEER found a grant to it once already */
 	int orphaned; /* the process that registered it is gone */
 	int stuck;    /* an entry lock never came free: no more locking in this table */
 };
@@ -100,6 +101,8 @@ struct sim_hv {
 	 */
 	uint32_t next_gen;
 	unsigned int fd_budget; /* per domU */
+	int epoch_fd;           /* the epochs of pv_sim_proto.h, handed out read-only */
+	uint32_t *epochs;
 	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
 	int paused;
 	struct {
@@ -163,6 +166,7 @@ static void reg_free(struct sim_reg *r)
 {
 	if (r->dom)
 		fd_give(r->dom, 3);
+	free(r->granted);
 	if (r->gnt)
 		munmap(r->gnt, (size_t)r->entries * sizeof(*r->gnt));
 	if (r->act)
@@ -183,6 +187,9 @@ static void reg_orphan(struct sim_reg *r)
 	uint32_t i;
 
 	r->orphaned = 1;
+	/* Grantees' cached views are stale from now on; they ask again on their next failure. */
+	if (r->dom && r->dom->hv->epochs[r->dom->domid] == r->gen)
+		__atomic_store_n(&r->dom->hv->epochs[r->dom->domid], 0, __ATOMIC_RELEASE);
 	for (i = 0; i < r->entries; i++) {
 		/* A dead or hostile process left a lock held: one timeout, not one per entry. */
 		if (!r->stuck && pv_sim_gnt_kill(&r->act[i]) < 0)
@@ -417,7 +424,15 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 			r->act = NULL;
 		goto fail;
 	}
-	r->gen = ++hv->next_gen;
+	r->granted = calloc(DOMID_LIMIT / 8, 1);
+	if (!r->granted) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (++hv->next_gen == 0) /* 0 means "no registration" in the epochs */
+		++hv->next_gen;
+	r->gen = hv->next_gen;
+	__atomic_store_n(&hv->epochs[d->domid], r->gen, __ATOMIC_RELEASE);
 	r->next = d->regs;
 	d->regs = r;
 	c->reg = r;
@@ -433,6 +448,7 @@ static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 {
 	struct sim_dom *p = dom_get(hv, m->a[0]);
 	struct sim_reg *r;
+	domid_t me;
 	uint32_t i;
 
 	if (!p)
@@ -441,12 +457,17 @@ static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	if (!r)
 		return -ENOENT;
 	/* Only a domain that has been granted something may reach the granter's memory: the
-	 * nearest the sim comes to Xen's "no grant, no access". */
-	for (i = 0; i < r->entries; i++)
-		if ((r->gnt[i].flags & GTF_permit_access) && r->gnt[i].domid == c->dom->domid)
-			break;
-	if (i == r->entries)
-		return -EACCES;
+	 * nearest the sim comes to Xen's "no grant, no access".  Found once, remembered: a
+	 * grantee asking again (a new process, a stale view) costs no scan. */
+	me = c->dom->domid;
+	if (!(r->granted[me / 8] & (1u << (me % 8)))) {
+		for (i = 0; i < r->entries; i++)
+			if ((r->gnt[i].flags & GTF_permit_access) && r->gnt[i].domid == me)
+				break;
+		if (i == r->entries)
+			return -EACCES;
+		r->granted[me / 8] |= (uint8_t)(1u << (me % 8));
+	}
 	m->a[0] = r->pages;
 	m->a[1] = r->entries;
 	m->a[2] = r->gen;
@@ -533,7 +554,8 @@ static void conn_free(struct sim_hv *hv, struct sim_conn *c)
 	free(c);
 }
 
-static int op_hello(struct sim_conn *c, struct pv_sim_msg *m, int *fds, unsigned int *nfds)
+static int op_hello(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m, int *fds,
+		    unsigned int *nfds)
 {
 	if (m->a[0] != PV_SIM_PROTO_VERSION)
 		return -EPROTONOSUPPORT;
@@ -560,8 +582,10 @@ static int op_hello(struct sim_conn *c, struct pv_sim_msg *m, int *fds, unsigned
 	}
 	m->a[0] = c->dom->domid;
 	m->a[1] = PV_SIM_MAPTRACK_ENTRIES;
+	m->a[2] = PV_SIM_EPOCH_ENTRIES;
 	fds[0] = c->mtfd;
-	*nfds = 1;
+	fds[1] = hv->epoch_fd;
+	*nfds = 2;
 	return 0;
 }
 
@@ -590,7 +614,7 @@ static int dispatch(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
 	*close_out = 0;
 	switch (m->op) {
 	case PV_SIM_OP_HELLO:
-		return op_hello(c, m, out, nout);
+		return op_hello(hv, c, m, out, nout);
 	case PV_SIM_OP_REGISTER_GNTTAB:
 		return op_register(hv, c, m, in, nin);
 	case PV_SIM_OP_GET_PEER:
@@ -793,6 +817,7 @@ static void dom_free(struct sim_hv *hv, struct sim_dom *d)
 		rmdir(d->dir);
 		free(d->dir);
 	}
+	__atomic_store_n(&hv->epochs[d->domid], 0, __ATOMIC_RELEASE);
 	hv->dom[d->domid] = NULL;
 	free(d);
 }
@@ -879,6 +904,36 @@ int sim_hv_domain_destroy(struct sim_hv *hv, unsigned int domid)
 	return 0;
 }
 
+/*
+ * The epochs: the daemon's own writable mapping is made before F_SEAL_FUTURE_WRITE, after
+ * which nobody (a grantee mapping the fd it got with HELLO) can map it writable or write it.
+ */
+static int epochs_new(struct sim_hv *hv)
+{
+	size_t sz = PV_SIM_EPOCH_ENTRIES * sizeof(uint32_t);
+
+	hv->epoch_fd = memfd_create("pvio-sim-epochs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (hv->epoch_fd < 0 || ftruncate(hv->epoch_fd, (off_t)sz) < 0)
+		return -errno;
+	hv->epochs = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, hv->epoch_fd, 0);
+	if (hv->epochs == MAP_FAILED) {
+		hv->epochs = NULL;
+		return -errno;
+	}
+	if (fcntl(hv->epoch_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void epochs_free(struct sim_hv *hv)
+{
+	if (hv->epochs)
+		munmap(hv->epochs, PV_SIM_EPOCH_ENTRIES * sizeof(uint32_t));
+	if (hv->epoch_fd >= 0)
+		close(hv->epoch_fd);
+}
+
 struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *rundir)
 {
 	struct sim_hv *hv = calloc(1, sizeof(*hv));
@@ -888,13 +943,15 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 		return NULL;
 	hv->loop = loop;
 	hv->xsd = xsd;
+	hv->epoch_fd = -1;
 	hv->fd_budget = sim_hv_domu_fd_budget();
 	hv->rundir = strdup(rundir);
 	hv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!hv->rundir || hv->timer_fd < 0 ||
+	if (!hv->rundir || hv->timer_fd < 0 || epochs_new(hv) < 0 ||
 	    pv_loop_add(loop, hv->timer_fd, EPOLLIN, resume_listeners, hv) < 0) {
 		if (hv->timer_fd >= 0)
 			close(hv->timer_fd);
+		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
 		return NULL;
@@ -903,6 +960,7 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 	if (rc < 0) {
 		pv_loop_del(loop, hv->timer_fd);
 		close(hv->timer_fd);
+		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
 		errno = -rc;
@@ -922,6 +980,7 @@ void sim_hv_free(struct sim_hv *hv)
 			dom_free(hv, hv->dom[i]);
 	pv_loop_del(hv->loop, hv->timer_fd);
 	close(hv->timer_fd);
+	epochs_free(hv);
 	free(hv->rundir);
 	free(hv);
 }
