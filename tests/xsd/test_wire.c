@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -330,6 +331,61 @@ static void test_slow_reader(void)
 	check_good("slow reader done");
 }
 
+
+/*
+ * Outstanding requests count per domain (Xen's quota 20): while dom1 leaves replies
+ * unread on one connection, its other connections are not served either; dom0 is.  Once
+ * it reads, everything is answered.
+ */
+static void test_outstanding_per_domain(void)
+{
+	char val[1500], req[16 + 64];
+	int a = raw_connect(&srv, 1), b = raw_connect(&srv, 1), sent = 0, got = 0, rc = 0;
+	bool full = false;
+	struct pollfd pfd;
+	size_t plen;
+
+	CU_ASSERT_FATAL(a >= 0 && b >= 0);
+	plen = (size_t)snprintf(req + 16, sizeof(req) - 16, "/local/domain/1/data/out") + 1;
+	memcpy(val, req + 16, plen);
+	memset(val + plen, 'o', sizeof(val) - plen);
+	CU_ASSERT_EQUAL(call(good, XS_WRITE, 0, val, sizeof(val)), 3);
+	memcpy(req, &(struct xsd_sockmsg){ .type = XS_READ, .len = (uint32_t)plen }, 16);
+	/*
+	 * Fill a's socket both ways with requests whose replies a does not read, until the
+	 * daemon reports dom1 at its outstanding quota (xenstore-control quota 1).
+	 */
+	for (int tries = 0; tries < 500; tries++) {
+		while (sent < 100000) {
+			ssize_t n = send(a, req, 16 + plen, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n < 0)
+				break;
+			CU_ASSERT_EQUAL_FATAL((size_t)n, 16 + plen);
+			sent++;
+		}
+		CU_ASSERT_TRUE_FATAL(call(good, XS_CONTROL, 0, "quota\0" "1", 8) > 0);
+		if ((full = strstr(rbuf, "outstanding     :       20\n") != NULL))
+			break;
+		usleep(10000);
+	}
+	CU_ASSERT_TRUE_FATAL(full);
+	/* b's request is not read while dom1 has 20 replies outstanding. */
+	CU_ASSERT_EQUAL(raw_send(b, XS_READ, 0, (uint32_t)plen, req + 16, (uint32_t)plen), 0);
+	check_good("dom1 still blocked");
+	pfd = (struct pollfd){ .fd = b, .events = POLLIN };
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 200), 0);
+	/* a reads: all of a's replies come, and then b's. */
+	while (got < sent && (rc = raw_recv(a, &rh, rbuf, sizeof(rbuf), 5000)) >= 0 &&
+	       rh.type == XS_READ)
+		got++;
+	CU_ASSERT_EQUAL(got, sent);
+	CU_ASSERT_EQUAL(raw_recv(b, &rh, rbuf, sizeof(rbuf), 5000), (int)(sizeof(val) - plen));
+	close(a);
+	close(b);
+	CU_ASSERT_EQUAL(call(good, XS_RM, 0, "/local/domain/1/data/out", 25), 3);
+}
+
 /* A client whose watch events pile up past the cap is dropped. */
 static void test_event_flood(void)
 {
@@ -436,6 +492,7 @@ CU_TestInfo xsd_wire_tests[] = {
 	{ "DIRECTORY_PART, quota errors, RESET_WATCHES, relative initial event", test_wire_details },
 	{ "a client not reading its replies is throttled, then served", test_slow_reader },
 	{ "XS_CONTROL: help, quota, quota-soft as C xenstored; dom0 only", test_control },
+	{ "a domain with 20 unread replies is not read from on any connection", test_outstanding_per_domain },
 	{ "a client drowning in watch events is disconnected", test_event_flood },
 	{ "server frees everything and exits 0 (LeakSanitizer)", test_exit },
 	CU_TEST_INFO_NULL,
