@@ -81,6 +81,9 @@ struct sim_dom {
 	int dying;
 	int hc_fd; /* listening hypercall socket */
 	char *dir;
+	/* What this domain made in the rundir, so that a failed create removes only that
+	 * (never the socket of another daemon that made create fail with EADDRINUSE). */
+	int made_dir, made_hc, made_xs;
 	struct sim_reg *regs; /* newest first; regs->orphaned == 0 means current */
 	int sweep;            /* conn_release: orphaned registrations lost pins */
 	struct sim_conn *conns;
@@ -806,15 +809,16 @@ static void dom_free(struct sim_hv *hv, struct sim_dom *d)
 		reg_free(r);
 	}
 	if (d->dir) {
-		if ((p = path_join(d->dir, "hypercall"))) {
+		if (d->made_hc && (p = path_join(d->dir, "hypercall"))) {
 			unlink(p);
 			free(p);
 		}
-		if ((p = path_join(d->dir, "socket"))) {
+		if (d->made_xs && (p = path_join(d->dir, "socket"))) {
 			unlink(p);
 			free(p);
 		}
-		rmdir(d->dir);
+		if (d->made_dir || d->made_hc || d->made_xs)
+			rmdir(d->dir); /* fails, harmlessly, if anything else is in it */
 		free(d->dir);
 	}
 	__atomic_store_n(&hv->epochs[d->domid], 0, __ATOMIC_RELEASE);
@@ -853,7 +857,9 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if (mkdir(d->dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(d->dir, 0755) == 0)
+		d->made_dir = 1;
+	else if (errno != EEXIST) {
 		rc = -errno;
 		goto fail;
 	}
@@ -866,6 +872,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 	if (rc < 0)
 		goto fail;
 	d->hc_fd = rc;
+	d->made_hc = 1;
 	if ((rc = pv_loop_add(hv->loop, d->hc_fd, hv->paused ? 0 : EPOLLIN, hc_accept, d)) < 0) {
 		close(d->hc_fd);
 		d->hc_fd = -1;
@@ -881,6 +888,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		rc = xfd;
 		goto fail;
 	}
+	d->made_xs = 1;
 	if ((rc = pv_xsd_listen(hv->xsd, xfd, d->domid)) < 0)
 		goto fail; /* the store closed xfd */
 	if ((rc = pv_xsd_domain_introduce(hv->xsd, d->domid)) < 0 && rc != -EEXIST)

@@ -295,7 +295,28 @@ fail:
 
 /* ---- granting ----------------------------------------------------------------------------- */
 
-static int register_gnttab(struct sim *s)
+/* Undoes a registration attempt that failed: the next share starts from scratch. */
+static void unregister_gnttab(struct sim *s)
+{
+	if (s->mem)
+		munmap(s->mem, (size_t)s->pages * PV_PAGE_SIZE);
+	if (s->gnt)
+		munmap(s->gnt, (size_t)s->entries * sizeof(*s->gnt));
+	if (s->memfd >= 0)
+		close(s->memfd);
+	if (s->gntfd >= 0)
+		close(s->gntfd);
+	free(s->page_used);
+	free(s->ref_free);
+	s->mem = NULL;
+	s->gnt = NULL;
+	s->memfd = s->gntfd = -1;
+	s->page_used = NULL;
+	s->ref_free = NULL;
+	s->pages = s->entries = s->next_page = s->nref_free = 0;
+}
+
+static int register_gnttab_once(struct sim *s)
 {
 	struct pv_sim_msg m = { .op = PV_SIM_OP_REGISTER_GNTTAB };
 	const char *e = getenv("PVIO_SIM_MEM_MB");
@@ -335,6 +356,20 @@ static int register_gnttab(struct sim *s)
 	fds[0] = s->memfd;
 	fds[1] = s->gntfd;
 	rc = hc_call(s, &m, fds, 2, NULL, NULL);
+	return rc;
+}
+
+/*
+ * Creates our memory and grant table and registers them with the daemon, all or nothing:
+ * a refusal (another process of the domain has a table: -EBUSY) leaves nothing behind,
+ * so that a later share tries again rather than grant from a table nobody can see.
+ */
+static int register_gnttab(struct sim *s)
+{
+	int rc = register_gnttab_once(s);
+
+	if (rc < 0)
+		unregister_gnttab(s);
 	return rc;
 }
 

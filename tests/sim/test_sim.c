@@ -374,6 +374,38 @@ static void test_epochs_and_old_views(void)
 	pv_platform_close(b);
 }
 
+
+/*
+ * A registration the daemon refuses (another process of the domain has the table) leaves
+ * nothing half set up: once that process is gone, the next share registers and grants
+ * for real.
+ */
+static void test_register_refused_then_retry(void)
+{
+	struct pv_platform *a1, *a2, *b;
+	grant_ref_t ref;
+	uint8_t *pa, *pb;
+	int i, rc;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a1), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a2), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a1, 2, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL(pv_gnt_share(a2, 2, 1, 1, &ref, (void **)&pa), -EBUSY);
+	pv_platform_close(a1);
+	/* The daemon sees a1's close on its next pass: until then a2 is still refused. */
+	for (i = 0; i < 500 && (rc = pv_gnt_share(a2, 2, 1, 1, &ref, (void **)&pa)) == -EBUSY; i++)
+		usleep(10000);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	pa[0] = 0x77;
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 0, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pb[0], 0x77);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a2, pa, 1), 0);
+	pv_platform_close(b);
+	pv_platform_close(a2);
+}
+
 /* An unshare refused as busy leaves every entry as it was, read-only included. */
 static void test_unshare_busy_keeps_readonly(void)
 {
@@ -815,6 +847,38 @@ static void test_stuck_entry_lock(void)
 	close(fd);
 }
 
+
+/*
+ * Creating a domain whose socket path another live daemon serves fails with EADDRINUSE,
+ * and leaves that daemon's socket where it was.
+ */
+static void test_create_keeps_foreign_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[128];
+	domid_t id;
+	int lfd, cfd;
+
+	snprintf(dir, sizeof(dir), "%s/dom50", T.rundir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+	CU_ASSERT_FATAL((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom50/hypercall", T.rundir) < sizeof(sa.sun_path));
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(lfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(lfd, 4), 0);
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 50, &id), -EADDRINUSE);
+	/* Still there, still answering. */
+	cfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CU_ASSERT_EQUAL(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(cfd);
+	close(lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	/* And with the path free, the domain can be made. */
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 50, &id), 0);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, 50), 0);
+}
+
 /* Runs pvio-ctl with args against this suite's daemon; returns its exit status, output in out. */
 static int run_ctl(char *out, size_t outsz, const char *args)
 {
@@ -1052,6 +1116,7 @@ static CU_TestInfo grant_tests[] = {
 	{ "a third domain's forged maptrack leaves another's pins intact", test_forged_maptrack },
 	{ "failed maps and copies on a current view ask the daemon nothing", test_failed_grants_no_round_trips },
 	{ "epochs are read-only to domains; old views of a granter are freed", test_epochs_and_old_views },
+	{ "a refused registration leaves nothing half set up", test_register_refused_then_retry },
 	{ "a granter that restarts: grantees reach its new memory, not the dead one", test_granter_restarts },
 	CU_TEST_INFO_NULL,
 };
@@ -1070,6 +1135,7 @@ static CU_TestInfo domain_tests[] = {
 	{ "pvio-ctl domain-create, -list, -destroy and their errors", test_pvio_ctl_domains },
 	{ "hostile hypercall packets get errors; the daemon keeps serving", test_hostile_hypercalls },
 	{ "a grantee holding an entry lock forever does not hang the daemon", test_stuck_entry_lock },
+	{ "a failed domain create leaves another daemon's socket alone", test_create_keeps_foreign_socket },
 	CU_TEST_INFO_NULL,
 };
 
