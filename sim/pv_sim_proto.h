@@ -16,6 +16,10 @@
  *            copies in flight (created by the daemon, never given to the granter)
  *   maptrack one per connection that maps: what it has mapped, so that the daemon can
  *            release its pins when the process dies (created by the daemon)
+ *   epochs   one uint32_t per domid: the generation of the domain's current grant-table
+ *            registration, 0 when it has none (created and written by the daemon only,
+ *            sealed against writes by anyone else).  A grantee compares it with the
+ *            generation of its cached view and asks GET_PEER again only when they differ.
  */
 #ifndef PV_SIM_PROTO_H
 #define PV_SIM_PROTO_H
@@ -51,7 +55,8 @@ struct grant_entry_v1 {
 
 
 enum pv_sim_op {
-	PV_SIM_OP_HELLO = 1,        /* -> a[0] = our domid, a[1] = maptrack entries; fd: maptrack */
+	PV_SIM_OP_HELLO = 1,        /* -> a[0] = our domid, a[1] = maptrack entries, a[2] = epoch
+	                             * entries; fds: maptrack, epochs (read-only) */
 	PV_SIM_OP_REGISTER_GNTTAB,  /* a[0] = memory pages, a[1] = grant entries; fds: memory, gnttab */
 	PV_SIM_OP_GET_PEER,         /* a[0] = domid -> a[0] = pages, a[1] = entries, a[2] = registration
 	                             * generation; fds: memory, gnttab, active */
@@ -74,6 +79,7 @@ enum pv_sim_op {
 #define PV_SIM_MAX_PORTS         4096       /* per domain, as Xen's 2-level ABI on 64-bit */
 #define PV_SIM_MAPTRACK_ENTRIES  (1u << 16) /* mappings one connection may hold at once */
 #define PV_SIM_MAX_DOMAINS       1024
+#define PV_SIM_EPOCH_ENTRIES     0x7FF0u    /* DOMID_FIRST_RESERVED */
 
 struct pv_sim_msg {
 	uint32_t op;      /* enum pv_sim_op */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +57,20 @@ static int rundir_in_use(const char *rundir)
 	return used;
 }
 
+/*
+ * Every domain's connections, event channels and registrations cost the daemon fds: take
+ * all the kernel allows (the per-domain budgets are fractions of it).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pvio-simd --rundir DIR [--foreground]\n");
@@ -73,6 +88,7 @@ int main(int argc, char **argv)
 	int foreground = 0, opt, sfd, ready = -1, rc = 1;
 	struct pv_loop *loop = NULL;
 	struct pv_xsd *xsd = NULL;
+	struct pv_xsd_limits lim = { 0 };
 	struct sim_hv *hv = NULL;
 	char *pidfile = NULL;
 
@@ -103,8 +119,12 @@ int main(int argc, char **argv)
 	}
 	sfd = pv_daemon_signalfd();
 
+	raise_nofile();
+	lim.max_conns = sim_hv_domu_fd_budget();
+	if (lim.max_conns > 64)
+		lim.max_conns = 64;
 	loop = pv_loop_new();
-	xsd = loop ? pv_xsd_new(loop, NULL) : NULL;
+	xsd = loop ? pv_xsd_new(loop, &lim) : NULL;
 	hv = xsd ? sim_hv_new(loop, xsd, rundir) : NULL;
 	if (sfd < 0 || !hv || pv_loop_add(loop, sfd, EPOLLIN, on_signal, NULL) < 0) {
 		fprintf(stderr, "pvio-simd: cannot start in %s: %s\n", rundir, strerror(errno));

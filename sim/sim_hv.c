@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,14 +30,27 @@
 
 #define DOMID_LIMIT 0x7FF0u /* DOMID_FIRST_RESERVED */
 
+/*
+ * What one domU may hold at once.  Event channels: libxl's default max_event_channels.
+ * Hypercall connections: a handful per process is normal; the fd budget
+ * (sim_hv_domu_fd_budget) bounds them further.
+ */
+#define DOMU_MAX_PORTS 1023u
+#define DOMU_MAX_CONNS 64u
+
+/* How long every listener sleeps after accept() ran out of fds (see pause_listeners). */
+#define ACCEPT_PAUSE_MS 100
+
 /* A granter's registered memory and grant table; kept until its domain is destroyed. */
 struct sim_reg {
 	struct sim_reg *next;
+	struct sim_dom *dom; /* the granter, charged for the three fds */
 	uint32_t gen;
 	uint32_t pages, entries;
 	int memfd, gntfd, actfd;
 	struct grant_entry_v1 *gnt;
 	uint32_t *act;
+	uint8_t *granted; /* bitmap by domid: GET_PEER found a grant to it once already */
 	int orphaned; /* the process that registered it is gone */
 	int stuck;    /* an entry lock never came free: no more locking in this table */
 };
@@ -66,9 +81,14 @@ struct sim_dom {
 	int dying;
 	int hc_fd; /* listening hypercall socket */
 	char *dir;
+	/* What this domain made in the rundir, so that a failed create removes only that
+	 * (never the socket of another daemon that made create fail with EADDRINUSE). */
+	int made_dir, made_hc, made_xs;
 	struct sim_reg *regs; /* newest first; regs->orphaned == 0 means current */
 	int sweep;            /* conn_release: orphaned registrations lost pins */
 	struct sim_conn *conns;
+	unsigned int nconns;
+	unsigned int nfds;    /* fds the daemon holds for this domain (see fd_take) */
 	struct sim_port ports[PV_SIM_MAX_PORTS];
 };
 
@@ -83,7 +103,47 @@ struct sim_hv {
 	 * maptrack entry would unpin the new domain's grants and a cached view would stay dead.
 	 */
 	uint32_t next_gen;
+	unsigned int fd_budget; /* per domU */
+	int epoch_fd;           /* the epochs of pv_sim_proto.h, handed out read-only */
+	uint32_t *epochs;
+	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
+	int paused;
+	struct {
+		uint64_t refused, accept_paused, over_budget, forged_maptrack;
+	} st;
 };
+
+unsigned int sim_hv_domu_fd_budget(void)
+{
+	struct rlimit rl;
+	rlim_t n = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = 1u << 20;
+	n /= 8;
+	return n < 16 ? 16 : n > 4096 ? 4096 : (unsigned int)n;
+}
+
+/*
+ * Charges n daemon fds to domain d.  A domU past its budget gets -EMFILE, as a process
+ * past its own RLIMIT_NOFILE would: its flood fails, nobody else's requests do.
+ */
+static int fd_take(struct sim_dom *d, unsigned int n)
+{
+	if (d->domid != 0 && d->nfds + n > d->hv->fd_budget) {
+		d->hv->st.over_budget++;
+		return -EMFILE;
+	}
+	d->nfds += n;
+	return 0;
+}
+
+static void fd_give(struct sim_dom *d, unsigned int n)
+{
+	d->nfds = d->nfds >= n ? d->nfds - n : 0;
+}
 
 static struct sim_dom *dom_get(struct sim_hv *hv, uint64_t domid)
 {
@@ -107,6 +167,9 @@ static struct sim_reg *dom_find_reg(struct sim_dom *d, uint32_t gen)
 
 static void reg_free(struct sim_reg *r)
 {
+	if (r->dom)
+		fd_give(r->dom, 3);
+	free(r->granted);
 	if (r->gnt)
 		munmap(r->gnt, (size_t)r->entries * sizeof(*r->gnt));
 	if (r->act)
@@ -127,6 +190,9 @@ static void reg_orphan(struct sim_reg *r)
 	uint32_t i;
 
 	r->orphaned = 1;
+	/* Grantees' cached views are stale from now on; they ask again on their next failure. */
+	if (r->dom && r->dom->hv->epochs[r->dom->domid] == r->gen)
+		__atomic_store_n(&r->dom->hv->epochs[r->dom->domid], 0, __ATOMIC_RELEASE);
 	for (i = 0; i < r->entries; i++) {
 		/* A dead or hostile process left a lock held: one timeout, not one per entry. */
 		if (!r->stuck && pv_sim_gnt_kill(&r->act[i]) < 0)
@@ -197,18 +263,22 @@ static void port_close(struct sim_hv *hv, struct sim_dom *d, evtchn_port_t p)
 				r->ports[sp->remote_port].state = PORT_UNBOUND;
 		}
 	}
-	if (sp->fd_ours >= 0)
+	if (sp->fd_ours >= 0) {
 		close(sp->fd_ours);
-	if (sp->fd_theirs >= 0)
+		fd_give(d, 1);
+	}
+	if (sp->fd_theirs >= 0) {
 		close(sp->fd_theirs);
+		fd_give(d, 1);
+	}
 	*sp = (struct sim_port){ .state = PORT_FREE, .fd_ours = -1, .fd_theirs = -1 };
 }
 
 static int port_alloc(struct sim_dom *d)
 {
-	unsigned int p;
+	unsigned int p, max = d->domid ? DOMU_MAX_PORTS + 1 : PV_SIM_MAX_PORTS;
 
-	for (p = 1; p < PV_SIM_MAX_PORTS; p++) /* port 0 is never valid, as in Xen */
+	for (p = 1; p < max; p++) /* port 0 is never valid, as in Xen */
 		if (d->ports[p].state == PORT_FREE)
 			return (int)p;
 	return -ENOSPC;
@@ -225,6 +295,8 @@ static int op_evtchn_alloc(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_
 	p = port_alloc(d);
 	if (p < 0)
 		return p;
+	if ((a = fd_take(d, 2)) < 0)
+		return a;
 	a = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	b = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (a < 0 || b < 0) {
@@ -232,6 +304,7 @@ static int op_evtchn_alloc(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_
 			close(a);
 		if (b >= 0)
 			close(b);
+		fd_give(d, 2);
 		return -ENFILE;
 	}
 	d->ports[p] = (struct sim_port){ .state = PORT_UNBOUND, .remote = (domid_t)m->a[0],
@@ -323,9 +396,14 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	if ((rc = check_memfd(in[0], pages * PV_PAGE_SIZE)) ||
 	    (rc = check_memfd(in[1], entries * sizeof(struct grant_entry_v1))))
 		return rc;
+	if ((rc = fd_take(d, 3)) < 0)
+		return rc;
 	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		fd_give(d, 3);
 		return -ENOMEM;
+	}
+	r->dom = d;
 	r->pages = (uint32_t)pages;
 	r->entries = (uint32_t)entries;
 	r->memfd = dup(in[0]);
@@ -349,7 +427,15 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 			r->act = NULL;
 		goto fail;
 	}
-	r->gen = ++hv->next_gen;
+	r->granted = calloc(DOMID_LIMIT / 8, 1);
+	if (!r->granted) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (++hv->next_gen == 0) /* 0 means "no registration" in the epochs */
+		++hv->next_gen;
+	r->gen = hv->next_gen;
+	__atomic_store_n(&hv->epochs[d->domid], r->gen, __ATOMIC_RELEASE);
 	r->next = d->regs;
 	d->regs = r;
 	c->reg = r;
@@ -365,6 +451,7 @@ static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 {
 	struct sim_dom *p = dom_get(hv, m->a[0]);
 	struct sim_reg *r;
+	domid_t me;
 	uint32_t i;
 
 	if (!p)
@@ -373,12 +460,17 @@ static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	if (!r)
 		return -ENOENT;
 	/* Only a domain that has been granted something may reach the granter's memory: the
-	 * nearest the sim comes to Xen's "no grant, no access". */
-	for (i = 0; i < r->entries; i++)
-		if ((r->gnt[i].flags & GTF_permit_access) && r->gnt[i].domid == c->dom->domid)
-			break;
-	if (i == r->entries)
-		return -EACCES;
+	 * nearest the sim comes to Xen's "no grant, no access".  Found once, remembered: a
+	 * grantee asking again (a new process, a stale view) costs no scan. */
+	me = c->dom->domid;
+	if (!(r->granted[me / 8] & (1u << (me % 8)))) {
+		for (i = 0; i < r->entries; i++)
+			if ((r->gnt[i].flags & GTF_permit_access) && r->gnt[i].domid == me)
+				break;
+		if (i == r->entries)
+			return -EACCES;
+		r->granted[me / 8] |= (uint8_t)(1u << (me % 8));
+	}
 	m->a[0] = r->pages;
 	m->a[1] = r->entries;
 	m->a[2] = r->gen;
@@ -396,17 +488,31 @@ static void conn_release(struct sim_hv *hv, struct sim_conn *c)
 	struct sim_dom *d = c->dom;
 	unsigned int i;
 
-	/* Unpin whatever the process still had mapped: Xen's maptrack walk at domain death. */
+	/*
+	 * Unpin whatever the process still had mapped: Xen's maptrack walk at domain death.
+	 * The maptrack is the process's own memory, so every entry is a claim, not a fact:
+	 * only an entry the granter has granted to this very domain can carry a pin of
+	 * it (pv_sim_gnt_pin takes none otherwise), so any other claim is a forgery aimed at
+	 * another grantee's pins and is skipped.  A domain can thus drop only pins of its own.
+	 */
 	for (i = 0; c->mt && i < PV_SIM_MAPTRACK_ENTRIES; i++) {
 		struct pv_sim_maptrack e = c->mt[i];
 		struct sim_dom *g;
 		struct sim_reg *r;
+		uint32_t w;
 
 		if (!(e.flags & PV_SIM_MT_INUSE))
 			continue;
 		g = dom_get(hv, e.domid);
 		r = g ? dom_find_reg(g, e.generation) : NULL;
-		if (r && !r->stuck) {
+		if (!r || e.ref >= r->entries)
+			continue;
+		w = __atomic_load_n(pv_sim_gnt_word(&r->gnt[e.ref]), __ATOMIC_ACQUIRE);
+		if ((w & GTF_type_mask) != GTF_permit_access || (domid_t)(w >> 16) != d->domid) {
+			hv->st.forged_maptrack++;
+			continue;
+		}
+		if (!r->stuck) {
 			if (pv_sim_gnt_unpin(r->gnt, r->act, r->entries, e.ref,
 					     !!(e.flags & PV_SIM_MT_WRITABLE)) < 0)
 				r->stuck = 1;
@@ -428,10 +534,14 @@ static void conn_release(struct sim_hv *hv, struct sim_conn *c)
 	}
 	if (c->mt)
 		munmap(c->mt, PV_SIM_MAPTRACK_ENTRIES * sizeof(*c->mt));
-	if (c->mtfd >= 0)
+	if (c->mtfd >= 0) {
 		close(c->mtfd);
+		fd_give(d, 1);
+	}
 	pv_loop_del(hv->loop, c->fd);
 	close(c->fd);
+	fd_give(d, 1);
+	d->nconns--;
 }
 
 static void conn_free(struct sim_hv *hv, struct sim_conn *c)
@@ -447,16 +557,23 @@ static void conn_free(struct sim_hv *hv, struct sim_conn *c)
 	free(c);
 }
 
-static int op_hello(struct sim_conn *c, struct pv_sim_msg *m, int *fds, unsigned int *nfds)
+static int op_hello(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m, int *fds,
+		    unsigned int *nfds)
 {
 	if (m->a[0] != PV_SIM_PROTO_VERSION)
 		return -EPROTONOSUPPORT;
 	if (c->mtfd < 0) {
 		size_t sz = PV_SIM_MAPTRACK_ENTRIES * sizeof(*c->mt);
+		int rc = fd_take(c->dom, 1);
 
+		if (rc < 0)
+			return rc;
 		c->mtfd = memfd_create("pvio-sim-maptrack", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (c->mtfd < 0)
-			return -errno;
+		if (c->mtfd < 0) {
+			rc = -errno;
+			fd_give(c->dom, 1);
+			return rc;
+		}
 		if (ftruncate(c->mtfd, (off_t)sz) < 0 ||
 		    fcntl(c->mtfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
 			return -errno;
@@ -468,8 +585,10 @@ static int op_hello(struct sim_conn *c, struct pv_sim_msg *m, int *fds, unsigned
 	}
 	m->a[0] = c->dom->domid;
 	m->a[1] = PV_SIM_MAPTRACK_ENTRIES;
+	m->a[2] = PV_SIM_EPOCH_ENTRIES;
 	fds[0] = c->mtfd;
-	*nfds = 1;
+	fds[1] = hv->epoch_fd;
+	*nfds = 2;
 	return 0;
 }
 
@@ -498,7 +617,7 @@ static int dispatch(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
 	*close_out = 0;
 	switch (m->op) {
 	case PV_SIM_OP_HELLO:
-		return op_hello(c, m, out, nout);
+		return op_hello(hv, c, m, out, nout);
 	case PV_SIM_OP_REGISTER_GNTTAB:
 		return op_register(hv, c, m, in, nin);
 	case PV_SIM_OP_GET_PEER:
@@ -591,6 +710,40 @@ static void conn_io(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 			close(out[i]);
 }
 
+/*
+ * Out of fds (EMFILE, ENFILE) or memory, the pending connection stays pending and a
+ * level-triggered listener fires again at once: the daemon would spin.  Instead every
+ * hypercall listener sleeps ACCEPT_PAUSE_MS; open connections keep being served.
+ */
+static void pause_listeners(struct sim_hv *hv)
+{
+	struct itimerspec its = { .it_value.tv_nsec = ACCEPT_PAUSE_MS * 1000000L };
+	unsigned int i;
+
+	if (hv->paused || hv->timer_fd < 0 || timerfd_settime(hv->timer_fd, 0, &its, NULL) < 0)
+		return;
+	for (i = 0; i < DOMID_LIMIT; i++)
+		if (hv->dom[i] && hv->dom[i]->hc_fd >= 0)
+			pv_loop_mod(hv->loop, hv->dom[i]->hc_fd, 0);
+	hv->paused = 1;
+	hv->st.accept_paused++;
+}
+
+static void resume_listeners(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct sim_hv *hv = opaque;
+	unsigned int i;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	hv->paused = 0;
+	for (i = 0; i < DOMID_LIMIT; i++)
+		if (hv->dom[i] && hv->dom[i]->hc_fd >= 0)
+			pv_loop_mod(loop, hv->dom[i]->hc_fd, EPOLLIN);
+}
+
 static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct sim_dom *d = opaque;
@@ -599,11 +752,21 @@ static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 
 	(void)events;
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (cfd < 0)
+	if (cfd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_listeners(d->hv);
 		return;
+	}
+	/* Over its caps, a domain's new connection is closed at once: refused, not queued. */
+	if ((d->domid != 0 && d->nconns >= DOMU_MAX_CONNS) || fd_take(d, 1) < 0) {
+		d->hv->st.refused++;
+		close(cfd);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(cfd);
+		fd_give(d, 1);
 		return;
 	}
 	c->hv = d->hv;
@@ -612,11 +775,13 @@ static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 	c->dom = d;
 	if (pv_loop_add(loop, cfd, EPOLLIN, conn_io, c) < 0) {
 		close(cfd);
+		fd_give(d, 1);
 		free(c);
 		return;
 	}
 	c->next = d->conns;
 	d->conns = c;
+	d->nconns++;
 }
 
 /* ---- domains ------------------------------------------------------------------------------ */
@@ -644,17 +809,19 @@ static void dom_free(struct sim_hv *hv, struct sim_dom *d)
 		reg_free(r);
 	}
 	if (d->dir) {
-		if ((p = path_join(d->dir, "hypercall"))) {
+		if (d->made_hc && (p = path_join(d->dir, "hypercall"))) {
 			unlink(p);
 			free(p);
 		}
-		if ((p = path_join(d->dir, "socket"))) {
+		if (d->made_xs && (p = path_join(d->dir, "socket"))) {
 			unlink(p);
 			free(p);
 		}
-		rmdir(d->dir);
+		if (d->made_dir || d->made_hc || d->made_xs)
+			rmdir(d->dir); /* fails, harmlessly, if anything else is in it */
 		free(d->dir);
 	}
+	__atomic_store_n(&hv->epochs[d->domid], 0, __ATOMIC_RELEASE);
 	hv->dom[d->domid] = NULL;
 	free(d);
 }
@@ -690,7 +857,9 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if (mkdir(d->dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir(d->dir, 0755) == 0)
+		d->made_dir = 1;
+	else if (errno != EEXIST) {
 		rc = -errno;
 		goto fail;
 	}
@@ -703,7 +872,8 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 	if (rc < 0)
 		goto fail;
 	d->hc_fd = rc;
-	if ((rc = pv_loop_add(hv->loop, d->hc_fd, EPOLLIN, hc_accept, d)) < 0) {
+	d->made_hc = 1;
+	if ((rc = pv_loop_add(hv->loop, d->hc_fd, hv->paused ? 0 : EPOLLIN, hc_accept, d)) < 0) {
 		close(d->hc_fd);
 		d->hc_fd = -1;
 		goto fail;
@@ -718,6 +888,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		rc = xfd;
 		goto fail;
 	}
+	d->made_xs = 1;
 	if ((rc = pv_xsd_listen(hv->xsd, xfd, d->domid)) < 0)
 		goto fail; /* the store closed xfd */
 	if ((rc = pv_xsd_domain_introduce(hv->xsd, d->domid)) < 0 && rc != -EEXIST)
@@ -741,6 +912,36 @@ int sim_hv_domain_destroy(struct sim_hv *hv, unsigned int domid)
 	return 0;
 }
 
+/*
+ * The epochs: the daemon's own writable mapping is made before F_SEAL_FUTURE_WRITE, after
+ * which nobody (a grantee mapping the fd it got with HELLO) can map it writable or write it.
+ */
+static int epochs_new(struct sim_hv *hv)
+{
+	size_t sz = PV_SIM_EPOCH_ENTRIES * sizeof(uint32_t);
+
+	hv->epoch_fd = memfd_create("pvio-sim-epochs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (hv->epoch_fd < 0 || ftruncate(hv->epoch_fd, (off_t)sz) < 0)
+		return -errno;
+	hv->epochs = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, hv->epoch_fd, 0);
+	if (hv->epochs == MAP_FAILED) {
+		hv->epochs = NULL;
+		return -errno;
+	}
+	if (fcntl(hv->epoch_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void epochs_free(struct sim_hv *hv)
+{
+	if (hv->epochs)
+		munmap(hv->epochs, PV_SIM_EPOCH_ENTRIES * sizeof(uint32_t));
+	if (hv->epoch_fd >= 0)
+		close(hv->epoch_fd);
+}
+
 struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *rundir)
 {
 	struct sim_hv *hv = calloc(1, sizeof(*hv));
@@ -750,13 +951,24 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 		return NULL;
 	hv->loop = loop;
 	hv->xsd = xsd;
+	hv->epoch_fd = -1;
+	hv->fd_budget = sim_hv_domu_fd_budget();
 	hv->rundir = strdup(rundir);
-	if (!hv->rundir) {
+	hv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!hv->rundir || hv->timer_fd < 0 || epochs_new(hv) < 0 ||
+	    pv_loop_add(loop, hv->timer_fd, EPOLLIN, resume_listeners, hv) < 0) {
+		if (hv->timer_fd >= 0)
+			close(hv->timer_fd);
+		epochs_free(hv);
+		free(hv->rundir);
 		free(hv);
 		return NULL;
 	}
 	rc = sim_hv_domain_create(hv, 0);
 	if (rc < 0) {
+		pv_loop_del(loop, hv->timer_fd);
+		close(hv->timer_fd);
+		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
 		errno = -rc;
@@ -774,6 +986,9 @@ void sim_hv_free(struct sim_hv *hv)
 	for (i = DOMID_LIMIT; i-- > 0;)
 		if (hv->dom[i])
 			dom_free(hv, hv->dom[i]);
+	pv_loop_del(hv->loop, hv->timer_fd);
+	close(hv->timer_fd);
+	epochs_free(hv);
 	free(hv->rundir);
 	free(hv);
 }

@@ -12,6 +12,14 @@
 
 struct sim_hv;
 
+/*
+ * File descriptors the daemon may hold for one domU (its hypercall connections and
+ * maptracks, two per event channel, three per grant-table registration): an eighth of
+ * RLIMIT_NOFILE, between 16 and 4096, so that no single domain can use up the daemon's
+ * fds and lock dom0 out.  Domain 0 has no budget.  Call after raising the limit.
+ */
+unsigned int sim_hv_domu_fd_budget(void);
+
 /* Creates the hypervisor with its rundir and domain 0.  Returns NULL with errno set. */
 struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *rundir);
 

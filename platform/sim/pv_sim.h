@@ -19,4 +19,10 @@ int pv_sim_domain_destroy(struct pv_platform *p, domid_t domid);
 /* Lists existing domains into ids[max]; returns how many exist (may exceed max). */
 int pv_sim_domain_list(struct pv_platform *p, domid_t *ids, unsigned int max);
 
+/*
+ * Round trips this handle has made to pvio-simd (any domain).  Grant maps and copies ask
+ * only when their cached view of the granter is missing or stale; tests count on it.
+ */
+uint64_t pv_sim_hypercalls(struct pv_platform *p);
+
 #endif

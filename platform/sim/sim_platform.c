@@ -41,10 +41,16 @@ struct share {
 	grant_ref_t refs[];
 };
 
-/* A granter whose memory and tables we have mapped. */
+/*
+ * A granter whose memory and tables we have mapped.  The newest view of a domain comes
+ * first in the list; an older one (the granter started over) lives on only while
+ * mappings of it do.
+ */
 struct peer {
 	struct peer *next;
 	domid_t domid;
+	int stale;          /* a newer view of the domain replaced it */
+	unsigned int nmaps; /* struct mapping using it */
 	uint32_t gen, pages, entries;
 	int memfd;
 	uint8_t *mem;
@@ -71,6 +77,9 @@ struct sim {
 	/* maptrack: what we have pinned, readable by the daemon */
 	struct pv_sim_maptrack *mt;
 	uint32_t mt_n, *mt_free, mt_nfree;
+	/* each domain's registration generation, written by the daemon only */
+	const uint32_t *epochs;
+	uint64_t hypercalls; /* round trips to the daemon, for tests */
 	/* our own memory and grant table, registered on first share */
 	int memfd, gntfd;
 	uint8_t *mem;
@@ -102,6 +111,7 @@ static int hc_call(struct sim *s, struct pv_sim_msg *m, const int *fds, unsigned
 
 	if (nrfds)
 		*nrfds = 0;
+	s->hypercalls++;
 	rc = pv_sim_send(s->hc, m, offsetof(struct pv_sim_msg, data) + m->ndata, fds, nfds);
 	if (rc < 0)
 		return rc;
@@ -170,6 +180,8 @@ static void sim_close(struct pv_platform *p)
 		munmap(s->gnt, (size_t)s->entries * sizeof(*s->gnt));
 	if (s->mt)
 		munmap(s->mt, (size_t)s->mt_n * sizeof(*s->mt));
+	if (s->epochs)
+		munmap((void *)s->epochs, PV_SIM_EPOCH_ENTRIES * sizeof(*s->epochs));
 	if (s->memfd >= 0)
 		close(s->memfd);
 	if (s->gntfd >= 0)
@@ -235,7 +247,8 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 		goto fail;
 	}
 	rc = hc_call(s, &m, NULL, 0, fds, &n);
-	if (rc < 0 || n != 1 || m.a[0] != domid || m.a[1] == 0 || m.a[1] > (1u << 20)) {
+	if (rc < 0 || n != 2 || m.a[0] != domid || m.a[1] == 0 || m.a[1] > (1u << 20) ||
+	    m.a[2] != PV_SIM_EPOCH_ENTRIES) {
 		for (i = 0; i < n; i++)
 			close(fds[i]);
 		if (rc == 0)
@@ -247,10 +260,15 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 	s->mt = mmap(NULL, (size_t)s->mt_n * sizeof(*s->mt), PROT_READ | PROT_WRITE, MAP_SHARED,
 		     fds[0], 0);
 	close(fds[0]);
+	s->epochs = mmap(NULL, PV_SIM_EPOCH_ENTRIES * sizeof(*s->epochs), PROT_READ, MAP_SHARED,
+			 fds[1], 0);
+	close(fds[1]);
 	s->mt_free = malloc(s->mt_n * sizeof(*s->mt_free));
-	if (s->mt == MAP_FAILED || !s->mt_free) {
+	if (s->mt == MAP_FAILED || s->epochs == MAP_FAILED || !s->mt_free) {
 		if (s->mt == MAP_FAILED)
 			s->mt = NULL;
+		if (s->epochs == MAP_FAILED)
+			s->epochs = NULL;
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -277,7 +295,28 @@ fail:
 
 /* ---- granting ----------------------------------------------------------------------------- */
 
-static int register_gnttab(struct sim *s)
+/* Undoes a registration attempt that failed: the next share starts from scratch. */
+static void unregister_gnttab(struct sim *s)
+{
+	if (s->mem)
+		munmap(s->mem, (size_t)s->pages * PV_PAGE_SIZE);
+	if (s->gnt)
+		munmap(s->gnt, (size_t)s->entries * sizeof(*s->gnt));
+	if (s->memfd >= 0)
+		close(s->memfd);
+	if (s->gntfd >= 0)
+		close(s->gntfd);
+	free(s->page_used);
+	free(s->ref_free);
+	s->mem = NULL;
+	s->gnt = NULL;
+	s->memfd = s->gntfd = -1;
+	s->page_used = NULL;
+	s->ref_free = NULL;
+	s->pages = s->entries = s->next_page = s->nref_free = 0;
+}
+
+static int register_gnttab_once(struct sim *s)
 {
 	struct pv_sim_msg m = { .op = PV_SIM_OP_REGISTER_GNTTAB };
 	const char *e = getenv("PVIO_SIM_MEM_MB");
@@ -317,6 +356,20 @@ static int register_gnttab(struct sim *s)
 	fds[0] = s->memfd;
 	fds[1] = s->gntfd;
 	rc = hc_call(s, &m, fds, 2, NULL, NULL);
+	return rc;
+}
+
+/*
+ * Creates our memory and grant table and registers them with the daemon, all or nothing:
+ * a refusal (another process of the domain has a table: -EBUSY) leaves nothing behind,
+ * so that a later share tries again rather than grant from a table nobody can see.
+ */
+static int register_gnttab(struct sim *s)
+{
+	int rc = register_gnttab_once(s);
+
+	if (rc < 0)
+		unregister_gnttab(s);
 	return rc;
 }
 
@@ -429,25 +482,53 @@ static void peer_free(struct peer *pe)
 	free(pe);
 }
 
+static uint32_t epoch(const struct sim *s, domid_t domid)
+{
+	return domid < PV_SIM_EPOCH_ENTRIES ? __atomic_load_n(&s->epochs[domid], __ATOMIC_ACQUIRE)
+					    : 0;
+}
+
 /*
- * The granter's memory and tables, from our cache or the daemon.  refresh=1 asks again
- * even when cached (the granter may have re-registered, e.g. a guest restarted).
+ * Marks the views of domid other than keep stale (keep NULL: marks nothing), and frees
+ * every stale view that nothing maps any more.
  */
-static int get_peer(struct sim *s, domid_t domid, int refresh, struct peer **out)
+static void peers_trim(struct sim *s, domid_t domid, const struct peer *keep)
+{
+	struct peer **pp = &s->peers, *pe;
+
+	while ((pe = *pp)) {
+		if (keep && pe != keep && pe->domid == domid)
+			pe->stale = 1;
+		if (pe->stale && !pe->nmaps) {
+			*pp = pe->next;
+			peer_free(pe);
+		} else {
+			pp = &pe->next;
+		}
+	}
+}
+
+/*
+ * The granter's memory and tables: our newest view of it while the daemon's epoch for
+ * the domain still names that view's registration, else the daemon's answer.  A failed
+ * map or copy on a current view is a bad grant, not a stale view: it costs no round trip.
+ */
+static int get_peer(struct sim *s, domid_t domid, struct peer **out)
 {
 	struct pv_sim_msg m = { .op = PV_SIM_OP_GET_PEER, .a = { domid } };
-	struct peer *pe, **pp;
+	uint32_t ep = epoch(s, domid);
+	struct peer *pe, *cur;
 	int fds[PV_SIM_MAX_FDS], rc;
 	unsigned int n, i;
 
-	for (pp = &s->peers; *pp; pp = &(*pp)->next)
-		if ((*pp)->domid == domid)
-			break;
-	if (*pp && !refresh) {
-		*out = *pp;
+	for (cur = s->peers; cur && (cur->domid != domid || cur->stale); cur = cur->next)
+		;
+	if (cur && (cur->gen == ep || ep == 0)) {
+		/* With ep 0 the granter is gone: pins on the old view fail (ACT_DEAD) by themselves. */
+		*out = cur;
 		return 0;
 	}
-	rc = hc_call(s, &m, NULL, 0, fds, &n);
+	rc = hc_call(s, &m, NULL, 0, fds, &n); /* ep 0, nothing cached: ESRCH or ENOENT */
 	if (rc < 0 || n != 3 || m.a[0] == 0 || m.a[0] > PV_SIM_MAX_MEM_PAGES || m.a[1] == 0 ||
 	    m.a[1] > PV_SIM_MAX_GNT_ENTRIES) {
 		if (rc == 0) {
@@ -457,10 +538,10 @@ static int get_peer(struct sim *s, domid_t domid, int refresh, struct peer **out
 		}
 		return rc;
 	}
-	if (*pp && (*pp)->gen == m.a[2]) {
+	if (cur && cur->gen == m.a[2]) {
 		for (i = 0; i < n; i++)
 			close(fds[i]);
-		*out = *pp;
+		*out = cur;
 		return 0;
 	}
 	pe = calloc(1, sizeof(*pe));
@@ -486,11 +567,19 @@ static int get_peer(struct sim *s, domid_t domid, int refresh, struct peer **out
 		peer_free(pe);
 		return -ENOMEM;
 	}
-	/* An old registration stays mapped while mappings of it exist; new ones use this. */
 	pe->next = s->peers;
 	s->peers = pe;
+	peers_trim(s, domid, pe);
 	*out = pe;
 	return 0;
+}
+
+/* Did a map or copy on view pe fail because the granter has started over since? */
+static int peer_outdated(const struct sim *s, const struct peer *pe)
+{
+	uint32_t ep = epoch(s, pe->domid);
+
+	return ep != 0 && ep != pe->gen;
 }
 
 static void mt_put(struct sim *s, uint32_t slot)
@@ -561,14 +650,17 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	mp = malloc(sizeof(*mp) + count * sizeof(uint32_t));
 	if (!mp)
 		return -ENOMEM;
-	rc = get_peer(s, peer, 0, &pe);
-	if (rc == 0)
-		rc = map_once(s, p->domid, pe, count, refs, writable, mp);
-	if (rc == -EACCES || rc == -EINVAL) {
-		/* Perhaps the granter started over with a new table: look once more. */
+	rc = get_peer(s, peer, &pe);
+	if (rc < 0) {
+		free(mp);
+		return rc;
+	}
+	rc = map_once(s, p->domid, pe, count, refs, writable, mp);
+	if ((rc == -EACCES || rc == -EINVAL) && peer_outdated(s, pe)) {
+		/* The granter started over with a new table since we looked: look once more. */
 		struct peer *fresh;
 
-		if (get_peer(s, peer, 1, &fresh) == 0 && fresh != pe) {
+		if (get_peer(s, peer, &fresh) == 0 && fresh != pe) {
 			pe = fresh;
 			rc = map_once(s, p->domid, pe, count, refs, writable, mp);
 		}
@@ -580,6 +672,7 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	mp->count = count;
 	mp->writable = writable;
 	mp->peer = pe;
+	pe->nmaps++;
 	mp->next = s->maps;
 	s->maps = mp;
 	*addr = mp->addr;
@@ -605,22 +698,19 @@ static int sim_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 		mt_put(s, mp->slot[i]);
 	}
 	*pp = mp->next;
+	if (!--mp->peer->nmaps && mp->peer->stale)
+		peers_trim(s, mp->peer->domid, NULL);
 	free(mp);
 	return 0;
 }
 
-static int copy_one(struct sim *s, domid_t me, struct pv_gnt_copy_seg *g, int refresh)
+/* One segment on view pe.  Returns 0, -EINVAL or -EACCES. */
+static int copy_one(domid_t me, struct peer *pe, struct pv_gnt_copy_seg *g)
 {
-	struct peer *pe;
 	uint32_t frame;
 	uint8_t *page;
 	int rc;
 
-	if (!g->local || (unsigned int)g->offset + g->len > PV_PAGE_SIZE)
-		return -EINVAL;
-	rc = get_peer(s, g->domid, refresh, &pe);
-	if (rc < 0)
-		return rc;
 	/* Pinned for the copy only, as Xen marks the entry in use during a GNTTABOP_copy. */
 	rc = pv_sim_gnt_pin(pe->gnt, pe->act, pe->entries, pe->pages, g->ref, me, g->to_granted,
 			    &frame);
@@ -635,18 +725,37 @@ static int copy_one(struct sim *s, domid_t me, struct pv_gnt_copy_seg *g, int re
 	return 0;
 }
 
+/*
+ * A batch asks the daemon at most once per granter whose view is missing or stale: a
+ * granter it could not reach fails the batch's other segments for it without asking
+ * again (a hostile request of 256 bad segments is 256 local checks, not 256 round trips).
+ */
 static int sim_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned int count)
 {
 	struct sim *s = S(p);
 	unsigned int i;
-	int failed = 0;
+	int failed = 0, bad_rc = 0;
+	uint32_t bad_dom = UINT32_MAX;
 
 	for (i = 0; i < count; i++) {
-		int rc = copy_one(s, p->domid, &segs[i], 0);
+		struct pv_gnt_copy_seg *g = &segs[i];
+		struct peer *pe;
+		int rc;
 
-		if (rc == -EACCES || rc == -EINVAL)
-			rc = copy_one(s, p->domid, &segs[i], 1);
-		segs[i].status = (int16_t)rc;
+		if (!g->local || (unsigned int)g->offset + g->len > PV_PAGE_SIZE) {
+			rc = -EINVAL;
+		} else if (g->domid == bad_dom) {
+			rc = bad_rc;
+		} else if ((rc = get_peer(s, g->domid, &pe)) < 0) {
+			bad_dom = g->domid;
+			bad_rc = rc;
+		} else {
+			rc = copy_one(p->domid, pe, g);
+			if ((rc == -EACCES || rc == -EINVAL) && peer_outdated(s, pe) &&
+			    get_peer(s, g->domid, &pe) == 0)
+				rc = copy_one(p->domid, pe, g);
+		}
+		g->status = (int16_t)rc;
 		failed |= rc < 0;
 	}
 	return failed ? -EIO : 0;
@@ -779,9 +888,21 @@ static int sim_domain_info(struct pv_platform *p, domid_t domid, struct pv_domin
 	return 0;
 }
 
+static struct sim *admin_any(struct pv_platform *p)
+{
+	return p && p->ops == &pv_platform_sim_ops ? S(p) : NULL;
+}
+
 static struct sim *admin(struct pv_platform *p)
 {
 	return p && p->ops == &pv_platform_sim_ops ? S(p) : NULL;
+}
+
+uint64_t pv_sim_hypercalls(struct pv_platform *p)
+{
+	struct sim *s = admin_any(p);
+
+	return s ? s->hypercalls : 0;
 }
 
 int pv_sim_domain_create(struct pv_platform *p, unsigned int want, domid_t *got)

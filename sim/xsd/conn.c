@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,20 +44,43 @@ static bool input_ready(const struct xsd_conn *c)
 	return h.len > c->x->lim.max_payload || c->in_len >= sizeof(h) + h.len;
 }
 
+/*
+ * A domU with max_outstanding replies it has not read yet is not read from, on any of
+ * its connections (Xen's quota_req_outstanding): its requests wait in the kernel.
+ */
+static bool domain_blocked(const struct xsd_conn *c)
+{
+	return c->domid != 0 && c->x->acc[c->domid].outstanding >= c->x->lim.max_outstanding;
+}
+
+/* c's queued replies are all sent (or dropped): the domain may have room again. */
+static void replies_done(struct xsd_conn *c)
+{
+	struct xsd_acc *a = &c->x->acc[c->domid];
+	bool was = domain_blocked(c);
+
+	a->outstanding = a->outstanding > c->nreplies ? (uint16_t)(a->outstanding - c->nreplies) : 0;
+	c->nreplies = 0;
+	if (was && !domain_blocked(c))
+		for (struct xsd_conn *o = c->x->conns; o; o = o->next)
+			if (o != c && o->domid == c->domid)
+				xsd_conn_rearm(o);
+}
+
 static void set_events(struct xsd_conn *c)
 {
 	uint32_t ev = 0;
 
 	if (c->dead)
 		return;
-	if (pending(c) < XSD_OUT_SOFT)
+	if (pending(c) < XSD_OUT_SOFT && !domain_blocked(c))
 		ev |= EPOLLIN;
 	/*
 	 * Requests read while the client was not reading its replies may all be in c->in
 	 * already, with nothing more to come on the socket: EPOLLOUT, which fires as soon
 	 * as the socket is writable, brings us back to them.
 	 */
-	if (pending(c) || input_ready(c))
+	if (pending(c) || (input_ready(c) && !domain_blocked(c)))
 		ev |= EPOLLOUT;
 	if (ev != c->events && pv_loop_mod(c->x->loop, c->fd, ev) == 0)
 		c->events = ev;
@@ -97,6 +121,10 @@ int xsd_queue(struct xsd_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id
 	}
 	memcpy(c->out + c->out_len, &h, sizeof(h));
 	c->out_len += sizeof(h);
+	if (type != XS_WATCH_EVENT) {
+		c->nreplies++;
+		c->x->acc[c->domid].outstanding++;
+	}
 	for (int i = 0; i < niov; i++) {
 		if (iov[i].iov_len)
 			memcpy(c->out + c->out_len, iov[i].iov_base, iov[i].iov_len);
@@ -122,6 +150,8 @@ static void flush(struct xsd_conn *c)
 	}
 	if (!pending(c)) {
 		c->out_off = c->out_len = 0;
+		if (c->nreplies)
+			replies_done(c);
 		/* A burst of events should not pin megabytes for the connection's life. */
 		if (c->out_cap > 65536) {
 			free(c->out);
@@ -140,7 +170,8 @@ static void handle_input(struct xsd_conn *c)
 	struct xsd_sockmsg h;
 	size_t off = 0;
 
-	while (!c->dead && pending(c) < XSD_OUT_SOFT && c->in_len - off >= sizeof(h)) {
+	while (!c->dead && pending(c) < XSD_OUT_SOFT && !domain_blocked(c) &&
+	       c->in_len - off >= sizeof(h)) {
 		memcpy(&h, c->in + off, sizeof(h));
 		/* Past the limit the stream cannot be trusted any more: Xen drops the client. */
 		if (h.len > c->x->lim.max_payload) {
@@ -213,6 +244,11 @@ static void conn_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	reap(x);
 }
 
+void xsd_conn_rearm(struct xsd_conn *c)
+{
+	set_events(c);
+}
+
 void xsd_conn_kill(struct xsd_conn *c)
 {
 	if (c->dead)
@@ -222,7 +258,45 @@ void xsd_conn_kill(struct xsd_conn *c)
 	close(c->fd);
 	c->fd = -1;
 	c->x->st.connections--;
+	if (c->x->acc[c->domid].conns)
+		c->x->acc[c->domid].conns--;
+	replies_done(c);
 	c->x->need_reap = true;
+}
+
+/*
+ * Out of fds (EMFILE, ENFILE) or memory, a pending connection stays pending and a
+ * level-triggered listener would fire again at once: the daemon would spin and every
+ * domain's clients would starve.  Instead every listener sleeps for a short while; the
+ * connections already open keep being served, and the fds they free come back.
+ */
+#define XSD_ACCEPT_PAUSE_MS 100
+
+static void pause_listeners(struct pv_xsd *x)
+{
+	struct itimerspec its = { .it_value.tv_nsec = XSD_ACCEPT_PAUSE_MS * 1000000L };
+
+	if (x->paused)
+		return;
+	if (x->timer_fd < 0 || timerfd_settime(x->timer_fd, 0, &its, NULL) < 0)
+		return; /* no timer: keep trying (and spinning) rather than go deaf for good */
+	for (struct xsd_listener *l = x->listeners; l; l = l->next)
+		pv_loop_mod(x->loop, l->fd, 0);
+	x->paused = true;
+	x->st.accept_paused++;
+}
+
+static void resume_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_xsd *x = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	x->paused = false;
+	for (struct xsd_listener *l = x->listeners; l; l = l->next)
+		pv_loop_mod(loop, l->fd, EPOLLIN);
 }
 
 static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
@@ -236,8 +310,17 @@ static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct xsd_conn *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_listeners(x);
 			break;
+		}
+		/* One domain opening sockets in a loop must not use up the daemon's fds. */
+		if (l->domid != 0 && x->acc[l->domid].conns >= x->lim.max_conns) {
+			x->st.refused++;
+			close(cfd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (c) {
 			c->in_cap = 2 * (sizeof(struct xsd_sockmsg) + x->lim.max_payload);
@@ -257,6 +340,7 @@ static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 		c->next = x->conns;
 		x->conns = c;
 		x->st.connections++;
+		x->acc[l->domid].conns++;
 	}
 }
 
@@ -277,24 +361,45 @@ struct pv_xsd *pv_xsd_new(struct pv_loop *loop, const struct pv_xsd_limits *limi
 	if (!x)
 		return NULL;
 	x->loop = loop;
+	x->timer_fd = -1;
 	if (limits)
 		x->lim = *limits;
+	if (!x->lim.max_conns || x->lim.max_conns > UINT16_MAX)
+		x->lim.max_conns = 64;
 	if (!x->lim.max_nodes)
 		x->lim.max_nodes = 1000;
 	if (!x->lim.max_watches)
 		x->lim.max_watches = 128;
 	if (!x->lim.max_transactions)
 		x->lim.max_transactions = 10;
+	if (!x->lim.max_outstanding || x->lim.max_outstanding > UINT16_MAX)
+		x->lim.max_outstanding = 20;
+	if (!x->lim.max_txn_nodes)
+		x->lim.max_txn_nodes = 1024;
+	if (!x->lim.max_memory)
+		x->lim.max_memory = 2 * 1024 * 1024 + 512 * 1024;
+	if (!x->lim.max_memory_soft)
+		x->lim.max_memory_soft = 2 * 1024 * 1024;
+	if (!x->lim.max_node_size)
+		x->lim.max_node_size = 2048;
+	if (!x->lim.max_perms)
+		x->lim.max_perms = 5;
 	if (!x->lim.max_payload || x->lim.max_payload > XENSTORE_PAYLOAD_MAX)
 		x->lim.max_payload = XENSTORE_PAYLOAD_MAX;
-	if (!x->lim.max_path)
-		x->lim.max_path = XENSTORE_ABS_PATH_MAX;
+	if (!x->lim.max_path || x->lim.max_path > XENSTORE_REL_PATH_MAX)
+		x->lim.max_path = XENSTORE_REL_PATH_MAX;
 	if (getrandom(&x->seed, sizeof(x->seed), GRND_NONBLOCK) != sizeof(x->seed))
 		x->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	x->next_txid = 1;
 	x->owned = calloc(DOMIDS, sizeof(*x->owned));
 	x->introduced = calloc(DOMIDS / 8, 1);
-	if (!x->owned || !x->introduced || special_init(&x->special[0], "@introduceDomain") < 0 ||
+	x->acc = calloc(DOMIDS, sizeof(*x->acc));
+	x->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (x->timer_fd >= 0 && pv_loop_add(loop, x->timer_fd, EPOLLIN, resume_cb, x) < 0) {
+		close(x->timer_fd);
+		x->timer_fd = -1;
+	}
+	if (!x->owned || !x->introduced || !x->acc || x->timer_fd < 0 || special_init(&x->special[0], "@introduceDomain") < 0 ||
 	    special_init(&x->special[1], "@releaseDomain") < 0 || xsd_store_init(x) < 0) {
 		pv_xsd_free(x);
 		return NULL;
@@ -325,8 +430,13 @@ void pv_xsd_free(struct pv_xsd *x)
 	xsd_store_free(x);
 	free(x->special[0].perms);
 	free(x->special[1].perms);
+	if (x->timer_fd >= 0) {
+		pv_loop_del(x->loop, x->timer_fd);
+		close(x->timer_fd);
+	}
 	free(x->owned);
 	free(x->introduced);
+	free(x->acc);
 	free(x);
 }
 
@@ -356,6 +466,20 @@ fail:
 bool xsd_introduced(const struct pv_xsd *x, domid_t d)
 {
 	return x->introduced[d / 8] & (1u << (d % 8));
+}
+
+/*
+ * A domain that exists, as Xen's xenstored asks the hypervisor: dom0, an introduced one,
+ * or one the simulator has handed a socket for (it exists before it is introduced).
+ */
+bool xsd_domain_live(const struct pv_xsd *x, domid_t d)
+{
+	if (d == 0 || (d < XSD_DOMID_RESERVED && xsd_introduced(x, d)))
+		return true;
+	for (const struct xsd_listener *l = x->listeners; l; l = l->next)
+		if (l->domid == d)
+			return true;
+	return false;
 }
 
 /* Creates path if needed and gives it perms, as libxl's mkdir + set_permissions. */

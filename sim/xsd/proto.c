@@ -106,8 +106,6 @@ static int reply_ok(struct req *r)
 
 static const char *err_name(int err)
 {
-	if (err == XSD_EQUOTA)
-		return "EQUOTA";
 	for (size_t i = 0; i < sizeof(xsd_errors) / sizeof(xsd_errors[0]); i++)
 		if (xsd_errors[i].errnum == err)
 			return xsd_errors[i].errstring;
@@ -321,6 +319,17 @@ static int parse_perms(struct req *r, int first, int cnt, struct xsd_perm *out)
 	return 0;
 }
 
+/* Drops the entries of p[0, n) that name no live domain; returns how many are left. */
+static int drop_dead(const struct pv_xsd *x, struct xsd_perm *p, int n)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (xsd_domain_live(x, p[i].id))
+			p[k++] = p[i];
+	return k;
+}
+
 static int do_set_perms(struct req *r)
 {
 	int n = nstrings(r), rc;
@@ -335,6 +344,19 @@ static int do_set_perms(struct req *r)
 	if ((rc = parse_perms(r, 1, n - 1, perms)) < 0 ||
 	    (rc = path_arg(r, r->body, true, &p, NULL)) < 0)
 		goto out;
+	rc = -ENOSPC;
+	if (r->c->domid != 0 && (unsigned int)(n - 1) > r->x->lim.max_perms)
+		goto out;
+	/*
+	 * As Xen 4.17: an owner that is no domain cannot be charged for the node (its
+	 * accounting fails, ENOMEM); entries naming no domain are ignored, and an ignored
+	 * entry is as good as absent, so they are dropped (a later domain with that id
+	 * must not inherit them).
+	 */
+	rc = -ENOMEM;
+	if (!xsd_domain_live(r->x, perms[0].id))
+		goto out;
+	n = 2 + drop_dead(r->x, perms + 1, n - 2); /* path + owner + the rest */
 	if (p[0] != '@') {
 		if ((rc = xsd_set_perms(&r->v, p, perms, (uint32_t)n - 1)) == 0)
 			rc = reply_ok(r);
@@ -414,6 +436,7 @@ void xsd_txns_free(struct xsd_conn *c)
 		c->txns = t->next;
 		xsd_txn_free(t);
 	}
+	c->x->acc[c->domid].txns -= (uint16_t)c->ntxns;
 	c->ntxns = 0;
 }
 
@@ -443,8 +466,8 @@ static int do_txn_start(struct req *r)
 
 	if (r->h->tx_id) /* no nesting; xenstore.txt: "not legal" */
 		return malformed(r);
-	if (c->domid != 0 && c->ntxns >= r->x->lim.max_transactions)
-		return -XSD_EQUOTA;
+	if (c->domid != 0 && r->x->acc[c->domid].txns >= r->x->lim.max_transactions)
+		return -ENOSPC;
 	if (!(t = xsd_txn_new()))
 		return -ENOMEM;
 	/* Ids are only looked up per connection; 0 means "no transaction". */
@@ -454,6 +477,7 @@ static int do_txn_start(struct req *r)
 	t->next = c->txns;
 	c->txns = t;
 	c->ntxns++;
+	r->x->acc[c->domid].txns++;
 	return reply(r, buf, (size_t)snprintf(buf, sizeof(buf), "%u", t->id) + 1);
 }
 
@@ -473,6 +497,7 @@ static int do_txn_end(struct req *r)
 		;
 	*pp = t->next;
 	r->c->ntxns--;
+	r->x->acc[r->c->domid].txns--;
 	if (a[0] == 'T')
 		rc = xsd_txn_commit(r->x, t, r->c->domid);
 	xsd_txn_free(t);
@@ -553,10 +578,151 @@ static int do_is_introduced(struct req *r)
 	return reply(r, d == 0 || xsd_introduced(r->x, d) ? "T" : "F", 2);
 }
 
-/* CONTROL and SET_TARGET: dom0's business in Xen, and not simulated. */
+/* SET_TARGET: dom0's business in Xen, and not simulated. */
 static int do_unsupported(struct req *r)
 {
 	return r->c->domid != 0 ? -EACCES : -ENOSYS;
+}
+
+/* ---- CONTROL (xenstore-control) ------------------------------------------------------ */
+
+/*
+ * The commands of Xen 4.17's C xenstored that mean something here, answered in its
+ * format so that Debian's xenstore-control prints what it prints against Xen.  Live
+ * update, logging and memory reports do not exist in the sim and are unknown commands.
+ */
+struct quota_ent {
+	const char *name;
+	unsigned int *val;
+	const char *descr;
+};
+
+static size_t hard_quotas(struct pv_xsd *x, struct quota_ent *q)
+{
+	struct pv_xsd_limits *l = &x->lim;
+	size_t n = 0;
+
+	q[n++] = (struct quota_ent){ "nodes", &l->max_nodes, "Nodes per domain" };
+	q[n++] = (struct quota_ent){ "watches", &l->max_watches, "Watches per domain" };
+	q[n++] = (struct quota_ent){ "transactions", &l->max_transactions, "Transactions per domain" };
+	q[n++] = (struct quota_ent){ "outstanding", &l->max_outstanding,
+				     "Outstanding requests per domain" };
+	q[n++] = (struct quota_ent){ "transaction-nodes", &l->max_txn_nodes,
+				     "Max. number of accessed nodes per transaction" };
+	q[n++] = (struct quota_ent){ "memory", &l->max_memory,
+				     "Total Xenstore memory per domain (error level)" };
+	q[n++] = (struct quota_ent){ "node-size", &l->max_node_size, "Max. size of a node" };
+	q[n++] = (struct quota_ent){ "path-max", &l->max_path, "Max. length of a node path" };
+	q[n++] = (struct quota_ent){ "permissions", &l->max_perms,
+				     "Max. number of permissions per node" };
+	return n;
+}
+
+static size_t soft_quotas(struct pv_xsd *x, struct quota_ent *q)
+{
+	q[0] = (struct quota_ent){ "memory", &x->lim.max_memory_soft,
+				   "Total Xenstore memory per domain (warning level)" };
+	return 1;
+}
+
+/* A reply text with its NUL, as C xenstored sends it. */
+static int reply_text(struct req *r, const char *s)
+{
+	return reply(r, s, strlen(s) + 1);
+}
+
+static int quota_cmd(struct req *r, int argc, const char **argv, bool soft)
+{
+	struct quota_ent q[16];
+	size_t nq = soft ? soft_quotas(r->x, q) : hard_quotas(r->x, q), len = 0, i;
+	char buf[1024];
+
+	if (argc == 0) {
+		len = (size_t)snprintf(buf, sizeof(buf), "Quota settings:\n");
+		for (i = 0; i < nq && len < sizeof(buf); i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%-17s: %8u %s\n",
+						q[i].name, *q[i].val, q[i].descr);
+		return reply_text(r, buf);
+	}
+	if (!strcmp(argv[0], "set")) {
+		uint64_t v;
+
+		/* Xen takes atoi() >= 1; we take plain decimal only (see docs). */
+		if (argc != 3 || parse_num(argv[2], INT32_MAX, &v) < 0 || v < 1)
+			return -EINVAL;
+		for (i = 0; i < nq; i++)
+			if (!strcmp(argv[1], q[i].name)) {
+				if (q[i].val == &r->x->lim.max_path && v > XENSTORE_REL_PATH_MAX)
+					return -EINVAL; /* the sim's buffers are sized for it */
+				if (q[i].val == &r->x->lim.max_outstanding && v > UINT16_MAX)
+					return -EINVAL;
+				*q[i].val = (unsigned int)v;
+				return reply_text(r, "OK");
+			}
+		return -EINVAL;
+	}
+	if (soft || argc != 1)
+		return -EINVAL;
+	{
+		uint64_t d;
+		const struct xsd_acc *a;
+
+		if (parse_num(argv[0], UINT16_MAX, &d) < 0)
+			return -EINVAL;
+		if (!xsd_domain_live(r->x, (domid_t)d))
+			return -ENOENT;
+		a = &r->x->acc[d];
+		/* "memory" is not accounted in the sim: 0 (docs/sim-platform.md). */
+		snprintf(buf, sizeof(buf),
+			 "Domain %u:\n%-16s: %8u\n%-16s: %8u\n%-16s: %8u\n%-16s: %8u\n%-16s: %8u\n",
+			 (unsigned int)d, "nodes", r->x->owned[d], "watches", a->watches,
+			 "transactions", a->txns, "outstanding", a->outstanding, "memory", 0u);
+		return reply_text(r, buf);
+	}
+}
+
+static const struct {
+	const char *cmd, *pars;
+} control_cmds[] = {
+	{ "check", "" },
+	{ "print", "<string>" },
+	{ "quota", "[set <name> <val>|<domid>]" },
+	{ "quota-soft", "[set <name> <val>]" },
+	{ "help", "" },
+};
+
+static int do_control(struct req *r)
+{
+	const char *argv[8];
+	int n = nstrings(r), i;
+	char buf[512];
+	size_t len = 0;
+
+	if (r->c->domid != 0)
+		return -EACCES;
+	if (n < 1)
+		return -EINVAL;
+	if (n > (int)(sizeof(argv) / sizeof(argv[0])))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		argv[i] = arg(r, i);
+	if (!strcmp(argv[0], "quota"))
+		return quota_cmd(r, n - 1, argv + 1, false);
+	if (!strcmp(argv[0], "quota-soft"))
+		return quota_cmd(r, n - 1, argv + 1, true);
+	if (!strcmp(argv[0], "check"))
+		return n == 1 ? reply_text(r, "OK") : -EINVAL;
+	if (!strcmp(argv[0], "print")) /* Xen logs it; the sim has no trace log to write */
+		return n == 2 ? reply_text(r, "OK") : -EINVAL;
+	if (!strcmp(argv[0], "help")) {
+		if (n != 1)
+			return -EINVAL;
+		for (size_t k = 0; k < sizeof(control_cmds) / sizeof(control_cmds[0]); k++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\t%s\n",
+						control_cmds[k].cmd, control_cmds[k].pars);
+		return reply_text(r, buf);
+	}
+	return -EINVAL;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -565,7 +731,7 @@ static const struct {
 	int (*fn)(struct req *r);
 	bool tx; /* runs inside the transaction tx_id names; other types ignore tx_id */
 } ops[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = { do_unsupported, false },
+	[XS_CONTROL] = { do_control, false },
 	[XS_DIRECTORY] = { do_directory, true },
 	[XS_READ] = { do_read, true },
 	[XS_GET_PERMS] = { do_get_perms, true },

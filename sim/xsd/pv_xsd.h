@@ -21,13 +21,24 @@
 
 struct pv_xsd;
 
-/* Per-domain quotas; 0 takes the default shown (Xen's oxenstored/cxenstored defaults). */
+/*
+ * Quotas; 0 takes the default shown, which is Xen 4.17's C xenstored's (what
+ * `xenstore-control quota` reports).  They count per domain, over all its connections,
+ * and bind domUs only, except max_path which binds every domain as in Xen.
+ */
 struct pv_xsd_limits {
-	unsigned int max_nodes;        /* nodes owned by one domU: 1000 */
-	unsigned int max_watches;      /* watches of one domU connection: 128 */
-	unsigned int max_transactions; /* open transactions of one domU connection: 10 */
+	unsigned int max_nodes;        /* nodes a domU owns: 1000 */
+	unsigned int max_watches;      /* watches of a domU: 128 */
+	unsigned int max_transactions; /* open transactions of a domU: 10 */
+	unsigned int max_outstanding;  /* requests of a domU whose replies it has not read: 20 */
+	unsigned int max_txn_nodes;    /* nodes one domU transaction may touch: 1024 */
+	unsigned int max_memory;       /* reported only ("memory", 2.5 MiB); see docs */
+	unsigned int max_memory_soft;  /* reported only ("quota-soft" memory, 2 MiB) */
+	unsigned int max_node_size;    /* bytes of a node's record (Xen's tdb layout): 2048 */
+	unsigned int max_path;         /* bytes of a path after "/local/domain/<id>/": 2048 */
+	unsigned int max_perms;        /* permission entries of a node, owner included: 5 */
 	unsigned int max_payload;      /* bytes of one message's payload: 4096 (XENSTORE_PAYLOAD_MAX) */
-	unsigned int max_path;         /* bytes of an absolute path: 3072 (XENSTORE_ABS_PATH_MAX) */
+	unsigned int max_conns;        /* connections of one domU at once: 64 (dom0: no cap) */
 };
 
 /* Creates the store with Xen's initial tree ("/", "/local", "/local/domain", "/tool"). */
@@ -63,6 +74,8 @@ struct pv_xsd_stats {
 	uint64_t bad_messages;  /* malformed requests (bad length, type, path, txn id ...) */
 	uint64_t watch_events;  /* XS_WATCH_EVENT messages queued */
 	uint64_t conflicts;     /* transactions ended with EAGAIN */
+	uint64_t refused;       /* connections closed at once: their domain was at max_conns */
+	uint64_t accept_paused; /* times accept() ran out of fds and listening paused */
 	unsigned int connections;
 	unsigned int nodes;
 };

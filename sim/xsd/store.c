@@ -199,6 +199,30 @@ static bool path_char(char c)
 	       c == '-' || c == '/' || c == '_' || c == '@';
 }
 
+/* Bytes of "/local/domain/<id>/" (up to 5 digits, as Xen's sscanf) that p starts with. */
+size_t xsd_local_prefix(const char *p)
+{
+	static const char pre[] = "/local/domain/";
+	size_t i = sizeof(pre) - 1, d;
+
+	if (strncmp(p, pre, i))
+		return 0;
+	for (d = 0; d < 5 && p[i + d] >= '0' && p[i + d] <= '9'; d++)
+		;
+	return d && p[i + d] == '/' ? i + d + 1 : 0;
+}
+
+/* A node's size as Xen's C xenstored stores it, which its node-size quota bounds. */
+static size_t rec_size(uint32_t nperms, uint32_t vlen, uint32_t kidslen)
+{
+	return XSD_REC_HDR + (size_t)nperms * XSD_REC_PERM + vlen + kidslen;
+}
+
+static int size_ok(const struct xsd_view *v, uint32_t nperms, uint32_t vlen, uint32_t kidslen)
+{
+	return v->dom == 0 || rec_size(nperms, vlen, kidslen) < v->x->lim.max_node_size ? 0 : -ENOSPC;
+}
+
 int xsd_canon(const struct pv_xsd *x, domid_t dom, const char *in, bool special, char **out,
 	      uint32_t *rel)
 {
@@ -221,7 +245,8 @@ int xsd_canon(const struct pv_xsd *x, domid_t dom, const char *in, bool special,
 	if (!p)
 		return -ENOMEM;
 	len = strlen(p);
-	if (len > x->lim.max_path || (len == 1 && p[0] == '@'))
+	/* Xen's limit counts past a domain's home, for every domain, dom0 included. */
+	if (len > xsd_local_prefix(p) + x->lim.max_path || (len == 1 && p[0] == '@'))
 		goto bad;
 	for (size_t i = 0; i < len; i++)
 		if (!path_char(p[i]))
@@ -263,8 +288,8 @@ static int tx_entry(struct xsd_view *v, const char *p, uint32_t len, uint64_t h,
 	}
 	/* A domU's transaction is bounded like its nodes, or reading absent paths in one
 	 * would grow memory without limit. */
-	if (v->dom != 0 && t->entries >= 2 * v->x->lim.max_nodes)
-		return -XSD_EQUOTA;
+	if (v->dom != 0 && t->entries >= v->x->lim.max_txn_nodes)
+		return -ENOSPC;
 	e = node_alloc(p, len, h);
 	if (!e)
 		return -ENOMEM;
@@ -396,7 +421,7 @@ static int quota(struct xsd_view *v, unsigned int add)
 	if (v->dom == 0)
 		return 0;
 	have = (long)v->x->owned[v->dom] + (v->t ? v->t->delta : 0);
-	return have + (long)add > (long)v->x->lim.max_nodes ? -XSD_EQUOTA : 0;
+	return have + (long)add > (long)v->x->lim.max_nodes ? -ENOSPC : 0;
 }
 
 /* Watches fire now, or at commit for a transaction (once per node, as Xen). */
@@ -472,10 +497,16 @@ static int create_child(struct xsd_view *v, struct xsd_node *parent, const char 
 			uint32_t len, const void *val, uint32_t vlen, struct xsd_node **out)
 {
 	uint32_t start = parent->plen == 1 ? 1 : parent->plen + 1;
-	struct xsd_perm *perms = memdup(parent->perms, parent->nperms * sizeof(*perms));
-	char *value = memdup(val, vlen);
+	struct xsd_perm *perms;
+	char *value;
 	int rc;
 
+	/* The new node, and its parent with one more child name. */
+	if ((rc = size_ok(v, parent->nperms, vlen, 0)) < 0 ||
+	    (rc = size_ok(v, parent->nperms, parent->vlen, parent->kidslen + (len - start) + 1)) < 0)
+		return rc;
+	perms = memdup(parent->perms, parent->nperms * sizeof(*perms));
+	value = memdup(val, vlen);
 	if (!perms || !value || (rc = kids_add(parent, path + start, len - start)) < 0) {
 		free(perms);
 		free(value);
@@ -512,6 +543,8 @@ int xsd_write(struct xsd_view *v, const char *path, const void *val, uint32_t vl
 			return -EACCES;
 		if (mkdir)
 			return 0;
+		if ((rc = size_ok(v, n->nperms, vlen, n->kidslen)) < 0)
+			return rc;
 		if (!(nv = memdup(val, vlen)) || (rc = mut(v, &n)) < 0) {
 			free(nv);
 			return nv ? rc : -ENOMEM;
@@ -566,7 +599,7 @@ static int rm_tree(struct xsd_view *v, char *buf, uint32_t len, struct xsd_node 
 		uint32_t clen = len == 1 ? 1 : len + 1, nlen = (uint32_t)strlen(name);
 		struct xsd_node *c;
 
-		if (clen + nlen > v->x->lim.max_path)
+		if (clen + nlen > v->x->lim.max_path + XSD_LOCAL_PREFIX_MAX)
 			continue; /* cannot exist: every created path was checked */
 		buf[clen - 1] = '/';
 		memcpy(buf + clen, name, nlen);
@@ -603,7 +636,7 @@ int xsd_rm(struct xsd_view *v, const char *path)
 		return rc;
 	if (!parent)
 		return -ENOENT; /* a transaction's inconsistent view: it will not commit */
-	if (!(buf = malloc(v->x->lim.max_path + 2)))
+	if (!(buf = malloc(v->x->lim.max_path + XSD_LOCAL_PREFIX_MAX + 2)))
 		return -ENOMEM;
 	memcpy(buf, path, len);
 	if ((rc = mut(v, &parent)) < 0 || (rc = mut(v, &n)) < 0 ||
@@ -629,6 +662,8 @@ int xsd_set_perms(struct xsd_view *v, const char *path, const struct xsd_perm *p
 	/* A guest may not give its node away (it would dodge its quota). */
 	if (v->dom != 0 && p[0].id != n->perms[0].id)
 		return -EPERM;
+	if ((rc = size_ok(v, cnt, n->vlen, n->kidslen)) < 0)
+		return rc;
 	if (!(np = memdup(p, cnt * sizeof(*p))) || (rc = mut(v, &n)) < 0) {
 		free(np);
 		return np ? rc : -ENOMEM;
@@ -686,7 +721,7 @@ int xsd_txn_commit(struct pv_xsd *x, struct xsd_txn *t, domid_t dom)
 	}
 	/* Another transaction or a direct write may have used the quota up meanwhile. */
 	if (dom != 0 && t->delta > 0 && (long)x->owned[dom] + t->delta > (long)x->lim.max_nodes)
-		return -XSD_EQUOTA;
+		return -ENOSPC;
 	/* The new nodes are allocated first: past this point nothing can fail. */
 	for (e = t->first; e; e = e->lnext) {
 		if (e->modified && e->exists && !map_find(&x->store, e->path, e->plen, e->hash)) {

@@ -19,8 +19,9 @@ int xsd_watch_add(struct xsd_conn *c, const char *path, uint32_t rel, const char
 	for (w = c->watches; w; w = w->next)
 		if (!strcmp(w->path, path) && !strcmp(w->token, token))
 			return -EEXIST;
-	if (c->domid != 0 && c->nwatches >= c->x->lim.max_watches)
-		return -XSD_EQUOTA;
+	/* Per domain, over all its connections; C xenstored says E2BIG. */
+	if (c->domid != 0 && c->x->acc[c->domid].watches >= c->x->lim.max_watches)
+		return -E2BIG;
 	w = malloc(sizeof(*w) + plen + tlen + 2);
 	if (!w)
 		return -ENOMEM;
@@ -34,6 +35,7 @@ int xsd_watch_add(struct xsd_conn *c, const char *path, uint32_t rel, const char
 		;
 	*pp = w;
 	c->nwatches++;
+	c->x->acc[c->domid].watches++;
 	return 0;
 }
 
@@ -46,6 +48,7 @@ int xsd_watch_del(struct xsd_conn *c, const char *path, const char *token)
 			*pp = w->next;
 			free(w);
 			c->nwatches--;
+			c->x->acc[c->domid].watches--;
 			return 0;
 		}
 	}
@@ -60,6 +63,7 @@ void xsd_watches_free(struct xsd_conn *c)
 		c->watches = w->next;
 		free(w);
 	}
+	c->x->acc[c->domid].watches -= (uint16_t)c->nwatches;
 	c->nwatches = 0;
 }
 

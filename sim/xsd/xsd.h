@@ -30,8 +30,16 @@
 /* Xen's DOMID_FIRST_RESERVED: ids from here up are not domains (DOMID_SELF ...). */
 #define XSD_DOMID_RESERVED 0x7FF0u
 
-/* Quota errors go out as oxenstored's "EQUOTA"; EDQUOT is the code that means it inside. */
-#define XSD_EQUOTA EDQUOT
+/*
+ * Quota errors are C xenstored's: E2BIG for watches, ENOSPC for the rest.  Paths longer
+ * than max_path past their "/local/domain/<id>/" are invalid names (EINVAL), so an
+ * absolute path is at most max_path + XSD_LOCAL_PREFIX_MAX bytes.
+ */
+#define XSD_LOCAL_PREFIX_MAX (sizeof("/local/domain/65535/") - 1)
+
+/* Xen's struct xs_tdb_record_hdr and struct xs_permissions: a node's size for the quota. */
+#define XSD_REC_HDR  24u
+#define XSD_REC_PERM 8u
 
 /*
  * A client that does not read its replies stops being read at OUT_SOFT queued bytes
@@ -107,6 +115,12 @@ struct xsd_conn {
 	unsigned int nwatches;
 	struct xsd_txn *txns;
 	unsigned int ntxns;
+	unsigned int nreplies;  /* replies queued and not yet fully sent */
+};
+
+/* What one domain holds, over all its connections: the quotas count these. */
+struct xsd_acc {
+	uint16_t conns, watches, txns, outstanding;
 };
 
 struct xsd_listener {
@@ -134,6 +148,9 @@ struct pv_xsd {
 	struct xsd_special special[2]; /* @introduceDomain, @releaseDomain */
 	struct xsd_conn *conns;
 	struct xsd_listener *listeners;
+	struct xsd_acc *acc;    /* per domain, indexed by domid */
+	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
+	bool paused;
 	bool need_reap;
 	struct pv_xsd_stats st;
 };
@@ -148,6 +165,7 @@ struct xsd_view {
 /* ---- store.c ---- */
 int xsd_store_init(struct pv_xsd *x);
 void xsd_store_free(struct pv_xsd *x);
+size_t xsd_local_prefix(const char *p);
 int xsd_canon(const struct pv_xsd *x, domid_t dom, const char *in, bool special, char **out,
 	      uint32_t *rel);
 unsigned int xsd_perm_for(domid_t dom, const struct xsd_perm *p, uint32_t n);
@@ -175,6 +193,8 @@ void xsd_conn_kill(struct xsd_conn *c);
 void xsd_domain_add(struct pv_xsd *x, domid_t domid);
 int xsd_domain_drop(struct pv_xsd *x, domid_t domid, bool whole);
 bool xsd_introduced(const struct pv_xsd *x, domid_t domid);
+bool xsd_domain_live(const struct pv_xsd *x, domid_t domid);
+void xsd_conn_rearm(struct xsd_conn *c);
 
 /* ---- proto.c ---- */
 void xsd_handle(struct xsd_conn *c, const struct xsd_sockmsg *hdr, const char *body);

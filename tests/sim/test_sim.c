@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,12 +32,16 @@
 #include "sim_unix.h"
 #include "pv_ring.h"
 
+#include <xen/io/xs_wire.h>
+
 static struct pv_simtest T;
 
 static int open_dom(unsigned int domid, struct pv_platform **p)
 {
 	return pv_simtest_open(&T, domid, p);
 }
+
+static int raw_connect(unsigned int domid);
 
 static int count_fds(pid_t pid)
 {
@@ -204,6 +210,200 @@ static void test_unshare_busy(void)
 	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 3), 0);
 	pv_platform_close(b);
 	pv_platform_close(a);
+}
+
+
+/* Waits up to ms for pvio-simd to hold exactly n fds (it has seen a close). */
+static int wait_simd_fds(int n, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (count_fds(T.simd) == n)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * Domain 3 writes maptrack entries naming a grant domain 1 gave domain 2 (which has it
+ * mapped), then disconnects, so that the daemon "releases" pins it never had.  Domain 2's
+ * pins must survive: domain 1 still may not end access to the page domain 2 maps.
+ */
+static void test_forged_maptrack(void)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+	struct pv_platform *a, *b;
+	struct pv_sim_maptrack *mt;
+	unsigned int n = 0, i, gen;
+	int fd, got[PV_SIM_MAX_FDS], before;
+	grant_ref_t ref;
+	uint8_t *pa, *pb;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 1, (void **)&pb), 0);
+	before = count_fds(T.simd);
+	fd = raw_connect(3);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) >= 0);
+	CU_ASSERT_FATAL(pv_sim_recv(fd, &m, got, &n) >= (ssize_t)offsetof(struct pv_sim_msg, data));
+	CU_ASSERT_EQUAL_FATAL(m.ret, 0);
+	CU_ASSERT_FATAL(n >= 1);
+	mt = mmap(NULL, m.a[1] * sizeof(*mt), PROT_READ | PROT_WRITE, MAP_SHARED, got[0], 0);
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	CU_ASSERT_FATAL(mt != MAP_FAILED);
+	/* Registration generations are small daemon-wide counters: name them all, both ways. */
+	for (gen = 0, i = 0; gen < 512 && i + 1 < m.a[1]; gen++, i += 2) {
+		mt[i] = (struct pv_sim_maptrack){ .ref = ref, .domid = 1, .generation = gen,
+						  .flags = PV_SIM_MT_INUSE | PV_SIM_MT_WRITABLE };
+		mt[i + 1] = (struct pv_sim_maptrack){ .ref = ref, .domid = 1, .generation = gen,
+						      .flags = PV_SIM_MT_INUSE };
+	}
+	munmap(mt, m.a[1] * sizeof(*mt));
+	close(fd);
+	CU_ASSERT_EQUAL(wait_simd_fds(before, 5000), 0);
+	/* Domain 2 still has it mapped: domain 1 cannot take the page back. */
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), -EBUSY);
+	pb[0] = 0x5A;
+	CU_ASSERT_EQUAL(pa[0], 0x5A);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+
+/*
+ * A failed map or copy on a current view of the granter is a bad grant: it must not ask
+ * the daemon again (a hostile 256-segment request would cost 256 round trips and table
+ * scans).  Only a view the daemon's epoch says is stale is refreshed.
+ */
+static void test_failed_grants_no_round_trips(void)
+{
+	static uint8_t buf[256][16];
+	struct pv_gnt_copy_seg segs[256];
+	struct pv_platform *a, *b, *c;
+	grant_ref_t ref, bad;
+	uint8_t *pa, *pb;
+	uint64_t n0;
+	unsigned int i;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 1, (void **)&pb), 0);
+
+	n0 = pv_sim_hypercalls(b);
+	for (i = 0; i < 256; i++)
+		segs[i] = (struct pv_gnt_copy_seg){ .local = buf[i], .domid = 1, .len = 16,
+						    .ref = i % 2 ? 3 : 0xFFFFFF };
+	CU_ASSERT_EQUAL(pv_gnt_copy(b, segs, 256), -EIO);
+	CU_ASSERT_EQUAL(segs[0].status, -EINVAL);
+	CU_ASSERT_EQUAL(segs[1].status, -EACCES);
+	for (i = 0; i < 256; i++) {
+		bad = i % 2 ? 3 : 0xFFFFFF;
+		CU_ASSERT(pv_gnt_map(b, 1, 1, &bad, 0, (void **)&pb) < 0);
+	}
+	CU_ASSERT_EQUAL(pv_sim_hypercalls(b), n0);
+
+	/* With no view at all, one batch asks once per granter. */
+	n0 = pv_sim_hypercalls(c);
+	CU_ASSERT_EQUAL(pv_gnt_copy(c, segs, 256), -EIO);
+	CU_ASSERT(pv_sim_hypercalls(c) - n0 <= 1);
+	CU_ASSERT_EQUAL(segs[255].status, -EACCES);
+
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 1), 0);
+	pv_platform_close(c);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+static int count_own_fds(void)
+{
+	return count_fds(getpid());
+}
+
+/*
+ * The epochs a grantee compares against are the daemon's alone: the fd it gets cannot be
+ * mapped writable or written.  And a granter that restarts again and again costs its
+ * grantee one view (one memfd), not one per restart.
+ */
+static void test_epochs_and_old_views(void)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+	struct pv_platform *a, *b;
+	int fd = raw_connect(3), got[PV_SIM_MAX_FDS], fds0 = -1;
+	unsigned int n = 0, i, round;
+	uint32_t zero = 0;
+	grant_ref_t ref;
+	uint8_t *pa, *pb;
+	void *w;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) >= 0);
+	CU_ASSERT_FATAL(pv_sim_recv(fd, &m, got, &n) >= (ssize_t)offsetof(struct pv_sim_msg, data));
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, got[1], 0);
+	CU_ASSERT(w == MAP_FAILED);
+	if (w != MAP_FAILED)
+		munmap(w, 4096);
+	CU_ASSERT(pwrite(got[1], &zero, sizeof(zero), 0) < 0);
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	close(fd);
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	for (round = 0; round < 6; round++) {
+		CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+		CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 1, 1, &ref, (void **)&pa), 0);
+		pa[0] = (uint8_t)(round + 1);
+		CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 0, (void **)&pb), 0);
+		CU_ASSERT_EQUAL(pb[0], round + 1);
+		CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+		pv_platform_close(a); /* the next round's granter starts over */
+		if (round == 1)
+			fds0 = count_own_fds();
+	}
+	CU_ASSERT_EQUAL(count_own_fds(), fds0);
+	pv_platform_close(b);
+}
+
+
+/*
+ * A registration the daemon refuses (another process of the domain has the table) leaves
+ * nothing half set up: once that process is gone, the next share registers and grants
+ * for real.
+ */
+static void test_register_refused_then_retry(void)
+{
+	struct pv_platform *a1, *a2, *b;
+	grant_ref_t ref;
+	uint8_t *pa, *pb;
+	int i, rc;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a1), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a2), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a1, 2, 1, 1, &ref, (void **)&pa), 0);
+	CU_ASSERT_EQUAL(pv_gnt_share(a2, 2, 1, 1, &ref, (void **)&pa), -EBUSY);
+	pv_platform_close(a1);
+	/* The daemon sees a1's close on its next pass: until then a2 is still refused. */
+	for (i = 0; i < 500 && (rc = pv_gnt_share(a2, 2, 1, 1, &ref, (void **)&pa)) == -EBUSY; i++)
+		usleep(10000);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	pa[0] = 0x77;
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 1, &ref, 0, (void **)&pb), 0);
+	CU_ASSERT_EQUAL(pb[0], 0x77);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, pb, 1), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a2, pa, 1), 0);
+	pv_platform_close(b);
+	pv_platform_close(a2);
 }
 
 /* An unshare refused as busy leaves every entry as it was, read-only included. */
@@ -647,6 +847,38 @@ static void test_stuck_entry_lock(void)
 	close(fd);
 }
 
+
+/*
+ * Creating a domain whose socket path another live daemon serves fails with EADDRINUSE,
+ * and leaves that daemon's socket where it was.
+ */
+static void test_create_keeps_foreign_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[128];
+	domid_t id;
+	int lfd, cfd;
+
+	snprintf(dir, sizeof(dir), "%s/dom50", T.rundir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+	CU_ASSERT_FATAL((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom50/hypercall", T.rundir) < sizeof(sa.sun_path));
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(lfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(lfd, 4), 0);
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 50, &id), -EADDRINUSE);
+	/* Still there, still answering. */
+	cfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CU_ASSERT_EQUAL(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(cfd);
+	close(lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	/* And with the path free, the domain can be made. */
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 50, &id), 0);
+	CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, 50), 0);
+}
+
 /* Runs pvio-ctl with args against this suite's daemon; returns its exit status, output in out. */
 static int run_ctl(char *out, size_t outsz, const char *args)
 {
@@ -704,6 +936,176 @@ static void test_pvio_ctl_domains(void)
 	}
 }
 
+
+/* ---- a flooding domain ------------------------------------------------------------------ */
+
+/*
+ * The flood suite's daemon runs with a small RLIMIT_NOFILE (soft and hard, so that its own
+ * raise to the hard limit changes nothing): a few hundred connections reach it.
+ */
+#define FLOOD_NOFILE 256
+#define FLOOD_TRIES  (4 * FLOOD_NOFILE)
+#define REPLY_MS     3000
+
+static int flood_init(void)
+{
+	char sock[128];
+	domid_t id;
+	unsigned int i;
+
+	memset(&T, 0, sizeof(T));
+	snprintf(T.rundir, sizeof(T.rundir), "/tmp/pvio-test-flood-XXXXXX");
+	if (!mkdtemp(T.rundir))
+		return -1;
+	T.simd = fork();
+	if (T.simd == 0) {
+		struct rlimit rl = { FLOOD_NOFILE, FLOOD_NOFILE };
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(126);
+		execl(pv_simtest_bin("pvio-simd"), "pvio-simd", "--rundir", T.rundir, "--foreground",
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", T.rundir);
+	if (T.simd < 0 || pv_simtest_wait_path(sock, 5000) < 0 || open_dom(0, &T.dom0) < 0)
+		goto fail;
+	for (i = 1; i <= 2; i++)
+		if (pv_sim_domain_create(T.dom0, i, &id) < 0 || id != i)
+			goto fail;
+	return 0;
+fail:
+	pv_simtest_stop(&T);
+	return -1;
+}
+
+static int wait_in(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) == 1 ? 0 : -1;
+}
+
+/* A new hypercall connection of domid says HELLO.  Returns its fd, or -1 if not served. */
+static int hc_hello(unsigned int domid)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+	int fd = raw_connect(domid), got[PV_SIM_MAX_FDS];
+	unsigned int n = 0, i;
+	ssize_t k;
+
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
+	    wait_in(fd, REPLY_MS) < 0) {
+		close(fd);
+		return -1;
+	}
+	k = pv_sim_recv(fd, &m, got, &n);
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	if (k < (ssize_t)offsetof(struct pv_sim_msg, data) || m.ret != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A new xenstore connection of domid reads path.  Returns its fd, or -1 if not served. */
+static int xs_read_new(unsigned int domid, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct {
+		struct xsd_sockmsg h;
+		char body[256];
+	} msg = { .h = { .type = XS_READ, .req_id = 7 } };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t k;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%u/socket", T.rundir, domid);
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	msg.h.len = (uint32_t)strlen(path) + 1;
+	memcpy(msg.body, path, msg.h.len);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, &msg, sizeof(msg.h) + msg.h.len, MSG_NOSIGNAL) < 0 ||
+	    wait_in(fd, REPLY_MS) < 0 ||
+	    (k = recv(fd, &msg, sizeof(msg), 0)) < (ssize_t)sizeof(msg.h) ||
+	    msg.h.type != XS_READ || msg.h.req_id != 7) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Domain 1 opens hypercall and xenstore connections and allocates event channels until
+ * it is refused.  The daemon must refuse it before running out of fds, never spin on
+ * accept(), and keep serving dom0 (old and new connections) and domain 2.
+ */
+static void test_flood_dom0_served(void)
+{
+	static int hc[FLOOD_TRIES], xs[FLOOD_TRIES];
+	struct pv_platform *u;
+	struct pv_dominfo info;
+	unsigned int nhc = 0, nxs = 0, nports = 0, i;
+	evtchn_port_t port;
+	char *val = NULL;
+	size_t len;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &u), 0);
+	while (nhc < FLOOD_TRIES && (hc[nhc] = hc_hello(1)) >= 0)
+		nhc++;
+	while (nxs < FLOOD_TRIES && (xs[nxs] = xs_read_new(1, "domid")) >= 0)
+		nxs++;
+	while (nports < FLOOD_TRIES && pv_evtchn_alloc_unbound(u, 0, &port) == 0)
+		nports++;
+	/* Refused each time, and not because the test gave up first (the connections use
+	 * up the domain's fd budget, so its ports may be refused at once). */
+	CU_ASSERT(nhc > 0 && nhc < FLOOD_TRIES);
+	CU_ASSERT(nxs > 0 && nxs < FLOOD_TRIES);
+	CU_ASSERT(nports < FLOOD_TRIES);
+
+	/* dom0's open connection: xenstore and hypercalls. */
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 1, &info), 0);
+	CU_ASSERT_EQUAL(pv_xs_read(T.dom0, 0, "/local/domain/1/domid", &val, &len), 0);
+	free(val);
+	CU_ASSERT_EQUAL(pv_evtchn_alloc_unbound(T.dom0, 2, &port), 0);
+	/* New connections of dom0 and of the other domain are accepted and answered. */
+	fd = hc_hello(0);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = xs_read_new(0, "/local/domain/1/domid");
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = hc_hello(2);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = xs_read_new(2, "domid");
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+
+	/* The flood ends: domain 1 is served again. */
+	for (i = 0; i < nhc; i++)
+		close(hc[i]);
+	for (i = 0; i < nxs; i++)
+		close(xs[i]);
+	pv_platform_close(u);
+	for (i = 0; i < 50 && (fd = hc_hello(1)) < 0; i++)
+		usleep(20000); /* the daemon sees the closes on its next pass */
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+}
+
 static CU_TestInfo grant_tests[] = {
 	{ "share A->B; B maps, copies both ways; unshare ends access", test_share_map_copy },
 	{ "domain C, bogus refs and absent domains are refused", test_refused },
@@ -711,6 +1113,10 @@ static CU_TestInfo grant_tests[] = {
 	{ "unshare while mapped is -EBUSY and changes nothing", test_unshare_busy },
 	{ "a grantee killed with pages mapped: its pins are released", test_grantee_dies },
 	{ "a busy unshare leaves read-only entries read-only", test_unshare_busy_keeps_readonly },
+	{ "a third domain's forged maptrack leaves another's pins intact", test_forged_maptrack },
+	{ "failed maps and copies on a current view ask the daemon nothing", test_failed_grants_no_round_trips },
+	{ "epochs are read-only to domains; old views of a granter are freed", test_epochs_and_old_views },
+	{ "a refused registration leaves nothing half set up", test_register_refused_then_retry },
 	{ "a granter that restarts: grantees reach its new memory, not the dead one", test_granter_restarts },
 	CU_TEST_INFO_NULL,
 };
@@ -729,6 +1135,12 @@ static CU_TestInfo domain_tests[] = {
 	{ "pvio-ctl domain-create, -list, -destroy and their errors", test_pvio_ctl_domains },
 	{ "hostile hypercall packets get errors; the daemon keeps serving", test_hostile_hypercalls },
 	{ "a grantee holding an entry lock forever does not hang the daemon", test_stuck_entry_lock },
+	{ "a failed domain create leaves another daemon's socket alone", test_create_keeps_foreign_socket },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo flood_tests[] = {
+	{ "a domain flooding connections and ports is refused; dom0 stays served", test_flood_dom0_served },
 	CU_TEST_INFO_NULL,
 };
 
@@ -736,6 +1148,7 @@ static CU_SuiteInfo suites[] = {
 	{ "sim-grant", suite_init, suite_clean, NULL, NULL, grant_tests },
 	{ "sim-evtchn", suite_init, suite_clean, NULL, NULL, evtchn_tests },
 	{ "sim-domain", suite_init, suite_clean, NULL, NULL, domain_tests },
+	{ "sim-flood", flood_init, suite_clean, NULL, NULL, flood_tests },
 	CU_SUITE_INFO_NULL,
 };
 

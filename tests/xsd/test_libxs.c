@@ -184,20 +184,33 @@ static void test_basic(void)
 	check_read(h0, XBT_NULL, "/bad//path", NULL, EINVAL);
 	check_read(h0, XBT_NULL, "/bad path", NULL, EINVAL);
 	check_read(h0, XBT_NULL, "/trailing/", NULL, EINVAL);
-	/* The deepest tree a path allows: created, listed and removed (recursively). */
+	/*
+	 * The deepest tree a path allows, dom0 included: 2048 bytes (Xen 4.17's path-max),
+	 * counted after "/local/domain/<id>/" in a domain's home.  Created, read and removed
+	 * (recursively).
+	 */
 	{
-		char deep[3080] = "/deep";
+		char deep[2100] = "/deep";
+		char home[2200] = "/local/domain/0/deep";
 		size_t len = 5;
 
-		while (len + 2 <= 3072) {
+		while (len + 2 <= 2048) {
 			memcpy(deep + len, "/d", 3);
 			len += 2;
 		}
 		CU_ASSERT_TRUE(wr(h0, XBT_NULL, deep, "bottom"));
 		check_read(h0, XBT_NULL, deep, "bottom", 0);
 		memcpy(deep + len, "/e", 3);
-		check_read(h0, XBT_NULL, deep, NULL, EINVAL); /* 3073 bytes */
+		check_read(h0, XBT_NULL, deep, NULL, EINVAL); /* 2049 bytes */
 		CU_ASSERT_TRUE(xs_rm(h0, XBT_NULL, "/deep"));
+		/* The same 2049 bytes below dom0's home are 2048 after the prefix... */
+		memcpy(home + 16, deep + 1, len + 2);
+		CU_ASSERT_TRUE(wr(h0, XBT_NULL, home, "bottom"));
+		check_read(h0, XBT_NULL, home, "bottom", 0);
+		/* ... one more is too long even for dom0. */
+		memcpy(home + 16 + len + 1, "/f", 3);
+		check_read(h0, XBT_NULL, home, NULL, EINVAL);
+		CU_ASSERT_TRUE(xs_rm(h0, XBT_NULL, "/local/domain/0/deep"));
 		check_read(h0, XBT_NULL, "/deep/d", NULL, ENOENT);
 	}
 	{
@@ -456,13 +469,13 @@ static void test_quotas(void)
 	char path[64], token[16];
 	int created = 0;
 
-	/* Watches: EQUOTA on the wire, which libxenstore does not know and calls EINVAL. */
+	/* Watches: E2BIG, as C xenstored. */
 	for (int i = 0; i < MAX_WATCHES; i++) {
 		snprintf(token, sizeof(token), "q%d", i);
 		CU_ASSERT_TRUE(xs_watch(h1, "data", token));
 	}
 	CU_ASSERT_FALSE(xs_watch(h1, "data", "one-too-many"));
-	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(errno, E2BIG);
 	CU_ASSERT_TRUE(xs_unwatch(h1, "data", "q0"));
 	CU_ASSERT_TRUE(xs_watch(h1, "data", "one-too-many"));
 	for (int i = 1; i < MAX_WATCHES; i++) {
@@ -480,11 +493,11 @@ static void test_quotas(void)
 		CU_ASSERT_TRUE(xs_unwatch(h0, "/zz", token));
 	}
 
-	/* Transactions. */
+	/* Transactions: ENOSPC. */
 	for (int i = 0; i < MAX_TXNS; i++)
 		CU_ASSERT_NOT_EQUAL(t[i] = xs_transaction_start(h1), XBT_NULL);
 	CU_ASSERT_EQUAL(t[MAX_TXNS] = xs_transaction_start(h1), XBT_NULL);
-	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(errno, ENOSPC);
 	CU_ASSERT_TRUE(xs_transaction_end(h1, t[0], true));
 	CU_ASSERT_NOT_EQUAL(t[0] = xs_transaction_start(h1), XBT_NULL);
 	for (int i = 0; i < MAX_TXNS; i++)
@@ -497,13 +510,13 @@ static void test_quotas(void)
 			break;
 		created++;
 	}
-	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(errno, ENOSPC);
 	CU_ASSERT_TRUE(created > 0 && created < MAX_NODES);
 	/* ... inside a transaction too, and a parent counts. */
 	t[0] = xs_transaction_start(h1);
 	CU_ASSERT_TRUE(xs_rm(h1, t[0], "data/n0"));
 	CU_ASSERT_FALSE(wr(h1, t[0], "data/deep/er", "x"));
-	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(errno, ENOSPC);
 	CU_ASSERT_TRUE(wr(h1, t[0], "data/n0again", "x"));
 	CU_ASSERT_TRUE(xs_transaction_end(h1, t[0], false));
 	CU_ASSERT_FALSE(wr(h1, XBT_NULL, "data/n0", "x"));
@@ -525,10 +538,82 @@ static void test_quotas(void)
 		memset(big, 'v', 5000);
 		CU_ASSERT_FALSE(xs_write(h1, XBT_NULL, "data/big", big, 5000));
 		CU_ASSERT_EQUAL(errno, E2BIG);
-		CU_ASSERT_TRUE(xs_write(h1, XBT_NULL, "data/big", big, 4000));
+		/* A domU's node is at most 2048 bytes as Xen stores it (node-size): 24 of
+		 * header, 8 per permission, the value, the children's names. */
+		CU_ASSERT_FALSE(xs_write(h1, XBT_NULL, "data/big", big, 4000));
+		CU_ASSERT_EQUAL(errno, ENOSPC);
+		CU_ASSERT_FALSE(xs_write(h1, XBT_NULL, "data/big", big, 2048 - 24 - 8));
+		CU_ASSERT_EQUAL(errno, ENOSPC);
+		CU_ASSERT_TRUE(xs_write(h1, XBT_NULL, "data/big", big, 2048 - 24 - 8 - 1));
+		/* dom0 has no node-size quota. */
+		CU_ASSERT_TRUE(xs_write(h0, XBT_NULL, "/local/domain/1/data/big", big, 4000));
+		CU_ASSERT_TRUE(xs_rm(h0, XBT_NULL, "/local/domain/1/data/big"));
 		free(big);
 		check_read(h1, XBT_NULL, "data/one-more", "x", 0);
 	}
+}
+
+
+/*
+ * Xen 4.17's quotas count per domain: a guest opening a second connection gets no more
+ * watches or transactions (each of h1 and h1b has half).
+ */
+static void test_quotas_per_domain(void)
+{
+	struct xs_handle *h1b = xs_open_dom(&srv, 1);
+	xs_transaction_t t[MAX_TXNS + 1];
+	char token[16];
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h1b);
+	for (i = 0; i < MAX_WATCHES; i++) {
+		snprintf(token, sizeof(token), "pd%d", i);
+		CU_ASSERT_TRUE(xs_watch(i % 2 ? h1b : h1, "data", token));
+	}
+	CU_ASSERT_FALSE(xs_watch(h1b, "data", "over"));
+	CU_ASSERT_EQUAL(errno, E2BIG);
+	CU_ASSERT_FALSE(xs_watch(h1, "data", "over"));
+	CU_ASSERT_EQUAL(errno, E2BIG);
+	for (i = 0; i < MAX_TXNS; i++)
+		CU_ASSERT_NOT_EQUAL(t[i] = xs_transaction_start(i % 2 ? h1b : h1), XBT_NULL);
+	CU_ASSERT_EQUAL(xs_transaction_start(h1b), XBT_NULL);
+	CU_ASSERT_EQUAL(errno, ENOSPC);
+	/* Closing a connection gives its share back. */
+	for (i = 0; i < MAX_TXNS; i += 2)
+		CU_ASSERT_TRUE(xs_transaction_end(h1, t[i], true));
+	xs_close(h1b);
+	CU_ASSERT_NOT_EQUAL(t[0] = xs_transaction_start(h1), XBT_NULL);
+	CU_ASSERT_TRUE(xs_transaction_end(h1, t[0], true));
+	CU_ASSERT_TRUE(xs_watch(h1, "data", "over"));
+	CU_ASSERT_TRUE(xs_unwatch(h1, "data", "over"));
+	for (i = 0; i < MAX_WATCHES; i += 2) {
+		snprintf(token, sizeof(token), "pd%d", i);
+		CU_ASSERT_TRUE(xs_unwatch(h1, "data", token));
+	}
+}
+
+/*
+ * Permission rules of Xen 4.17: at most 5 entries (owner included) for a guest; an owner
+ * that is no domain is refused (its accounting fails: ENOMEM); entries naming no domain
+ * are ignored, i.e. not kept.
+ */
+static void test_perm_rules(void)
+{
+	CU_ASSERT_TRUE(wr(h1, XBT_NULL, "data/pr", "x"));
+	CU_ASSERT_TRUE(set_perms(h1, "data/pr", "n1,r0,r2,w0,b2"));
+	CU_ASSERT_FALSE(set_perms(h1, "data/pr", "n1,r0,r2,w0,b2,r0"));
+	CU_ASSERT_EQUAL(errno, ENOSPC);
+	CU_ASSERT_STRING_EQUAL(perms(h0, "/local/domain/1/data/pr"), "n1,r0,r2,w0,b2");
+	/* dom0 has no such quota. */
+	CU_ASSERT_TRUE(wr(h0, XBT_NULL, "/pr", "x"));
+	CU_ASSERT_TRUE(set_perms(h0, "/pr", "n0,r1,r2,w1,b2,r1,r2"));
+	/* An owner that is no domain; entries naming none. */
+	CU_ASSERT_FALSE(set_perms(h0, "/pr", "n77,r1"));
+	CU_ASSERT_EQUAL(errno, ENOMEM);
+	CU_ASSERT_TRUE(set_perms(h0, "/pr", "n0,r77,r1,w300"));
+	CU_ASSERT_STRING_EQUAL(perms(h0, "/pr"), "n0,r1");
+	CU_ASSERT_TRUE(xs_rm(h0, XBT_NULL, "/pr"));
+	CU_ASSERT_TRUE(xs_rm(h1, XBT_NULL, "data/pr"));
 }
 
 static void test_exit(void)
@@ -549,6 +634,8 @@ CU_TestInfo xsd_libxs_tests[] = {
 	{ "@introduceDomain/@releaseDomain, INTRODUCE/RELEASE", test_special_watches },
 	{ "transactions: EAGAIN race and retry, isolation, commit events", test_transactions },
 	{ "quotas: watches, transactions, nodes; E2BIG", test_quotas },
+	{ "quotas count per domain, over all its connections", test_quotas_per_domain },
+	{ "permissions: 5 entries, owner must be a domain, dead entries ignored", test_perm_rules },
 	{ "server frees everything and exits 0 (LeakSanitizer)", test_exit },
 	CU_TEST_INFO_NULL,
 };

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Debian's xenstore-utils, unchanged, against the daemon. */
+#include <glob.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -197,6 +201,55 @@ static void test_watch(void)
 	close(fd);
 }
 
+
+/*
+ * Debian ships xenstore-control in xen-utils-4.17 (xenstore-utils has only a link to
+ * it): run it when it is there ($PVIO_XENSTORE_CONTROL names another copy), as
+ * xenstored's own tool against pvio-simd.
+ */
+static const char *xenstore_control(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("PVIO_XENSTORE_CONTROL");
+	glob_t g;
+
+	if (env && *env)
+		return env;
+	if (realpath("/usr/bin/xenstore-control", path) && access(path, X_OK) == 0 &&
+	    !strstr(path, "wrapper"))
+		return path;
+	if (glob("/usr/lib/xen-*/bin/xenstore-control", 0, NULL, &g) == 0 && g.gl_pathc) {
+		snprintf(path, sizeof(path), "%s", g.gl_pathv[g.gl_pathc - 1]);
+		globfree(&g);
+		return path;
+	}
+	return NULL;
+}
+
+static void test_xenstore_control(void)
+{
+	const char *xc = xenstore_control();
+
+	if (!xc) {
+		fprintf(stderr, "\n    (xenstore-control not installed: xen-utils-4.17; the wire "
+				"test covers XS_CONTROL) ");
+		return;
+	}
+	CU_ASSERT_EQUAL(TOOL(0, xc, "help"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "quota\t[set <name> <val>|<domid>]\n"));
+	CU_ASSERT_EQUAL(TOOL(0, xc, "quota"), 0);
+	CU_ASSERT_TRUE(!strncmp(out, "Quota settings:\nnodes            :     1000 Nodes per domain\n", 61));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "path-max         :     2048 Max. length of a node path\n"));
+	CU_ASSERT_EQUAL(TOOL(0, xc, "quota", "1"), 0);
+	CU_ASSERT_TRUE(!strncmp(out, "Domain 1:\nnodes           :        ", 35));
+	CU_ASSERT_EQUAL(TOOL(0, xc, "quota", "set", "watches", "64"), 0);
+	CU_ASSERT_EQUAL(TOOL(0, xc, "quota"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "watches          :       64 Watches per domain\n"));
+	CU_ASSERT_EQUAL(TOOL(0, xc, "quota", "set", "watches", "128"), 0);
+	CU_ASSERT_NOT_EQUAL(TOOL(0, xc, "quota", "4242"), 0); /* no such domain */
+	CU_ASSERT_NOT_EQUAL(TOOL(1, xc, "quota"), 0);          /* a domU may not */
+}
+
 static void test_exit(void)
 {
 	int status = srv_stop(&srv);
@@ -212,6 +265,7 @@ CU_TestInfo xsd_utils_tests[] = {
 	{ "xenstore-chmod seen by xenstore-ls -p", test_chmod },
 	{ "a domU cannot read or write dom0's node until chmod", test_domu_permissions },
 	{ "xenstore-watch: initial event, changes, permission filter", test_watch },
+	{ "xenstore-control help, quota, quota <domid>, quota set", test_xenstore_control },
 	{ "server frees everything and exits 0 (LeakSanitizer)", test_exit },
 	CU_TEST_INFO_NULL,
 };

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -255,19 +256,20 @@ static void test_wire_details(void)
 	rc = call(good, XS_DIRECTORY_PART, 0, "/local/domain/2\0" "999\0", 20);
 	CU_ASSERT_EQUAL(rc, (int)strlen(rbuf) + 2);
 
-	/* Quotas say EQUOTA (as oxenstored), dom2's transaction limit being 10. */
+	/* Quota errors are C xenstored's: ENOSPC, E2BIG for watches; dom2 may have 10
+	 * transactions and 128 watches. */
 	for (int i = 0; i < 10; i++)
 		CU_ASSERT_TRUE(call(fd, XS_TRANSACTION_START, 0, "", 1) > 0 &&
 			       rh.type == XS_TRANSACTION_START);
 	CU_ASSERT_EQUAL(call(fd, XS_TRANSACTION_START, 0, "", 1), 7);
-	CU_ASSERT_STRING_EQUAL(rbuf, "EQUOTA");
+	CU_ASSERT_STRING_EQUAL(rbuf, "ENOSPC");
 	for (int i = 0; i < 128; i++) {
 		int n = snprintf(req, sizeof(req), "data%ct%d", 0, i) + 1;
 
 		CU_ASSERT_EQUAL(call(fd, XS_WATCH, 0, req, (uint32_t)n), 3);
 	}
-	CU_ASSERT_EQUAL(call(fd, XS_WATCH, 0, "data\0t-last\0", 12), 7);
-	CU_ASSERT_STRING_EQUAL(rbuf, "EQUOTA");
+	CU_ASSERT_EQUAL(call(fd, XS_WATCH, 0, "data\0t-last\0", 12), 6);
+	CU_ASSERT_STRING_EQUAL(rbuf, "E2BIG");
 	/* RESET_WATCHES ends the watches and the transactions. */
 	CU_ASSERT_EQUAL(call(fd, XS_RESET_WATCHES, 0, "", 1), 3);
 	CU_ASSERT_EQUAL(call(fd, XS_WATCH, 0, "data\0t-last\0", 12), 3);
@@ -329,6 +331,61 @@ static void test_slow_reader(void)
 	check_good("slow reader done");
 }
 
+
+/*
+ * Outstanding requests count per domain (Xen's quota 20): while dom1 leaves replies
+ * unread on one connection, its other connections are not served either; dom0 is.  Once
+ * it reads, everything is answered.
+ */
+static void test_outstanding_per_domain(void)
+{
+	char val[1500], req[16 + 64];
+	int a = raw_connect(&srv, 1), b = raw_connect(&srv, 1), sent = 0, got = 0, rc = 0;
+	bool full = false;
+	struct pollfd pfd;
+	size_t plen;
+
+	CU_ASSERT_FATAL(a >= 0 && b >= 0);
+	plen = (size_t)snprintf(req + 16, sizeof(req) - 16, "/local/domain/1/data/out") + 1;
+	memcpy(val, req + 16, plen);
+	memset(val + plen, 'o', sizeof(val) - plen);
+	CU_ASSERT_EQUAL(call(good, XS_WRITE, 0, val, sizeof(val)), 3);
+	memcpy(req, &(struct xsd_sockmsg){ .type = XS_READ, .len = (uint32_t)plen }, 16);
+	/*
+	 * Fill a's socket both ways with requests whose replies a does not read, until the
+	 * daemon reports dom1 at its outstanding quota (xenstore-control quota 1).
+	 */
+	for (int tries = 0; tries < 500; tries++) {
+		while (sent < 100000) {
+			ssize_t n = send(a, req, 16 + plen, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n < 0)
+				break;
+			CU_ASSERT_EQUAL_FATAL((size_t)n, 16 + plen);
+			sent++;
+		}
+		CU_ASSERT_TRUE_FATAL(call(good, XS_CONTROL, 0, "quota\0" "1", 8) > 0);
+		if ((full = strstr(rbuf, "outstanding     :       20\n") != NULL))
+			break;
+		usleep(10000);
+	}
+	CU_ASSERT_TRUE_FATAL(full);
+	/* b's request is not read while dom1 has 20 replies outstanding. */
+	CU_ASSERT_EQUAL(raw_send(b, XS_READ, 0, (uint32_t)plen, req + 16, (uint32_t)plen), 0);
+	check_good("dom1 still blocked");
+	pfd = (struct pollfd){ .fd = b, .events = POLLIN };
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 200), 0);
+	/* a reads: all of a's replies come, and then b's. */
+	while (got < sent && (rc = raw_recv(a, &rh, rbuf, sizeof(rbuf), 5000)) >= 0 &&
+	       rh.type == XS_READ)
+		got++;
+	CU_ASSERT_EQUAL(got, sent);
+	CU_ASSERT_EQUAL(raw_recv(b, &rh, rbuf, sizeof(rbuf), 5000), (int)(sizeof(val) - plen));
+	close(a);
+	close(b);
+	CU_ASSERT_EQUAL(call(good, XS_RM, 0, "/local/domain/1/data/out", 25), 3);
+}
+
 /* A client whose watch events pile up past the cap is dropped. */
 static void test_event_flood(void)
 {
@@ -371,11 +428,71 @@ static void test_exit(void)
 	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
 }
 
+
+/*
+ * XS_CONTROL as Xen 4.17's C xenstored answers it: dom0 only; "help", "quota" (the
+ * settings, one domain's use, set), "quota-soft"; texts with their NUL.
+ */
+static void test_control(void)
+{
+	int fd = raw_connect(&srv, 2);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(call(fd, XS_CONTROL, 0, "help", 5), 7);
+	CU_ASSERT_STRING_EQUAL(rbuf, "EACCES");
+	close(fd);
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "help", 5) > 0 && rh.type == XS_CONTROL);
+	CU_ASSERT_STRING_EQUAL(rbuf, "check\t\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\n"
+				     "quota-soft\t[set <name> <val>]\nhelp\t\n");
+	CU_ASSERT_EQUAL((size_t)rh.len, strlen(rbuf) + 1);
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "quota", 6) > 0 && rh.type == XS_CONTROL);
+	CU_ASSERT_STRING_EQUAL(rbuf,
+			       "Quota settings:\n"
+			       "nodes            :     1000 Nodes per domain\n"
+			       "watches          :      128 Watches per domain\n"
+			       "transactions     :       10 Transactions per domain\n"
+			       "outstanding      :       20 Outstanding requests per domain\n"
+			       "transaction-nodes:     1024 Max. number of accessed nodes per transaction\n"
+			       "memory           :  2621440 Total Xenstore memory per domain (error level)\n"
+			       "node-size        :     2048 Max. size of a node\n"
+			       "path-max         :     2048 Max. length of a node path\n"
+			       "permissions      :        5 Max. number of permissions per node\n");
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "quota-soft", 11) > 0);
+	CU_ASSERT_STRING_EQUAL(rbuf, "Quota settings:\n"
+				     "memory           :  2097152 Total Xenstore memory per domain (warning level)\n");
+	/* One domain's use: dom2 has the 7 home nodes libxl gives it, and one watch here. */
+	fd = raw_connect(&srv, 2);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(call(fd, XS_WATCH, 0, "data\0qw\0", 8), 3);
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "quota\0" "2", 8) > 0 && rh.type == XS_CONTROL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rbuf, "Domain 2:\nnodes           :        "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rbuf, "\nwatches         :        1\n"
+					    "transactions    :        0\n"));
+	close(fd);
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0" "99", 9), 7);
+	CU_ASSERT_STRING_EQUAL(rbuf, "ENOENT");
+	/* Setting one, and the errors. */
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "quota\0set\0permissions\0" "7", 24) > 0);
+	CU_ASSERT_STRING_EQUAL(rbuf, "OK");
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "quota", 6) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rbuf, "permissions      :        7 "));
+	CU_ASSERT_TRUE(call(good, XS_CONTROL, 0, "quota\0set\0permissions\0" "5", 24) > 0);
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0set\0permissions\0" "0", 24), 7);
+	CU_ASSERT_STRING_EQUAL(rbuf, "EINVAL");
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0set\0bogus\0" "5", 18), 7);
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "live-update\0-a", 15), 7);
+	CU_ASSERT_STRING_EQUAL(rbuf, "EINVAL");
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "check", 6), 3);
+	check_good("control");
+}
+
 CU_TestInfo xsd_wire_tests[] = {
 	{ "malformed messages: error reply or disconnect, others unaffected", test_malformed },
 	{ "req_id and tx_id echoed, pipelined requests answered in order", test_ids_echoed },
-	{ "DIRECTORY_PART, EQUOTA, RESET_WATCHES, relative initial event", test_wire_details },
+	{ "DIRECTORY_PART, quota errors, RESET_WATCHES, relative initial event", test_wire_details },
 	{ "a client not reading its replies is throttled, then served", test_slow_reader },
+	{ "XS_CONTROL: help, quota, quota-soft as C xenstored; dom0 only", test_control },
+	{ "a domain with 20 unread replies is not read from on any connection", test_outstanding_per_domain },
 	{ "a client drowning in watch events is disconnected", test_event_flood },
 	{ "server frees everything and exits 0 (LeakSanitizer)", test_exit },
 	CU_TEST_INFO_NULL,
