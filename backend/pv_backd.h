@@ -107,6 +107,10 @@ struct pv_blkback_stats {
 	uint64_t requests, reads, writes, flushes, barriers, discards, indirect;
 	uint64_t bytes_read, bytes_written, errors, bad_requests, persistent_hits;
 	uint64_t grant_maps, grant_unmaps, grant_copies, notifications_in, notifications_out;
+	/* Restart journal (pv_blkback_journal.c): requests executed again after a restart,
+	 * answered ones a restart found published and dropped, resumes refused or degraded
+	 * because the journal was missing, stale or inconsistent. */
+	uint64_t journal_replayed, journal_dropped, journal_lost;
 };
 
 struct pv_blkback_dev;
@@ -123,6 +127,10 @@ struct pv_backd {
 	unsigned int max_queues;       /* offered in multi-queue-max-queues */
 	unsigned int max_persistent;   /* persistent grant pages per queue; 0: the default */
 	unsigned int stopping;         /* SIGTERM seen: drain, detach, exit */
+	char *state_dir;               /* restart journals live here (beside the lock); NULL: none */
+	int lock_fd;                   /* the one-daemon flock; every io_uring holds it too */
+	uint64_t test_reorder;         /* --test-reorder SEED: hold and shuffle completions */
+	uint64_t test_rng;
 	uint64_t stop_deadline_ns;
 	int ctl_fd;
 	char *ctl_path;

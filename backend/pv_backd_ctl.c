@@ -72,7 +72,8 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     "\"bytes_read\":%llu,\"bytes_written\":%llu,\"errors\":%llu,"
 		     "\"bad_requests\":%llu,\"persistent_hits\":%llu,\"grant_maps\":%llu,"
 		     "\"grant_unmaps\":%llu,\"grant_copies\":%llu,\"notifications_in\":%llu,"
-		     "\"notifications_out\":%llu,\"inflight\":%u}",
+		     "\"notifications_out\":%llu,\"journal_replayed\":%llu,"
+		     "\"journal_dropped\":%llu,\"journal_lost\":%llu,\"inflight\":%u}",
 		     dev->domid, dev->devid, dev->state, params, dev->lim.readonly ? "r" : "w", type,
 		     (unsigned long long)dev->lim.sectors, dev->sector_size ? dev->sector_size : 512,
 		     dev->nqueues, dev->connected ? 1u << dev->ring_order : 0, dev->persistent,
@@ -85,7 +86,9 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     (unsigned long long)s->bad_requests, (unsigned long long)s->persistent_hits,
 		     (unsigned long long)s->grant_maps, (unsigned long long)s->grant_unmaps,
 		     (unsigned long long)s->grant_copies, (unsigned long long)s->notifications_in,
-		     (unsigned long long)s->notifications_out, dev->inflight);
+		     (unsigned long long)s->notifications_out,
+		     (unsigned long long)s->journal_replayed, (unsigned long long)s->journal_dropped,
+		     (unsigned long long)s->journal_lost, dev->inflight);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 

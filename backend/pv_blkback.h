@@ -23,6 +23,7 @@ struct pv_blkback_req {
 	uint8_t pending;         /* io_uring completions still to come */
 	uint8_t copy_back;       /* copy mode read: bounce -> guest pages at completion */
 	int16_t status;          /* BLKIF_RSP_* so far */
+	int jslot;               /* its restart-journal entry (-1: no journal) */
 	unsigned int niov;
 	void *map_addr;          /* per-request grant mapping (no persistent slot) */
 	unsigned int map_count;
@@ -73,6 +74,18 @@ struct pv_blkback_queue {
 	unsigned int pg_size, pg_count, pg_max;
 	struct pv_blkback_chunk *chunks;
 	unsigned int nchunks;
+	/* Restart journal (pv_blkback_journal.c); jh NULL: none (the log said why). */
+	struct pv_bj_hdr *jh;
+	struct pv_bj_ent *je;
+	size_t jlen;
+	char *jpath;
+	unsigned int jn;           /* entries: nr_ents */
+	uint16_t *jfree;           /* free entries (stack) */
+	unsigned int njfree;
+	uint16_t *junpub;          /* entries whose response is written, not yet published */
+	unsigned int njunpub;
+	uint16_t *jreplay;         /* after a restart: entries to execute again, in ring order */
+	unsigned int njreplay;
 };
 
 enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
@@ -109,6 +122,9 @@ struct pv_blkback_dev {
 	unsigned int inflight;
 	struct pv_blkback_stats st;
 	struct pv_backd_ratelimit rl;
+	/* --test-reorder: finished requests held back, answered later in random order. */
+	struct pv_blkback_req **held;
+	unsigned int nheld, held_max;
 };
 
 /* pv_blkback_ring.c */
@@ -147,6 +163,30 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev);
 int pv_blkback_io_queue(struct pv_blkback_req *rq);
 /* Submits everything queued since the last call: one system call per pass. */
 void pv_blkback_io_submit(struct pv_blkback_dev *dev);
+
+/* pv_blkback_journal.c: the restart journal of one queue (see the comment there). */
+enum { PV_BJ_FRESH, PV_BJ_RESUME };
+/*
+ * After the ring is mapped: a fresh connection creates the journal and returns the index
+ * to attach at; a resume reads it, drops what was published, queues the rest for
+ * pv_blkback_journal_replay_next() and returns rsp_prod_pvt and req_cons in *rsp, *cons.
+ * Returns 0, or -errno when the ring cannot be resumed exactly (fatal already written).
+ */
+int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs, int mode,
+			    pv_ring_idx_t *rsp, pv_ring_idx_t *cons);
+/* Unmaps it; remove=1 deletes the file (the connection ended for good). */
+void pv_blkback_journal_close(struct pv_blkback_queue *q, int remove);
+/* Records the request at ring index idx; returns its entry (-1: no journal). */
+int pv_blkback_journal_take(struct pv_blkback_queue *q, pv_ring_idx_t idx,
+			    const struct blkif_request *r);
+void pv_blkback_journal_consumed(struct pv_blkback_queue *q);
+/* Entry js is about to be answered at ring slot rsp_prod_pvt. */
+void pv_blkback_journal_responding(struct pv_blkback_queue *q, int js);
+/* rsp_prod was published: frees the entries answered before it. */
+void pv_blkback_journal_published(struct pv_blkback_queue *q);
+int pv_blkback_journal_free_slots(const struct pv_blkback_queue *q);
+/* The next request a restart must execute again: its entry, *r its private copy; or -1. */
+int pv_blkback_journal_replay_next(struct pv_blkback_queue *q, struct blkif_request *r);
 
 /* pv_blkback_xenbus.c */
 /* The data path found the ring unusable (fatal already written): close the device. */

@@ -145,6 +145,43 @@ void pv_blkback_io_close(struct pv_blkback_dev *dev)
 	dev->fd = -1;
 }
 
+/*
+ * --test-reorder (tests only): a finished request is held back instead of answered, and
+ * each pass answers a random part of what is held, in random order, so that responses
+ * leave in an order unrelated to the requests' (as a busy disk's would, only more so).
+ * The I/O itself is done when held: a kill then leaves requests done but unanswered.
+ */
+static uint64_t test_rand(struct pv_backd *d)
+{
+	/* xorshift64*: reproducible from the seed, no libc state shared with anyone. */
+	d->test_rng ^= d->test_rng >> 12;
+	d->test_rng ^= d->test_rng << 25;
+	d->test_rng ^= d->test_rng >> 27;
+	return d->test_rng * 2685821657736338717ull;
+}
+
+static void test_release(struct pv_blkback_dev *dev)
+{
+	unsigned int n = dev->nheld;
+
+	while (n--) {
+		unsigned int i = (unsigned int)(test_rand(dev->d) % dev->nheld);
+		struct pv_blkback_req *rq = dev->held[i];
+
+		if (test_rand(dev->d) & 1)
+			continue;
+		dev->held[i] = dev->held[--dev->nheld];
+		pv_blkback_req_done(rq, rq->status == BLKIF_RSP_OKAY);
+	}
+	if (dev->nheld) {
+		uint64_t one = 1;
+
+		/* Come back for the rest on the next turn of the loop. */
+		if (write(dev->uring_efd, &one, sizeof(one)) < 0)
+			pv_backd_log(PV_LOG_WARN, COMP, "test-reorder: eventfd: %s", strerror(errno));
+	}
+}
+
 static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct pv_blkback_dev *dev = opaque;
@@ -171,11 +208,17 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 						dev->devid, (unsigned long long)rq->sector,
 						res < 0 ? strerror(-res) : "short transfer");
 			}
-			if (--rq->pending == 0)
+			if (--rq->pending)
+				continue;
+			if (dev->held && dev->nheld < dev->held_max)
+				dev->held[dev->nheld++] = rq;
+			else
 				pv_blkback_req_done(rq, rq->status == BLKIF_RSP_OKAY);
 		}
 		io_uring_cq_advance(dev->uring, n);
 	}
+	if (dev->held)
+		test_release(dev);
 	/* Last: it may disconnect the device, which closes fd and the ring. */
 	pv_blkback_after_completions(dev);
 }
@@ -198,6 +241,26 @@ int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 		free(dev->uring);
 		dev->uring = NULL;
 		return rc;
+	}
+	/*
+	 * The ring holds the daemon's lock file open (see take_lock() in pvio-backd.c): after
+	 * kill -9 the lock is released only once the kernel has finished this ring's I/O, so
+	 * a successor never re-executes a request while an old copy of it may still run.
+	 */
+	if (dev->d->lock_fd >= 0) {
+		rc = io_uring_register_files(dev->uring, &dev->d->lock_fd, 1);
+		if (rc < 0)
+			pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: io_uring_register_files: %s: a "
+				     "restart may not wait for this daemon's I/O", dev->domid,
+				     dev->devid, strerror(-rc));
+	}
+	if (dev->d->test_reorder) {
+		dev->held_max = entries;
+		dev->held = calloc(entries, sizeof(*dev->held));
+		if (!dev->held) {
+			rc = -ENOMEM;
+			goto fail;
+		}
 	}
 	dev->uring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (dev->uring_efd < 0) {
@@ -228,6 +291,10 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev)
 		free(dev->uring);
 		dev->uring = NULL;
 	}
+	/* Held requests are dropped unanswered, as a kill would: the journal answers them. */
+	free(dev->held);
+	dev->held = NULL;
+	dev->nheld = dev->held_max = 0;
 }
 
 void pv_blkback_io_submit(struct pv_blkback_dev *dev)

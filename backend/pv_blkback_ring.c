@@ -113,11 +113,13 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 
 /* ---- responses --------------------------------------------------------------------------- */
 
-static void respond(struct pv_blkback_queue *q, uint64_t id, uint8_t op, int16_t status)
+/* js: the request's journal entry, told first where its response goes (-1: none). */
+static void respond(struct pv_blkback_queue *q, int js, uint64_t id, uint8_t op, int16_t status)
 {
 	struct blkif_response rsp = { .id = id, .operation = op, .status = status };
 
-	/* Slot rsp_prod_pvt holds a request we consumed already: ours to overwrite. */
+	pv_blkback_journal_responding(q, js);
+	/* Slot rsp_prod_pvt holds a request we consumed (and journalled): ours to overwrite. */
 	memcpy(pv_blkif_back_rsp(&q->ring, q->ring.rsp_prod_pvt), &rsp, sizeof(rsp));
 	q->ring.rsp_prod_pvt++;
 	q->need_push = 1;
@@ -127,11 +129,15 @@ static void respond(struct pv_blkback_queue *q, uint64_t id, uint8_t op, int16_t
 static void push(struct pv_blkback_queue *q)
 {
 	struct pv_blkback_dev *dev = q->dev;
+	int notify;
 
 	if (!q->need_push)
 		return;
 	q->need_push = 0;
-	if (pv_ring_push_responses_and_check_notify(&q->ring)) {
+	notify = pv_ring_push_responses_and_check_notify(&q->ring);
+	/* Published: the journal entries of these responses are free now, not before. */
+	pv_blkback_journal_published(q);
+	if (notify) {
 		pv_evtchn_notify(dev->d->plat, q->port);
 		dev->st.notifications_out++;
 	}
@@ -424,7 +430,7 @@ void pv_blkback_req_done(struct pv_blkback_req *rq, int ok)
 		else
 			dev->st.bytes_written += rq->bytes;
 	}
-	respond(q, rq->id, rq->op, rq->status);
+	respond(q, rq->jslot, rq->id, rq->op, rq->status);
 	req_free(rq);
 }
 
@@ -443,17 +449,19 @@ static uint8_t response_op(const struct blkif_request *r)
 	return ir.indirect_op;
 }
 
-static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *r, int why)
+static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *r, int js,
+			int why)
 {
 	struct pv_blkback_dev *dev = q->dev;
 
 	dev->st.bad_requests++;
-	respond(q, r->id, response_op(r), BLKIF_RSP_ERROR);
+	respond(q, js, r->id, response_op(r), BLKIF_RSP_ERROR);
 	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-why));
 }
 
-static void start_request(struct pv_blkback_queue *q, const struct blkif_request *r)
+/* r: the private copy, journalled in entry js (-1: no journal). */
+static void start_request(struct pv_blkback_queue *q, const struct blkif_request *r, int js)
 {
 	struct pv_blkback_dev *dev = q->dev;
 	const struct blkif_request_segment *segs = r->seg;
@@ -465,7 +473,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	dev->st.requests++;
 	rc = pv_blkback_check_req(&dev->lim, r, &h);
 	if (rc < 0) {
-		bad_request(q, r, rc);
+		bad_request(q, r, js, rc);
 		return;
 	}
 	/* The ring never holds more requests than the pool: cons overflow stops intake first. */
@@ -474,6 +482,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	q->inflight++;
 	dev->inflight++;
 	rq->id = r->id;
+	rq->jslot = js;
 	rq->op = response_op(r);
 	rq->kind = (uint8_t)h.kind;
 	rq->sector = h.sector;
@@ -515,7 +524,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 bad:
 	rq->status = BLKIF_RSP_ERROR;
 	dev->st.bad_requests++;
-	respond(q, rq->id, rq->op, BLKIF_RSP_ERROR);
+	respond(q, js, rq->id, rq->op, BLKIF_RSP_ERROR);
 	req_free(rq);
 	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-rc));
@@ -530,10 +539,25 @@ static void ring_broken(struct pv_blkback_queue *q)
 	pv_blkback_failed(q->dev);
 }
 
+/*
+ * After a restart: what the previous daemon took but never published, from the journal's
+ * copies (indirect pages are re-read: the guest keeps them granted until answered).
+ */
+static void replay(struct pv_blkback_queue *q)
+{
+	struct blkif_request r;
+	int js;
+
+	while ((js = pv_blkback_journal_replay_next(q, &r)) >= 0)
+		start_request(q, &r, js);
+}
+
 void pv_blkback_kick(struct pv_blkback_queue *q)
 {
 	struct pv_blkback_dev *dev = q->dev;
 
+	if (q->njreplay && !q->stopped)
+		replay(q);
 	for (;;) {
 		pv_ring_idx_t prod;
 
@@ -547,11 +571,25 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 		       !pv_ring_req_cons_overflow(&q->ring, q->ring.req_cons) &&
 		       (!q->have_stop_at || q->stop_left)) {
 			struct blkif_request r;
+			int js;
 
+			/*
+			 * A journal entry lives until its response is published: with none free,
+			 * publish what is answered (at most req_cons - rsp_prod_pvt < nr_ents
+			 * entries stay taken, so one frees up).
+			 */
+			if (!pv_blkback_journal_free_slots(q)) {
+				push(q);
+				if (!pv_blkback_journal_free_slots(q))
+					break; /* cannot happen; never without a record */
+			}
 			pv_blkif_back_copy_req(&q->ring, q->ring.req_cons, &r);
+			/* Recorded, then consumed: a restart finds it either way, never neither. */
+			js = pv_blkback_journal_take(q, q->ring.req_cons, &r);
 			q->ring.req_cons++;
+			pv_blkback_journal_consumed(q);
 			q->stop_left -= q->have_stop_at;
-			start_request(q, &r);
+			start_request(q, &r, js);
 		}
 		pv_blkback_io_submit(dev);
 		push(q);
@@ -741,7 +779,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 }
 
 static int queue_connect(struct pv_blkback_dev *dev, struct pv_blkback_queue *q, const char *dir,
-			 int have_order)
+			 int have_order, int resume)
 {
 	struct pv_backd *d = dev->d;
 	grant_ref_t refs[PV_RING_MAX_PAGES];
@@ -777,13 +815,16 @@ static int queue_connect(struct pv_blkback_dev *dev, struct pv_blkback_queue *q,
 	q->ring_pages = npages;
 	dev->st.grant_maps += npages;
 	/*
-	 * Attach at the responses already published, not at 0: after a restart the requests
-	 * between rsp_prod and req_prod are the ones the old daemon never answered.
+	 * Where to attach is the journal's answer (pv_blkback_journal.c): after a restart
+	 * [rsp_prod, req_prod) is not "what the old daemon never answered", since responses
+	 * are written in completion order over slots of requests taken earlier.
 	 */
 	rc = pv_ring_back_attach(&q->ring, q->ring_addr, (size_t)npages * PV_PAGE_SIZE,
-				 sizeof(union pv_blkif_sring_entry),
-				 __atomic_load_n(&((struct pv_sring *)q->ring_addr)->rsp_prod,
-						 __ATOMIC_ACQUIRE));
+				 sizeof(union pv_blkif_sring_entry), 0);
+	if (rc < 0)
+		return rc;
+	rc = pv_blkback_journal_open(q, refs, resume ? PV_BJ_RESUME : PV_BJ_FRESH,
+				     &q->ring.rsp_prod_pvt, &q->ring.req_cons);
 	if (rc < 0)
 		return rc;
 	rc = pv_evtchn_bind_interdomain(d->plat, (domid_t)dev->domid, q->remote_port, &q->port);
@@ -809,9 +850,15 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 	struct pv_backd *d = dev->d;
 	uint32_t nq = 1, order = 0;
 	unsigned int i, entries = 0;
-	int rc, have_order;
+	int rc, have_order, resume = 0;
 	char *s;
 
+	/*
+	 * Connected already: the state was written by the previous daemon, so this is a
+	 * restart and the journal says where the ring stands (it also checks that the ring
+	 * is the one it describes: a front end may have started over while we were dead).
+	 */
+	resume = dev->state == XenbusStateConnected;
 	rc = fe_read(dev, dev->fe_path, "protocol", &s);
 	if (rc == 0) {
 		int ok = strcmp(s, "x86_64-abi") == 0;
@@ -858,7 +905,7 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 			snprintf(dir, sizeof(dir), "%s", dev->fe_path);
 		else
 			snprintf(dir, sizeof(dir), "%s/queue-%u", dev->fe_path, i);
-		rc = queue_connect(dev, &dev->qs[i], dir, have_order);
+		rc = queue_connect(dev, &dev->qs[i], dir, have_order, resume);
 		if (rc < 0)
 			goto fail;
 		entries += dev->qs[i].ring.nr_ents;
@@ -908,6 +955,8 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	}
 	if (q->bounce)
 		munmap(q->bounce, q->bounce_len);
+	/* Kept when the daemon exits (its successor resumes), deleted when the connection ends. */
+	pv_blkback_journal_close(q, !d->stopping);
 	free(q->reqs);
 	free(q->iovs);
 	free(q->csegs);

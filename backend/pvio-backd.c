@@ -129,12 +129,47 @@ static char *default_ctl(const char *spec)
 	return strdup(PV_BACKD_CTL_XEN_PATH);
 }
 
+/* Is the pvio-backd whose pid the lock file names still running?  Unknown: yes. */
+static int holder_alive(int fd)
+{
+	char buf[16];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid;
+	char *end;
+
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	pid = strtol(buf, &end, 10);
+	if (end == buf || (*end && *end != '\n') || pid <= 0 || pid == (long)getpid())
+		return 1;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* The lock file names its holder, so that a successor can tell dead from busy. */
+static void lock_note_pid(int fd)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		pv_backd_log(PV_LOG_WARN, COMP, "cannot record the pid in the lock file: %s",
+			     strerror(errno));
+}
+
 /*
  * One pvio-backd per backend domain: two would both serve every vbd, race to bind the same
  * event channels and put devices into Closing (seen when a stopped daemon lingered in
  * tests/xen).  An flock beside the default control socket, held for the process's life
- * (it passes to the detached child, and the kernel drops it when the process dies, so a
- * killed daemon never blocks its successor).  Returns the fd or -errno.
+ * (it passes to the detached child).
+ *
+ * The lock also orders a restart after the old daemon's I/O: every io_uring registers the
+ * lock's file (pv_blkback_io_start), so after kill -9 the open file, and with it the lock,
+ * lives until the kernel has finished the dead daemon's last request.  A write stuck on a
+ * frozen file system that completed after our restart could otherwise overwrite newer
+ * data with an old request's.  So: held by a live daemon (its pid, recorded in the file,
+ * exists): refused; held by a dead one: wait for its I/O, saying so.  Returns the fd or
+ * -errno.
  */
 static int take_lock(const char *spec, char **path_out)
 {
@@ -155,6 +190,13 @@ static int take_lock(const char *spec, char **path_out)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
+		if (e == EWOULDBLOCK && !holder_alive(fd)) {
+			pv_backd_log(PV_LOG_WARN, COMP, "%s: waiting for the I/O of a killed "
+				     "pvio-backd to finish", path);
+			if (flock(fd, LOCK_EX) == 0)
+				return fd;
+			e = errno;
+		}
 		close(fd);
 		return e == EWOULDBLOCK ? -EBUSY : -e;
 	}
@@ -172,10 +214,11 @@ int main(int argc, char **argv)
 		{ "ctl", required_argument, NULL, 's' },
 		{ "max-queues", required_argument, NULL, 'q' },
 		{ "max-persistent", required_argument, NULL, 'P' },
+		{ "test-reorder", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pv_backd d = { .ctl_fd = -1 };
+	struct pv_backd d = { .ctl_fd = -1, .lock_fd = -1 };
 	const char *spec = NULL, *ctl = NULL, *why = NULL;
 	char *ctl_default = NULL, *end;
 	int foreground = 0, opt, sfd = -1, rc = 1, ready = -1, lock_fd;
@@ -223,6 +266,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'R':
+			/* Tests only (docs/architecture.md): answers in a shuffled order. */
+			errno = 0;
+			d.test_reorder = strtoull(optarg, &end, 10);
+			if (errno || *end || *optarg == '-' || !d.test_reorder) {
+				fprintf(stderr, "pvio-backd: --test-reorder: a seed > 0\n");
+				return 2;
+			}
+			d.test_rng = d.test_reorder;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -248,6 +301,16 @@ int main(int argc, char **argv)
 	if (!foreground && pv_daemon_detach(&ready) < 0) {
 		perror("pvio-backd: fork");
 		return 1;
+	}
+	lock_note_pid(lock_fd);
+	d.lock_fd = lock_fd;
+	/* Restart journals beside the lock: the rundir on sim, /run/pvio on Xen. */
+	d.state_dir = strdup(lock_path);
+	if (d.state_dir && strrchr(d.state_dir, '/')) {
+		*strrchr(d.state_dir, '/') = 0;
+	} else {
+		free(d.state_dir);
+		d.state_dir = NULL;
 	}
 	sfd = pv_daemon_signalfd();
 
@@ -302,6 +365,7 @@ out:
 		pv_platform_close(d.plat);
 	free(ctl_default);
 	free(lock_path);
+	free(d.state_dir);
 	close(lock_fd);
 	if (ready >= 0)
 		close(ready); /* never served: the waiting parent exits 1 */

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "pv_backd.h"
 #include "pv_test.h"
+#include "restart.h"
 
 #define MiB (1u << 20)
 #define XVDB 51728
@@ -1057,6 +1058,7 @@ int main(void)
 		{ "map", suite_init_map, suite_clean, NULL, NULL, map_tests },
 		{ "copy", suite_init_copy, suite_clean, NULL, NULL, copy_tests },
 		{ "small-cache", suite_init_small_cache, suite_clean, NULL, NULL, small_cache_tests },
+		{ "restart", restart_suite_init, restart_suite_clean, NULL, NULL, restart_tests },
 		CU_SUITE_INFO_NULL,
 	};
 

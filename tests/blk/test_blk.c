@@ -47,6 +47,9 @@ static int ctl(const char *args)
 			     args);
 }
 
+/* Extra option of the next daemons (e.g. "--test-reorder=SEED"), or NULL. */
+static const char *backd_extra;
+
 static int start_backd(void)
 {
 	char sock[600];
@@ -60,7 +63,13 @@ static int start_backd(void)
 		char *level = getenv("PVIO_TEST_BACKD_LOG") ? getenv("PVIO_TEST_BACKD_LOG") : "warn";
 		/* Four queues even on a 2-CPU machine: the test is about the protocol. */
 		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level", level,
-				 "--max-queues", "4", copy_mode ? "--grant-copy" : NULL, NULL };
+				 "--max-queues", "4", NULL, NULL, NULL };
+		unsigned int a = 8;
+
+		if (copy_mode)
+			argv[a++] = "--grant-copy";
+		if (backd_extra)
+			argv[a++] = (char *)backd_extra;
 
 		snprintf(spec, sizeof(spec), "sim:%s:0", T.rundir);
 		execv(pv_simtest_bin("pvio-backd"), argv);
@@ -138,6 +147,7 @@ struct slot {
 	struct pv_blkfront_io io;
 	uint8_t *buf;
 	int busy, status;
+	int calls; /* completions seen: exactly one each */
 };
 
 static void io_done(struct pv_blkfront_io *io, int status)
@@ -146,6 +156,7 @@ static void io_done(struct pv_blkfront_io *io, int status)
 
 	s->status = status;
 	s->busy = 0;
+	s->calls++;
 }
 
 /*
@@ -517,11 +528,20 @@ static void test_backend_killed(void)
 	struct pv_blkfront *bf = NULL;
 	struct pv_blkfront_opts o = { .timeout_ms = 10000 };
 	struct slot slots[32];
+	int submitted[32] = { 0 };
 	char args[700];
 	uint8_t *buf;
-	unsigned int i;
+	unsigned int i, nsub = 0;
 	int st, fd, n;
 
+	/*
+	 * A daemon that answers out of order (held back, shuffled: a test-only switch), so
+	 * that the kill finds some requests answered and others not, in no particular order.
+	 */
+	kill(backd, SIGTERM);
+	waitpid(backd, &st, 0);
+	backd_extra = "--test-reorder=77";
+	CU_ASSERT_EQUAL_FATAL(start_backd(), 0);
 	snprintf(args, sizeof(args), "block-attach 1 format=raw,vdev=%s,access=rw,target=%s", VDEV,
 		 disk);
 	CU_ASSERT_EQUAL_FATAL(ctl(args), 0);
@@ -544,9 +564,21 @@ static void test_backend_killed(void)
 						       .len = 64 << 10, .buf = slots[i].buf,
 						       .done = io_done, .opaque = &slots[i] };
 		if (pv_blkfront_submit(bf, &slots[i].io) == 0)
-			slots[i].busy = 1;
+			slots[i].busy = submitted[i] = 1;
+		nsub += submitted[i];
 	}
+	CU_ASSERT(nsub >= 8);
 	pv_blkfront_kick(bf);
+	/* Killed once the first answers are in: the rest are taken, held or on their way. */
+	for (int tries = 0; tries < 200; tries++) {
+		unsigned int done = 0;
+
+		for (i = 0; i < 32; i++)
+			done += submitted[i] && !slots[i].busy;
+		if (done >= 2)
+			break;
+		pv_blkfront_poll(bf, 5);
+	}
 	kill(backd, SIGKILL);
 	waitpid(backd, &st, 0);
 	backd = -1;
@@ -570,12 +602,28 @@ static void test_backend_killed(void)
 		if (n < 0)
 			break;
 	}
+	/*
+	 * The daemon's restart journal makes this exact: every write in flight is answered,
+	 * once, with success, and its data is on disk (the backing file, read behind the
+	 * daemon's back, and through a new attachment below).
+	 */
+	pv_blkfront_poll(bf, 200); /* a duplicate answer would arrive now */
 	for (i = 0; i < 32; i++) {
+		if (!submitted[i])
+			continue; /* the ring was full: never sent */
 		CU_ASSERT_EQUAL(slots[i].busy, 0);
-		if (!slots[i].busy && slots[i].status == 0)
-			memset(shadow + DISK_BYTES / 2 + (size_t)i * (64 << 10), 0x5A, 64 << 10);
+		CU_ASSERT_EQUAL(slots[i].calls, 1);
+		CU_ASSERT_EQUAL(slots[i].status, 0);
+		memset(shadow + DISK_BYTES / 2 + (size_t)i * (64 << 10), 0x5A, 64 << 10);
 	}
-	/* Whatever happened to them, the guest can close and use the disk again. */
+	buf = malloc(DISK_BYTES);
+	fd = open(disk, O_RDONLY);
+	CU_ASSERT_FATAL(buf != NULL && fd >= 0);
+	CU_ASSERT_EQUAL(pread(fd, buf, DISK_BYTES, 0), (ssize_t)DISK_BYTES);
+	CU_ASSERT_EQUAL(memcmp(buf, shadow, DISK_BYTES), 0);
+	close(fd);
+	free(buf);
+	/* The guest can close and use the disk again. */
 	pv_blkfront_close(bf);
 	pv_platform_close(p);
 	snprintf(args, sizeof(args), "block-detach 1 %s", VDEV);
@@ -594,6 +642,7 @@ static void test_backend_killed(void)
 	CU_ASSERT_EQUAL(ctl(args), 0);
 	for (i = 0; i < 32; i++)
 		free(slots[i].buf);
+	backd_extra = NULL;
 }
 
 /* ---- online resize ------------------------------------------------------------------------ */
