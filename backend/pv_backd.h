@@ -101,12 +101,30 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 #define PV_BLKBACK_PERSISTENT_MAX    16384u
 #define PV_BLKBACK_MAX_QUEUES        16
 #define PV_BLKBACK_MAX_DEVICES       1024
+/*
+ * Fairness: a queue takes at most KICK_BUDGET requests per turn, then goes to the back of
+ * the run queue; one pass of the event loop turns at most PASS_QUEUES queues (ports with
+ * an event, or run-queue entries), then lets every other fd in.
+ */
+#define PV_BLKBACK_KICK_BUDGET       32u
+#define PV_BLKBACK_PASS_QUEUES       64u
+/*
+ * Event storms (as Xen's lateeoi after XSA-332): after SPURIOUS_MAX notifications in a
+ * row that brought no request, the port stays masked for 1 ms, doubling per storm up to
+ * STORM_MAX_MS; a request resets both.  Unmasking looks at the ring again.
+ */
+#define PV_BLKBACK_SPURIOUS_MAX      8u
+#define PV_BLKBACK_STORM_MAX_SHIFT   6u /* 64 ms */
 
 /* Counters of pv_backd_ctl.h; cumulative since the device was first seen. */
 struct pv_blkback_stats {
 	uint64_t requests, reads, writes, flushes, barriers, discards, indirect;
 	uint64_t bytes_read, bytes_written, errors, bad_requests, persistent_hits;
 	uint64_t grant_maps, grant_unmaps, grant_copies, notifications_in, notifications_out;
+	/* Fairness (pv_blkback_sched.c) */
+	uint64_t budget_yields;          /* passes cut short by the request budget */
+	uint64_t spurious_notifications; /* notifications that brought no request */
+	uint64_t storm_masks;            /* times the port was left masked for a while */
 };
 
 struct pv_blkback_dev;
@@ -134,6 +152,13 @@ struct pv_backd {
 	/* Local event-channel port -> queue, for pv_evtchn_pending()'s answer. */
 	struct pv_blkback_queue **ports;
 	unsigned int nports;
+	/* Fairness (pv_blkback_sched.c): queues with requests left over, masked storms. */
+	unsigned int sched_ok;         /* the two fds below exist: budgets apply */
+	int sched_work_fd;             /* eventfd, readable while the run queue is not empty */
+	int sched_timer_fd;            /* timerfd: the next storm-masked port to unmask */
+	struct pv_blkback_queue *runq_head, *runq_tail;
+	unsigned int runq_len;
+	struct pv_blkback_queue *storm_list;
 };
 
 #define PV_BACKD_TYPE_PHY  (1u << 0)

@@ -72,7 +72,7 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     "\"bytes_read\":%llu,\"bytes_written\":%llu,\"errors\":%llu,"
 		     "\"bad_requests\":%llu,\"persistent_hits\":%llu,\"grant_maps\":%llu,"
 		     "\"grant_unmaps\":%llu,\"grant_copies\":%llu,\"notifications_in\":%llu,"
-		     "\"notifications_out\":%llu,\"inflight\":%u}",
+		     "\"notifications_out\":%llu,\"inflight\":%u",
 		     dev->domid, dev->devid, dev->state, params, dev->lim.readonly ? "r" : "w", type,
 		     (unsigned long long)dev->lim.sectors, dev->sector_size ? dev->sector_size : 512,
 		     dev->nqueues, dev->connected ? 1u << dev->ring_order : 0, dev->persistent,
@@ -86,7 +86,16 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     (unsigned long long)s->grant_maps, (unsigned long long)s->grant_unmaps,
 		     (unsigned long long)s->grant_copies, (unsigned long long)s->notifications_in,
 		     (unsigned long long)s->notifications_out, dev->inflight);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	/* pv_blkback_sched.c's counters */
+	n += snprintf(buf + n, len - (size_t)n,
+		      ",\"budget_yields\":%llu,\"spurious_notifications\":%llu,"
+		      "\"storm_masks\":%llu}",
+		      (unsigned long long)s->budget_yields,
+		      (unsigned long long)s->spurious_notifications,
+		      (unsigned long long)s->storm_masks);
+	return (size_t)n >= len ? -ENOSPC : n;
 }
 
 static void reply(int fd, const char *s, size_t len)

@@ -17,7 +17,9 @@
  *   "bytes_read", "bytes_written", "errors" (I/O errors answered), "bad_requests"
  *   (malformed requests answered with BLKIF_RSP_ERROR), "persistent_hits",
  *   "grant_maps", "grant_unmaps", "grant_copies", "notifications_in",
- *   "notifications_out", "inflight"
+ *   "notifications_out", "inflight", "budget_yields" (turns cut short by the request
+ *   budget), "spurious_notifications" (notifications that brought no request),
+ *   "storm_masks" (times the port was left masked for an event storm)
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

@@ -73,6 +73,13 @@ struct pv_blkback_queue {
 	unsigned int pg_size, pg_count, pg_max;
 	struct pv_blkback_chunk *chunks;
 	unsigned int nchunks;
+	/* Fairness (pv_blkback_sched.c) */
+	struct pv_blkback_queue *run_next, *storm_next;
+	unsigned int on_runq;
+	unsigned int storm_masked;  /* on d->storm_list, port masked until storm_until_ns */
+	unsigned int spurious;      /* notifications in a row that brought no request */
+	unsigned int storm_level;   /* backoff exponent of the next mask */
+	uint64_t storm_until_ns;
 };
 
 enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
@@ -118,7 +125,13 @@ void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot);
 int pv_blkback_drained(const struct pv_blkback_dev *dev);
 /* Unmaps rings and grants, unbinds ports, frees the pool; safe to call twice. */
 void pv_blkback_disconnect(struct pv_blkback_dev *dev);
+/* Takes requests within the budget; a queue with requests left joins the run queue. */
 void pv_blkback_kick(struct pv_blkback_queue *q);
+/*
+ * Takes at most budget requests from q (then publishes their responses).  Returns the
+ * number taken; *more = 1 if the budget ran out with requests still on the ring.
+ */
+unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int budget, int *more);
 void pv_blkback_evtchn_ready(struct pv_backd *d);
 /* Called by the storage driver for each request it finished; ok=0 is an I/O error. */
 void pv_blkback_req_done(struct pv_blkback_req *rq, int ok);
@@ -136,6 +149,17 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 
 void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* pv_blkback_sched.c: fairness between queues, event-storm backoff */
+/* Creates the run queue's eventfd and the storm timer; idempotent.  0 or -errno. */
+int pv_blkback_sched_init(struct pv_backd *d);
+void pv_blkback_sched_fini(struct pv_backd *d);
+/* q has requests left after its budget: to the back of the run queue. */
+void pv_blkback_sched_more(struct pv_blkback_queue *q);
+/* A notification on q's (masked) port took `taken` requests: unmask, or back off. */
+void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken);
+/* q is going away: off the run queue and the storm list (its port is unbound next). */
+void pv_blkback_sched_forget(struct pv_blkback_queue *q);
 
 /* pv_blkback_io.c */
 int pv_blkback_io_open(struct pv_blkback_dev *dev);

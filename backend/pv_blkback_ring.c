@@ -530,10 +530,12 @@ static void ring_broken(struct pv_blkback_queue *q)
 	pv_blkback_failed(q->dev);
 }
 
-void pv_blkback_kick(struct pv_blkback_queue *q)
+unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int budget, int *more)
 {
 	struct pv_blkback_dev *dev = q->dev;
+	unsigned int taken = 0;
 
+	*more = 0;
 	for (;;) {
 		pv_ring_idx_t prod;
 
@@ -545,12 +547,13 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 		}
 		while (q->ring.req_cons != prod &&
 		       !pv_ring_req_cons_overflow(&q->ring, q->ring.req_cons) &&
-		       (!q->have_stop_at || q->stop_left)) {
+		       (!q->have_stop_at || q->stop_left) && taken < budget) {
 			struct blkif_request r;
 
 			pv_blkif_back_copy_req(&q->ring, q->ring.req_cons, &r);
 			q->ring.req_cons++;
 			q->stop_left -= q->have_stop_at;
+			taken++;
 			start_request(q, &r);
 		}
 		pv_blkback_io_submit(dev);
@@ -558,6 +561,16 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 		if (q->have_stop_at) {
 			if (!q->stop_left)
 				q->stopped = 1;
+			else if (taken >= budget)
+				*more = 1;
+			break;
+		}
+		/*
+		 * Out of budget: come back after the other queues, without waiting for a
+		 * notification (the guest sends none for requests it published already).
+		 */
+		if (taken >= budget) {
+			*more = pv_ring_final_check_requests(&q->ring) != 0;
 			break;
 		}
 		/* Re-arms req_event, then looks again: closes the race with a sleeping producer. */
@@ -565,21 +578,44 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 			break;
 	}
 	push(q);
+	if (*more)
+		dev->st.budget_yields++;
+	return taken;
+}
+
+void pv_blkback_kick(struct pv_blkback_queue *q)
+{
+	int more;
+
+	pv_blkback_kick_budget(q, q->dev->d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+	if (more)
+		pv_blkback_sched_more(q);
 }
 
 void pv_blkback_evtchn_ready(struct pv_backd *d)
 {
+	unsigned int n;
 	int port;
 
-	while ((port = pv_evtchn_pending(d->plat)) >= 0) {
+	/*
+	 * A bounded batch: a port unmasked here can be pending again at once; the evtchn fd
+	 * stays readable, so what is left waits for one turn of the other fds.
+	 */
+	for (n = 0; n < PV_BLKBACK_PASS_QUEUES && (port = pv_evtchn_pending(d->plat)) >= 0; n++) {
 		struct pv_blkback_queue *q = (unsigned int)port < d->nports ? d->ports[port] : NULL;
+		unsigned int taken;
+		int more;
 
-		/* Unmasked first: a notification during this pass then brings us back. */
-		pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
-		if (!q)
+		if (!q) {
+			pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
 			continue;
+		}
 		q->dev->st.notifications_in++;
-		pv_blkback_kick(q);
+		taken = pv_blkback_kick_budget(q, d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+		/* Unmasked (or not, in a storm) after the pass: an event meanwhile stays pending. */
+		pv_blkback_sched_notified(q, taken);
+		if (more)
+			pv_blkback_sched_more(q);
 	}
 }
 
@@ -812,6 +848,8 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 	int rc, have_order;
 	char *s;
 
+	if (pv_blkback_sched_init(d) < 0) /* without it: no budget, but no lost request */
+		pv_backd_log(PV_LOG_WARN, COMP, "no request budget: %s", strerror(errno));
 	rc = fe_read(dev, dev->fe_path, "protocol", &s);
 	if (rc == 0) {
 		int ok = strcmp(s, "x86_64-abi") == 0;
@@ -883,6 +921,7 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	struct pv_backd *d = dev->d;
 	unsigned int i;
 
+	pv_blkback_sched_forget(q);
 	if (q->bound) {
 		pv_evtchn_unbind(d->plat, q->port);
 		if (q->port < d->nports)

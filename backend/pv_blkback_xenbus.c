@@ -646,6 +646,7 @@ void pv_blkback_free_all(struct pv_backd *d)
 {
 	while (d->devs)
 		dev_free(d->devs);
+	pv_blkback_sched_fini(d);
 	free(d->ports);
 	d->ports = NULL;
 	d->nports = 0;

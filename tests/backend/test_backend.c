@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fair.h"
 #include "harness.h"
 #include "pv_backd.h"
 #include "pv_test.h"
@@ -1057,6 +1058,7 @@ int main(void)
 		{ "map", suite_init_map, suite_clean, NULL, NULL, map_tests },
 		{ "copy", suite_init_copy, suite_clean, NULL, NULL, copy_tests },
 		{ "small-cache", suite_init_small_cache, suite_clean, NULL, NULL, small_cache_tests },
+		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		CU_SUITE_INFO_NULL,
 	};
 
