@@ -96,9 +96,14 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 /* ---- the daemon and its devices ------------------------------------------------------- */
 
 #define PV_BLKBACK_MAX_INDIRECT_SEGS 256
-/* Persistent grant cache per queue: slots x (this + 1) pages, at most the max (64 MiB). */
-#define PV_BLKBACK_PERSISTENT_SEGS   32
-#define PV_BLKBACK_PERSISTENT_MAX    16384u
+/*
+ * Persistent grant cache: per queue, slots x (SEGS + 1) pages (Linux's xen-blkfront pool),
+ * and per device at most --max-persistent pages (default DEFAULT: 16 MiB of mappings),
+ * shared evenly by its queues; least recently used chunks are unmapped to make room.
+ */
+#define PV_BLKBACK_PERSISTENT_SEGS    32
+#define PV_BLKBACK_PERSISTENT_MAX     16384u
+#define PV_BLKBACK_PERSISTENT_DEFAULT 4096u
 #define PV_BLKBACK_MAX_QUEUES        16
 #define PV_BLKBACK_MAX_DEVICES       1024
 /*
@@ -125,6 +130,7 @@ struct pv_blkback_stats {
 	uint64_t budget_yields;          /* passes cut short by the request budget */
 	uint64_t spurious_notifications; /* notifications that brought no request */
 	uint64_t storm_masks;            /* times the port was left masked for a while */
+	uint64_t persistent_evictions;   /* persistent pages unmapped to make room (LRU) */
 };
 
 struct pv_blkback_dev;
@@ -139,7 +145,7 @@ struct pv_backd {
 	unsigned int types_mask;       /* PV_BACKD_TYPE_* served */
 	unsigned int grant_copy;       /* --grant-copy */
 	unsigned int max_queues;       /* offered in multi-queue-max-queues */
-	unsigned int max_persistent;   /* persistent grant pages per queue; 0: the default */
+	unsigned int max_persistent;   /* persistent grant pages per device; 0: the default */
 	unsigned int stopping;         /* SIGTERM seen: drain, detach, exit */
 	uint64_t stop_deadline_ns;
 	int ctl_fd;

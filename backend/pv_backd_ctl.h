@@ -19,7 +19,8 @@
  *   "grant_maps", "grant_unmaps", "grant_copies", "notifications_in",
  *   "notifications_out", "inflight", "budget_yields" (turns cut short by the request
  *   budget), "spurious_notifications" (notifications that brought no request),
- *   "storm_masks" (times the port was left masked for an event storm)
+ *   "storm_masks" (times the port was left masked for an event storm),
+ *   "persistent_evictions" (persistent pages unmapped to make room, least recently used)
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

@@ -29,17 +29,24 @@ struct pv_blkback_req {
 	struct iovec *iov;             /* [max_segs] */
 	struct pv_gnt_copy_seg *cseg;  /* copy mode: [max_segs] */
 	uint8_t *bounce;               /* copy mode: max_segs pages */
+	uint32_t *pins;                /* persistent chunks this request holds busy [max_segs] */
+	unsigned int npins;
 };
 
-/* A persistent grant: mapped once (writable), kept until disconnect. */
+/* A persistent grant: mapped once (writable), kept until evicted or disconnect. */
 struct pv_blkback_pgrant {
 	grant_ref_t ref;
-	void *page; /* NULL: empty hash slot */
+	uint32_t chunk; /* index in q->chunks */
+	void *page;     /* NULL: empty hash slot */
 };
 
+/* Pages mapped by one call: unmapped together, so evicted together (LRU by last_use). */
 struct pv_blkback_chunk {
-	void *addr;
+	void *addr;         /* NULL: a free entry */
 	unsigned int count;
+	unsigned int busy;  /* requests in flight that use a page of it: not evictable */
+	uint64_t last_use;  /* q->pg_clock of the last request that used it */
+	uint64_t pinned_at; /* q->pg_clock of the request that last counted itself in busy */
 };
 
 struct pv_blkback_queue {
@@ -72,7 +79,10 @@ struct pv_blkback_queue {
 	struct pv_blkback_pgrant *pg;
 	unsigned int pg_size, pg_count, pg_max;
 	struct pv_blkback_chunk *chunks;
-	unsigned int nchunks;
+	unsigned int nchunks;          /* entries of chunks in use or free (addr NULL) */
+	uint64_t pg_clock;             /* one tick per request that looks pages up */
+	struct pv_blkback_pgrant *pg_scratch; /* [pg_size]: rebuilding the hash after eviction */
+	uint32_t *pin_pool;            /* [nr_ents * max_segs]: the requests' pins */
 	/* Fairness (pv_blkback_sched.c) */
 	struct pv_blkback_queue *run_next, *storm_next;
 	unsigned int on_runq;
@@ -127,6 +137,8 @@ int pv_blkback_drained(const struct pv_blkback_dev *dev);
 void pv_blkback_disconnect(struct pv_blkback_dev *dev);
 /* Takes requests within the budget; a queue with requests left joins the run queue. */
 void pv_blkback_kick(struct pv_blkback_queue *q);
+/* Releases what a finished request held in the persistent cache (pv_blkback_ring.c). */
+void pv_blkback_req_unpin(struct pv_blkback_req *rq);
 /*
  * Takes at most budget requests from q (then publishes their responses).  Returns the
  * number taken; *more = 1 if the budget ran out with requests still on the ring.

@@ -156,43 +156,121 @@ static unsigned int pg_hash(grant_ref_t ref, unsigned int size)
 	return (ref * 2654435761u) & (size - 1);
 }
 
-static void *pg_lookup(const struct pv_blkback_queue *q, grant_ref_t ref)
+/* The hash slot of ref, or -1. */
+static int pg_find(const struct pv_blkback_queue *q, grant_ref_t ref)
 {
 	unsigned int i = pg_hash(ref, q->pg_size);
 
 	/* The table is never more than half full, so an empty slot ends every probe. */
 	while (q->pg[i].page) {
 		if (q->pg[i].ref == ref)
-			return q->pg[i].page;
+			return (int)i;
 		i = (i + 1) & (q->pg_size - 1);
 	}
-	return NULL;
+	return -1;
 }
 
-static void pg_insert(struct pv_blkback_queue *q, grant_ref_t ref, void *page)
+/*
+ * The page of ref if it is persistent, marked used by the current request (q->pg_clock);
+ * rq, if not NULL, also holds its chunk busy until the request is freed.
+ */
+static void *pg_get(struct pv_blkback_queue *q, struct pv_blkback_req *rq, grant_ref_t ref)
+{
+	int i = pg_find(q, ref);
+	struct pv_blkback_chunk *c;
+
+	if (i < 0)
+		return NULL;
+	c = &q->chunks[q->pg[i].chunk];
+	c->last_use = q->pg_clock;
+	if (rq && c->pinned_at != q->pg_clock) {
+		c->pinned_at = q->pg_clock;
+		c->busy++;
+		rq->pins[rq->npins++] = q->pg[i].chunk;
+	}
+	return q->pg[i].page;
+}
+
+static void pg_insert(struct pv_blkback_queue *q, grant_ref_t ref, uint32_t chunk, void *page)
 {
 	unsigned int i = pg_hash(ref, q->pg_size);
 
 	while (q->pg[i].page)
 		i = (i + 1) & (q->pg_size - 1);
 	q->pg[i].ref = ref;
+	q->pg[i].chunk = chunk;
 	q->pg[i].page = page;
 	q->pg_count++;
+}
+
+void pv_blkback_req_unpin(struct pv_blkback_req *rq)
+{
+	unsigned int i;
+
+	for (i = 0; i < rq->npins; i++)
+		rq->q->chunks[rq->pins[i]].busy--;
+	rq->npins = 0;
+}
+
+/*
+ * Makes room for need more pages: unmaps the least recently used chunks that no request
+ * in flight holds and the current request did not touch, at least 1/16 of the cache at a
+ * time (Linux blkback too purges a share of its grants at once), then rebuilds the hash
+ * without them.  Returns 1 if there is room now.
+ */
+static int pg_evict(struct pv_blkback_queue *q, unsigned int need)
+{
+	struct pv_blkback_dev *dev = q->dev;
+	unsigned int want = need > q->pg_max / 16 ? need : q->pg_max / 16, i, evicted = 0;
+
+	while (q->pg_max - q->pg_count < want) {
+		struct pv_blkback_chunk *c, *lru = NULL;
+
+		for (i = 0; i < q->nchunks; i++) {
+			c = &q->chunks[i];
+			if (c->addr && !c->busy && c->last_use != q->pg_clock &&
+			    (!lru || c->last_use < lru->last_use))
+				lru = c;
+		}
+		if (!lru)
+			break;
+		pv_gnt_unmap(dev->d->plat, lru->addr, lru->count);
+		dev->st.grant_unmaps += lru->count;
+		dev->st.persistent_evictions += lru->count;
+		q->pg_count -= lru->count;
+		lru->addr = NULL;
+		evicted = 1;
+	}
+	if (evicted) {
+		memcpy(q->pg_scratch, q->pg, (size_t)q->pg_size * sizeof(*q->pg));
+		memset(q->pg, 0, (size_t)q->pg_size * sizeof(*q->pg));
+		q->pg_count = 0;
+		for (i = 0; i < q->pg_size; i++) {
+			struct pv_blkback_pgrant *e = &q->pg_scratch[i];
+
+			if (e->page && q->chunks[e->chunk].addr)
+				pg_insert(q, e->ref, e->chunk, e->page);
+		}
+		while (q->nchunks && !q->chunks[q->nchunks - 1].addr)
+			q->nchunks--;
+	}
+	return q->pg_max - q->pg_count >= need;
 }
 
 /* ---- grants of one request --------------------------------------------------------------- */
 
 /*
  * Tries to make the missing pages of a request persistent: maps the distinct new refs in
- * one call, writable (a persistent page serves reads and writes alike).  Returns 0 (all
- * pages present now), 1 (not done: the cache is full, or a page is granted read-only and
- * read-only is enough for this request: map per request instead), or -errno.
+ * one call, writable (a persistent page serves reads and writes alike), evicting least
+ * recently used ones if the cache is full.  Returns 0 (all pages present now), 1 (not
+ * done: no room, or a page is granted read-only and read-only is enough for this
+ * request: map per request instead), or -errno.
  */
-static int map_persistent(struct pv_blkback_queue *q, const struct blkif_request_segment *segs,
-			  unsigned int n, int need_write)
+static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
+			  const struct blkif_request_segment *segs, unsigned int n, int need_write)
 {
 	struct pv_blkback_dev *dev = q->dev;
-	unsigned int i, k, uniq = 0;
+	unsigned int i, k, uniq = 0, slot;
 	uint8_t *addr;
 	int rc;
 
@@ -204,7 +282,13 @@ static int map_persistent(struct pv_blkback_queue *q, const struct blkif_request
 		if (k == uniq)
 			q->refs[uniq++] = segs[i].gref;
 	}
-	if (q->pg_count + uniq > q->pg_max || q->nchunks >= q->pg_max)
+	if (uniq > q->pg_max)
+		return 1;
+	if (q->pg_count + uniq > q->pg_max && !pg_evict(q, uniq))
+		return 1;
+	for (slot = 0; slot < q->nchunks && q->chunks[slot].addr; slot++)
+		;
+	if (slot >= q->pg_max)
 		return 1;
 	rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, uniq, q->refs, 1, (void **)&addr);
 	if (rc == -EACCES && !need_write)
@@ -212,12 +296,14 @@ static int map_persistent(struct pv_blkback_queue *q, const struct blkif_request
 	if (rc < 0)
 		return rc;
 	dev->st.grant_maps += uniq;
-	q->chunks[q->nchunks++] = (struct pv_blkback_chunk){ addr, uniq };
+	q->chunks[slot] = (struct pv_blkback_chunk){ .addr = addr, .count = uniq };
+	if (slot == q->nchunks)
+		q->nchunks++;
 	for (k = 0; k < uniq; k++)
-		pg_insert(q, q->refs[k], addr + (size_t)k * PV_PAGE_SIZE);
+		pg_insert(q, q->refs[k], slot, addr + (size_t)k * PV_PAGE_SIZE);
 	for (i = 0; i < n; i++)
 		if (!q->pages[i])
-			q->pages[i] = pg_lookup(q, segs[i].gref);
+			q->pages[i] = pg_get(q, rq, segs[i].gref);
 	return 0;
 }
 
@@ -230,15 +316,16 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	uint8_t *addr;
 	int rc;
 
+	q->pg_clock++;
 	for (i = 0; i < n; i++) {
-		q->pages[i] = dev->persistent ? pg_lookup(q, segs[i].gref) : NULL;
+		q->pages[i] = dev->persistent ? pg_get(q, rq, segs[i].gref) : NULL;
 		if (q->pages[i])
 			dev->st.persistent_hits++;
 		else
 			m++;
 	}
 	if (m && dev->persistent) {
-		rc = map_persistent(q, segs, n, need_write);
+		rc = map_persistent(q, rq, segs, n, need_write);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -313,12 +400,14 @@ static int indirect_persistent(struct pv_blkback_queue *q, const grant_ref_t *gr
 	unsigned int i, miss = 0;
 	int rc;
 
+	/* Used only here (copied out at once): marked used, not held busy. */
+	q->pg_clock++;
 	for (i = 0; i < n; i++) {
 		s[i] = (struct blkif_request_segment){ .gref = grefs[i] };
-		q->pages[i] = pg_lookup(q, grefs[i]);
+		q->pages[i] = pg_get(q, NULL, grefs[i]);
 		miss += !q->pages[i];
 	}
-	if (miss && (rc = map_persistent(q, s, n, 0)) != 0)
+	if (miss && (rc = map_persistent(q, NULL, s, n, 0)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
 		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
@@ -389,6 +478,7 @@ static void req_free(struct pv_blkback_req *rq)
 	struct pv_blkback_queue *q = rq->q;
 	struct pv_blkback_dev *dev = q->dev;
 
+	pv_blkback_req_unpin(rq);
 	if (rq->map_addr) {
 		pv_gnt_unmap(dev->d->plat, rq->map_addr, rq->map_count);
 		dev->st.grant_unmaps += rq->map_count;
@@ -749,16 +839,22 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		 * it cost a map and an unmap per request.  Grant mappings use the guest's memory,
 		 * not ours; the cap bounds address space and maptrack entries per queue.
 		 */
+		unsigned int dev_max = q->dev->d->max_persistent ? q->dev->d->max_persistent :
+				       PV_BLKBACK_PERSISTENT_DEFAULT;
+
 		q->pg_max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
-		if (q->pg_max > PV_BLKBACK_PERSISTENT_MAX)
-			q->pg_max = PV_BLKBACK_PERSISTENT_MAX;
-		if (q->dev->d->max_persistent && q->pg_max > q->dev->d->max_persistent)
-			q->pg_max = q->dev->d->max_persistent;
+		/* The device's bound, shared evenly by its queues. */
+		if (q->pg_max > dev_max / q->dev->nqueues)
+			q->pg_max = dev_max / q->dev->nqueues;
+		if (!q->pg_max)
+			q->pg_max = 1;
 		for (q->pg_size = 1; q->pg_size < 2 * q->pg_max; q->pg_size *= 2)
 			;
 		q->pg = calloc(q->pg_size, sizeof(*q->pg));
+		q->pg_scratch = calloc(q->pg_size, sizeof(*q->pg_scratch));
 		q->chunks = calloc(q->pg_max, sizeof(*q->chunks));
-		if (!q->pg || !q->chunks)
+		q->pin_pool = calloc((size_t)n * s, sizeof(*q->pin_pool));
+		if (!q->pg || !q->pg_scratch || !q->chunks || !q->pin_pool)
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -766,6 +862,8 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 
 		rq->q = q;
 		rq->iov = &q->iovs[(size_t)i * s];
+		if (persistent)
+			rq->pins = &q->pin_pool[(size_t)i * s];
 		if (copy) {
 			rq->cseg = &q->csegs[(size_t)i * s];
 			rq->bounce = q->bounce + (size_t)i * s * PV_PAGE_SIZE;
@@ -938,6 +1036,8 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 		}
 	}
 	for (i = 0; i < q->nchunks; i++) {
+		if (!q->chunks[i].addr)
+			continue; /* evicted */
 		pv_gnt_unmap(d->plat, q->chunks[i].addr, q->chunks[i].count);
 		dev->st.grant_unmaps += q->chunks[i].count;
 	}
@@ -956,6 +1056,8 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	free(q->pages);
 	free(q->ind_buf);
 	free(q->pg);
+	free(q->pg_scratch);
+	free(q->pin_pool);
 	free(q->chunks);
 	memset(q, 0, sizeof(*q));
 }
