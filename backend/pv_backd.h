@@ -104,6 +104,10 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 #define PV_BLKBACK_PERSISTENT_SEGS    32
 #define PV_BLKBACK_PERSISTENT_MAX     16384u
 #define PV_BLKBACK_PERSISTENT_DEFAULT 4096u
+/* Copy mode: bounce memory per device (--max-bounce), at least one largest request. */
+#define PV_BLKBACK_BOUNCE_MIN        ((size_t)PV_BLKBACK_MAX_INDIRECT_SEGS * 4096)
+#define PV_BLKBACK_BOUNCE_MAX        ((size_t)1 << 30)
+#define PV_BLKBACK_BOUNCE_DEFAULT    ((size_t)32 << 20)
 #define PV_BLKBACK_MAX_QUEUES        16
 #define PV_BLKBACK_MAX_DEVICES       1024
 /*
@@ -131,6 +135,9 @@ struct pv_blkback_stats {
 	uint64_t spurious_notifications; /* notifications that brought no request */
 	uint64_t storm_masks;            /* times the port was left masked for a while */
 	uint64_t persistent_evictions;   /* persistent pages unmapped to make room (LRU) */
+	uint64_t bounce_waits;           /* copy mode: intake paused, bounce pool empty */
+	uint64_t bounce_peak;            /* copy mode: most bounce pages in use at once */
+	uint64_t bounce_releases;        /* copy mode: idle pool given back to the kernel */
 };
 
 struct pv_blkback_dev;
@@ -146,6 +153,7 @@ struct pv_backd {
 	unsigned int grant_copy;       /* --grant-copy */
 	unsigned int max_queues;       /* offered in multi-queue-max-queues */
 	unsigned int max_persistent;   /* persistent grant pages per device; 0: the default */
+	size_t max_bounce;             /* copy mode: bounce bytes per device; 0: the default */
 	unsigned int stopping;         /* SIGTERM seen: drain, detach, exit */
 	uint64_t stop_deadline_ns;
 	int ctl_fd;

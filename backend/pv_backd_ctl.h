@@ -20,7 +20,10 @@
  *   "notifications_out", "inflight", "budget_yields" (turns cut short by the request
  *   budget), "spurious_notifications" (notifications that brought no request),
  *   "storm_masks" (times the port was left masked for an event storm),
- *   "persistent_evictions" (persistent pages unmapped to make room, least recently used)
+ *   "persistent_evictions" (persistent pages unmapped to make room, least recently used),
+ *   "bounce_waits" (copy mode: a request left on the ring until bounce pages were free),
+ *   "bounce_peak" (copy mode: most bounce pages in use at once), "bounce_releases"
+ *   (copy mode: the idle device's bounce pages given back to the kernel)
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

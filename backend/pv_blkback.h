@@ -28,7 +28,7 @@ struct pv_blkback_req {
 	unsigned int map_count;
 	struct iovec *iov;             /* [max_segs] */
 	struct pv_gnt_copy_seg *cseg;  /* copy mode: [max_segs] */
-	uint8_t *bounce;               /* copy mode: max_segs pages */
+	unsigned int nbounce;          /* copy mode: pages from the device's pool (cseg[i]) */
 	uint32_t *pins;                /* persistent chunks this request holds busy [max_segs] */
 	unsigned int npins;
 };
@@ -67,8 +67,6 @@ struct pv_blkback_queue {
 	struct pv_blkback_req *reqs, *free;
 	struct iovec *iovs;
 	struct pv_gnt_copy_seg *csegs;
-	uint8_t *bounce;
-	size_t bounce_len;
 	/* Scratch of one request's setup (single-threaded, never held across passes). */
 	struct blkif_request_segment *segs;
 	grant_ref_t *refs;
@@ -126,6 +124,12 @@ struct pv_blkback_dev {
 	unsigned int inflight;
 	struct pv_blkback_stats st;
 	struct pv_backd_ratelimit rl;
+	/* Copy mode: the bounce pool of every queue (pv_blkback_bounce.c) */
+	uint8_t *bounce;
+	uint32_t *bounce_free;     /* stack of free page indices */
+	unsigned int bounce_pages, bounce_nfree;
+	unsigned int bounce_dirty; /* pages used since the last release */
+	uint64_t bounce_idle_mark; /* st.requests at the last tick */
 };
 
 /* pv_blkback_ring.c */
@@ -172,6 +176,17 @@ void pv_blkback_sched_more(struct pv_blkback_queue *q);
 void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken);
 /* q is going away: off the run queue and the storm list (its port is unbound next). */
 void pv_blkback_sched_forget(struct pv_blkback_queue *q);
+
+/* pv_blkback_bounce.c: copy mode's bounded bounce pool */
+int pv_blkback_bounce_init(struct pv_blkback_dev *dev);
+void pv_blkback_bounce_fini(struct pv_blkback_dev *dev);
+/* May r be taken off the ring now?  0: the pool lacks its pages until completions. */
+int pv_blkback_bounce_room(struct pv_blkback_dev *dev, const struct blkif_request *r);
+/* n pages for rq into pages[]: 0 or -ENOBUFS. */
+int pv_blkback_bounce_get(struct pv_blkback_req *rq, unsigned int n, void **pages);
+void pv_blkback_bounce_put(struct pv_blkback_req *rq);
+/* Once a second: an idle pool goes back to the kernel. */
+void pv_blkback_bounce_tick(struct pv_blkback_dev *dev);
 
 /* pv_blkback_io.c */
 int pv_blkback_io_open(struct pv_blkback_dev *dev);

@@ -365,12 +365,14 @@ static int grants_copy(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	struct pv_blkback_dev *dev = q->dev;
 	unsigned int i;
 
+	if (pv_blkback_bounce_get(rq, n, q->pages) < 0)
+		return -ENOBUFS;
 	for (i = 0; i < n; i++) {
 		uint16_t off = (uint16_t)(segs[i].first_sect * 512u);
 		uint16_t len = (uint16_t)((segs[i].last_sect - segs[i].first_sect + 1) * 512u);
 
 		rq->cseg[i] = (struct pv_gnt_copy_seg){
-			.local = rq->bounce + (size_t)i * PV_PAGE_SIZE + off,
+			.local = (uint8_t *)q->pages[i] + off,
 			.ref = segs[i].gref, .domid = (domid_t)dev->domid,
 			.offset = off, .len = len, .to_granted = (uint8_t)to_guest,
 		};
@@ -479,6 +481,7 @@ static void req_free(struct pv_blkback_req *rq)
 	struct pv_blkback_dev *dev = q->dev;
 
 	pv_blkback_req_unpin(rq);
+	pv_blkback_bounce_put(rq);
 	if (rq->map_addr) {
 		pv_gnt_unmap(dev->d->plat, rq->map_addr, rq->map_count);
 		dev->st.grant_unmaps += rq->map_count;
@@ -624,6 +627,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 {
 	struct pv_blkback_dev *dev = q->dev;
 	unsigned int taken = 0;
+	int bounce_wait = 0;
 
 	*more = 0;
 	for (;;) {
@@ -641,6 +645,11 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 			struct blkif_request r;
 
 			pv_blkif_back_copy_req(&q->ring, q->ring.req_cons, &r);
+			/* Left on the ring (copied again later) until completions free bounce. */
+			if (dev->copy && !pv_blkback_bounce_room(dev, &r)) {
+				bounce_wait = 1;
+				break;
+			}
 			q->ring.req_cons++;
 			q->stop_left -= q->have_stop_at;
 			taken++;
@@ -648,6 +657,8 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		}
 		pv_blkback_io_submit(dev);
 		push(q);
+		if (bounce_wait)
+			break; /* the device's completions kick this queue again */
 		if (q->have_stop_at) {
 			if (!q->stop_left)
 				q->stopped = 1;
@@ -817,18 +828,9 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 	if (!q->reqs || !q->iovs || !q->segs || !q->refs || !q->refseg || !q->pages || !q->ind_buf)
 		return -ENOMEM;
 	if (copy) {
+		/* Bounce pages come from the device's pool (pv_blkback_bounce.c). */
 		q->csegs = calloc((size_t)n * s, sizeof(*q->csegs));
-		/*
-		 * One bounce page per possible segment of every slot: up to 512 MiB of address
-		 * space for a 16-page ring with 256 indirect segments, reserved, not committed;
-		 * only pages the guest's requests actually use become resident.
-		 */
-		q->bounce_len = (size_t)n * s * PV_PAGE_SIZE;
-		q->bounce = mmap(NULL, q->bounce_len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (q->bounce == MAP_FAILED)
-			q->bounce = NULL; /* else the queue's teardown unmaps it */
-		if (!q->csegs || !q->bounce)
+		if (!q->csegs)
 			return -ENOMEM;
 	}
 	if (persistent) {
@@ -864,10 +866,8 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		rq->iov = &q->iovs[(size_t)i * s];
 		if (persistent)
 			rq->pins = &q->pin_pool[(size_t)i * s];
-		if (copy) {
+		if (copy)
 			rq->cseg = &q->csegs[(size_t)i * s];
-			rq->bounce = q->bounce + (size_t)i * s * PV_PAGE_SIZE;
-		}
 		rq->next_free = q->free;
 		q->free = rq;
 	}
@@ -999,6 +999,11 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 			goto fail;
 		entries += dev->qs[i].ring.nr_ents;
 	}
+	rc = pv_blkback_bounce_init(dev);
+	if (rc < 0) {
+		pv_blkback_fatal(dev, "out of memory for bounce buffers");
+		goto fail;
+	}
 	rc = pv_blkback_io_start(dev, entries);
 	if (rc < 0) {
 		pv_blkback_fatal(dev, "cannot start I/O: %s", strerror(-rc));
@@ -1045,8 +1050,6 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 		pv_gnt_unmap(d->plat, q->ring_addr, q->ring_pages);
 		dev->st.grant_unmaps += q->ring_pages;
 	}
-	if (q->bounce)
-		munmap(q->bounce, q->bounce_len);
 	free(q->reqs);
 	free(q->iovs);
 	free(q->csegs);
@@ -1070,6 +1073,7 @@ void pv_blkback_disconnect(struct pv_blkback_dev *dev)
 	pv_blkback_io_stop(dev);
 	for (i = 0; i < dev->nqueues; i++)
 		queue_release(dev, &dev->qs[i]);
+	pv_blkback_bounce_fini(dev);
 	free(dev->qs);
 	dev->qs = NULL;
 	dev->nqueues = 0;

@@ -607,6 +607,7 @@ void pv_blkback_tick(struct pv_backd *d)
 	for (dev = d->devs; dev; dev = dev->next) {
 		uint64_t sectors;
 
+		pv_blkback_bounce_tick(dev);
 		if (!dev->connected || dev->driver != PV_BLKBACK_DRV_FILE ||
 		    pv_blkback_io_size(dev, &sectors) < 0 || sectors == dev->lim.sectors)
 			continue;

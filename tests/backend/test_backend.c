@@ -892,6 +892,9 @@ static void test_bad_arguments(void)
 		{ "--max-queues 4294967297", 2, "--max-queues: 1..16" },
 		{ "--max-persistent -4294967295", 2, "--max-persistent: 1..16384" },
 		{ "--types phy,floppy", 2, "--types" },
+		{ "--max-bounce 0", 2, "--max-bounce: 1..1024 (MiB)" },
+		{ "--max-bounce 1025", 2, "--max-bounce: 1..1024 (MiB)" },
+		{ "--max-bounce 4x", 2, "--max-bounce: 1..1024 (MiB)" },
 		{ "--platform sim:", 1, "bad platform spec 'sim:'" },
 	};
 	char cmd[1024], line[256];
@@ -1022,6 +1025,100 @@ static void test_cache_lru(void)
 	h_fe_free(&f);
 }
 
+/*
+ * pvio-backd --grant-copy --max-bounce 1: the device's bounce pool is 256 pages.  Four
+ * indirect writes of 128 pages each, published at once: two fit, the others stay on the
+ * ring until completions free pages; all are answered and on disk.  An idle pool is given
+ * back to the kernel within two ticks.
+ */
+static int suite_init_bounce(void)
+{
+	copy_mode = 1;
+	return h_start("--grant-copy --max-bounce 1") < 0 ? -1 : 0;
+}
+
+#define BNC_SEGS 128
+
+static void test_bounce_bound(void)
+{
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	struct blkif_response rsp;
+	uint8_t want[32 * 4096];
+	struct h_fe f;
+	unsigned int k, i, got = 0, ms;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 4 * BNC_SEGS * 4096, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	fill(f.data, 32 * 4096, 5);
+	/* The daemon stopped meanwhile: all four are on the ring when it looks. */
+	kill(h_backd, SIGSTOP);
+	for (ms = 0; ms < 5000; ms++) {
+		char path[64], buf[256] = "", *p;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)h_backd);
+		fp = fopen(path, "r");
+		if (fp) {
+			if (!fgets(buf, sizeof(buf), fp))
+				buf[0] = 0;
+			fclose(fp);
+		}
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'T')
+			break;
+		usleep(1000);
+	}
+	for (k = 0; k < 4; k++) {
+		struct blkif_request_indirect ir = { .operation = BLKIF_OP_INDIRECT,
+						     .indirect_op = BLKIF_OP_WRITE };
+		struct blkif_request_segment *d = (void *)(f.data + (32 + k) * 4096);
+
+		for (i = 0; i < BNC_SEGS; i++)
+			d[i] = (struct blkif_request_segment){ .gref = f.data_refs[i % 32],
+							       .first_sect = 0, .last_sect = 7 };
+		ir.nr_segments = BNC_SEGS;
+		ir.id = k;
+		ir.sector_number = (uint64_t)k * BNC_SEGS * 8;
+		ir.indirect_grefs[0] = f.data_refs[32 + k];
+		memset(&r, 0, sizeof(r));
+		memcpy(&r, &ir, sizeof(ir));
+		h_put(&f, 0, &r);
+	}
+	h_push(&f, 0);
+	kill(h_backd, SIGCONT);
+	while (got < 4 && h_get(&f, 0, &rsp, 5000) == 0) {
+		CU_ASSERT(rsp.id < 4);
+		CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+		got++;
+	}
+	CU_ASSERT_EQUAL(got, 4);
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < BNC_SEGS; i += 31)
+			CU_ASSERT(check_disk(&f, ((uint64_t)k * BNC_SEGS + i) * 8,
+					     f.data + (i % 32) * 4096, 4096));
+	/* Two requests' pages at most; the other two waited on the ring. */
+	CU_ASSERT_EQUAL(h_stat(&f, "bounce_peak"), 2 * BNC_SEGS);
+	CU_ASSERT(h_stat(&f, "bounce_waits") >= 1);
+	memcpy(want, f.data, sizeof(want));
+	memset(f.data, 0, sizeof(want));
+	CU_ASSERT_EQUAL(indirect_rw(&f, BLKIF_OP_READ, 0, 32, 32), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(memcmp(f.data, want, sizeof(want)), 0);
+	/* Idle now: the pool goes back to the kernel at the second tick. */
+	for (ms = 0; ms < 5000 && h_stat(&f, "bounce_releases") < 1; ms += 50)
+		usleep(50000);
+	CU_ASSERT(h_stat(&f, "bounce_releases") >= 1);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+static CU_TestInfo bounce_tests[] = {
+	{ "copy mode: bounce pool bounded, requests wait on the ring, idle pool released",
+	  test_bounce_bound },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo small_cache_tests[] = {
 	{ "persistent cache full: least recently used evicted, data right", test_cache_lru },
 	CU_TEST_INFO_NULL,
@@ -1068,6 +1165,7 @@ int main(void)
 		{ "map", suite_init_map, suite_clean, NULL, NULL, map_tests },
 		{ "copy", suite_init_copy, suite_clean, NULL, NULL, copy_tests },
 		{ "small-cache", suite_init_small_cache, suite_clean, NULL, NULL, small_cache_tests },
+		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		CU_SUITE_INFO_NULL,
 	};
