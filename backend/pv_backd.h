@@ -78,8 +78,9 @@ struct pv_blkback_hdr {
 /*
  * Checks the header of a private copy of a request: opcode known and offered, segment
  * count in range, read-only device, discard range.  Returns 0 and *h, or -EINVAL
- * (malformed), -EOPNOTSUPP (operation or feature not offered), -EROFS (a write to a
- * read-only disk) or -ERANGE (sectors outside the disk).
+ * (malformed), -EOPNOTSUPP (operation or feature not offered: answered
+ * BLKIF_RSP_EOPNOTSUPP), -EROFS (a write, flush, barrier or discard to a read-only disk)
+ * or -ERANGE (sectors outside the disk).
  */
 int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_request *r,
 			 struct pv_blkback_hdr *h);

@@ -37,6 +37,9 @@ int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_r
 		break;
 	case BLKIF_OP_WRITE_BARRIER:
 	case BLKIF_OP_FLUSH_DISKCACHE:
+		/* A write on a read-only disk is refused as such first, as Linux does. */
+		if (l->readonly)
+			return -EROFS;
 		if (r->operation == BLKIF_OP_WRITE_BARRIER ? !l->barrier : !l->flush)
 			return -EOPNOTSUPP;
 		h->kind = r->operation == BLKIF_OP_WRITE_BARRIER ? PV_BLK_BARRIER : PV_BLK_FLUSH;
@@ -48,6 +51,8 @@ int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_r
 	case BLKIF_OP_DISCARD: {
 		struct blkif_request_discard dr;
 
+		if (l->readonly)
+			return -EROFS;
 		if (!l->discard)
 			return -EOPNOTSUPP;
 		memcpy(&dr, r, sizeof(dr)); /* the same slot read as its discard form */
@@ -76,7 +81,7 @@ int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_r
 			return -EINVAL;
 		break;
 	}
-	default: /* BLKIF_OP_RESERVED_1 and everything unknown */
+	default: /* BLKIF_OP_RESERVED_1 and everything unknown: BLKIF_RSP_EOPNOTSUPP */
 		return -EOPNOTSUPP;
 	}
 	if (l->readonly && h->kind != PV_BLK_READ)
@@ -541,7 +546,13 @@ static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *
 	struct pv_blkback_dev *dev = q->dev;
 
 	dev->st.bad_requests++;
-	respond(q, r->id, response_op(r), BLKIF_RSP_ERROR);
+	/*
+	 * An operation (or feature) we do not offer is BLKIF_RSP_EOPNOTSUPP, as Linux's
+	 * xen-blkback answers an unknown opcode or a discard its disk cannot do; everything
+	 * malformed, out of range or a write to a read-only disk is BLKIF_RSP_ERROR.
+	 */
+	respond(q, r->id, response_op(r), why == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP :
+		BLKIF_RSP_ERROR);
 	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-why));
 }

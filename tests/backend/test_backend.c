@@ -430,15 +430,18 @@ struct hcase {
 	uint8_t ind_op;
 	int ind_gref;           /* the indirect page's grant: G_* */
 	uint64_t nr_sectors;    /* discard */
+	int eopnotsupp;         /* answered BLKIF_RSP_EOPNOTSUPP (else BLKIF_RSP_ERROR) */
 };
 
 #define MAX64 UINT64_MAX
 static const struct hcase hostile[] = {
-	{ "opcode 4 (reserved)", 0, 4, 1 },
-	{ "opcode 7", 0, 7, 1 },
-	{ "opcode 255", 0, 255, 1 },
-	{ "flush, feature off (read-only disk)", 1, BLKIF_OP_FLUSH_DISKCACHE, 0 },
-	{ "barrier, feature off (read-only disk)", 1, BLKIF_OP_WRITE_BARRIER, 0 },
+	/* Unknown operations: EOPNOTSUPP, as Linux's xen-blkback answers them. */
+	{ "opcode 4 (reserved)", 0, 4, 1, .eopnotsupp = 1 },
+	{ "opcode 7", 0, 7, 1, .eopnotsupp = 1 },
+	{ "opcode 255", 0, 255, 1, .eopnotsupp = 1 },
+	/* Writes of any kind to a read-only disk: ERROR (Linux: access denied). */
+	{ "flush to a read-only disk", 1, BLKIF_OP_FLUSH_DISKCACHE, 0 },
+	{ "barrier to a read-only disk", 1, BLKIF_OP_WRITE_BARRIER, 0 },
 	{ "read, 0 segments", 0, BLKIF_OP_READ, 0 },
 	{ "read, 12 segments", 0, BLKIF_OP_READ, 12 },
 	{ "write, 255 segments", 0, BLKIF_OP_WRITE, 255 },
@@ -555,7 +558,8 @@ static void test_hostile_requests(void)
 		build(h, f, &r, 1000 + i);
 		st = h_do(f, 0, &r);
 		after = h_stat(f, "bad_requests");
-		if (st != BLKIF_RSP_ERROR || after != before + 1) {
+		if (st != (h->eopnotsupp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR) ||
+		    after != before + 1) {
 			fprintf(stderr, "\n  hostile case \"%s\": status %d, bad_requests %lld -> %lld\n",
 				h->name, st, before, after);
 			failed++;
@@ -948,6 +952,16 @@ static void test_check_pure(void)
 	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), 0);
 	l.readonly = 1;
 	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EROFS);
+	/* Read-only first, then whether the feature is offered (Linux's order). */
+	r.operation = BLKIF_OP_DISCARD;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EROFS);
+	l.readonly = 0;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EOPNOTSUPP);
+	r.operation = 99;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EOPNOTSUPP);
+	r.operation = BLKIF_OP_INDIRECT;
+	l.max_indirect = 0;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EOPNOTSUPP);
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, 84, s, 2, &n), 0);
 	CU_ASSERT_EQUAL(n, 16);
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, 85, s, 2, &n), -ERANGE);
