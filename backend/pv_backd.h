@@ -139,6 +139,8 @@ struct pv_blkback_stats {
 	uint64_t bounce_waits;           /* copy mode: intake paused, bounce pool empty */
 	uint64_t bounce_peak;            /* copy mode: most bounce pages in use at once */
 	uint64_t bounce_releases;        /* copy mode: idle pool given back to the kernel */
+	uint64_t submit_retries;         /* io_uring_submit refused or took nothing: retried */
+	uint64_t cq_overflows;           /* io_uring completion queue seen overflowed */
 };
 
 struct pv_blkback_dev;
@@ -174,6 +176,7 @@ struct pv_backd {
 	struct pv_blkback_queue *runq_head, *runq_tail;
 	unsigned int runq_len;
 	struct pv_blkback_queue *storm_list;
+	uint64_t retry_at_ns;          /* devices with submit_retry set: submit again then */
 };
 
 #define PV_BACKD_TYPE_PHY  (1u << 0)

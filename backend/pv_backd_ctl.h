@@ -23,7 +23,9 @@
  *   "persistent_evictions" (persistent pages unmapped to make room, least recently used),
  *   "bounce_waits" (copy mode: a request left on the ring until bounce pages were free),
  *   "bounce_peak" (copy mode: most bounce pages in use at once), "bounce_releases"
- *   (copy mode: the idle device's bounce pages given back to the kernel)
+ *   (copy mode: the idle device's bounce pages given back to the kernel),
+ *   "submit_retries" (io_uring_submit refused: retried), "cq_overflows" (times the
+ *   io_uring completion queue was seen overflowed; sized so that it never is)
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

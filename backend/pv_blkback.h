@@ -130,6 +130,7 @@ struct pv_blkback_dev {
 	unsigned int bounce_pages, bounce_nfree;
 	unsigned int bounce_dirty; /* pages used since the last release */
 	uint64_t bounce_idle_mark; /* st.requests at the last tick */
+	unsigned int submit_retry; /* io_uring_submit failed: pv_blkback_sched.c retries */
 };
 
 /* pv_blkback_ring.c */
@@ -174,6 +175,8 @@ void pv_blkback_sched_fini(struct pv_backd *d);
 void pv_blkback_sched_more(struct pv_blkback_queue *q);
 /* A notification on q's (masked) port took `taken` requests: unmask, or back off. */
 void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken);
+/* dev's io_uring_submit failed: submit again in 1 ms (or at its next completion). */
+void pv_blkback_sched_retry(struct pv_blkback_dev *dev);
 /* q is going away: off the run queue and the storm list (its port is unbound next). */
 void pv_blkback_sched_forget(struct pv_blkback_queue *q);
 

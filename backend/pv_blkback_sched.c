@@ -85,6 +85,8 @@ static void timer_arm(struct pv_backd *d)
 	for (q = d->storm_list; q; q = q->storm_next)
 		if (!first || q->storm_until_ns < first)
 			first = q->storm_until_ns;
+	if (d->retry_at_ns && (!first || d->retry_at_ns < first))
+		first = d->retry_at_ns;
 	if (first) {
 		its.it_value.tv_sec = (time_t)(first / 1000000000ull);
 		its.it_value.tv_nsec = (long)(first % 1000000000ull);
@@ -116,6 +118,17 @@ static void on_timer(struct pv_loop *loop, int fd, uint32_t events, void *opaque
 	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
+	if (d->retry_at_ns && d->retry_at_ns <= now) {
+		struct pv_blkback_dev *dev;
+
+		d->retry_at_ns = 0;
+		for (dev = d->devs; dev; dev = dev->next) {
+			if (!dev->submit_retry)
+				continue;
+			dev->submit_retry = 0;
+			pv_blkback_io_submit(dev); /* sets it again if refused again */
+		}
+	}
 	for (q = d->storm_list; q; q = next) {
 		next = q->storm_next;
 		if (q->storm_until_ns > now)
@@ -225,6 +238,17 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP,
 			"vbd %u/%u queue %u: event storm, port masked for %u ms", dev->domid,
 			dev->devid, q->idx, 1u << (q->storm_level - 1));
+}
+
+void pv_blkback_sched_retry(struct pv_blkback_dev *dev)
+{
+	struct pv_backd *d = dev->d;
+
+	dev->submit_retry = 1;
+	if (!d->sched_ok || d->retry_at_ns)
+		return; /* without a timer the next completion or kick retries */
+	d->retry_at_ns = pv_backd_now_ns() + 1000000ull;
+	timer_arm(d);
 }
 
 void pv_blkback_sched_forget(struct pv_blkback_queue *q)

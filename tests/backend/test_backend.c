@@ -1127,6 +1127,142 @@ static void test_bounce_bound(void)
 	h_fe_free(&f);
 }
 
+/*
+ * pvio-backd --max-queues 16: one device with 16 queues of 512 slots, every slot a write
+ * with a flush (two io_uring operations, two completions each), all published while the
+ * daemon is stopped.  The completion queue must hold every completion that can be
+ * outstanding (16384 here) and every submission must reach the kernel: all 8192 are
+ * answered OKAY exactly once and on disk.  The disk is on /dev/shm: 8192 fdatasyncs.
+ */
+static int suite_init_deep(void)
+{
+	int rc;
+
+	copy_mode = 0;
+	/* The daemon's first three io_uring_submit calls fail (test_submit_retry). */
+	setenv("PVIO_BACKD_TEST_SUBMIT_FAIL", "3", 1);
+	rc = h_start("--max-queues 16");
+	unsetenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * io_uring_submit refused (-EAGAIN, -EBUSY, -EAGAIN) and nothing else in flight: no
+ * completion or notification will come, so only a retry gets the write to the kernel.
+ */
+static void test_submit_retry(void)
+{
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	struct h_fe f;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	fill(f.data, 4096, 77);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 40, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(&f, 40, f.data, 4096));
+	CU_ASSERT_EQUAL(h_stat(&f, "submit_retries"), 3);
+	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+static void test_deep_queues(void)
+{
+	struct h_conn c = { .order = 4, .nq = 16 };
+	char path[64];
+	struct h_fe f;
+	unsigned int qi, i, nq = 16, per, ok = 0, bad = 0, ms;
+	unsigned char *seen;
+	uint64_t bytes;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/pvio-test-deep-%d", (int)getpid());
+	per = 32u << c.order;
+	bytes = (uint64_t)nq * per * 4096;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, (off_t)bytes) == 0);
+	unlink(path); /* the daemon opens it by name below, before we are done */
+	{
+		char byfd[64];
+
+		snprintf(byfd, sizeof(byfd), "/proc/%d/fd/%d", (int)getpid(), fd);
+		CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 4096, "w", byfd), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL(f.q[0].ring.nr_ents, per);
+	seen = calloc((size_t)nq * per, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
+	for (i = 0; i < H_DATA_PAGES; i++)
+		fill(f.data + (size_t)i * 4096, 4096, 300 + i);
+	kill(h_backd, SIGSTOP);
+	for (ms = 0; ms < 5000; ms++) {
+		char sp[64], buf[256] = "", *p;
+		FILE *fp;
+
+		snprintf(sp, sizeof(sp), "/proc/%d/stat", (int)h_backd);
+		fp = fopen(sp, "r");
+		if (fp) {
+			if (!fgets(buf, sizeof(buf), fp))
+				buf[0] = 0;
+			fclose(fp);
+		}
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'T')
+			break;
+		usleep(1000);
+	}
+	for (qi = 0; qi < nq; qi++) {
+		for (i = 0; i < per; i++) {
+			unsigned int k = qi * per + i;
+			struct blkif_request r = { .operation = BLKIF_OP_FLUSH_DISKCACHE,
+						   .nr_segments = 1, .id = k,
+						   .sector_number = (uint64_t)k * 8 };
+
+			r.seg[0] = (struct blkif_request_segment){ .gref = f.data_refs[k % H_DATA_PAGES],
+								   .first_sect = 0, .last_sect = 7 };
+			h_put(&f, qi, &r);
+		}
+		h_push(&f, qi);
+	}
+	kill(h_backd, SIGCONT);
+	for (qi = 0; qi < nq; qi++) {
+		struct blkif_response rsp;
+
+		for (i = 0; i < per && h_get(&f, qi, &rsp, 10000) == 0; i++) {
+			if (rsp.id >= (uint64_t)nq * per || seen[rsp.id] || rsp.status != BLKIF_RSP_OKAY) {
+				bad++;
+				continue;
+			}
+			seen[rsp.id] = 1;
+			ok++;
+		}
+	}
+	CU_ASSERT_EQUAL(ok, nq * per);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
+	CU_ASSERT_EQUAL(h_stat(&f, "cq_overflows"), 0);
+	for (i = 0; i < nq * per; i += 509) {
+		uint8_t buf[4096];
+
+		CU_ASSERT(pread(fd, buf, 4096, (off_t)i * 4096) == 4096 &&
+			  memcmp(buf, f.data + (size_t)(i % H_DATA_PAGES) * 4096, 4096) == 0);
+	}
+	free(seen);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+	close(fd);
+}
+
+static CU_TestInfo deep_tests[] = {
+	{ "io_uring_submit refused: retried, the write reaches the disk", test_submit_retry },
+	{ "16 queues x 512 slots of write+flush at once: all answered", test_deep_queues },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo bounce_tests[] = {
 	{ "copy mode: bounce pool bounded, requests wait on the ring, idle pool released",
 	  test_bounce_bound },
@@ -1179,6 +1315,7 @@ int main(void)
 		{ "map", suite_init_map, suite_clean, NULL, NULL, map_tests },
 		{ "copy", suite_init_copy, suite_clean, NULL, NULL, copy_tests },
 		{ "small-cache", suite_init_small_cache, suite_clean, NULL, NULL, small_cache_tests },
+		{ "deep", suite_init_deep, suite_clean, NULL, NULL, deep_tests },
 		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		CU_SUITE_INFO_NULL,
