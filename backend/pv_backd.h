@@ -141,6 +141,7 @@ struct pv_blkback_stats {
 	uint64_t bounce_releases;        /* copy mode: idle pool given back to the kernel */
 	uint64_t submit_retries;         /* io_uring_submit refused or took nothing: retried */
 	uint64_t cq_overflows;           /* io_uring completion queue seen overflowed */
+	uint64_t fe_watch_events;        /* watch events of the front end's state node */
 };
 
 struct pv_blkback_dev;

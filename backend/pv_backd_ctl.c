@@ -93,14 +93,16 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      ",\"budget_yields\":%llu,\"spurious_notifications\":%llu,"
 		      "\"storm_masks\":%llu,\"persistent_evictions\":%llu,"
 		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
-		      "\"submit_retries\":%llu,\"cq_overflows\":%llu}",
+		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
+		      "\"fe_watch_events\":%llu}",
 		      (unsigned long long)s->budget_yields,
 		      (unsigned long long)s->spurious_notifications,
 		      (unsigned long long)s->storm_masks,
 		      (unsigned long long)s->persistent_evictions,
 		      (unsigned long long)s->bounce_waits, (unsigned long long)s->bounce_peak,
 		      (unsigned long long)s->bounce_releases,
-		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows);
+		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows,
+		      (unsigned long long)s->fe_watch_events);
 	return (size_t)n >= len ? -ENOSPC : n;
 }
 

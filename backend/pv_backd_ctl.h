@@ -25,7 +25,8 @@
  *   "bounce_peak" (copy mode: most bounce pages in use at once), "bounce_releases"
  *   (copy mode: the idle device's bounce pages given back to the kernel),
  *   "submit_retries" (io_uring_submit refused: retried), "cq_overflows" (times the
- *   io_uring completion queue was seen overflowed; sized so that it never is)
+ *   io_uring completion queue was seen overflowed; sized so that it never is),
+ *   "fe_watch_events" (watch events on the front end's state node)
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

@@ -786,6 +786,33 @@ static void test_sigterm_restart(void)
 }
 
 /* Removing the backend directory of a connected device tears it down completely. */
+/*
+ * The back end watches the front end's state node only: a guest writing other nodes in
+ * its device directory a hundred times does not wake it (counted per device).
+ */
+static void test_fe_watch_state_only(void)
+{
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	char path[200];
+	long long before, after;
+	unsigned int i;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	before = h_stat(&f, "fe_watch_events");
+	CU_ASSERT(before >= 1);
+	snprintf(path, sizeof(path), "%s/junk", f.fe);
+	for (i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(pv_xs_write(h_dom[1], 0, path, "x", 1), 0);
+	/* The state change comes after the junk: once it is handled, so are they. */
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	after = h_stat(&f, "fe_watch_events");
+	CU_ASSERT(after > before && after - before < 10);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
 static void test_remove_connected(void)
 {
 	struct h_fe f;
@@ -1292,6 +1319,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "detach with I/O in flight", test_detach_inflight },				\
 	{ "SIGTERM with I/O in flight, restart resumes", test_sigterm_restart },		\
 	{ "backend directory removed while connected", test_remove_connected },		\
+	{ "only the front end's state node is watched", test_fe_watch_state_only },	\
 	{ "control socket", test_ctl },							\
 	{ "targets that are not disks; a long params in list", test_bad_targets },	\
 	{ "online resize", test_resize },						\
