@@ -51,6 +51,15 @@ void pv_backd_log_rl(struct pv_backd_ratelimit *rl, enum pv_backd_level lvl,
 		     const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * A string from a guest, made safe for a log line or a xenstore node: printable ASCII as
+ * is, every other byte (and backslash) as \xNN, at most max source bytes, and "..." when
+ * cut (by max or by len).  Always NUL-terminated.  Returns the length written.
+ */
+size_t pv_backd_str_clean(char *dst, size_t len, const char *src, size_t max);
+/* Replaces every byte that is not printable ASCII in s with '?'. */
+void pv_backd_str_printable(char *s);
+
 /* ---- request validation (pure functions; unit-tested) ----------------------------------- */
 
 /* What a request is checked against: the device and the features it offered. */

@@ -150,6 +150,8 @@ void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Callers clean guest strings (pv_backd_str_clean); this keeps the node one line. */
+	pv_backd_str_printable(msg);
 	pv_blkback_node_write(dev, 0, "error", msg);
 	pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: %s", dev->domid, dev->devid, msg);
 }
@@ -962,9 +964,12 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 	rc = fe_read(dev, dev->fe_path, "protocol", &s);
 	if (rc == 0) {
 		int ok = strcmp(s, "x86_64-abi") == 0;
+		char clean[64];
 
-		if (!ok)
-			pv_blkback_fatal(dev, "protocol %.32s not supported", s);
+		if (!ok) {
+			pv_backd_str_clean(clean, sizeof(clean), s, 32);
+			pv_blkback_fatal(dev, "protocol \"%s\" not supported", clean);
+		}
 		free(s);
 		if (!ok)
 			return -EPROTONOSUPPORT;

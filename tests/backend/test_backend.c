@@ -813,6 +813,43 @@ static void test_fe_watch_state_only(void)
 	h_fe_free(&f);
 }
 
+/*
+ * A protocol value with a newline, an escape sequence and 3000 bytes: the `error` node
+ * (and the log) get one bounded printable line.
+ */
+static void test_hostile_string(void)
+{
+	static char val[3100];
+	char node[3200], path[200], *err = NULL;
+	struct h_conn c = { 0 };
+	struct h_fe f;
+	size_t i;
+
+	snprintf(val, sizeof(val), "x86\n\x1b[31mEVIL\r\t");
+	for (i = strlen(val); i < 3000; i++)
+		val[i] = 'A';
+	val[i] = 0;
+	snprintf(node, sizeof(node), "protocol=%s", val);
+	c.bad_node = node;
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_wait_be_state(&f, 2, 5000), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect_start(&f, &c), 0);
+	CU_ASSERT_EQUAL(h_wait_be_state(&f, 5, 5000), 0);
+	snprintf(path, sizeof(path), "%s/error", f.be);
+	CU_ASSERT_EQUAL_FATAL(pv_xs_read(h_sim.dom0, 0, path, &err, NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "protocol"));
+	CU_ASSERT(strlen(err) < 200);
+	for (i = 0; err[i]; i++)
+		if ((unsigned char)err[i] < 0x20 || (unsigned char)err[i] >= 0x7f)
+			break;
+	CU_ASSERT_EQUAL(err[i], 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "x86\\x0a\\x1b[31mEVIL"));
+	free(err);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
 static void test_remove_connected(void)
 {
 	struct h_fe f;
@@ -995,6 +1032,27 @@ static void test_check_pure(void)
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, UINT64_MAX - 8, s, 2, &n), -ERANGE);
 	s[1].last_sect = 8;
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, 0, s, 2, &n), -EINVAL);
+}
+
+static void test_str_clean(void)
+{
+	char out[32], big[100];
+
+	CU_ASSERT_EQUAL(pv_backd_str_clean(out, sizeof(out), "x86_64-abi", 32), 10);
+	CU_ASSERT_STRING_EQUAL(out, "x86_64-abi");
+	pv_backd_str_clean(out, sizeof(out), "a\nb\x1b[1m\\\xff", 32);
+	CU_ASSERT_STRING_EQUAL(out, "a\\x0ab\\x1b[1m\\x5c\\xff");
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CU_ASSERT_EQUAL(pv_backd_str_clean(out, sizeof(out), big, 1000), sizeof(out) - 1);
+	CU_ASSERT_STRING_EQUAL(out + sizeof(out) - 4, "...");
+	pv_backd_str_clean(out, sizeof(out), big, 5);
+	CU_ASSERT_STRING_EQUAL(out, "AAAAA...");
+	pv_backd_str_clean(out, 3, "\n\n", 32);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	strcpy(big, "one\ntwo\x7f\x80");
+	pv_backd_str_printable(big);
+	CU_ASSERT_STRING_EQUAL(big, "one?two??");
 }
 
 static void test_types_parse(void)
@@ -1320,6 +1378,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "SIGTERM with I/O in flight, restart resumes", test_sigterm_restart },		\
 	{ "backend directory removed while connected", test_remove_connected },		\
 	{ "only the front end's state node is watched", test_fe_watch_state_only },	\
+	{ "a guest's string in the error node: printable, bounded", test_hostile_string },	\
 	{ "control socket", test_ctl },							\
 	{ "targets that are not disks; a long params in list", test_bad_targets },	\
 	{ "online resize", test_resize },						\
@@ -1332,6 +1391,7 @@ static CU_TestInfo copy_tests[] = { DEVICE_TESTS(copy) };
 static CU_TestInfo pure_tests[] = {
 	{ "request validation", test_check_pure },
 	{ "--types parsing", test_types_parse },
+	{ "guest strings made printable and bounded", test_str_clean },
 	{ "pvio-backd: bad command lines", test_bad_arguments },
 	CU_TEST_INFO_NULL,
 };
