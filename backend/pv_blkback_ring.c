@@ -264,6 +264,25 @@ static int pg_evict(struct pv_blkback_queue *q, unsigned int need)
 	return q->pg_max - q->pg_count >= need;
 }
 
+/*
+ * A writable map of a page the guest granted read-only fails with -EACCES on the sim but
+ * with -EINVAL from Linux's gntdev on Xen (the failed GNTTABOP_map_grant_ref shows as an
+ * invalid mmap).  PVIO_BACKD_TEST_MAP_EINVAL=1 (tests only) makes the sim's answer Xen's.
+ */
+static int map_refused(int rc)
+{
+	static int xen_errno = -1;
+
+	if (xen_errno < 0) {
+		const char *e = getenv("PVIO_BACKD_TEST_MAP_EINVAL");
+
+		xen_errno = e && strcmp(e, "1") == 0;
+	}
+	if (xen_errno && rc == -EACCES)
+		rc = -EINVAL;
+	return rc == -EACCES || rc == -EINVAL;
+}
+
 /* ---- grants of one request --------------------------------------------------------------- */
 
 /*
@@ -298,7 +317,8 @@ static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	if (slot >= q->pg_max)
 		return 1;
 	rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, uniq, q->refs, 1, (void **)&addr);
-	if (rc == -EACCES && !need_write)
+	/* Read-only is enough for this request: map it on its own (-EINVAL: a bad ref too). */
+	if (!need_write && map_refused(rc))
 		return 1;
 	if (rc < 0)
 		return rc;

@@ -1226,8 +1226,11 @@ static int suite_init_deep(void)
 	copy_mode = 0;
 	/* The daemon's first three io_uring_submit calls fail (test_submit_retry). */
 	setenv("PVIO_BACKD_TEST_SUBMIT_FAIL", "3", 1);
+	/* A refused read-only map reads -EINVAL, as from gntdev on Xen (test_ro_einval). */
+	setenv("PVIO_BACKD_TEST_MAP_EINVAL", "1", 1);
 	rc = h_start("--max-queues 16");
 	unsetenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
+	unsetenv("PVIO_BACKD_TEST_MAP_EINVAL");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -1250,6 +1253,34 @@ static void test_submit_retry(void)
 	CU_ASSERT_EQUAL(h_stat(&f, "submit_retries"), 3);
 	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
 	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * Persistent grants on, a write from a page the guest granted read-only: the writable
+ * persistent map is refused, with -EINVAL as Xen's gntdev says it, and the write still
+ * goes through a read-only map of its own.
+ */
+static void test_ro_einval(void)
+{
+	struct h_conn c = { .persistent = 1 };
+	struct blkif_request r;
+	struct h_fe f;
+	grant_ref_t ref;
+	uint8_t *pg;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(h_dom[1], 0, 1, 0, &ref, (void **)&pg), 0);
+	fill(pg, 4096, 61);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 72, 0, 8);
+	r.seg[0].gref = ref;
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(&f, 72, pg, 4096));
+	CU_ASSERT_EQUAL(h_stat(&f, "bad_requests"), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(h_dom[1], pg, 1), 0); /* not mapped any more */
 	CU_ASSERT_EQUAL(h_detach(&f), 0);
 	h_fe_free(&f);
 }
@@ -1344,6 +1375,7 @@ static void test_deep_queues(void)
 
 static CU_TestInfo deep_tests[] = {
 	{ "io_uring_submit refused: retried, the write reaches the disk", test_submit_retry },
+	{ "read-only grant refused with -EINVAL (Xen's gntdev): per-request map", test_ro_einval },
 	{ "16 queues x 512 slots of write+flush at once: all answered", test_deep_queues },
 	CU_TEST_INFO_NULL,
 };
