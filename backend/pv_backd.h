@@ -51,6 +51,15 @@ void pv_backd_log_rl(struct pv_backd_ratelimit *rl, enum pv_backd_level lvl,
 		     const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * A string from a guest, made safe for a log line or a xenstore node: printable ASCII as
+ * is, every other byte (and backslash) as \xNN, at most max source bytes, and "..." when
+ * cut (by max or by len).  Always NUL-terminated.  Returns the length written.
+ */
+size_t pv_backd_str_clean(char *dst, size_t len, const char *src, size_t max);
+/* Replaces every byte that is not printable ASCII in s with '?'. */
+void pv_backd_str_printable(char *s);
+
 /* ---- request validation (pure functions; unit-tested) ----------------------------------- */
 
 /* What a request is checked against: the device and the features it offered. */
@@ -78,8 +87,9 @@ struct pv_blkback_hdr {
 /*
  * Checks the header of a private copy of a request: opcode known and offered, segment
  * count in range, read-only device, discard range.  Returns 0 and *h, or -EINVAL
- * (malformed), -EOPNOTSUPP (operation or feature not offered), -EROFS (a write to a
- * read-only disk) or -ERANGE (sectors outside the disk).
+ * (malformed), -EOPNOTSUPP (operation or feature not offered: answered
+ * BLKIF_RSP_EOPNOTSUPP), -EROFS (a write, flush, barrier or discard to a read-only disk)
+ * or -ERANGE (sectors outside the disk).
  */
 int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_request *r,
 			 struct pv_blkback_hdr *h);
@@ -96,11 +106,34 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 /* ---- the daemon and its devices ------------------------------------------------------- */
 
 #define PV_BLKBACK_MAX_INDIRECT_SEGS 256
-/* Persistent grant cache per queue: slots x (this + 1) pages, at most the max (64 MiB). */
-#define PV_BLKBACK_PERSISTENT_SEGS   32
-#define PV_BLKBACK_PERSISTENT_MAX    16384u
+/*
+ * Persistent grant cache: per queue, slots x (SEGS + 1) pages (Linux's xen-blkfront pool),
+ * and per device at most --max-persistent pages (default DEFAULT: 16 MiB of mappings),
+ * shared evenly by its queues; least recently used chunks are unmapped to make room.
+ */
+#define PV_BLKBACK_PERSISTENT_SEGS    32
+#define PV_BLKBACK_PERSISTENT_MAX     16384u
+#define PV_BLKBACK_PERSISTENT_DEFAULT 4096u
+/* Copy mode: bounce memory per device (--max-bounce), at least one largest request. */
+#define PV_BLKBACK_BOUNCE_MIN        ((size_t)PV_BLKBACK_MAX_INDIRECT_SEGS * 4096)
+#define PV_BLKBACK_BOUNCE_MAX        ((size_t)1 << 30)
+#define PV_BLKBACK_BOUNCE_DEFAULT    ((size_t)32 << 20)
 #define PV_BLKBACK_MAX_QUEUES        16
 #define PV_BLKBACK_MAX_DEVICES       1024
+/*
+ * Fairness: a queue takes at most KICK_BUDGET requests per turn, then goes to the back of
+ * the run queue; one pass of the event loop turns at most PASS_QUEUES queues (ports with
+ * an event, or run-queue entries), then lets every other fd in.
+ */
+#define PV_BLKBACK_KICK_BUDGET       32u
+#define PV_BLKBACK_PASS_QUEUES       64u
+/*
+ * Event storms (as Xen's lateeoi after XSA-332): after SPURIOUS_MAX notifications in a
+ * row that brought no request, the port stays masked for 1 ms, doubling per storm up to
+ * STORM_MAX_MS; a request resets both.  Unmasking looks at the ring again.
+ */
+#define PV_BLKBACK_SPURIOUS_MAX      8u
+#define PV_BLKBACK_STORM_MAX_SHIFT   6u /* 64 ms */
 
 /* Counters of pv_backd_ctl.h; cumulative since the device was first seen. */
 struct pv_blkback_stats {
@@ -111,6 +144,17 @@ struct pv_blkback_stats {
 	 * answered ones a restart found published and dropped, resumes refused or degraded
 	 * because the journal was missing, stale or inconsistent. */
 	uint64_t journal_replayed, journal_dropped, journal_lost;
+	/* Fairness (pv_blkback_sched.c) */
+	uint64_t budget_yields;          /* passes cut short by the request budget */
+	uint64_t spurious_notifications; /* notifications that brought no request */
+	uint64_t storm_masks;            /* times the port was left masked for a while */
+	uint64_t persistent_evictions;   /* persistent pages unmapped to make room (LRU) */
+	uint64_t bounce_waits;           /* copy mode: intake paused, bounce pool empty */
+	uint64_t bounce_peak;            /* copy mode: most bounce pages in use at once */
+	uint64_t bounce_releases;        /* copy mode: idle pool given back to the kernel */
+	uint64_t submit_retries;         /* io_uring_submit refused or took nothing: retried */
+	uint64_t cq_overflows;           /* io_uring completion queue seen overflowed */
+	uint64_t fe_watch_events;        /* watch events of the front end's state node */
 };
 
 struct pv_blkback_dev;
@@ -125,7 +169,8 @@ struct pv_backd {
 	unsigned int types_mask;       /* PV_BACKD_TYPE_* served */
 	unsigned int grant_copy;       /* --grant-copy */
 	unsigned int max_queues;       /* offered in multi-queue-max-queues */
-	unsigned int max_persistent;   /* persistent grant pages per queue; 0: the default */
+	unsigned int max_persistent;   /* persistent grant pages per device; 0: the default */
+	size_t max_bounce;             /* copy mode: bounce bytes per device; 0: the default */
 	unsigned int stopping;         /* SIGTERM seen: drain, detach, exit */
 	char *state_dir;               /* restart journals live here (beside the lock); NULL: none */
 	int lock_fd;                   /* the one-daemon flock; every io_uring holds it too */
@@ -142,6 +187,14 @@ struct pv_backd {
 	/* Local event-channel port -> queue, for pv_evtchn_pending()'s answer. */
 	struct pv_blkback_queue **ports;
 	unsigned int nports;
+	/* Fairness (pv_blkback_sched.c): queues with requests left over, masked storms. */
+	unsigned int sched_ok;         /* the two fds below exist: budgets apply */
+	int sched_work_fd;             /* eventfd, readable while the run queue is not empty */
+	int sched_timer_fd;            /* timerfd: the next storm-masked port to unmask */
+	struct pv_blkback_queue *runq_head, *runq_tail;
+	unsigned int runq_len;
+	struct pv_blkback_queue *storm_list;
+	uint64_t retry_at_ns;          /* devices with submit_retry set: submit again then */
 };
 
 #define PV_BACKD_TYPE_PHY  (1u << 0)

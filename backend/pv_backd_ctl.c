@@ -73,7 +73,7 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     "\"bad_requests\":%llu,\"persistent_hits\":%llu,\"grant_maps\":%llu,"
 		     "\"grant_unmaps\":%llu,\"grant_copies\":%llu,\"notifications_in\":%llu,"
 		     "\"notifications_out\":%llu,\"journal_replayed\":%llu,"
-		     "\"journal_dropped\":%llu,\"journal_lost\":%llu,\"inflight\":%u}",
+		     "\"journal_dropped\":%llu,\"journal_lost\":%llu,\"inflight\":%u",
 		     dev->domid, dev->devid, dev->state, params, dev->lim.readonly ? "r" : "w", type,
 		     (unsigned long long)dev->lim.sectors, dev->sector_size ? dev->sector_size : 512,
 		     dev->nqueues, dev->connected ? 1u << dev->ring_order : 0, dev->persistent,
@@ -89,7 +89,24 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     (unsigned long long)s->notifications_out,
 		     (unsigned long long)s->journal_replayed, (unsigned long long)s->journal_dropped,
 		     (unsigned long long)s->journal_lost, dev->inflight);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	/* pv_blkback_sched.c's counters */
+	n += snprintf(buf + n, len - (size_t)n,
+		      ",\"budget_yields\":%llu,\"spurious_notifications\":%llu,"
+		      "\"storm_masks\":%llu,\"persistent_evictions\":%llu,"
+		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
+		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
+		      "\"fe_watch_events\":%llu}",
+		      (unsigned long long)s->budget_yields,
+		      (unsigned long long)s->spurious_notifications,
+		      (unsigned long long)s->storm_masks,
+		      (unsigned long long)s->persistent_evictions,
+		      (unsigned long long)s->bounce_waits, (unsigned long long)s->bounce_peak,
+		      (unsigned long long)s->bounce_releases,
+		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows,
+		      (unsigned long long)s->fe_watch_events);
+	return (size_t)n >= len ? -ENOSPC : n;
 }
 
 static void reply(int fd, const char *s, size_t len)

@@ -17,7 +17,16 @@
  *   "bytes_read", "bytes_written", "errors" (I/O errors answered), "bad_requests"
  *   (malformed requests answered with BLKIF_RSP_ERROR), "persistent_hits",
  *   "grant_maps", "grant_unmaps", "grant_copies", "notifications_in",
- *   "notifications_out", "inflight"
+ *   "notifications_out", "inflight", "budget_yields" (turns cut short by the request
+ *   budget), "spurious_notifications" (notifications that brought no request),
+ *   "storm_masks" (times the port was left masked for an event storm),
+ *   "persistent_evictions" (persistent pages unmapped to make room, least recently used),
+ *   "bounce_waits" (copy mode: a request left on the ring until bounce pages were free),
+ *   "bounce_peak" (copy mode: most bounce pages in use at once), "bounce_releases"
+ *   (copy mode: the idle device's bounce pages given back to the kernel),
+ *   "submit_retries" (io_uring_submit refused: retried), "cq_overflows" (times the
+ *   io_uring completion queue was seen overflowed; sized so that it never is),
+ *   "fe_watch_events" (watch events on the front end's state node)
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

@@ -36,11 +36,55 @@ uint64_t pv_backd_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+size_t pv_backd_str_clean(char *dst, size_t len, const char *src, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	if (!len)
+		return 0;
+	for (i = 0; src[i] && i < max; i++) {
+		unsigned char c = (unsigned char)src[i];
+		size_t need = c >= 0x20 && c < 0x7f && c != '\\' ? 1 : 4;
+
+		if (o + need + 4 > len) { /* keep room for "..." and the NUL */
+			if (o + 4 <= len) {
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (need == 1) {
+			dst[o++] = (char)c;
+			continue;
+		}
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[c >> 4];
+		dst[o++] = hex[c & 15];
+	}
+	if (src[i] && i == max && o + 4 <= len) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = 0;
+	return o;
+}
+
+void pv_backd_str_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 static void vlog(enum pv_backd_level lvl, const char *component, const char *fmt, va_list ap)
 {
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Whatever reached the message (a guest's string by mistake): one line, no escapes. */
+	pv_backd_str_printable(msg);
 	/* One fprintf per line, so lines of concurrent writers to the same stderr do not mix. */
 	fprintf(stderr, "pvio-backd: %s: %s: %s\n", component, names[lvl], msg);
 }

@@ -29,18 +29,25 @@ struct pv_blkback_req {
 	unsigned int map_count;
 	struct iovec *iov;             /* [max_segs] */
 	struct pv_gnt_copy_seg *cseg;  /* copy mode: [max_segs] */
-	uint8_t *bounce;               /* copy mode: max_segs pages */
+	unsigned int nbounce;          /* copy mode: pages from the device's pool (cseg[i]) */
+	uint32_t *pins;                /* persistent chunks this request holds busy [max_segs] */
+	unsigned int npins;
 };
 
-/* A persistent grant: mapped once (writable), kept until disconnect. */
+/* A persistent grant: mapped once (writable), kept until evicted or disconnect. */
 struct pv_blkback_pgrant {
 	grant_ref_t ref;
-	void *page; /* NULL: empty hash slot */
+	uint32_t chunk; /* index in q->chunks */
+	void *page;     /* NULL: empty hash slot */
 };
 
+/* Pages mapped by one call: unmapped together, so evicted together (LRU by last_use). */
 struct pv_blkback_chunk {
-	void *addr;
+	void *addr;         /* NULL: a free entry */
 	unsigned int count;
+	unsigned int busy;  /* requests in flight that use a page of it: not evictable */
+	uint64_t last_use;  /* q->pg_clock of the last request that used it */
+	uint64_t pinned_at; /* q->pg_clock of the request that last counted itself in busy */
 };
 
 struct pv_blkback_queue {
@@ -61,8 +68,6 @@ struct pv_blkback_queue {
 	struct pv_blkback_req *reqs, *free;
 	struct iovec *iovs;
 	struct pv_gnt_copy_seg *csegs;
-	uint8_t *bounce;
-	size_t bounce_len;
 	/* Scratch of one request's setup (single-threaded, never held across passes). */
 	struct blkif_request_segment *segs;
 	grant_ref_t *refs;
@@ -86,6 +91,16 @@ struct pv_blkback_queue {
 	unsigned int njunpub;
 	uint16_t *jreplay;         /* after a restart: entries to execute again, in ring order */
 	unsigned int njreplay;
+	uint64_t pg_clock;             /* one tick per request that looks pages up */
+	struct pv_blkback_pgrant *pg_scratch; /* [pg_size]: rebuilding the hash after eviction */
+	uint32_t *pin_pool;            /* [nr_ents * max_segs]: the requests' pins */
+	/* Fairness (pv_blkback_sched.c) */
+	struct pv_blkback_queue *run_next, *storm_next;
+	unsigned int on_runq;
+	unsigned int storm_masked;  /* on d->storm_list, port masked until storm_until_ns */
+	unsigned int spurious;      /* notifications in a row that brought no request */
+	unsigned int storm_level;   /* backoff exponent of the next mask */
+	uint64_t storm_until_ns;
 };
 
 enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
@@ -125,6 +140,13 @@ struct pv_blkback_dev {
 	/* --test-reorder: finished requests held back, answered later in random order. */
 	struct pv_blkback_req **held;
 	unsigned int nheld, held_max;
+	/* Copy mode: the bounce pool of every queue (pv_blkback_bounce.c) */
+	uint8_t *bounce;
+	uint32_t *bounce_free;     /* stack of free page indices */
+	unsigned int bounce_pages, bounce_nfree;
+	unsigned int bounce_dirty; /* pages used since the last release */
+	uint64_t bounce_idle_mark; /* st.requests at the last tick */
+	unsigned int submit_retry; /* io_uring_submit failed: pv_blkback_sched.c retries */
 };
 
 /* pv_blkback_ring.c */
@@ -134,7 +156,15 @@ void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot);
 int pv_blkback_drained(const struct pv_blkback_dev *dev);
 /* Unmaps rings and grants, unbinds ports, frees the pool; safe to call twice. */
 void pv_blkback_disconnect(struct pv_blkback_dev *dev);
+/* Takes requests within the budget; a queue with requests left joins the run queue. */
 void pv_blkback_kick(struct pv_blkback_queue *q);
+/* Releases what a finished request held in the persistent cache (pv_blkback_ring.c). */
+void pv_blkback_req_unpin(struct pv_blkback_req *rq);
+/*
+ * Takes at most budget requests from q (then publishes their responses).  Returns the
+ * number taken; *more = 1 if the budget ran out with requests still on the ring.
+ */
+unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int budget, int *more);
 void pv_blkback_evtchn_ready(struct pv_backd *d);
 /* Called by the storage driver for each request it finished; ok=0 is an I/O error. */
 void pv_blkback_req_done(struct pv_blkback_req *rq, int ok);
@@ -152,6 +182,30 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 
 void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* pv_blkback_sched.c: fairness between queues, event-storm backoff */
+/* Creates the run queue's eventfd and the storm timer; idempotent.  0 or -errno. */
+int pv_blkback_sched_init(struct pv_backd *d);
+void pv_blkback_sched_fini(struct pv_backd *d);
+/* q has requests left after its budget: to the back of the run queue. */
+void pv_blkback_sched_more(struct pv_blkback_queue *q);
+/* A notification on q's (masked) port took `taken` requests: unmask, or back off. */
+void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken);
+/* dev's io_uring_submit failed: submit again in 1 ms (or at its next completion). */
+void pv_blkback_sched_retry(struct pv_blkback_dev *dev);
+/* q is going away: off the run queue and the storm list (its port is unbound next). */
+void pv_blkback_sched_forget(struct pv_blkback_queue *q);
+
+/* pv_blkback_bounce.c: copy mode's bounded bounce pool */
+int pv_blkback_bounce_init(struct pv_blkback_dev *dev);
+void pv_blkback_bounce_fini(struct pv_blkback_dev *dev);
+/* May r be taken off the ring now?  0: the pool lacks its pages until completions. */
+int pv_blkback_bounce_room(struct pv_blkback_dev *dev, const struct blkif_request *r);
+/* n pages for rq into pages[]: 0 or -ENOBUFS. */
+int pv_blkback_bounce_get(struct pv_blkback_req *rq, unsigned int n, void **pages);
+void pv_blkback_bounce_put(struct pv_blkback_req *rq);
+/* Once a second: an idle pool goes back to the kernel. */
+void pv_blkback_bounce_tick(struct pv_blkback_dev *dev);
 
 /* pv_blkback_io.c */
 int pv_blkback_io_open(struct pv_blkback_dev *dev);
@@ -187,6 +241,8 @@ void pv_blkback_journal_published(struct pv_blkback_queue *q);
 int pv_blkback_journal_free_slots(const struct pv_blkback_queue *q);
 /* The next request a restart must execute again: its entry, *r its private copy; or -1. */
 int pv_blkback_journal_replay_next(struct pv_blkback_queue *q, struct blkif_request *r);
+/* The next request to execute again, left in place: 0, or -1 when none is left. */
+int pv_blkback_journal_replay_peek(const struct pv_blkback_queue *q, struct blkif_request *r);
 
 /* pv_blkback_xenbus.c */
 /* The data path found the ring unusable (fatal already written): close the device. */

@@ -9,7 +9,15 @@
  *   null   params "null:" (or "null:<sectors>") or type "null": completes at once, reads
  *          return zeros.  For benchmarks of the protocol without storage.
  *
- * One io_uring_submit per pass of the ring, whatever the number of requests in it.
+ * One io_uring_submit per pass of the ring, whatever the number of requests in it.  The
+ * rings are sized for everything that can be in flight: two SQEs (and so two CQEs) per
+ * request slot of every queue, so neither queue overflows.  A submit the kernel refuses
+ * (-EAGAIN, -EBUSY) or takes only in part leaves the rest in the SQ ring; it is retried
+ * after the next completions, or after 1 ms (pv_blkback_sched_retry), so no request waits
+ * for a notification that will not come.
+ *
+ * PVIO_BACKD_TEST_SUBMIT_FAIL=N (tests only): the first N submits fail, alternately with
+ * -EAGAIN and -EBUSY, without reaching the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +38,9 @@
 
 #define NULL_DEFAULT_SECTORS (1ull << 21) /* 1 GiB */
 #define UD_SYNC 1ull /* user_data tag: a completion whose success is res == 0 */
+#define URING_MAX_SQ 32768u /* the kernel's IORING_MAX_ENTRIES */
+
+static unsigned int test_submit_fail = ~0u; /* ~0u: not read yet */
 
 static int parse_null(const char *params, uint64_t *sectors)
 {
@@ -193,6 +204,9 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
+	/* Sized so that it cannot happen; the kernel keeps them, but we want to know. */
+	if (IO_URING_READ_ONCE(*dev->uring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		dev->st.cq_overflows++;
 	while ((n = io_uring_peek_batch_cqe(dev->uring, cqes, 64)) > 0) {
 		for (i = 0; i < n; i++) {
 			uint64_t ud = io_uring_cqe_get_data64(cqes[i]);
@@ -225,18 +239,31 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 
 int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 {
+	struct io_uring_params p;
 	unsigned int n = 1;
 	int rc;
 
 	if (dev->driver == PV_BLKBACK_DRV_NULL)
 		return 0;
-	/* Two SQEs at most per request (data + sync); a full queue is submitted early. */
-	while (n < entries * 2 && n < 4096)
+	if (test_submit_fail == ~0u) {
+		const char *e = getenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
+
+		test_submit_fail = e ? (unsigned int)strtoul(e, NULL, 10) : 0;
+	}
+	/*
+	 * Two SQEs at most per request (data + sync), every slot of every queue: 16 queues
+	 * of 512 slots need 16384.  The completion queue gets two CQEs per SQE (liburing's
+	 * default is that too, but say it): more than can ever be outstanding.
+	 */
+	while (n < entries * 2 && n < URING_MAX_SQ)
 		n *= 2;
 	dev->uring = calloc(1, sizeof(*dev->uring));
 	if (!dev->uring)
 		return -ENOMEM;
-	rc = io_uring_queue_init(n, dev->uring, 0);
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE;
+	p.cq_entries = 2 * n;
+	rc = io_uring_queue_init_params(n, dev->uring, &p);
 	if (rc < 0) {
 		free(dev->uring);
 		dev->uring = NULL;
@@ -297,10 +324,37 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev)
 	dev->nheld = dev->held_max = 0;
 }
 
+static int submit(struct pv_blkback_dev *dev)
+{
+	if (test_submit_fail && test_submit_fail != ~0u)
+		return test_submit_fail-- % 2 ? -EAGAIN : -EBUSY;
+	return io_uring_submit(dev->uring);
+}
+
 void pv_blkback_io_submit(struct pv_blkback_dev *dev)
 {
-	if (dev->uring && io_uring_sq_ready(dev->uring))
-		io_uring_submit(dev->uring);
+	unsigned int tries;
+
+	if (!dev->uring)
+		return;
+	/* A short submit leaves the rest queued: go on while the kernel takes some. */
+	for (tries = 0; tries < 8 && io_uring_sq_ready(dev->uring); tries++) {
+		int rc = submit(dev);
+
+		if (rc > 0 || rc == -EINTR)
+			continue;
+		/*
+		 * -EBUSY: completions to reap first; -EAGAIN: the kernel is short of memory.
+		 * The SQEs stay queued; the next completion or the retry timer submits them.
+		 */
+		dev->st.submit_retries++;
+		pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u: io_uring_submit: %s",
+				dev->domid, dev->devid, rc < 0 ? strerror(-rc) : "nothing taken");
+		pv_blkback_sched_retry(dev);
+		return;
+	}
+	if (io_uring_sq_ready(dev->uring))
+		pv_blkback_sched_retry(dev); /* still taking some, but not all: later */
 }
 
 static struct io_uring_sqe *sqe_for(struct pv_blkback_req *rq, uint64_t tag)
@@ -330,9 +384,13 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 		pv_blkback_req_done(rq, 1);
 		return 0;
 	}
-	/* Room for both SQEs of a linked pair, so a link is never split across submits. */
+	/*
+	 * Room for both SQEs of a linked pair, so a link is never split across submits.  The
+	 * SQ holds two per slot of every queue, so this is only ever short if the kernel
+	 * refused our submits all along.
+	 */
 	if (io_uring_sq_space_left(dev->uring) < 2) {
-		io_uring_submit(dev->uring);
+		pv_blkback_io_submit(dev);
 		if (io_uring_sq_space_left(dev->uring) < 2)
 			return -EBUSY;
 	}

@@ -453,6 +453,14 @@ void pv_blkback_journal_published(struct pv_blkback_queue *q)
 	q->njunpub = 0;
 }
 
+int pv_blkback_journal_replay_peek(const struct pv_blkback_queue *q, struct blkif_request *r)
+{
+	if (!q->jh || !q->njreplay)
+		return -1;
+	memcpy(r, &q->je[q->jreplay[0]].req, sizeof(*r));
+	return 0;
+}
+
 int pv_blkback_journal_replay_next(struct pv_blkback_queue *q, struct blkif_request *r)
 {
 	unsigned int js;

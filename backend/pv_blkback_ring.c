@@ -37,6 +37,9 @@ int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_r
 		break;
 	case BLKIF_OP_WRITE_BARRIER:
 	case BLKIF_OP_FLUSH_DISKCACHE:
+		/* A write on a read-only disk is refused as such first, as Linux does. */
+		if (l->readonly)
+			return -EROFS;
 		if (r->operation == BLKIF_OP_WRITE_BARRIER ? !l->barrier : !l->flush)
 			return -EOPNOTSUPP;
 		h->kind = r->operation == BLKIF_OP_WRITE_BARRIER ? PV_BLK_BARRIER : PV_BLK_FLUSH;
@@ -48,6 +51,8 @@ int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_r
 	case BLKIF_OP_DISCARD: {
 		struct blkif_request_discard dr;
 
+		if (l->readonly)
+			return -EROFS;
 		if (!l->discard)
 			return -EOPNOTSUPP;
 		memcpy(&dr, r, sizeof(dr)); /* the same slot read as its discard form */
@@ -76,7 +81,7 @@ int pv_blkback_check_req(const struct pv_blkback_limits *l, const struct blkif_r
 			return -EINVAL;
 		break;
 	}
-	default: /* BLKIF_OP_RESERVED_1 and everything unknown */
+	default: /* BLKIF_OP_RESERVED_1 and everything unknown: BLKIF_RSP_EOPNOTSUPP */
 		return -EOPNOTSUPP;
 	}
 	if (l->readonly && h->kind != PV_BLK_READ)
@@ -151,6 +156,8 @@ void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Callers clean guest strings (pv_backd_str_clean); this keeps the node one line. */
+	pv_backd_str_printable(msg);
 	pv_blkback_node_write(dev, 0, "error", msg);
 	pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: %s", dev->domid, dev->devid, msg);
 }
@@ -162,43 +169,140 @@ static unsigned int pg_hash(grant_ref_t ref, unsigned int size)
 	return (ref * 2654435761u) & (size - 1);
 }
 
-static void *pg_lookup(const struct pv_blkback_queue *q, grant_ref_t ref)
+/* The hash slot of ref, or -1. */
+static int pg_find(const struct pv_blkback_queue *q, grant_ref_t ref)
 {
 	unsigned int i = pg_hash(ref, q->pg_size);
 
 	/* The table is never more than half full, so an empty slot ends every probe. */
 	while (q->pg[i].page) {
 		if (q->pg[i].ref == ref)
-			return q->pg[i].page;
+			return (int)i;
 		i = (i + 1) & (q->pg_size - 1);
 	}
-	return NULL;
+	return -1;
 }
 
-static void pg_insert(struct pv_blkback_queue *q, grant_ref_t ref, void *page)
+/*
+ * The page of ref if it is persistent, marked used by the current request (q->pg_clock);
+ * rq, if not NULL, also holds its chunk busy until the request is freed.
+ */
+static void *pg_get(struct pv_blkback_queue *q, struct pv_blkback_req *rq, grant_ref_t ref)
+{
+	int i = pg_find(q, ref);
+	struct pv_blkback_chunk *c;
+
+	if (i < 0)
+		return NULL;
+	c = &q->chunks[q->pg[i].chunk];
+	c->last_use = q->pg_clock;
+	if (rq && c->pinned_at != q->pg_clock) {
+		c->pinned_at = q->pg_clock;
+		c->busy++;
+		rq->pins[rq->npins++] = q->pg[i].chunk;
+	}
+	return q->pg[i].page;
+}
+
+static void pg_insert(struct pv_blkback_queue *q, grant_ref_t ref, uint32_t chunk, void *page)
 {
 	unsigned int i = pg_hash(ref, q->pg_size);
 
 	while (q->pg[i].page)
 		i = (i + 1) & (q->pg_size - 1);
 	q->pg[i].ref = ref;
+	q->pg[i].chunk = chunk;
 	q->pg[i].page = page;
 	q->pg_count++;
+}
+
+void pv_blkback_req_unpin(struct pv_blkback_req *rq)
+{
+	unsigned int i;
+
+	for (i = 0; i < rq->npins; i++)
+		rq->q->chunks[rq->pins[i]].busy--;
+	rq->npins = 0;
+}
+
+/*
+ * Makes room for need more pages: unmaps the least recently used chunks that no request
+ * in flight holds and the current request did not touch, at least 1/16 of the cache at a
+ * time (Linux blkback too purges a share of its grants at once), then rebuilds the hash
+ * without them.  Returns 1 if there is room now.
+ */
+static int pg_evict(struct pv_blkback_queue *q, unsigned int need)
+{
+	struct pv_blkback_dev *dev = q->dev;
+	unsigned int want = need > q->pg_max / 16 ? need : q->pg_max / 16, i, evicted = 0;
+
+	while (q->pg_max - q->pg_count < want) {
+		struct pv_blkback_chunk *c, *lru = NULL;
+
+		for (i = 0; i < q->nchunks; i++) {
+			c = &q->chunks[i];
+			if (c->addr && !c->busy && c->last_use != q->pg_clock &&
+			    (!lru || c->last_use < lru->last_use))
+				lru = c;
+		}
+		if (!lru)
+			break;
+		pv_gnt_unmap(dev->d->plat, lru->addr, lru->count);
+		dev->st.grant_unmaps += lru->count;
+		dev->st.persistent_evictions += lru->count;
+		q->pg_count -= lru->count;
+		lru->addr = NULL;
+		evicted = 1;
+	}
+	if (evicted) {
+		memcpy(q->pg_scratch, q->pg, (size_t)q->pg_size * sizeof(*q->pg));
+		memset(q->pg, 0, (size_t)q->pg_size * sizeof(*q->pg));
+		q->pg_count = 0;
+		for (i = 0; i < q->pg_size; i++) {
+			struct pv_blkback_pgrant *e = &q->pg_scratch[i];
+
+			if (e->page && q->chunks[e->chunk].addr)
+				pg_insert(q, e->ref, e->chunk, e->page);
+		}
+		while (q->nchunks && !q->chunks[q->nchunks - 1].addr)
+			q->nchunks--;
+	}
+	return q->pg_max - q->pg_count >= need;
+}
+
+/*
+ * A writable map of a page the guest granted read-only fails with -EACCES on the sim but
+ * with -EINVAL from Linux's gntdev on Xen (the failed GNTTABOP_map_grant_ref shows as an
+ * invalid mmap).  PVIO_BACKD_TEST_MAP_EINVAL=1 (tests only) makes the sim's answer Xen's.
+ */
+static int map_refused(int rc)
+{
+	static int xen_errno = -1;
+
+	if (xen_errno < 0) {
+		const char *e = getenv("PVIO_BACKD_TEST_MAP_EINVAL");
+
+		xen_errno = e && strcmp(e, "1") == 0;
+	}
+	if (xen_errno && rc == -EACCES)
+		rc = -EINVAL;
+	return rc == -EACCES || rc == -EINVAL;
 }
 
 /* ---- grants of one request --------------------------------------------------------------- */
 
 /*
  * Tries to make the missing pages of a request persistent: maps the distinct new refs in
- * one call, writable (a persistent page serves reads and writes alike).  Returns 0 (all
- * pages present now), 1 (not done: the cache is full, or a page is granted read-only and
- * read-only is enough for this request: map per request instead), or -errno.
+ * one call, writable (a persistent page serves reads and writes alike), evicting least
+ * recently used ones if the cache is full.  Returns 0 (all pages present now), 1 (not
+ * done: no room, or a page is granted read-only and read-only is enough for this
+ * request: map per request instead), or -errno.
  */
-static int map_persistent(struct pv_blkback_queue *q, const struct blkif_request_segment *segs,
-			  unsigned int n, int need_write)
+static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
+			  const struct blkif_request_segment *segs, unsigned int n, int need_write)
 {
 	struct pv_blkback_dev *dev = q->dev;
-	unsigned int i, k, uniq = 0;
+	unsigned int i, k, uniq = 0, slot;
 	uint8_t *addr;
 	int rc;
 
@@ -210,20 +314,29 @@ static int map_persistent(struct pv_blkback_queue *q, const struct blkif_request
 		if (k == uniq)
 			q->refs[uniq++] = segs[i].gref;
 	}
-	if (q->pg_count + uniq > q->pg_max || q->nchunks >= q->pg_max)
+	if (uniq > q->pg_max)
+		return 1;
+	if (q->pg_count + uniq > q->pg_max && !pg_evict(q, uniq))
+		return 1;
+	for (slot = 0; slot < q->nchunks && q->chunks[slot].addr; slot++)
+		;
+	if (slot >= q->pg_max)
 		return 1;
 	rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, uniq, q->refs, 1, (void **)&addr);
-	if (rc == -EACCES && !need_write)
+	/* Read-only is enough for this request: map it on its own (-EINVAL: a bad ref too). */
+	if (!need_write && map_refused(rc))
 		return 1;
 	if (rc < 0)
 		return rc;
 	dev->st.grant_maps += uniq;
-	q->chunks[q->nchunks++] = (struct pv_blkback_chunk){ addr, uniq };
+	q->chunks[slot] = (struct pv_blkback_chunk){ .addr = addr, .count = uniq };
+	if (slot == q->nchunks)
+		q->nchunks++;
 	for (k = 0; k < uniq; k++)
-		pg_insert(q, q->refs[k], addr + (size_t)k * PV_PAGE_SIZE);
+		pg_insert(q, q->refs[k], slot, addr + (size_t)k * PV_PAGE_SIZE);
 	for (i = 0; i < n; i++)
 		if (!q->pages[i])
-			q->pages[i] = pg_lookup(q, segs[i].gref);
+			q->pages[i] = pg_get(q, rq, segs[i].gref);
 	return 0;
 }
 
@@ -236,15 +349,16 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	uint8_t *addr;
 	int rc;
 
+	q->pg_clock++;
 	for (i = 0; i < n; i++) {
-		q->pages[i] = dev->persistent ? pg_lookup(q, segs[i].gref) : NULL;
+		q->pages[i] = dev->persistent ? pg_get(q, rq, segs[i].gref) : NULL;
 		if (q->pages[i])
 			dev->st.persistent_hits++;
 		else
 			m++;
 	}
 	if (m && dev->persistent) {
-		rc = map_persistent(q, segs, n, need_write);
+		rc = map_persistent(q, rq, segs, n, need_write);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -284,12 +398,14 @@ static int grants_copy(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	struct pv_blkback_dev *dev = q->dev;
 	unsigned int i;
 
+	if (pv_blkback_bounce_get(rq, n, q->pages) < 0)
+		return -ENOBUFS;
 	for (i = 0; i < n; i++) {
 		uint16_t off = (uint16_t)(segs[i].first_sect * 512u);
 		uint16_t len = (uint16_t)((segs[i].last_sect - segs[i].first_sect + 1) * 512u);
 
 		rq->cseg[i] = (struct pv_gnt_copy_seg){
-			.local = rq->bounce + (size_t)i * PV_PAGE_SIZE + off,
+			.local = (uint8_t *)q->pages[i] + off,
 			.ref = segs[i].gref, .domid = (domid_t)dev->domid,
 			.offset = off, .len = len, .to_granted = (uint8_t)to_guest,
 		};
@@ -319,12 +435,14 @@ static int indirect_persistent(struct pv_blkback_queue *q, const grant_ref_t *gr
 	unsigned int i, miss = 0;
 	int rc;
 
+	/* Used only here (copied out at once): marked used, not held busy. */
+	q->pg_clock++;
 	for (i = 0; i < n; i++) {
 		s[i] = (struct blkif_request_segment){ .gref = grefs[i] };
-		q->pages[i] = pg_lookup(q, grefs[i]);
+		q->pages[i] = pg_get(q, NULL, grefs[i]);
 		miss += !q->pages[i];
 	}
-	if (miss && (rc = map_persistent(q, s, n, 0)) != 0)
+	if (miss && (rc = map_persistent(q, NULL, s, n, 0)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
 		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
@@ -395,6 +513,8 @@ static void req_free(struct pv_blkback_req *rq)
 	struct pv_blkback_queue *q = rq->q;
 	struct pv_blkback_dev *dev = q->dev;
 
+	pv_blkback_req_unpin(rq);
+	pv_blkback_bounce_put(rq);
 	if (rq->map_addr) {
 		pv_gnt_unmap(dev->d->plat, rq->map_addr, rq->map_count);
 		dev->st.grant_unmaps += rq->map_count;
@@ -455,7 +575,13 @@ static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *
 	struct pv_blkback_dev *dev = q->dev;
 
 	dev->st.bad_requests++;
-	respond(q, js, r->id, response_op(r), BLKIF_RSP_ERROR);
+	/*
+	 * An operation (or feature) we do not offer is BLKIF_RSP_EOPNOTSUPP, as Linux's
+	 * xen-blkback answers an unknown opcode or a discard its disk cannot do; everything
+	 * malformed, out of range or a write to a read-only disk is BLKIF_RSP_ERROR.
+	 */
+	respond(q, js, r->id, response_op(r), why == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP :
+		BLKIF_RSP_ERROR);
 	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-why));
 }
@@ -541,23 +667,38 @@ static void ring_broken(struct pv_blkback_queue *q)
 
 /*
  * After a restart: what the previous daemon took but never published, from the journal's
- * copies (indirect pages are re-read: the guest keeps them granted until answered).
+ * copies (indirect pages are re-read: the guest keeps them granted until answered).  In
+ * copy mode a request waits for its bounce pages as a new one would: answering an honest
+ * request with an error because the pool is busy would be a lie.  Returns 1 when some
+ * wait for bounce pages.
  */
-static void replay(struct pv_blkback_queue *q)
+static int replay(struct pv_blkback_queue *q)
 {
 	struct blkif_request r;
 	int js;
 
-	while ((js = pv_blkback_journal_replay_next(q, &r)) >= 0)
+	while (pv_blkback_journal_replay_peek(q, &r) == 0) {
+		if (q->dev->copy && !pv_blkback_bounce_room(q->dev, &r))
+			return 1;
+		js = pv_blkback_journal_replay_next(q, &r);
 		start_request(q, &r, js);
+	}
+	return 0;
 }
 
-void pv_blkback_kick(struct pv_blkback_queue *q)
+unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int budget, int *more)
 {
 	struct pv_blkback_dev *dev = q->dev;
+	unsigned int taken = 0;
+	int bounce_wait = 0;
 
-	if (q->njreplay && !q->stopped)
-		replay(q);
+	*more = 0;
+	if (q->njreplay && !q->stopped && replay(q)) {
+		/* New requests wait behind the old ones; completions kick us again. */
+		pv_blkback_io_submit(dev);
+		push(q);
+		return 0;
+	}
 	for (;;) {
 		pv_ring_idx_t prod;
 
@@ -569,7 +710,7 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 		}
 		while (q->ring.req_cons != prod &&
 		       !pv_ring_req_cons_overflow(&q->ring, q->ring.req_cons) &&
-		       (!q->have_stop_at || q->stop_left)) {
+		       (!q->have_stop_at || q->stop_left) && taken < budget) {
 			struct blkif_request r;
 			int js;
 
@@ -584,18 +725,36 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 					break; /* cannot happen; never without a record */
 			}
 			pv_blkif_back_copy_req(&q->ring, q->ring.req_cons, &r);
+			/* Left on the ring (copied again later) until completions free bounce. */
+			if (dev->copy && !pv_blkback_bounce_room(dev, &r)) {
+				bounce_wait = 1;
+				break;
+			}
 			/* Recorded, then consumed: a restart finds it either way, never neither. */
 			js = pv_blkback_journal_take(q, q->ring.req_cons, &r);
 			q->ring.req_cons++;
 			pv_blkback_journal_consumed(q);
 			q->stop_left -= q->have_stop_at;
+			taken++;
 			start_request(q, &r, js);
 		}
 		pv_blkback_io_submit(dev);
 		push(q);
+		if (bounce_wait)
+			break; /* the device's completions kick this queue again */
 		if (q->have_stop_at) {
 			if (!q->stop_left)
 				q->stopped = 1;
+			else if (taken >= budget)
+				*more = 1;
+			break;
+		}
+		/*
+		 * Out of budget: come back after the other queues, without waiting for a
+		 * notification (the guest sends none for requests it published already).
+		 */
+		if (taken >= budget) {
+			*more = pv_ring_final_check_requests(&q->ring) != 0;
 			break;
 		}
 		/* Re-arms req_event, then looks again: closes the race with a sleeping producer. */
@@ -603,21 +762,44 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 			break;
 	}
 	push(q);
+	if (*more)
+		dev->st.budget_yields++;
+	return taken;
+}
+
+void pv_blkback_kick(struct pv_blkback_queue *q)
+{
+	int more;
+
+	pv_blkback_kick_budget(q, q->dev->d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+	if (more)
+		pv_blkback_sched_more(q);
 }
 
 void pv_blkback_evtchn_ready(struct pv_backd *d)
 {
+	unsigned int n;
 	int port;
 
-	while ((port = pv_evtchn_pending(d->plat)) >= 0) {
+	/*
+	 * A bounded batch: a port unmasked here can be pending again at once; the evtchn fd
+	 * stays readable, so what is left waits for one turn of the other fds.
+	 */
+	for (n = 0; n < PV_BLKBACK_PASS_QUEUES && (port = pv_evtchn_pending(d->plat)) >= 0; n++) {
 		struct pv_blkback_queue *q = (unsigned int)port < d->nports ? d->ports[port] : NULL;
+		unsigned int taken;
+		int more;
 
-		/* Unmasked first: a notification during this pass then brings us back. */
-		pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
-		if (!q)
+		if (!q) {
+			pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
 			continue;
+		}
 		q->dev->st.notifications_in++;
-		pv_blkback_kick(q);
+		taken = pv_blkback_kick_budget(q, d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+		/* Unmasked (or not, in a storm) after the pass: an event meanwhile stays pending. */
+		pv_blkback_sched_notified(q, taken);
+		if (more)
+			pv_blkback_sched_more(q);
 	}
 }
 
@@ -729,18 +911,9 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 	if (!q->reqs || !q->iovs || !q->segs || !q->refs || !q->refseg || !q->pages || !q->ind_buf)
 		return -ENOMEM;
 	if (copy) {
+		/* Bounce pages come from the device's pool (pv_blkback_bounce.c). */
 		q->csegs = calloc((size_t)n * s, sizeof(*q->csegs));
-		/*
-		 * One bounce page per possible segment of every slot: up to 512 MiB of address
-		 * space for a 16-page ring with 256 indirect segments, reserved, not committed;
-		 * only pages the guest's requests actually use become resident.
-		 */
-		q->bounce_len = (size_t)n * s * PV_PAGE_SIZE;
-		q->bounce = mmap(NULL, q->bounce_len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (q->bounce == MAP_FAILED)
-			q->bounce = NULL; /* else the queue's teardown unmaps it */
-		if (!q->csegs || !q->bounce)
+		if (!q->csegs)
 			return -ENOMEM;
 	}
 	if (persistent) {
@@ -751,16 +924,22 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		 * it cost a map and an unmap per request.  Grant mappings use the guest's memory,
 		 * not ours; the cap bounds address space and maptrack entries per queue.
 		 */
+		unsigned int dev_max = q->dev->d->max_persistent ? q->dev->d->max_persistent :
+				       PV_BLKBACK_PERSISTENT_DEFAULT;
+
 		q->pg_max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
-		if (q->pg_max > PV_BLKBACK_PERSISTENT_MAX)
-			q->pg_max = PV_BLKBACK_PERSISTENT_MAX;
-		if (q->dev->d->max_persistent && q->pg_max > q->dev->d->max_persistent)
-			q->pg_max = q->dev->d->max_persistent;
+		/* The device's bound, shared evenly by its queues. */
+		if (q->pg_max > dev_max / q->dev->nqueues)
+			q->pg_max = dev_max / q->dev->nqueues;
+		if (!q->pg_max)
+			q->pg_max = 1;
 		for (q->pg_size = 1; q->pg_size < 2 * q->pg_max; q->pg_size *= 2)
 			;
 		q->pg = calloc(q->pg_size, sizeof(*q->pg));
+		q->pg_scratch = calloc(q->pg_size, sizeof(*q->pg_scratch));
 		q->chunks = calloc(q->pg_max, sizeof(*q->chunks));
-		if (!q->pg || !q->chunks)
+		q->pin_pool = calloc((size_t)n * s, sizeof(*q->pin_pool));
+		if (!q->pg || !q->pg_scratch || !q->chunks || !q->pin_pool)
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -768,10 +947,10 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 
 		rq->q = q;
 		rq->iov = &q->iovs[(size_t)i * s];
-		if (copy) {
+		if (persistent)
+			rq->pins = &q->pin_pool[(size_t)i * s];
+		if (copy)
 			rq->cseg = &q->csegs[(size_t)i * s];
-			rq->bounce = q->bounce + (size_t)i * s * PV_PAGE_SIZE;
-		}
 		rq->next_free = q->free;
 		q->free = rq;
 	}
@@ -859,12 +1038,17 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 	 * is the one it describes: a front end may have started over while we were dead).
 	 */
 	resume = dev->state == XenbusStateConnected;
+	if (pv_blkback_sched_init(d) < 0) /* without it: no budget, but no lost request */
+		pv_backd_log(PV_LOG_WARN, COMP, "no request budget: %s", strerror(errno));
 	rc = fe_read(dev, dev->fe_path, "protocol", &s);
 	if (rc == 0) {
 		int ok = strcmp(s, "x86_64-abi") == 0;
+		char clean[64];
 
-		if (!ok)
-			pv_blkback_fatal(dev, "protocol %.32s not supported", s);
+		if (!ok) {
+			pv_backd_str_clean(clean, sizeof(clean), s, 32);
+			pv_blkback_fatal(dev, "protocol \"%s\" not supported", clean);
+		}
 		free(s);
 		if (!ok)
 			return -EPROTONOSUPPORT;
@@ -910,6 +1094,11 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 			goto fail;
 		entries += dev->qs[i].ring.nr_ents;
 	}
+	rc = pv_blkback_bounce_init(dev);
+	if (rc < 0) {
+		pv_blkback_fatal(dev, "out of memory for bounce buffers");
+		goto fail;
+	}
 	rc = pv_blkback_io_start(dev, entries);
 	if (rc < 0) {
 		pv_blkback_fatal(dev, "cannot start I/O: %s", strerror(-rc));
@@ -930,6 +1119,7 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	struct pv_backd *d = dev->d;
 	unsigned int i;
 
+	pv_blkback_sched_forget(q);
 	if (q->bound) {
 		pv_evtchn_unbind(d->plat, q->port);
 		if (q->port < d->nports)
@@ -946,6 +1136,8 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 		}
 	}
 	for (i = 0; i < q->nchunks; i++) {
+		if (!q->chunks[i].addr)
+			continue; /* evicted */
 		pv_gnt_unmap(d->plat, q->chunks[i].addr, q->chunks[i].count);
 		dev->st.grant_unmaps += q->chunks[i].count;
 	}
@@ -953,8 +1145,6 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 		pv_gnt_unmap(d->plat, q->ring_addr, q->ring_pages);
 		dev->st.grant_unmaps += q->ring_pages;
 	}
-	if (q->bounce)
-		munmap(q->bounce, q->bounce_len);
 	/* Kept when the daemon exits (its successor resumes), deleted when the connection ends. */
 	pv_blkback_journal_close(q, !d->stopping);
 	free(q->reqs);
@@ -966,6 +1156,8 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	free(q->pages);
 	free(q->ind_buf);
 	free(q->pg);
+	free(q->pg_scratch);
+	free(q->pin_pool);
 	free(q->chunks);
 	memset(q, 0, sizeof(*q));
 }
@@ -978,6 +1170,7 @@ void pv_blkback_disconnect(struct pv_blkback_dev *dev)
 	pv_blkback_io_stop(dev);
 	for (i = 0; i < dev->nqueues; i++)
 		queue_release(dev, &dev->qs[i]);
+	pv_blkback_bounce_fini(dev);
 	free(dev->qs);
 	dev->qs = NULL;
 	dev->nqueues = 0;

@@ -209,6 +209,20 @@ static struct pv_blkback_dev *dev_new(struct pv_backd *d, unsigned int domid, un
 	return dev;
 }
 
+/*
+ * The front end's state node, not its directory: everything else there is read when the
+ * state says so, and a guest writing nodes in its own directory must not wake us (Linux's
+ * xenbus_watch_otherend watches the state node alone too).
+ */
+static int fe_watch(struct pv_blkback_dev *dev, int on)
+{
+	char path[sizeof(dev->fe_path) + 8];
+
+	snprintf(path, sizeof(path), "%s/state", dev->fe_path);
+	return on ? pv_xs_watch(dev->d->plat, path, dev->token) :
+		    pv_xs_unwatch(dev->d->plat, path, dev->token);
+}
+
 static void dev_free(struct pv_blkback_dev *dev)
 {
 	struct pv_backd *d = dev->d;
@@ -217,7 +231,7 @@ static void dev_free(struct pv_blkback_dev *dev)
 	pv_blkback_disconnect(dev);
 	pv_blkback_io_close(dev);
 	if (dev->fe_watched && !d->stopping)
-		pv_xs_unwatch(d->plat, dev->fe_path, dev->token);
+		fe_watch(dev, 0);
 	for (pp = &d->devs; *pp && *pp != dev; pp = &(*pp)->next)
 		;
 	if (*pp)
@@ -284,9 +298,9 @@ static int dev_open(struct pv_blkback_dev *dev)
 	s = NULL;
 	if (!dev->fe_watched || strcmp(dev->fe_path, fe) != 0) {
 		if (dev->fe_watched)
-			pv_xs_unwatch(d->plat, dev->fe_path, dev->token);
+			fe_watch(dev, 0);
 		snprintf(dev->fe_path, sizeof(dev->fe_path), "%s", fe);
-		rc = pv_xs_watch(d->plat, dev->fe_path, dev->token);
+		rc = fe_watch(dev, 1);
 		dev->fe_watched = rc == 0;
 		if (rc < 0) {
 			open_error(dev, rc, "cannot watch the frontend");
@@ -570,9 +584,12 @@ void pv_blkback_watch_event(struct pv_backd *d, const char *path, const char *to
 
 		if (parse_uint(token + 3, strlen(token + 3), UINT64_MAX, &uid) < 0)
 			return;
-		for (dev = d->devs; dev; dev = dev->next)
-			if (dev->uid == uid)
+		for (dev = d->devs; dev; dev = dev->next) {
+			if (dev->uid == uid) {
 				dev->dirty = 1;
+				dev->st.fe_watch_events++;
+			}
+		}
 		return;
 	}
 	if (strcmp(token, "vbd") != 0 || strncmp(path, d->root, rl) != 0 ||
@@ -607,6 +624,7 @@ void pv_blkback_tick(struct pv_backd *d)
 	for (dev = d->devs; dev; dev = dev->next) {
 		uint64_t sectors;
 
+		pv_blkback_bounce_tick(dev);
 		if (!dev->connected || dev->driver != PV_BLKBACK_DRV_FILE ||
 		    pv_blkback_io_size(dev, &sectors) < 0 || sectors == dev->lim.sectors)
 			continue;
@@ -646,6 +664,7 @@ void pv_blkback_free_all(struct pv_backd *d)
 {
 	while (d->devs)
 		dev_free(d->devs);
+	pv_blkback_sched_fini(d);
 	free(d->ports);
 	d->ports = NULL;
 	d->nports = 0;

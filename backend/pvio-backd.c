@@ -4,6 +4,7 @@
  *
  *   pvio-backd [--platform SPEC] [--foreground] [--log-level LEVEL] [--types LIST]
  *              [--grant-copy] [--ctl PATH] [--max-queues N] [--max-persistent PAGES]
+ *              [--max-bounce MIB]
  *
  * One single-threaded pv_loop holds everything: the xenstore watch fd, the event-channel
  * fd, one io_uring eventfd per connected device, the control socket and a signalfd.
@@ -108,7 +109,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pvio-backd [--platform SPEC] [--foreground] [--log-level error|warn|info|debug]\n"
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
-		"                  [--max-queues N] [--max-persistent PAGES]\n");
+		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n");
 }
 
 /* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
@@ -215,6 +216,7 @@ int main(int argc, char **argv)
 		{ "max-queues", required_argument, NULL, 'q' },
 		{ "max-persistent", required_argument, NULL, 'P' },
 		{ "test-reorder", required_argument, NULL, 'R' },
+		{ "max-bounce", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
 	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
-	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': spec = optarg; break;
 		case 'f': foreground = 1; break;
@@ -275,6 +277,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			d.test_rng = d.test_reorder;
+			break;
+		case 'B':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || *optarg == '-' || v < PV_BLKBACK_BOUNCE_MIN >> 20 ||
+			    v > PV_BLKBACK_BOUNCE_MAX >> 20) {
+				fprintf(stderr, "pvio-backd: --max-bounce: %zu..%zu (MiB)\n",
+					PV_BLKBACK_BOUNCE_MIN >> 20, PV_BLKBACK_BOUNCE_MAX >> 20);
+				return 2;
+			}
+			d.max_bounce = (size_t)v << 20;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -15,7 +15,7 @@
 
 #define H_NDOMS     3   /* guests 1..3 */
 #define H_DATA_PAGES 64
-#define H_MAXQ      4
+#define H_MAXQ      16
 
 extern struct pv_simtest h_sim; /* rundir, pvio-simd, dom0 */
 extern pid_t h_backd;

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fair.h"
 #include "harness.h"
 #include "pv_backd.h"
 #include "pv_test.h"
@@ -430,15 +431,18 @@ struct hcase {
 	uint8_t ind_op;
 	int ind_gref;           /* the indirect page's grant: G_* */
 	uint64_t nr_sectors;    /* discard */
+	int eopnotsupp;         /* answered BLKIF_RSP_EOPNOTSUPP (else BLKIF_RSP_ERROR) */
 };
 
 #define MAX64 UINT64_MAX
 static const struct hcase hostile[] = {
-	{ "opcode 4 (reserved)", 0, 4, 1 },
-	{ "opcode 7", 0, 7, 1 },
-	{ "opcode 255", 0, 255, 1 },
-	{ "flush, feature off (read-only disk)", 1, BLKIF_OP_FLUSH_DISKCACHE, 0 },
-	{ "barrier, feature off (read-only disk)", 1, BLKIF_OP_WRITE_BARRIER, 0 },
+	/* Unknown operations: EOPNOTSUPP, as Linux's xen-blkback answers them. */
+	{ "opcode 4 (reserved)", 0, 4, 1, .eopnotsupp = 1 },
+	{ "opcode 7", 0, 7, 1, .eopnotsupp = 1 },
+	{ "opcode 255", 0, 255, 1, .eopnotsupp = 1 },
+	/* Writes of any kind to a read-only disk: ERROR (Linux: access denied). */
+	{ "flush to a read-only disk", 1, BLKIF_OP_FLUSH_DISKCACHE, 0 },
+	{ "barrier to a read-only disk", 1, BLKIF_OP_WRITE_BARRIER, 0 },
 	{ "read, 0 segments", 0, BLKIF_OP_READ, 0 },
 	{ "read, 12 segments", 0, BLKIF_OP_READ, 12 },
 	{ "write, 255 segments", 0, BLKIF_OP_WRITE, 255 },
@@ -555,7 +559,8 @@ static void test_hostile_requests(void)
 		build(h, f, &r, 1000 + i);
 		st = h_do(f, 0, &r);
 		after = h_stat(f, "bad_requests");
-		if (st != BLKIF_RSP_ERROR || after != before + 1) {
+		if (st != (h->eopnotsupp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR) ||
+		    after != before + 1) {
 			fprintf(stderr, "\n  hostile case \"%s\": status %d, bad_requests %lld -> %lld\n",
 				h->name, st, before, after);
 			failed++;
@@ -782,6 +787,70 @@ static void test_sigterm_restart(void)
 }
 
 /* Removing the backend directory of a connected device tears it down completely. */
+/*
+ * The back end watches the front end's state node only: a guest writing other nodes in
+ * its device directory a hundred times does not wake it (counted per device).
+ */
+static void test_fe_watch_state_only(void)
+{
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	char path[200];
+	long long before, after;
+	unsigned int i;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	before = h_stat(&f, "fe_watch_events");
+	CU_ASSERT(before >= 1);
+	snprintf(path, sizeof(path), "%s/junk", f.fe);
+	for (i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(pv_xs_write(h_dom[1], 0, path, "x", 1), 0);
+	/* The state change comes after the junk: once it is handled, so are they. */
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	after = h_stat(&f, "fe_watch_events");
+	CU_ASSERT(after > before && after - before < 10);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * A protocol value with a newline, an escape sequence and 3000 bytes: the `error` node
+ * (and the log) get one bounded printable line.
+ */
+static void test_hostile_string(void)
+{
+	static char val[3100];
+	char node[3200], path[200], *err = NULL;
+	struct h_conn c = { 0 };
+	struct h_fe f;
+	size_t i;
+
+	snprintf(val, sizeof(val), "x86\n\x1b[31mEVIL\r\t");
+	for (i = strlen(val); i < 3000; i++)
+		val[i] = 'A';
+	val[i] = 0;
+	snprintf(node, sizeof(node), "protocol=%s", val);
+	c.bad_node = node;
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_wait_be_state(&f, 2, 5000), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect_start(&f, &c), 0);
+	CU_ASSERT_EQUAL(h_wait_be_state(&f, 5, 5000), 0);
+	snprintf(path, sizeof(path), "%s/error", f.be);
+	CU_ASSERT_EQUAL_FATAL(pv_xs_read(h_sim.dom0, 0, path, &err, NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "protocol"));
+	CU_ASSERT(strlen(err) < 200);
+	for (i = 0; err[i]; i++)
+		if ((unsigned char)err[i] < 0x20 || (unsigned char)err[i] >= 0x7f)
+			break;
+	CU_ASSERT_EQUAL(err[i], 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "x86\\x0a\\x1b[31mEVIL"));
+	free(err);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
 static void test_remove_connected(void)
 {
 	struct h_fe f;
@@ -892,6 +961,9 @@ static void test_bad_arguments(void)
 		{ "--max-queues 4294967297", 2, "--max-queues: 1..16" },
 		{ "--max-persistent -4294967295", 2, "--max-persistent: 1..16384" },
 		{ "--types phy,floppy", 2, "--types" },
+		{ "--max-bounce 0", 2, "--max-bounce: 1..1024 (MiB)" },
+		{ "--max-bounce 1025", 2, "--max-bounce: 1..1024 (MiB)" },
+		{ "--max-bounce 4x", 2, "--max-bounce: 1..1024 (MiB)" },
 		{ "--platform sim:", 1, "bad platform spec 'sim:'" },
 	};
 	char cmd[1024], line[256];
@@ -945,12 +1017,43 @@ static void test_check_pure(void)
 	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), 0);
 	l.readonly = 1;
 	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EROFS);
+	/* Read-only first, then whether the feature is offered (Linux's order). */
+	r.operation = BLKIF_OP_DISCARD;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EROFS);
+	l.readonly = 0;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EOPNOTSUPP);
+	r.operation = 99;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EOPNOTSUPP);
+	r.operation = BLKIF_OP_INDIRECT;
+	l.max_indirect = 0;
+	CU_ASSERT_EQUAL(pv_blkback_check_req(&l, &r, &h), -EOPNOTSUPP);
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, 84, s, 2, &n), 0);
 	CU_ASSERT_EQUAL(n, 16);
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, 85, s, 2, &n), -ERANGE);
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, UINT64_MAX - 8, s, 2, &n), -ERANGE);
 	s[1].last_sect = 8;
 	CU_ASSERT_EQUAL(pv_blkback_check_segs(&l, 0, s, 2, &n), -EINVAL);
+}
+
+static void test_str_clean(void)
+{
+	char out[32], big[100];
+
+	CU_ASSERT_EQUAL(pv_backd_str_clean(out, sizeof(out), "x86_64-abi", 32), 10);
+	CU_ASSERT_STRING_EQUAL(out, "x86_64-abi");
+	pv_backd_str_clean(out, sizeof(out), "a\nb\x1b[1m\\\xff", 32);
+	CU_ASSERT_STRING_EQUAL(out, "a\\x0ab\\x1b[1m\\x5c\\xff");
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CU_ASSERT_EQUAL(pv_backd_str_clean(out, sizeof(out), big, 1000), sizeof(out) - 1);
+	CU_ASSERT_STRING_EQUAL(out + sizeof(out) - 4, "...");
+	pv_backd_str_clean(out, sizeof(out), big, 5);
+	CU_ASSERT_STRING_EQUAL(out, "AAAAA...");
+	pv_backd_str_clean(out, 3, "\n\n", 32);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	strcpy(big, "one\ntwo\x7f\x80");
+	pv_backd_str_printable(big);
+	CU_ASSERT_STRING_EQUAL(big, "one?two??");
 }
 
 static void test_types_parse(void)
@@ -964,35 +1067,52 @@ static void test_types_parse(void)
 }
 
 /*
- * pvio-backd --max-persistent 8: a guest using more distinct pages than the persistent
- * cache holds.  The first 8 pages stay mapped; the rest are mapped and unmapped per
- * request; the data is right either way, and nothing stays mapped at the close.
+ * pvio-backd --max-persistent 16: a guest using more distinct pages than the persistent
+ * cache holds.  Two cold chunks fill it; then a hot chunk alternates with new cold ones:
+ * least recently used chunks are unmapped to make room, so the hot pages stay mapped and
+ * every cold chunk but the last is evicted.  Exact map, unmap and hit counts; data right.
  */
 static int suite_init_small_cache(void)
 {
 	copy_mode = 0;
-	return h_start("--max-persistent 8") < 0 ? -1 : 0;
+	return h_start("--max-persistent 16") < 0 ? -1 : 0;
 }
 
-static void test_cache_full(void)
+/* Writes the 8 pages from pg (seeded), then checks the file. */
+static void write8(struct h_fe *f, unsigned int pg, unsigned int seed)
+{
+	struct blkif_request r;
+
+	fill(f->data + (size_t)pg * 4096, 8 * 4096, seed);
+	h_rw(f, &r, BLKIF_OP_WRITE, pg * 8, pg, 64);
+	CU_ASSERT_EQUAL(h_do(f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(f, pg * 8, f->data + (size_t)pg * 4096, 8 * 4096));
+}
+
+static void test_cache_lru(void)
 {
 	struct h_conn c = { .persistent = 1 };
 	uint8_t want[H_DATA_PAGES * 4096];
 	struct blkif_request r;
 	struct h_fe f;
-	unsigned int pg, round;
+	unsigned int pg, k;
 
 	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
 	CU_ASSERT_EQUAL(h_stat(&f, "persistent"), 1);
-	for (round = 0; round < 2; round++) {
-		fill(f.data, sizeof(want), 11 + round);
-		for (pg = 0; pg < H_DATA_PAGES; pg += 8) {
-			h_rw(&f, &r, BLKIF_OP_WRITE, pg * 8, pg, 64);
-			CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
-		}
+	/* Cold chunks 1 and 2 (pages 8..23) fill the cache; hot is pages 0..7. */
+	write8(&f, 8, 1);
+	write8(&f, 16, 2);
+	for (k = 3; k <= 7; k++) {
+		write8(&f, 0, 100 + k);  /* hot: evicts the oldest cold chunk the first time */
+		write8(&f, k * 8, k);    /* cold: evicts the previous cold chunk, not hot */
 	}
-	CU_ASSERT(check_disk(&f, 0, f.data, sizeof(want)));
+	/* 8 chunks of 8 pages mapped once each; hot hit 4 times; 6 cold chunks evicted. */
+	CU_ASSERT_EQUAL(h_stat(&f, "grant_maps") - h_stat(&f, "ring_pages") * f.nq, 8 * 8);
+	CU_ASSERT_EQUAL(h_stat(&f, "persistent_hits"), 4 * 8);
+	CU_ASSERT_EQUAL(h_stat(&f, "persistent_evictions"), 6 * 8);
+	CU_ASSERT_EQUAL(h_stat(&f, "grant_unmaps"), 6 * 8);
+	/* Everything reads back (the last cold chunk and hot from the cache, the rest anew). */
 	memcpy(want, f.data, sizeof(want));
 	memset(f.data, 0, sizeof(want));
 	for (pg = 0; pg < H_DATA_PAGES; pg += 8) {
@@ -1000,20 +1120,275 @@ static void test_cache_full(void)
 		CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
 	}
 	CU_ASSERT_EQUAL(memcmp(f.data, want, sizeof(want)), 0);
-	/*
-	 * 3 passes over 64 pages: 8 mapped for good, 56 mapped and unmapped in each pass
-	 * (and the ring pages, mapped at connect)
-	 */
-	CU_ASSERT_EQUAL(h_stat(&f, "persistent_hits"), 2 * 8);
-	CU_ASSERT_EQUAL(h_stat(&f, "grant_maps") - h_stat(&f, "ring_pages") * f.nq, 8 + 3 * 56);
-	CU_ASSERT_EQUAL(h_stat(&f, "grant_unmaps"), 3 * 56);
 	CU_ASSERT_EQUAL(h_fe_close(&f), 0); /* also: nothing of ours is still mapped */
 	CU_ASSERT_EQUAL(h_detach(&f), 0);
 	h_fe_free(&f);
 }
 
+/*
+ * pvio-backd --grant-copy --max-bounce 1: the device's bounce pool is 256 pages.  Four
+ * indirect writes of 128 pages each, published at once: two fit, the others stay on the
+ * ring until completions free pages; all are answered and on disk.  An idle pool is given
+ * back to the kernel within two ticks.
+ */
+static int suite_init_bounce(void)
+{
+	copy_mode = 1;
+	return h_start("--grant-copy --max-bounce 1") < 0 ? -1 : 0;
+}
+
+#define BNC_SEGS 128
+
+static void test_bounce_bound(void)
+{
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	struct blkif_response rsp;
+	uint8_t want[32 * 4096];
+	struct h_fe f;
+	unsigned int k, i, got = 0, ms;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 4 * BNC_SEGS * 4096, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	fill(f.data, 32 * 4096, 5);
+	/* The daemon stopped meanwhile: all four are on the ring when it looks. */
+	kill(h_backd, SIGSTOP);
+	for (ms = 0; ms < 5000; ms++) {
+		char path[64], buf[256] = "", *p;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)h_backd);
+		fp = fopen(path, "r");
+		if (fp) {
+			if (!fgets(buf, sizeof(buf), fp))
+				buf[0] = 0;
+			fclose(fp);
+		}
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'T')
+			break;
+		usleep(1000);
+	}
+	for (k = 0; k < 4; k++) {
+		struct blkif_request_indirect ir = { .operation = BLKIF_OP_INDIRECT,
+						     .indirect_op = BLKIF_OP_WRITE };
+		struct blkif_request_segment *d = (void *)(f.data + (32 + k) * 4096);
+
+		for (i = 0; i < BNC_SEGS; i++)
+			d[i] = (struct blkif_request_segment){ .gref = f.data_refs[i % 32],
+							       .first_sect = 0, .last_sect = 7 };
+		ir.nr_segments = BNC_SEGS;
+		ir.id = k;
+		ir.sector_number = (uint64_t)k * BNC_SEGS * 8;
+		ir.indirect_grefs[0] = f.data_refs[32 + k];
+		memset(&r, 0, sizeof(r));
+		memcpy(&r, &ir, sizeof(ir));
+		h_put(&f, 0, &r);
+	}
+	h_push(&f, 0);
+	kill(h_backd, SIGCONT);
+	while (got < 4 && h_get(&f, 0, &rsp, 5000) == 0) {
+		CU_ASSERT(rsp.id < 4);
+		CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+		got++;
+	}
+	CU_ASSERT_EQUAL(got, 4);
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < BNC_SEGS; i += 31)
+			CU_ASSERT(check_disk(&f, ((uint64_t)k * BNC_SEGS + i) * 8,
+					     f.data + (i % 32) * 4096, 4096));
+	/* Two requests' pages at most; the other two waited on the ring. */
+	CU_ASSERT_EQUAL(h_stat(&f, "bounce_peak"), 2 * BNC_SEGS);
+	CU_ASSERT(h_stat(&f, "bounce_waits") >= 1);
+	memcpy(want, f.data, sizeof(want));
+	memset(f.data, 0, sizeof(want));
+	CU_ASSERT_EQUAL(indirect_rw(&f, BLKIF_OP_READ, 0, 32, 32), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(memcmp(f.data, want, sizeof(want)), 0);
+	/* Idle now: the pool goes back to the kernel at the second tick. */
+	for (ms = 0; ms < 5000 && h_stat(&f, "bounce_releases") < 1; ms += 50)
+		usleep(50000);
+	CU_ASSERT(h_stat(&f, "bounce_releases") >= 1);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * pvio-backd --max-queues 16: one device with 16 queues of 512 slots, every slot a write
+ * with a flush (two io_uring operations, two completions each), all published while the
+ * daemon is stopped.  The completion queue must hold every completion that can be
+ * outstanding (16384 here) and every submission must reach the kernel: all 8192 are
+ * answered OKAY exactly once and on disk.  The disk is on /dev/shm: 8192 fdatasyncs.
+ */
+static int suite_init_deep(void)
+{
+	int rc;
+
+	copy_mode = 0;
+	/* The daemon's first three io_uring_submit calls fail (test_submit_retry). */
+	setenv("PVIO_BACKD_TEST_SUBMIT_FAIL", "3", 1);
+	/* A refused read-only map reads -EINVAL, as from gntdev on Xen (test_ro_einval). */
+	setenv("PVIO_BACKD_TEST_MAP_EINVAL", "1", 1);
+	rc = h_start("--max-queues 16");
+	unsetenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
+	unsetenv("PVIO_BACKD_TEST_MAP_EINVAL");
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * io_uring_submit refused (-EAGAIN, -EBUSY, -EAGAIN) and nothing else in flight: no
+ * completion or notification will come, so only a retry gets the write to the kernel.
+ */
+static void test_submit_retry(void)
+{
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	struct h_fe f;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	fill(f.data, 4096, 77);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 40, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(&f, 40, f.data, 4096));
+	CU_ASSERT_EQUAL(h_stat(&f, "submit_retries"), 3);
+	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * Persistent grants on, a write from a page the guest granted read-only: the writable
+ * persistent map is refused, with -EINVAL as Xen's gntdev says it, and the write still
+ * goes through a read-only map of its own.
+ */
+static void test_ro_einval(void)
+{
+	struct h_conn c = { .persistent = 1 };
+	struct blkif_request r;
+	struct h_fe f;
+	grant_ref_t ref;
+	uint8_t *pg;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(h_dom[1], 0, 1, 0, &ref, (void **)&pg), 0);
+	fill(pg, 4096, 61);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 72, 0, 8);
+	r.seg[0].gref = ref;
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(&f, 72, pg, 4096));
+	CU_ASSERT_EQUAL(h_stat(&f, "bad_requests"), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(pv_gnt_unshare(h_dom[1], pg, 1), 0); /* not mapped any more */
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+static void test_deep_queues(void)
+{
+	struct h_conn c = { .order = 4, .nq = 16 };
+	char path[64];
+	struct h_fe f;
+	unsigned int qi, i, nq = 16, per, ok = 0, bad = 0, ms;
+	unsigned char *seen;
+	uint64_t bytes;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/pvio-test-deep-%d", (int)getpid());
+	per = 32u << c.order;
+	bytes = (uint64_t)nq * per * 4096;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, (off_t)bytes) == 0);
+	unlink(path); /* the daemon opens it by name below, before we are done */
+	{
+		char byfd[64];
+
+		snprintf(byfd, sizeof(byfd), "/proc/%d/fd/%d", (int)getpid(), fd);
+		CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 4096, "w", byfd), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL(f.q[0].ring.nr_ents, per);
+	seen = calloc((size_t)nq * per, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
+	for (i = 0; i < H_DATA_PAGES; i++)
+		fill(f.data + (size_t)i * 4096, 4096, 300 + i);
+	kill(h_backd, SIGSTOP);
+	for (ms = 0; ms < 5000; ms++) {
+		char sp[64], buf[256] = "", *p;
+		FILE *fp;
+
+		snprintf(sp, sizeof(sp), "/proc/%d/stat", (int)h_backd);
+		fp = fopen(sp, "r");
+		if (fp) {
+			if (!fgets(buf, sizeof(buf), fp))
+				buf[0] = 0;
+			fclose(fp);
+		}
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'T')
+			break;
+		usleep(1000);
+	}
+	for (qi = 0; qi < nq; qi++) {
+		for (i = 0; i < per; i++) {
+			unsigned int k = qi * per + i;
+			struct blkif_request r = { .operation = BLKIF_OP_FLUSH_DISKCACHE,
+						   .nr_segments = 1, .id = k,
+						   .sector_number = (uint64_t)k * 8 };
+
+			r.seg[0] = (struct blkif_request_segment){ .gref = f.data_refs[k % H_DATA_PAGES],
+								   .first_sect = 0, .last_sect = 7 };
+			h_put(&f, qi, &r);
+		}
+		h_push(&f, qi);
+	}
+	kill(h_backd, SIGCONT);
+	for (qi = 0; qi < nq; qi++) {
+		struct blkif_response rsp;
+
+		for (i = 0; i < per && h_get(&f, qi, &rsp, 10000) == 0; i++) {
+			if (rsp.id >= (uint64_t)nq * per || seen[rsp.id] || rsp.status != BLKIF_RSP_OKAY) {
+				bad++;
+				continue;
+			}
+			seen[rsp.id] = 1;
+			ok++;
+		}
+	}
+	CU_ASSERT_EQUAL(ok, nq * per);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
+	CU_ASSERT_EQUAL(h_stat(&f, "cq_overflows"), 0);
+	for (i = 0; i < nq * per; i += 509) {
+		uint8_t buf[4096];
+
+		CU_ASSERT(pread(fd, buf, 4096, (off_t)i * 4096) == 4096 &&
+			  memcmp(buf, f.data + (size_t)(i % H_DATA_PAGES) * 4096, 4096) == 0);
+	}
+	free(seen);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+	close(fd);
+}
+
+static CU_TestInfo deep_tests[] = {
+	{ "io_uring_submit refused: retried, the write reaches the disk", test_submit_retry },
+	{ "read-only grant refused with -EINVAL (Xen's gntdev): per-request map", test_ro_einval },
+	{ "16 queues x 512 slots of write+flush at once: all answered", test_deep_queues },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo bounce_tests[] = {
+	{ "copy mode: bounce pool bounded, requests wait on the ring, idle pool released",
+	  test_bounce_bound },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo small_cache_tests[] = {
-	{ "persistent cache full: per-request maps beyond it, data right", test_cache_full },
+	{ "persistent cache full: least recently used evicted, data right", test_cache_lru },
 	CU_TEST_INFO_NULL,
 };
 
@@ -1035,6 +1410,8 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "detach with I/O in flight", test_detach_inflight },				\
 	{ "SIGTERM with I/O in flight, restart resumes", test_sigterm_restart },		\
 	{ "backend directory removed while connected", test_remove_connected },		\
+	{ "only the front end's state node is watched", test_fe_watch_state_only },	\
+	{ "a guest's string in the error node: printable, bounded", test_hostile_string },	\
 	{ "control socket", test_ctl },							\
 	{ "targets that are not disks; a long params in list", test_bad_targets },	\
 	{ "online resize", test_resize },						\
@@ -1047,6 +1424,7 @@ static CU_TestInfo copy_tests[] = { DEVICE_TESTS(copy) };
 static CU_TestInfo pure_tests[] = {
 	{ "request validation", test_check_pure },
 	{ "--types parsing", test_types_parse },
+	{ "guest strings made printable and bounded", test_str_clean },
 	{ "pvio-backd: bad command lines", test_bad_arguments },
 	CU_TEST_INFO_NULL,
 };
@@ -1059,6 +1437,9 @@ int main(void)
 		{ "copy", suite_init_copy, suite_clean, NULL, NULL, copy_tests },
 		{ "small-cache", suite_init_small_cache, suite_clean, NULL, NULL, small_cache_tests },
 		{ "restart", restart_suite_init, restart_suite_clean, NULL, NULL, restart_tests },
+		{ "deep", suite_init_deep, suite_clean, NULL, NULL, deep_tests },
+		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
+		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		CU_SUITE_INFO_NULL,
 	};
 

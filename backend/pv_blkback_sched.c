@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_blkback_sched.c - fairness between guests in pvio-backd's one event loop.
+ *
+ * Bounded work: a queue takes at most PV_BLKBACK_KICK_BUDGET requests per turn.  One with
+ * requests left goes to the back of a run queue, and an eventfd, readable while that run
+ * queue is not empty, brings the loop back to it after one turn of every other fd
+ * (xenstore watches, other guests' ports, io_uring completions, the control socket).
+ * A guest that refills its ring as fast as it is answered thus shares the loop instead
+ * of holding it.
+ *
+ * Event storms: a notification that brought no request is spurious.  After
+ * PV_BLKBACK_SPURIOUS_MAX in a row the port is left masked (Xen's lateeoi does the same
+ * since XSA-332), for 1 ms doubling per storm up to 2^PV_BLKBACK_STORM_MAX_SHIFT ms; the
+ * guest's notifications then cost us nothing.  Unmasking takes a turn of the ring first,
+ * so a request published while masked is never lost; a request resets the backoff.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "pv_blkback.h"
+
+#define COMP "sched"
+
+static void work_set(struct pv_backd *d, int on)
+{
+	uint64_t v = 1;
+
+	if (on) {
+		if (write(d->sched_work_fd, &v, sizeof(v)) < 0)
+			return; /* EAGAIN: a full counter is readable all the same */
+	} else if (read(d->sched_work_fd, &v, sizeof(v)) < 0) {
+		return; /* EAGAIN: already clear */
+	}
+}
+
+static struct pv_blkback_queue *runq_pop(struct pv_backd *d)
+{
+	struct pv_blkback_queue *q = d->runq_head;
+
+	if (!q)
+		return NULL;
+	d->runq_head = q->run_next;
+	if (!d->runq_head)
+		d->runq_tail = NULL;
+	q->run_next = NULL;
+	q->on_runq = 0;
+	d->runq_len--;
+	return q;
+}
+
+/* One round: each queue waiting at its start gets one budget, at most PASS_QUEUES of them. */
+static void on_work(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	unsigned int n = d->runq_len, i;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	work_set(d, 0);
+	if (n > PV_BLKBACK_PASS_QUEUES)
+		n = PV_BLKBACK_PASS_QUEUES;
+	for (i = 0; i < n; i++) {
+		struct pv_blkback_queue *q = runq_pop(d);
+
+		if (!q)
+			break;
+		pv_blkback_kick(q); /* back on the run queue if it still has more */
+	}
+	if (d->runq_head)
+		work_set(d, 1);
+	pv_blkback_process_dirty(d);
+}
+
+static void timer_arm(struct pv_backd *d)
+{
+	struct itimerspec its = { 0 };
+	struct pv_blkback_queue *q;
+	uint64_t first = 0;
+
+	for (q = d->storm_list; q; q = q->storm_next)
+		if (!first || q->storm_until_ns < first)
+			first = q->storm_until_ns;
+	if (d->retry_at_ns && (!first || d->retry_at_ns < first))
+		first = d->retry_at_ns;
+	if (first) {
+		its.it_value.tv_sec = (time_t)(first / 1000000000ull);
+		its.it_value.tv_nsec = (long)(first % 1000000000ull);
+	}
+	timerfd_settime(d->sched_timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void storm_unlink(struct pv_backd *d, struct pv_blkback_queue *q)
+{
+	struct pv_blkback_queue **pp;
+
+	for (pp = &d->storm_list; *pp; pp = &(*pp)->storm_next) {
+		if (*pp == q) {
+			*pp = q->storm_next;
+			break;
+		}
+	}
+	q->storm_next = NULL;
+	q->storm_masked = 0;
+}
+
+static void on_timer(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	struct pv_blkback_queue *q, *next;
+	uint64_t v, now = pv_backd_now_ns();
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (d->retry_at_ns && d->retry_at_ns <= now) {
+		struct pv_blkback_dev *dev;
+
+		d->retry_at_ns = 0;
+		for (dev = d->devs; dev; dev = dev->next) {
+			if (!dev->submit_retry)
+				continue;
+			dev->submit_retry = 0;
+			pv_blkback_io_submit(dev); /* sets it again if refused again */
+		}
+	}
+	for (q = d->storm_list; q; q = next) {
+		next = q->storm_next;
+		if (q->storm_until_ns > now)
+			continue;
+		storm_unlink(d, q);
+		/* The ring first: what was published while masked is taken now. */
+		pv_blkback_kick(q);
+		pv_evtchn_unmask(d->plat, q->port);
+	}
+	timer_arm(d);
+	pv_blkback_process_dirty(d);
+}
+
+int pv_blkback_sched_init(struct pv_backd *d)
+{
+	int rc;
+
+	if (d->sched_ok)
+		return 0;
+	d->sched_work_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	d->sched_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->sched_work_fd < 0 || d->sched_timer_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = pv_loop_add(d->loop, d->sched_work_fd, EPOLLIN, on_work, d);
+	if (rc < 0)
+		goto fail;
+	rc = pv_loop_add(d->loop, d->sched_timer_fd, EPOLLIN, on_timer, d);
+	if (rc < 0) {
+		pv_loop_del(d->loop, d->sched_work_fd);
+		goto fail;
+	}
+	d->sched_ok = 1;
+	return 0;
+fail:
+	if (d->sched_work_fd >= 0)
+		close(d->sched_work_fd);
+	if (d->sched_timer_fd >= 0)
+		close(d->sched_timer_fd);
+	d->sched_work_fd = d->sched_timer_fd = -1;
+	errno = -rc;
+	return rc;
+}
+
+void pv_blkback_sched_fini(struct pv_backd *d)
+{
+	if (!d->sched_ok)
+		return;
+	pv_loop_del(d->loop, d->sched_work_fd);
+	pv_loop_del(d->loop, d->sched_timer_fd);
+	close(d->sched_work_fd);
+	close(d->sched_timer_fd);
+	d->sched_work_fd = d->sched_timer_fd = -1;
+	d->sched_ok = 0;
+}
+
+void pv_blkback_sched_more(struct pv_blkback_queue *q)
+{
+	struct pv_backd *d = q->dev->d;
+
+	if (q->on_runq || !d->sched_ok)
+		return;
+	q->on_runq = 1;
+	q->run_next = NULL;
+	if (d->runq_tail)
+		d->runq_tail->run_next = q;
+	else
+		d->runq_head = q;
+	d->runq_tail = q;
+	if (d->runq_len++ == 0)
+		work_set(d, 1);
+}
+
+void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
+{
+	struct pv_blkback_dev *dev = q->dev;
+	struct pv_backd *d = dev->d;
+
+	if (taken || q->on_runq) {
+		q->spurious = 0;
+		q->storm_level = 0;
+	} else {
+		dev->st.spurious_notifications++;
+		if (q->spurious < PV_BLKBACK_SPURIOUS_MAX)
+			q->spurious++;
+	}
+	if (q->storm_masked)
+		return; /* the timer unmasks it */
+	if (!d->sched_ok || q->spurious < PV_BLKBACK_SPURIOUS_MAX) {
+		pv_evtchn_unmask(d->plat, q->port);
+		return;
+	}
+	/*
+	 * Left masked: the guest's notifications pend in the hypervisor and wake nobody.
+	 * q->spurious stays at the threshold, so one more after the unmask masks again,
+	 * for longer.
+	 */
+	dev->st.storm_masks++;
+	q->storm_masked = 1;
+	q->storm_until_ns = pv_backd_now_ns() + (1000000ull << q->storm_level);
+	if (q->storm_level < PV_BLKBACK_STORM_MAX_SHIFT)
+		q->storm_level++;
+	q->storm_next = d->storm_list;
+	d->storm_list = q;
+	timer_arm(d);
+	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP,
+			"vbd %u/%u queue %u: event storm, port masked for %u ms", dev->domid,
+			dev->devid, q->idx, 1u << (q->storm_level - 1));
+}
+
+void pv_blkback_sched_retry(struct pv_blkback_dev *dev)
+{
+	struct pv_backd *d = dev->d;
+
+	dev->submit_retry = 1;
+	if (!d->sched_ok || d->retry_at_ns)
+		return; /* without a timer the next completion or kick retries */
+	d->retry_at_ns = pv_backd_now_ns() + 1000000ull;
+	timer_arm(d);
+}
+
+void pv_blkback_sched_forget(struct pv_blkback_queue *q)
+{
+	struct pv_backd *d = q->dev ? q->dev->d : NULL;
+	struct pv_blkback_queue **pp;
+
+	if (!d)
+		return;
+	if (q->on_runq) {
+		for (pp = &d->runq_head; *pp; pp = &(*pp)->run_next) {
+			if (*pp == q) {
+				*pp = q->run_next;
+				break;
+			}
+		}
+		d->runq_tail = NULL;
+		for (pp = &d->runq_head; *pp; pp = &(*pp)->run_next)
+			d->runq_tail = *pp;
+		q->on_runq = 0;
+		d->runq_len--;
+	}
+	if (q->storm_masked) {
+		storm_unlink(d, q);
+		timer_arm(d);
+	}
+}

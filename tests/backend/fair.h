@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fair.h - the "fair" suite of test-backend (fair.c): one guest must not starve others.
+ */
+#ifndef BACKEND_FAIR_H
+#define BACKEND_FAIR_H
+
+#include <CUnit/CUnit.h>
+
+int fair_suite_init(void);
+int fair_suite_clean(void);
+extern CU_TestInfo fair_tests[];
+
+#endif
