@@ -133,10 +133,12 @@ static char *default_ctl(const char *spec)
 /* Is the pvio-backd whose pid the lock file names still running?  Unknown: yes. */
 static int holder_alive(int fd)
 {
-	char buf[16];
+	char buf[16], path[40], comm[32];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	long pid;
 	char *end;
+	FILE *f;
+	int alive;
 
 	if (n <= 0)
 		return 1;
@@ -144,7 +146,16 @@ static int holder_alive(int fd)
 	pid = strtol(buf, &end, 10);
 	if (end == buf || (*end && *end != '\n') || pid <= 0 || pid == (long)getpid())
 		return 1;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+		return 0;
+	/* The pid may have been reused since: only a pvio-backd counts. */
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;
+	alive = !fgets(comm, sizeof(comm), f) || strncmp(comm, "pvio-backd", 10) == 0;
+	fclose(f);
+	return alive;
 }
 
 /* The lock file names its holder, so that a successor can tell dead from busy. */

@@ -115,6 +115,13 @@ int restart_suite_clean(void)
 	return st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ? -1 : 0;
 }
 
+/* A write of page 0 to sector 64: something to answer after a restart. */
+static void fill_one(struct h_fe *f, struct blkif_request *r)
+{
+	memset(f->data, 0x42, 4096);
+	h_rw(f, r, BLKIF_OP_WRITE, 64, 0, 8);
+}
+
 static void build(struct r_req *q, struct blkif_request *r, unsigned int page)
 {
 	uint64_t x = rnd() % 100;
@@ -345,7 +352,140 @@ static void test_kill_restart(void)
 	CU_ASSERT_EQUAL(h_detach(&rf), 0);
 }
 
+/* ---- a journal that is missing, corrupt, or contradicted by the guest -------------------- */
+
+static void journal_path(const struct h_fe *f, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/vbd-%u-%u-q0.journal", h_sim.rundir, f->domid, f->devid);
+}
+
+static void backd_kill(void)
+{
+	int st;
+
+	kill(h_backd, SIGKILL);
+	waitpid(h_backd, &st, 0);
+	h_backd = -1;
+}
+
+/* Three writes published, never kicked: outstanding on the ring when the daemon dies. */
+static void put_unkicked(struct h_fe *f)
+{
+	struct blkif_request r;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		h_rw(f, &r, BLKIF_OP_WRITE, i * 8, i, 8);
+		h_put(f, 0, &r);
+	}
+	pv_ring_push_requests(&f->q[0].ring);
+}
+
+enum { J_DELETE, J_GARBAGE };
+
+static void journal_spoil(const struct h_fe *f, int how)
+{
+	char path[300];
+	FILE *fp;
+
+	journal_path(f, path, sizeof(path));
+	CU_ASSERT_EQUAL_FATAL(access(path, F_OK), 0); /* it was there */
+	if (how == J_DELETE) {
+		CU_ASSERT_EQUAL(unlink(path), 0);
+		return;
+	}
+	/* Same size, random content: mapped, then refused by the checks. */
+	fp = fopen(path, "r+");
+	CU_ASSERT_FATAL(fp != NULL);
+	while (ftell(fp) < 256 + 32 * 128) {
+		uint64_t x = rnd();
+
+		fwrite(&x, sizeof(x), 1, fp);
+	}
+	fclose(fp);
+}
+
+static void spoiled_case(int how, int outstanding, unsigned int devid)
+{
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	unsigned int i;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 2, devid, 1u << 20, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	if (outstanding)
+		put_unkicked(&f);
+	backd_kill();
+	journal_spoil(&f, how);
+	CU_ASSERT_EQUAL_FATAL(backd_start_seeded(7), 0);
+	if (outstanding) {
+		/*
+		 * Which of them did the dead daemon answer?  Nobody knows: failed, with a
+		 * reason, rather than possibly replaying stale writes.
+		 */
+		CU_ASSERT_EQUAL(h_wait_be_state(&f, 5, 5000), 0);
+		CU_ASSERT(h_be_has(&f, "error"));
+	} else {
+		/*
+		 * An idle ring: every request was answered and published, resuming is exact.
+		 * (The state is Connected all along: wait for the new daemon to have judged.)
+		 */
+		for (i = 0; i < 500 && h_stat(&f, "journal_lost") != 1; i++)
+			usleep(10000);
+		CU_ASSERT_EQUAL(h_be_state(&f), 4);
+		h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+		CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	}
+	CU_ASSERT_EQUAL(h_stat(&f, "journal_lost"), 1);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+static void test_journal_spoiled(void)
+{
+	spoiled_case(J_DELETE, 0, R_DEVID + 1);
+	spoiled_case(J_DELETE, 1, R_DEVID + 2);
+	spoiled_case(J_GARBAGE, 0, R_DEVID + 4);
+	spoiled_case(J_GARBAGE, 1, R_DEVID + 3);
+}
+
+/* While the daemon is dead, the guest rewrites rsp_prod: believed only within the journal. */
+static void test_guest_rsp_prod(void)
+{
+	static const uint32_t lies[] = { 1000, 0xffffffffu, 0x80000000u };
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	unsigned int i;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 2, R_DEVID + 8, 1u << 20, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	for (i = 0; i < 3; i++) {
+		struct pv_sring *s = f.q[0].sring;
+
+		h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+		CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+		backd_kill();
+		__atomic_store_n(&s->rsp_prod, s->rsp_prod + lies[i], __ATOMIC_RELEASE);
+		CU_ASSERT_EQUAL_FATAL(backd_start_seeded(8 + i), 0);
+		/* Served as if the guest had not lied (its next response sets rsp_prod right). */
+		fill_one(&f, &r);
+		CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+		CU_ASSERT_EQUAL(h_be_state(&f), 4);
+		CU_ASSERT_EQUAL(h_stat(&f, "journal_lost"), 0);
+	}
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
 CU_TestInfo restart_tests[] = {
+	{ "journal missing or garbage: an idle ring resumes, a busy one fails with error",
+	  test_journal_spoiled },
+	{ "a guest's rsp_prod rewritten while the daemon was dead: not believed",
+	  test_guest_rsp_prod },
 	{ "SIGKILL at random points, answers reordered: exactly once, no late access, 50 rounds",
 	  test_kill_restart },
 	CU_TEST_INFO_NULL,

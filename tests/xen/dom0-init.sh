@@ -296,6 +296,41 @@ scen_bench() {
   backd_stop; rm -f $BIMG /tmp/bench-q.img
 }
 
+# Scenario 4: the domU's xen-blkfront runs fio with verify on xvdb; pvio-backd is killed
+# with SIGKILL in the middle of the writes and started again.  The restarted daemon
+# resumes each ring from its journal in /run/pvio: every request in flight is answered
+# once, and fio's verify must pass.
+S4=pvio-kill S4IMG=/tmp/s4.img
+s4_side() {
+  domid=$1
+  truncate -s 256M $S4IMG
+  backd_start --max-queues 4 || { mark fail $S4 "pvio-backd did not start"; return; }
+  $B/pvio-ctl block-attach $domid "format=raw, vdev=xvdb, access=rw, target=$S4IMG" ||
+    { mark fail $S4 "pvio-ctl block-attach failed"; return; }
+  mark ok $S4 attach
+  wait_console "PVIO-XEN step $S4 kill-me" 300 || return
+  sleep 3   # fio is writing: kill it with requests in flight
+  pid=$(cat /run/pvio-backd.pid); rm -f /run/pvio-backd.pid
+  mark info $S4 "journals: $(ls /run/pvio/*.journal 2>/dev/null | tr '\n' ' ')"
+  kill -KILL $pid && mark ok $S4 killed pid=$pid
+  i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  sleep 2   # the guest notices nothing but silence
+  backd_start --max-queues 4 || { mark fail $S4 "pvio-backd did not start again"; return; }
+  mark ok $S4 restarted
+  wait_console "PVIO-XEN step $S4 detach-me" 300 || return
+  STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
+  check_stats $S4 stats state eq 4 journal_lost eq 0 errors eq 0 writes ge 1
+  $B/pvio-ctl block-detach $domid xvdb || { mark fail $S4 "pvio-ctl block-detach failed"; return; }
+  [ -z "$(ls /run/pvio/*.journal 2>/dev/null)" ] || mark fail $S4 "journal left after the detach"
+  backd_stop && mark ok $S4 backd-exit || mark fail $S4 "pvio-backd did not stop cleanly after SIGTERM"
+}
+scen_pvio_kill() {
+  blkback off || { mark fail $S4 "cannot unload xen-blkback"; return; }
+  DOM0_SIDE=s4_side SIDE_LIMIT=60 run_domu $S4 $(mkcfg pvio-s4 $S4 2 512) 360
+  backd_stop; rm -f $S4IMG
+  grep -E "journal|killed|waiting" /var/log/pvio-backd.log | tail -20
+}
+
 SCENS=$(arg pvio.scenarios); [ -n "$SCENS" ] || SCENS=linux-blk,pvio-platform,pvio-back-linux,pvio-front-blkback,pvio-pvio
 for s in $(echo $SCENS | tr ',' ' '); do
   mark begin $s
@@ -305,6 +340,7 @@ for s in $(echo $SCENS | tr ',' ' '); do
     pvio-back-linux)    scen_pvio_back_linux ;;
     pvio-front-blkback) scen_pvio_front_blkback ;;
     pvio-pvio)          scen_pvio_pvio ;;
+    pvio-kill)          scen_pvio_kill ;;
     bench)              scen_bench ;;
     *)             mark fail $s "unknown scenario" ;;
   esac

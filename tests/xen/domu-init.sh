@@ -123,6 +123,30 @@ bench)
     i=0; while [ -b /dev/xvdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
   done
   ;;
+pvio-kill)
+  # fio with verify on the raw disk while dom0 kills pvio-backd (SIGKILL) and restarts it:
+  # blkfront only sees a pause, and every block must read back as written
+  S=$SCEN
+  insmod /lib/modules/xen-blkfront.ko max_ring_page_order=2
+  i=0; while [ ! -b /dev/xvdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+  if [ ! -b /dev/xvdb ]; then
+    mark fail $S "/dev/xvdb did not appear"
+  else
+    fio --name=kill --filename=/dev/xvdb --size=160M --direct=1 --ioengine=libaio --iodepth=32 \
+        --rw=randwrite --bsrange=4k-256k --verify=crc32c --verify_fatal=1 --thread \
+        --output=/tmp/fio.out & fpid=$!
+    mark step $S kill-me
+    if wait $fpid; then
+      grep -E "WRITE:|READ:" /tmp/fio.out
+      mark ok $S domu-fio
+    else
+      cat /tmp/fio.out; mark fail $S "fio write+verify across the pvio-backd kill failed"
+    fi
+    dmesg | grep -iE "blkfront|blkif|xvdb|I/O error" | tail -20
+    mark step $S detach-me
+    i=0; while [ -b /dev/xvdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+  fi
+  ;;
 pvio-front-blkback|pvio-pvio)
   # pvio's userspace blkfront: the kernel's xen-blkfront is not loaded
   xenblk_check front $SCEN 51728 16 && xenblk_check wait-gone $SCEN 51728 120

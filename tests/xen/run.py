@@ -26,12 +26,15 @@ REQUIRED = {
     "pvio-front-blkback": ["front-io", "front-close", "dom0-image"],
     # 3: pvio's blkfront in the domU, pvio-backd in dom0
     "pvio-pvio": ["front-io", "front-close", "stats", "dom0-image", "backd-exit"],
+    # 4: Linux's xen-blkfront under fio with verify; pvio-backd killed (SIGKILL) mid-I/O and
+    # restarted: the I/O continues and verifies (the restart journal)
+    "pvio-kill": ["attach", "killed", "restarted", "domu-fio", "stats", "backd-exit"],
     # side-by-side fio timing in one domU (qdisk too when qemu-system-xen runs in dom0)
     "bench": ["pvio-map", "pvio-copy", "blkback"],
 }
 ALL = ",".join(REQUIRED)
 # begin -> end of a scenario, seconds (TCG); the default for the others is --scenario-timeout
-LIMIT = {"pvio-back-linux": 540, "pvio-front-blkback": 330, "pvio-pvio": 330, "bench": 660}
+LIMIT = {"pvio-kill": 420, "pvio-back-linux": 540, "pvio-front-blkback": 330, "pvio-pvio": 330, "bench": 660}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", required=True, help="dir with xen.elf, vmlinuz, dom0.cpio.gz")

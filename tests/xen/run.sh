@@ -8,6 +8,7 @@
 #   pvio-back-linux     Linux xen-blkfront <-> pvio-backd (pvio-ctl attach; map, then copy)
 #   pvio-front-blkback  pvio blkfront (xenblk_check) <-> Linux xen-blkback (xl block-attach)
 #   pvio-pvio           pvio blkfront <-> pvio-backd
+#   pvio-kill           Linux xen-blkfront <-> pvio-backd killed (SIGKILL) under fio verify, restarted
 #   bench               the same fio jobs against qdisk, pvio-backd (map, copy), xen-blkback
 # Prints "XEN-SCENARIO <name>: PASS|FAIL (<s> s)" per scenario and "xen-check: N passed, N failed".
 #
