@@ -947,6 +947,8 @@ static void test_pvio_ctl_domains(void)
 #define FLOOD_TRIES  (4 * FLOOD_NOFILE)
 #define REPLY_MS     3000
 
+static int reply_ms = REPLY_MS;
+
 static int flood_init(void)
 {
 	char sock[128];
@@ -1005,7 +1007,7 @@ static int hc_hello(unsigned int domid)
 		return -1;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	if (pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
-	    wait_in(fd, REPLY_MS) < 0) {
+	    wait_in(fd, reply_ms) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -1038,7 +1040,7 @@ static int xs_read_new(unsigned int domid, const char *path)
 	memcpy(msg.body, path, msg.h.len);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    send(fd, &msg, sizeof(msg.h) + msg.h.len, MSG_NOSIGNAL) < 0 ||
-	    wait_in(fd, REPLY_MS) < 0 ||
+	    wait_in(fd, reply_ms) < 0 ||
 	    (k = recv(fd, &msg, sizeof(msg), 0)) < (ssize_t)sizeof(msg.h) ||
 	    msg.h.type != XS_READ || msg.h.req_id != 7) {
 		close(fd);
@@ -1145,8 +1147,68 @@ static CU_TestInfo domain_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+
+/*
+ * Six domains flooding together use up the daemon's fds (each stays inside its own
+ * budget): accept() fails and the listeners pause.  dom0's open connection is served
+ * throughout, and once the flood ends the listeners are back: new connections of dom0
+ * and of a flooder are answered again.
+ */
+static void test_flood_fds_exhausted(void)
+{
+	static int fds[2 * FLOOD_TRIES];
+	struct pv_dominfo info;
+	unsigned int n = 0, i, d;
+	char *val = NULL;
+	size_t len;
+	domid_t id;
+	int fd = -1;
+
+	for (d = 3; d <= 6; d++)
+		CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(T.dom0, d, &id), 0);
+	reply_ms = 300; /* a paused listener answers nobody: do not wait long for it */
+	for (d = 1; d <= 6; d++) {
+		while (n < 2 * FLOOD_TRIES && (fds[n] = hc_hello(d)) >= 0)
+			n++;
+		while (n < 2 * FLOOD_TRIES && (fds[n] = xs_read_new(d, "domid")) >= 0)
+			n++;
+	}
+	reply_ms = REPLY_MS;
+	/*
+	 * Each domain may hold FLOOD_NOFILE / 8 daemon fds (two per hypercall connection)
+	 * and as many xenstore connections: six of them would hold more fds than the daemon
+	 * has, so it ran out before their caps did.
+	 */
+	CU_ASSERT(n > FLOOD_NOFILE / 2);
+	CU_ASSERT(n < 6 * (FLOOD_NOFILE / 8 / 2 + FLOOD_NOFILE / 8));
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 6, &info), 0);
+	CU_ASSERT_EQUAL(pv_xs_read(T.dom0, 0, "/local/domain/6/domid", &val, &len), 0);
+	free(val);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	/* The listeners come back (100 ms after their last failed accept). */
+	for (i = 0; i < 100 && (fd = hc_hello(0)) < 0; i++)
+		usleep(20000);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 100 && (fd = xs_read_new(0, "/local/domain/1/domid")) < 0; i++)
+		usleep(20000);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 100 && (fd = hc_hello(4)) < 0; i++)
+		usleep(20000);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (d = 3; d <= 6; d++)
+		CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, d), 0);
+}
+
 static CU_TestInfo flood_tests[] = {
 	{ "a domain flooding connections and ports is refused; dom0 stays served", test_flood_dom0_served },
+	{ "domains together exhaust the daemon's fds: it pauses, serves dom0, recovers", test_flood_fds_exhausted },
 	CU_TEST_INFO_NULL,
 };
 
