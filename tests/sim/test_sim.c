@@ -1114,6 +1114,35 @@ static void test_flood_dom0_served(void)
 		close(fd);
 }
 
+
+/*
+ * A domU's event channels are capped (libxl's max_event_channels, or its fd budget if
+ * that is smaller) well below the port space: a loop of allocations is refused early and
+ * dom0 still gets ports.  Closing the handle gives them all back.
+ */
+static void test_evtchn_cap(void)
+{
+	struct pv_platform *u;
+	evtchn_port_t port;
+	unsigned int n = 0;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &u), 0);
+	while ((rc = pv_evtchn_alloc_unbound(u, 0, &port)) == 0 && n < PV_SIM_MAX_PORTS)
+		n++;
+	CU_ASSERT(rc == -ENOSPC || rc == -EMFILE);
+	CU_ASSERT(n > 0 && n < PV_SIM_MAX_PORTS / 2);
+	CU_ASSERT_EQUAL(pv_evtchn_alloc_unbound(T.dom0, 3, &port), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_unbind(T.dom0, port), 0);
+	pv_platform_close(u);
+	/* The daemon sees the close on its next pass. */
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &u), 0);
+	for (n = 0; n < 500 && (rc = pv_evtchn_alloc_unbound(u, 0, &port)) < 0; n++)
+		usleep(10000);
+	CU_ASSERT_EQUAL(rc, 0);
+	pv_platform_close(u);
+}
+
 static CU_TestInfo grant_tests[] = {
 	{ "share A->B; B maps, copies both ways; unshare ends access", test_share_map_copy },
 	{ "domain C, bogus refs and absent domains are refused", test_refused },
@@ -1133,6 +1162,7 @@ static CU_TestInfo evtchn_tests[] = {
 	{ "notify both ways; mask holds an event pending until unmask", test_evtchn_notify_and_mask },
 	{ "binding a port not offered to us, or of no domain, is refused", test_evtchn_refused },
 	{ "notifications cross processes", test_evtchn_cross_process },
+	{ "a domU's event channels are capped; dom0 still gets ports", test_evtchn_cap },
 	CU_TEST_INFO_NULL,
 };
 
