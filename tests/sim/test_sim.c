@@ -947,6 +947,8 @@ static void test_pvio_ctl_domains(void)
 #define FLOOD_TRIES  (4 * FLOOD_NOFILE)
 #define REPLY_MS     3000
 
+static int reply_ms = REPLY_MS;
+
 static int flood_init(void)
 {
 	char sock[128];
@@ -969,8 +971,14 @@ static int flood_init(void)
 		_exit(127);
 	}
 	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", T.rundir);
-	if (T.simd < 0 || pv_simtest_wait_path(sock, 5000) < 0 || open_dom(0, &T.dom0) < 0)
+	if (T.simd < 0 || pv_simtest_wait_path(sock, 5000) < 0)
 		goto fail;
+	/* The path exists from bind(), a moment before listen(): connect may be refused. */
+	for (i = 0; open_dom(0, &T.dom0) < 0; i++) {
+		if (i == 500)
+			goto fail;
+		usleep(10000);
+	}
 	for (i = 1; i <= 2; i++)
 		if (pv_sim_domain_create(T.dom0, i, &id) < 0 || id != i)
 			goto fail;
@@ -999,7 +1007,7 @@ static int hc_hello(unsigned int domid)
 		return -1;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	if (pv_sim_send(fd, &m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
-	    wait_in(fd, REPLY_MS) < 0) {
+	    wait_in(fd, reply_ms) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -1032,7 +1040,7 @@ static int xs_read_new(unsigned int domid, const char *path)
 	memcpy(msg.body, path, msg.h.len);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    send(fd, &msg, sizeof(msg.h) + msg.h.len, MSG_NOSIGNAL) < 0 ||
-	    wait_in(fd, REPLY_MS) < 0 ||
+	    wait_in(fd, reply_ms) < 0 ||
 	    (k = recv(fd, &msg, sizeof(msg), 0)) < (ssize_t)sizeof(msg.h) ||
 	    msg.h.type != XS_READ || msg.h.req_id != 7) {
 		close(fd);
@@ -1106,6 +1114,35 @@ static void test_flood_dom0_served(void)
 		close(fd);
 }
 
+
+/*
+ * A domU's event channels are capped (libxl's max_event_channels, or its fd budget if
+ * that is smaller) well below the port space: a loop of allocations is refused early and
+ * dom0 still gets ports.  Closing the handle gives them all back.
+ */
+static void test_evtchn_cap(void)
+{
+	struct pv_platform *u;
+	evtchn_port_t port;
+	unsigned int n = 0;
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &u), 0);
+	while ((rc = pv_evtchn_alloc_unbound(u, 0, &port)) == 0 && n < PV_SIM_MAX_PORTS)
+		n++;
+	CU_ASSERT(rc == -ENOSPC || rc == -EMFILE);
+	CU_ASSERT(n > 0 && n < PV_SIM_MAX_PORTS / 2);
+	CU_ASSERT_EQUAL(pv_evtchn_alloc_unbound(T.dom0, 3, &port), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_unbind(T.dom0, port), 0);
+	pv_platform_close(u);
+	/* The daemon sees the close on its next pass. */
+	CU_ASSERT_EQUAL_FATAL(open_dom(3, &u), 0);
+	for (n = 0; n < 500 && (rc = pv_evtchn_alloc_unbound(u, 0, &port)) < 0; n++)
+		usleep(10000);
+	CU_ASSERT_EQUAL(rc, 0);
+	pv_platform_close(u);
+}
+
 static CU_TestInfo grant_tests[] = {
 	{ "share A->B; B maps, copies both ways; unshare ends access", test_share_map_copy },
 	{ "domain C, bogus refs and absent domains are refused", test_refused },
@@ -1125,6 +1162,7 @@ static CU_TestInfo evtchn_tests[] = {
 	{ "notify both ways; mask holds an event pending until unmask", test_evtchn_notify_and_mask },
 	{ "binding a port not offered to us, or of no domain, is refused", test_evtchn_refused },
 	{ "notifications cross processes", test_evtchn_cross_process },
+	{ "a domU's event channels are capped; dom0 still gets ports", test_evtchn_cap },
 	CU_TEST_INFO_NULL,
 };
 
@@ -1139,8 +1177,68 @@ static CU_TestInfo domain_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+
+/*
+ * Six domains flooding together use up the daemon's fds (each stays inside its own
+ * budget): accept() fails and the listeners pause.  dom0's open connection is served
+ * throughout, and once the flood ends the listeners are back: new connections of dom0
+ * and of a flooder are answered again.
+ */
+static void test_flood_fds_exhausted(void)
+{
+	static int fds[2 * FLOOD_TRIES];
+	struct pv_dominfo info;
+	unsigned int n = 0, i, d;
+	char *val = NULL;
+	size_t len;
+	domid_t id;
+	int fd = -1;
+
+	for (d = 3; d <= 6; d++)
+		CU_ASSERT_EQUAL_FATAL(pv_sim_domain_create(T.dom0, d, &id), 0);
+	reply_ms = 300; /* a paused listener answers nobody: do not wait long for it */
+	for (d = 1; d <= 6; d++) {
+		while (n < 2 * FLOOD_TRIES && (fds[n] = hc_hello(d)) >= 0)
+			n++;
+		while (n < 2 * FLOOD_TRIES && (fds[n] = xs_read_new(d, "domid")) >= 0)
+			n++;
+	}
+	reply_ms = REPLY_MS;
+	/*
+	 * Each domain may hold FLOOD_NOFILE / 8 daemon fds (two per hypercall connection)
+	 * and as many xenstore connections: six of them would hold more fds than the daemon
+	 * has, so it ran out before their caps did.
+	 */
+	CU_ASSERT(n > FLOOD_NOFILE / 2);
+	CU_ASSERT(n < 6 * (FLOOD_NOFILE / 8 / 2 + FLOOD_NOFILE / 8));
+	CU_ASSERT_EQUAL(pv_domain_info(T.dom0, 6, &info), 0);
+	CU_ASSERT_EQUAL(pv_xs_read(T.dom0, 0, "/local/domain/6/domid", &val, &len), 0);
+	free(val);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	/* The listeners come back (100 ms after their last failed accept). */
+	for (i = 0; i < 100 && (fd = hc_hello(0)) < 0; i++)
+		usleep(20000);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 100 && (fd = xs_read_new(0, "/local/domain/1/domid")) < 0; i++)
+		usleep(20000);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 100 && (fd = hc_hello(4)) < 0; i++)
+		usleep(20000);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (d = 3; d <= 6; d++)
+		CU_ASSERT_EQUAL(pv_sim_domain_destroy(T.dom0, d), 0);
+}
+
 static CU_TestInfo flood_tests[] = {
 	{ "a domain flooding connections and ports is refused; dom0 stays served", test_flood_dom0_served },
+	{ "domains together exhaust the daemon's fds: it pauses, serves dom0, recovers", test_flood_fds_exhausted },
 	CU_TEST_INFO_NULL,
 };
 
