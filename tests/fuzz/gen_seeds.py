@@ -55,6 +55,85 @@ def xsd():
         write(k, "xsd", v)
 
 
+def blk_req(op, segs, sector=0, rid=1, nseg=None):
+    b = struct.pack("<BBHIQQ", op, len(segs) if nseg is None else nseg, 0, 0, rid, sector)
+    for gref, first, last in segs:
+        b += struct.pack("<IBBH", gref, first, last, 0)
+    return b.ljust(112, b"\0")
+
+
+def blk_indirect(inner, nseg, grefs, sector=0, rid=1):
+    b = struct.pack("<BBHIQQHH", 6, inner, nseg, 0, rid, sector, 0, 0)
+    b += b"".join(struct.pack("<I", g) for g in grefs)
+    return b.ljust(112, b"\0")
+
+
+def blk_discard(sector, n, rid=1, flag=0):
+    return struct.pack("<BBHIQQQ", 5, flag, 0, 0, rid, sector, n).ljust(112, b"\0")
+
+
+def blkback():
+    DATA = 72  # ref of data page 0 (guest page 64 + FP_REF_BASE 8)
+    allw = b"\xff\xff\xff\xff" + b"\0\0\0\0"
+
+    def hdr(cfg, maxp=0, granted=b"\xff\xff\xff\xff", ro=b"\0\0\0\0"):
+        return bytes([cfg, maxp]) + granted + ro
+
+    def req(q, r):
+        return bytes([0, q]) + r
+
+    def push(q):
+        return bytes([1, q])
+
+    POLL = bytes([7])
+    s = {}
+    basic = req(0, blk_req(0, [(DATA, 0, 7)], 0, 1)) + \
+        req(0, blk_req(1, [(DATA + 1, 0, 7), (DATA + 2, 2, 5)], 8, 2)) + \
+        req(0, blk_req(3, [], 0, 3)) + req(0, blk_discard(16, 8, 4)) + \
+        req(0, blk_req(2, [(DATA + 3, 0, 0)], 100, 5)) + push(0) + POLL
+    s["null-basic"] = hdr(0) + basic
+    s["null-persistent"] = hdr(2) + basic + basic
+    s["copy-basic"] = hdr(1) + basic
+    s["file-2q-order1"] = hdr(0x80 | (1 << 5) | (1 << 3)) + basic + \
+        req(1, blk_req(0, [(DATA + 4, 0, 7)] * 11, 64, 7)) + push(1) + POLL * 3
+    s["file-copy-4q"] = hdr(0x81 | (3 << 5)) + basic + req(3, blk_req(1, [(DATA + 5, 0, 7)], 0, 8)) + \
+        push(3) + POLL * 3
+    # an indirect read of 16 segments whose descriptors are in data page 31
+    desc = b"".join(struct.pack("<IBBH", DATA + (i % 16), 0, 7, 0) for i in range(16))
+    page = bytes([3, 31]) + struct.pack("<H", 0) + bytes([len(desc)]) + desc
+    ind = page + req(0, blk_indirect(0, 16, [DATA + 31], 0, 11)) + \
+        req(0, blk_indirect(1, 16, [DATA + 31], 128, 12)) + push(0) + POLL
+    s["indirect-map"] = hdr(0) + ind
+    s["indirect-persistent"] = hdr(2, 4) + ind + ind
+    s["indirect-copy"] = hdr(1) + ind
+    s["indirect-file"] = hdr(0x82) + ind + POLL * 2
+    # read-only pages and a read-only disk
+    s["ro-grants"] = hdr(0, ro=b"\x0f\0\0\0") + req(0, blk_req(0, [(DATA, 0, 7)])) + \
+        req(0, blk_req(1, [(DATA, 0, 7)], 0, 2)) + push(0)
+    s["ro-disk"] = hdr(4) + basic
+    s["revoked"] = hdr(2, granted=b"\x0f\0\0\0") + req(0, blk_req(1, [(DATA + 8, 0, 7)])) + \
+        bytes([6, 0, 0]) + req(0, blk_req(0, [(DATA, 0, 7)], 0, 2)) + push(0)
+    bad = [blk_req(4, [(DATA, 0, 7)]), blk_req(0, []), blk_req(0, [(DATA, 0, 7)], nseg=12),
+           blk_req(0, [(DATA, 5, 2)]), blk_req(0, [(DATA, 0, 8)]), blk_req(0, [(DATA, 0, 7)], 2047),
+           blk_req(0, [(DATA, 0, 7)], 2**64 - 1), blk_discard(2**64 - 4, 8), blk_req(0, [(5, 0, 7)]),
+           blk_req(0, [(99999, 0, 7)]), blk_indirect(0, 0, [DATA]), blk_indirect(0, 300, [DATA]),
+           blk_indirect(3, 4, [DATA]), blk_req(99, [])]
+    s["bad-requests"] = hdr(0) + b"".join(req(0, r) for r in bad) + push(0)
+    s["bad-requests-copy"] = hdr(1) + b"".join(req(0, r) for r in bad) + push(0)
+    s["prod-overflow"] = hdr(0) + bytes([2, 0]) + struct.pack("<I", 0xffffff00) + POLL
+    s["full-ring"] = hdr(0) + req(0, blk_req(0, [(DATA, 0, 7)])) * 40 + push(0)
+    # the life cycle: reconnect with new values, bad values, close, detach
+    s["states"] = hdr(0) + basic + bytes([5, 1, 5, 3]) + basic + bytes([5, 5, 5, 6, 5, 1, 5, 3])
+    s["bad-nodes"] = hdr(0) + bytes([5, 1]) + bytes([4, 1, 3]) + b"abc" + bytes([5, 3]) + \
+        bytes([4, 7, 2]) + b"99" + bytes([5, 1, 5, 3]) + bytes([4, 5, 4]) + b"arm!" + bytes([5, 3])
+    s["toolstack"] = hdr(0x80) + basic + bytes([9, 0]) + bytes([4, 14, 8]) + b"null:100" + \
+        bytes([9, 1, 9, 2])
+    s["faults"] = hdr(2) + bytes([8, 3, 5, 1, 5, 3]) + basic + bytes([8, 0x81, 5, 1, 5, 3]) + basic
+    s["term"] = hdr(0x80) + basic[:-1] + bytes([10])
+    for k, v in s.items():
+        write(k, "blkback", v)
+
+
 if __name__ == "__main__":
     for which in sys.argv[1:] or ["xsd"]:
         globals()[which]()
