@@ -16,7 +16,7 @@ FUZZ_CHECK_SECONDS ?= 0
 else
 FUZZ_CHECK_SECONDS ?= 20
 endif
-FUZZ_NAMES := disk xsd blkback
+FUZZ_NAMES := disk xsd blkback blkfront
 FUZZ       ?= $(FUZZ_NAMES)
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/bin/fuzz-,$(FUZZ_NAMES))
@@ -42,6 +42,8 @@ FUZZ_OBJS_xsd  := $(call fuzz_objs,tests/fuzz/fuzz_xsd.c $(wildcard sim/xsd/*.c 
 FUZZ_OBJS_blkback := $(call fuzz_objs,tests/fuzz/fuzz_blkback.c tests/fuzz/fake_plat.c \
 	$(filter-out backend/pvio-backd.c,$(wildcard backend/*.c)) $(wildcard common/*.c))
 FUZZ_LIBS_blkback := -luring
+FUZZ_OBJS_blkfront := $(call fuzz_objs,tests/fuzz/fuzz_blkfront.c tests/fuzz/fake_plat.c \
+	$(wildcard frontend/*.c))
 
 define fuzz_prog
 $(FUZZ_DIR)/bin/fuzz-$(1): $(FUZZ_OBJS_$(1))

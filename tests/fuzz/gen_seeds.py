@@ -134,6 +134,60 @@ def blkback():
         write(k, "blkback", v)
 
 
+def blkfront():
+    nodes = ["state", "sectors", "sector-size", "physical-sector-size", "info", "mode",
+             "feature-flush-cache", "feature-barrier", "feature-discard", "discard-secure",
+             "discard-granularity", "discard-alignment", "feature-persistent",
+             "feature-max-indirect-segments", "max-ring-page-order", "multi-queue-max-queues"]
+
+    def ov(name, val):
+        return bytes([nodes.index(name), len(val)]) + val.encode()
+
+    def hdr(opts, init=(), conn=()):
+        return bytes([opts, len(init) | (len(conn) << 4)]) + b"".join(init) + b"".join(conn)
+
+    def submit(op, off, nsect):
+        return bytes([0, op]) + struct.pack("<H", off) + bytes([nsect - 1])
+
+    def answer(q, status=0, how=0):
+        return bytes([1, q, status & 0xff, how])
+
+    POLL, KICK, INFO = bytes([4]), bytes([7]), bytes([8])
+    s = {}
+    ios = submit(0, 0, 8) + submit(1, 8, 16) + submit(2, 0, 1) + submit(3, 64, 8)
+    ans = answer(0) * 4 + answer(1) * 4 + POLL
+    s["honest"] = hdr(0) + ios + ans
+    s["honest-2q"] = hdr(2 << 3) + ios + ans + ios + answer(0, 0xff) * 4 + answer(1, 0xfe) * 4 + POLL
+    s["no-persistent"] = hdr(1) + ios + ans
+    s["no-ring-order"] = hdr(4 | 1) + ios + ans
+    s["indirect"] = hdr(0) + submit(0, 0, 256) + submit(1, 256, 200) + answer(0) * 2 + \
+        answer(1) * 2 + POLL
+    s["indirect-off"] = hdr(2 | 1) + submit(0, 0, 256) + answer(0) * 30 + POLL
+    s["errors"] = hdr(0) + ios + answer(0, 0xff) + answer(0, 0xfe) + answer(0, 5) + POLL
+    s["wrong-id"] = hdr(0) + ios + answer(0, 0, 1) + POLL + ios
+    s["wrong-op"] = hdr(0) + ios + answer(0, 0, 2) + POLL
+    s["twice"] = hdr(0) + ios + answer(0, 0, 4) + POLL + submit(0, 0, 8) + POLL
+    s["no-notify"] = hdr(0) + ios + answer(0, 0, 8) + KICK + POLL
+    s["raw-rsp"] = hdr(0) + ios + bytes([2, 0]) + struct.pack("<QBxhI", 1, 0, 0, 0) + POLL
+    s["prod-overflow"] = hdr(0) + ios + bytes([3, 0]) + struct.pack("<I", 1000) + POLL
+    s["prod-back"] = hdr(0) + ios + ans + bytes([3, 0]) + struct.pack("<I", 0xfffffff0) + POLL
+    s["resize"] = hdr(0) + ios + bytes([5]) + ov("sectors", "4096") + INFO + ans
+    s["leave-mid-io"] = hdr(0) + ios + answer(0) + bytes([6, 5]) + POLL + ios
+    s["refuse"] = hdr(1 << 5)
+    s["early-connected"] = hdr(2 << 5)
+    s["silent"] = hdr(3 << 5)
+    s["bad-init-nodes"] = hdr(0, [ov("max-ring-page-order", "99"),
+                                  ov("multi-queue-max-queues", "0")])
+    s["bad-conn-nodes"] = hdr(0, [], [ov("sector-size", "1000")])
+    s["odd-conn-nodes"] = hdr(0, [ov("max-ring-page-order", "4"), ov("multi-queue-max-queues", "9")],
+                              [ov("sector-size", "4096"), ov("physical-sector-size", "4096"),
+                               ov("feature-max-indirect-segments", "4294967295"),
+                               ov("info", "4"), ov("feature-discard", "0")]) + ios + ans
+    s["zero-sectors"] = hdr(0, [], [ov("sectors", "0")])
+    for k, v in s.items():
+        write(k, "blkfront", v)
+
+
 if __name__ == "__main__":
     for which in sys.argv[1:] or ["xsd"]:
         globals()[which]()
