@@ -62,8 +62,19 @@ static struct {
 	unsigned int nr_ents;
 	pv_ring_idx_t prod_pvt;
 	evtchn_port_t port; /* the port the back end bound, ours to raise on */
+	/* The honest guest's books: ids written per slot, ids published and unanswered. */
+	pv_ring_idx_t pub, rsp_cons;
+	uint64_t slot_id[512];
+	uint64_t out[512];
+	unsigned int nout;
 } ring[4];
 static unsigned int nq, order;
+/*
+ * Cleared by the first command an honest front end would not send (a forged req_prod,
+ * node or state changes, injected faults, a slot overwritten before its answer, a push
+ * while not connected): only an honest guest is owed exactly one answer per request.
+ */
+static int honest;
 
 static const char *const node_names[] = {
 	FE "/state", FE "/ring-ref", FE "/ring-ref0", FE "/ring-ref1", FE "/event-channel",
@@ -111,9 +122,35 @@ static void learn_ports(struct pv_backd *d)
 		ring[i].port = dev && i < dev->nqueues && dev->qs[i].bound ? dev->qs[i].port : 0;
 }
 
+/* Takes the published responses: each must answer a request published and unanswered. */
+static void take_responses(void)
+{
+	for (unsigned int qi = 0; qi < nq && honest; qi++) {
+		pv_ring_idx_t prod = __atomic_load_n(&ring[qi].s->rsp_prod, __ATOMIC_ACQUIRE);
+
+		FUZZ_CHECK((pv_ring_idx_t)(prod - ring[qi].rsp_cons) <= ring[qi].nout);
+		for (; ring[qi].rsp_cons != prod; ring[qi].rsp_cons++) {
+			struct blkif_response r;
+			unsigned int k;
+
+			memcpy(&r, ring[qi].s->ring + (size_t)(ring[qi].rsp_cons &
+							       (ring[qi].nr_ents - 1)) *
+							  sizeof(union pv_blkif_sring_entry),
+			       sizeof(r));
+			FUZZ_CHECK(r.status >= BLKIF_RSP_EOPNOTSUPP && r.status <= BLKIF_RSP_OKAY);
+			for (k = 0; k < ring[qi].nout && ring[qi].out[k] != r.id; k++)
+				;
+			FUZZ_CHECK(k < ring[qi].nout); /* an answer to nothing, or a second one */
+			ring[qi].out[k] = ring[qi].out[--ring[qi].nout];
+		}
+	}
+}
+
 static void check_invariants(struct pv_backd *d)
 {
 	struct pv_blkback_dev *dev = pv_blkback_find(d, GUEST, DEVID);
+
+	take_responses();
 
 	if (!dev)
 		return;
@@ -221,8 +258,9 @@ static void debug_dump(struct pv_backd *d)
 			(unsigned long long)st->grant_copies, (unsigned long long)st->persistent_hits);
 	}
 	for (unsigned int q = 0; q < nq; q++)
-		fprintf(stderr, "queue %u: req_prod %u rsp_prod %u\n", q, ring[q].s->req_prod,
-			ring[q].s->rsp_prod);
+		fprintf(stderr, "queue %u: req_prod %u rsp_prod %u; honest %d, answers taken %u, "
+			"unanswered %u\n", q, ring[q].s->req_prod, ring[q].s->rsp_prod, honest,
+			ring[q].rsp_cons, ring[q].nout);
 }
 
 static size_t take(const uint8_t **p, const uint8_t *end, void *out, size_t n)
@@ -256,6 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fp_reset();
 	memset(ring, 0, sizeof(ring));
+	honest = 1;
 	take(&p, end, h, sizeof(h));
 	order = (h[0] >> 3) & 3;
 	nq = 1 + ((h[0] >> 5) & 3);
@@ -294,16 +333,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(ring[qi].s->ring + (size_t)(ring[qi].prod_pvt & (ring[qi].nr_ents - 1)) *
 						  sizeof(e),
 			       &e.req, sizeof(e.req));
+			ring[qi].slot_id[ring[qi].prod_pvt & (ring[qi].nr_ents - 1)] = e.req.id;
+			if ((pv_ring_idx_t)(ring[qi].prod_pvt - ring[qi].rsp_cons) >= ring[qi].nr_ents)
+				honest = 0; /* that slot's request is not answered yet */
 			ring[qi].prod_pvt++;
 			break;
 		}
 		case 1: /* PUSH */
 			take(&p, end, b, 1);
 			qi = b[0] % nq;
+			learn_ports(&d);
+			if (!ring[qi].port)
+				honest = 0; /* not connected: nobody is there to answer */
+			for (; honest && ring[qi].pub != ring[qi].prod_pvt; ring[qi].pub++)
+				ring[qi].out[ring[qi].nout++] =
+					ring[qi].slot_id[ring[qi].pub & (ring[qi].nr_ents - 1)];
 			__atomic_store_n(&ring[qi].s->req_prod, ring[qi].prod_pvt, __ATOMIC_RELEASE);
 			notify(&d, qi);
 			break;
 		case 2: { /* PROD */
+			honest = 0;
 			uint32_t v;
 
 			take(&p, end, b, 1);
@@ -328,6 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 4: { /* NODE */
+			honest = 0;
 			uint8_t len, buf[64];
 
 			take(&p, end, b, 2);
@@ -339,6 +389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 5: /* STATE */
+			honest = 0;
 			take(&p, end, b, 1);
 			write_u(FE "/state", b[0] % 9);
 			daemon_watch(&d);
@@ -351,11 +402,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			daemon_poll(&d, 0);
 			break;
 		case 8: /* FAULT */
+			honest = 0;
 			take(&p, end, b, 1);
 			fp_fail_xs_after = 1 + b[0] % 16;
 			fp_fail_rc = (b[0] & 0x80) ? -EAGAIN : -EIO;
 			break;
 		case 9: /* DETACH */
+			honest = 0;
 			take(&p, end, b, 1);
 			if (b[0] % 3 == 0)
 				fp_xs_set_str(BE "/online", "0");
@@ -406,6 +459,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "\n");
 		}
 		FUZZ_CHECK(d.devs == NULL); /* a removed device must go once its I/O is done */
+		/* It drained first: every request an honest guest published got its answer. */
+		take_responses();
+		for (unsigned int qi = 0; qi < nq && honest; qi++)
+			FUZZ_CHECK(ring[qi].nout == 0);
 	}
 	pv_blkback_free_all(&d);
 	pv_xs_unwatch(plat, ROOT, "vbd");
