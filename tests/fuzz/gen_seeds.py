@@ -130,6 +130,12 @@ def blkback():
         bytes([9, 1, 9, 2])
     s["faults"] = hdr(2) + bytes([8, 3, 5, 1, 5, 3]) + basic + bytes([8, 0x81, 5, 1, 5, 3]) + basic
     s["term"] = hdr(0x80) + basic[:-1] + bytes([10])
+    # Regression (found by fuzz-blkback): reads in flight on the file driver (completions
+    # are reaped only by POLL), then req_prod moved behind the requests already taken.
+    # pv_blkback_kick() ran 2^32 slots to catch up with it: the daemon hung.
+    s["regress-prod-behind-inflight"] = hdr(0x80) + req(0, blk_req(0, [(DATA, 0, 7)], 0, 1)) + \
+        req(0, blk_req(0, [(DATA + 1, 0, 7)], 8, 2)) + push(0) + bytes([2, 0]) + \
+        struct.pack("<I", 1) + POLL
     for k, v in s.items():
         write(k, "blkback", v)
 
