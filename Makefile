@@ -5,6 +5,7 @@
 #   make demo             the main job on the sim platform (see README)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
+#   make fuzz             each libFuzzer target for 10 minutes (tests/fuzz/fuzz.mk)
 #   make V=1              show full command lines
 #
 # Debian packages the build or tests need are checked by scripts/deps.sh first.
@@ -160,7 +161,7 @@ $(BUILD)/tests/test-abi: $(ABI_OBJS) $(TEST_LIB)
 
 # Every other folder tests/<name>/ is one CUnit program, build/tests/test-<name>, made of
 # its .c files, the test library, and what TEST_DEPS_<name> / TEST_LIBS_<name> add.
-TEST_DIRS := $(filter-out lib abi unit xen fresh,$(notdir $(patsubst %/,%,$(wildcard tests/*/))))
+TEST_DIRS := $(filter-out lib abi unit xen fresh fuzz,$(notdir $(patsubst %/,%,$(wildcard tests/*/))))
 TEST_DEPS_xsd := $(XSD_OBJS) $(COMMON_OBJS)
 TEST_LIBS_xsd := -lxenstore
 TEST_DEPS_sim := $(SIMTEST) $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
@@ -183,16 +184,20 @@ $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call test_prog,$(t))))
 
+# libFuzzer targets (clang): make fuzz; make check runs each for 20 s.
+include tests/fuzz/fuzz.mk
+
 # ---- top-level targets ------------------------------------------------------------------
 
 all: $(BINS) $(TESTS)
 
-check: all
+check: all $(FUZZ_BINS)
 	$(Q)scripts/deps.sh test
 	$(vecho) DEMO "ring round trip, two processes and two sim domains (smoke)"
 	$(Q)$(BUILD)/bin/pvio-ring-demo -n 20000 >/dev/null
 	$(Q)$(BUILD)/bin/pvio-ring-demo -s -n 20000 >/dev/null
 	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_DIR) $(FUZZ_NAMES)
 
 demo: all
 	$(Q)scripts/deps.sh test

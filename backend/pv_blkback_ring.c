@@ -704,7 +704,14 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 
 		if (q->stopped)
 			break;
-		if (pv_ring_back_req_prod(&q->ring, &prod) < 0) {
+		/*
+		 * Also impossible: a producer behind requests we took.  The ring helper checks
+		 * against our responses only (as Xen's RING_REQUEST_PROD_OVERFLOW), which lets
+		 * such an index through while requests are in flight; the loop below would then
+		 * run through 2^32 slots (bad requests are answered at once) to reach it.
+		 */
+		if (pv_ring_back_req_prod(&q->ring, &prod) < 0 ||
+		    (pv_ring_idx_t)(prod - q->ring.req_cons) > q->ring.nr_ents) {
 			ring_broken(q);
 			break;
 		}

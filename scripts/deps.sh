@@ -10,7 +10,8 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev"
-test_pkgs="xenstore-utils fuse3 fio e2fsprogs"
+# clang and its compiler-rt (libFuzzer, sanitizers) build the fuzzers of tests/fuzz/.
+test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
