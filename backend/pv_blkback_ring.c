@@ -750,9 +750,15 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		if (bounce_wait)
 			break; /* the device's completions kick this queue again */
 		if (q->have_stop_at) {
-			if (!q->stop_left)
+			if (!q->stop_left) {
 				q->stopped = 1;
-			else if (taken >= budget)
+				/*
+				 * A drain longer than one budget ends here, on a later turn, not in
+				 * the disconnect that began it: the state machine must look again.
+				 */
+				if (dev->target)
+					dev->dirty = 1;
+			} else if (taken >= budget)
 				*more = 1;
 			break;
 		}
