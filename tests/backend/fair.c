@@ -11,6 +11,11 @@
  *           guest publishes meanwhile is still answered.  It also prints what the storm
  *           costs: pvio-backd's CPU time (/proc/<pid>/stat) and another guest's QD1 round
  *           trip unloaded and during the storm (numbers only: no timing is asserted).
+ *   request flood  domain 1 keeps two 16-page rings full of 4 KiB reads and bad requests,
+ *           re-posting each as it is answered; socket flood  domain 1 holds every
+ *           pvio-simd connection and event channel it is allowed.  Both print another
+ *           guest's QD1 round trip unloaded and flooded (issue 9's 2x goal) and assert only
+ *           that every request is answered exactly once and right.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,12 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fair.h"
 #include "harness.h"
 #include "pv_backd.h"
+#include "pv_sim_proto.h"
+#include "sim_unix.h"
+#include <xen/io/xs_wire.h>
 
 static unsigned int fair_devid = 51900;
 
@@ -343,8 +355,402 @@ static void test_storm(void)
 	h_fe_free(&o);
 }
 
+/* ---- flooding domain ----------------------------------------------------------------------- */
+
+/*
+ * Issue 9 asks that a domain flooding pvio-backd with requests, or pvio-simd with
+ * connections and event channels, leaves another guest's QD1 round trip within 2x of its
+ * unloaded value.  On a shared 2-core machine a timing assertion would be flaky, so these
+ * tests print the numbers (for the note) and assert only that every request is answered
+ * exactly once and correctly.
+ */
+
+#define FLOOD_ORDER 4         /* 16-page rings: 512 slots each */
+#define FLOOD_NQ    2
+#define FLOOD_BAD   0x77      /* an operation nobody offers: answered at once, EOPNOTSUPP */
+#define FLOOD_BLOCKS 256      /* the flooder's 1 MiB disk in 4 KiB blocks */
+
+struct rflood {
+	struct h_fe *f;
+	volatile int stop;
+	unsigned int nslots;      /* per queue */
+	uint32_t *gen;            /* per slot (queue * nslots + i): 0 = nothing in flight */
+	uint16_t *page;           /* data page of a read in flight, or UINT16_MAX */
+	unsigned char page_busy[H_DATA_PAGES];
+	uint64_t answered, reads, bad, wrong, dups;
+};
+
+static uint32_t blk_word(unsigned int blk, unsigned int w)
+{
+	return 0x9e370000u ^ (blk << 10) ^ w;
+}
+
+/* Posts slot k (queue k / nslots): a 4 KiB read if a data page is free, else a bad op. */
+static void rflood_post(struct rflood *s, unsigned int k, uint32_t gen)
+{
+	unsigned int qi = k / s->nslots, pg;
+	struct blkif_request r;
+
+	for (pg = 0; pg < H_DATA_PAGES && s->page_busy[pg]; pg++)
+		;
+	if (pg < H_DATA_PAGES) {
+		h_rw(s->f, &r, BLKIF_OP_READ, (uint64_t)(gen * 7u + k) % FLOOD_BLOCKS * 8, pg, 8);
+		s->page_busy[pg] = 1;
+		s->page[k] = (uint16_t)pg;
+		memset(s->f->data + (size_t)pg * 4096, 0xee, 4096);
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.operation = FLOOD_BAD;
+		s->page[k] = UINT16_MAX;
+	}
+	s->gen[k] = gen;
+	r.id = (uint64_t)gen << 32 | k;
+	h_put(s->f, qi, &r);
+}
+
+static void rflood_answer(struct rflood *s, unsigned int qi, const struct blkif_response *rsp)
+{
+	unsigned int k = (uint32_t)rsp->id, pg;
+	uint32_t gen = (uint32_t)(rsp->id >> 32);
+	const uint32_t *d;
+
+	if (k / s->nslots != qi || !gen || s->gen[k] != gen) {
+		s->dups++;
+		return;
+	}
+	s->answered++;
+	pg = s->page[k];
+	if (pg == UINT16_MAX) {
+		s->bad++;
+		if (rsp->status != BLKIF_RSP_EOPNOTSUPP || rsp->operation != FLOOD_BAD)
+			s->wrong++;
+	} else {
+		unsigned int blk = (gen * 7u + k) % FLOOD_BLOCKS, w;
+
+		s->reads++;
+		d = (const uint32_t *)(s->f->data + (size_t)pg * 4096);
+		if (rsp->status != BLKIF_RSP_OKAY || rsp->operation != BLKIF_OP_READ)
+			s->wrong++;
+		else
+			for (w = 0; w < 1024; w++)
+				if (d[w] != blk_word(blk, w)) {
+					s->wrong++;
+					break;
+				}
+		s->page_busy[pg] = 0;
+	}
+	s->gen[k] = 0;
+	if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+		rflood_post(s, k, gen + 1);
+}
+
+/* Domain 1: every slot of every queue in flight, re-posted as soon as it is answered. */
+static void *rflood_thread(void *arg)
+{
+	struct rflood *s = arg;
+	struct pv_platform *p = h_dom[s->f->domid];
+	struct pollfd pfd = { .fd = pv_evtchn_fd(p), .events = POLLIN };
+	unsigned int qi, k, inflight;
+	int port;
+
+	for (k = 0; k < s->nslots * s->f->nq; k++)
+		rflood_post(s, k, 1);
+	for (qi = 0; qi < s->f->nq; qi++) {
+		pv_ring_push_requests(&s->f->q[qi].ring);
+		pv_evtchn_notify(p, s->f->q[qi].port);
+	}
+	for (;;) {
+		int any = 0;
+
+		for (qi = 0; qi < s->f->nq; qi++) {
+			struct pv_ring_front *ring = &s->f->q[qi].ring;
+			struct blkif_response rsp;
+			pv_ring_idx_t prod;
+			int n = 0;
+
+			while (pv_ring_front_rsp_prod(ring, &prod) > 0) {
+				pv_blkif_front_copy_rsp(ring, ring->rsp_cons++, &rsp);
+				rflood_answer(s, qi, &rsp);
+				n++;
+			}
+			if (n) {
+				/* A notification with every batch, wanted or not. */
+				pv_ring_push_requests(ring);
+				pv_evtchn_notify(p, s->f->q[qi].port);
+				any = 1;
+			}
+		}
+		for (inflight = 0, k = 0; k < s->nslots * s->f->nq; k++)
+			inflight += s->gen[k] != 0;
+		if (!inflight)
+			break;
+		if (!any) {
+			for (qi = 0; qi < s->f->nq; qi++)
+				pv_ring_final_check_responses(&s->f->q[qi].ring);
+			if (poll(&pfd, 1, 5000) <= 0)
+				break; /* an answer lost: the counts below say so */
+			while ((port = pv_evtchn_pending(p)) >= 0)
+				pv_evtchn_unmask(p, (evtchn_port_t)port);
+		}
+	}
+	return NULL;
+}
+
+static void print_case(const char *what, uint64_t *lat0, unsigned int n0, uint64_t *lat1,
+		       unsigned int n1)
+{
+	double a50 = pct(lat0, n0, 50) / 1e3, a99 = pct(lat0, n0, 99) / 1e3;
+	double b50 = pct(lat1, n1, 50) / 1e3, b99 = pct(lat1, n1, 99) / 1e3;
+
+	printf("\n    %s: other guest QD1 unloaded p50 %.1f us p99 %.1f us (%u); flooded p50 %.1f us "
+	       "p99 %.1f us (%u); ratio p50 %.2fx p99 %.2fx\n", what, a50, a99, n0, b50, b99, n1,
+	       a50 > 0 ? b50 / a50 : 0, a99 > 0 ? b99 / a99 : 0);
+}
+
+static void test_request_flood(void)
+{
+	struct h_conn cf = { .order = FLOOD_ORDER, .nq = FLOOD_NQ }, c0 = { 0 };
+	static uint64_t lat0[QD1_N], lat1[QD1_N];
+	static uint32_t buf[1024];
+	struct h_fe fl, o;
+	struct rflood st;
+	struct blkif_request r;
+	unsigned int n0, n1, b, w;
+	long long reqs;
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&fl, 1, fair_devid++, FLOOD_BLOCKS * 4096ull, "w", NULL), 0);
+	for (b = 0; b < FLOOD_BLOCKS; b++) {
+		for (w = 0; w < 1024; w++)
+			buf[w] = blk_word(b, w);
+		CU_ASSERT_EQUAL_FATAL(pwrite(fl.diskfd, buf, 4096, (off_t)b * 4096), 4096);
+	}
+	CU_ASSERT_EQUAL_FATAL(h_connect(&fl, &cf), 0);
+	CU_ASSERT_EQUAL_FATAL(null_dev(&o, 2, &c0), 0);
+	n0 = qd1(&o, lat0, QD1_N, NULL);
+	CU_ASSERT_EQUAL(n0, QD1_N);
+
+	memset(&st, 0, sizeof(st));
+	st.f = &fl;
+	st.nslots = fl.q[0].ring.nr_ents;
+	CU_ASSERT_EQUAL(fl.nq, FLOOD_NQ);
+	st.gen = calloc((size_t)st.nslots * fl.nq, sizeof(*st.gen));
+	st.page = calloc((size_t)st.nslots * fl.nq, sizeof(*st.page));
+	CU_ASSERT_FATAL(st.gen && st.page);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, rflood_thread, &st), 0);
+	usleep(100000); /* the flood in full swing before measuring */
+	n1 = qd1(&o, lat1, QD1_N, NULL);
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	reqs = h_stat(&fl, "requests");
+
+	print_case("request flood", lat0, n0, lat1, n1);
+	printf("    request flood: dom1 %u queues x %u slots: %llu answered (%llu 4 KiB reads, "
+	       "%llu bad ops), backd counted %lld requests\n", fl.nq, st.nslots,
+	       (unsigned long long)st.answered, (unsigned long long)st.reads,
+	       (unsigned long long)st.bad, reqs);
+	CU_ASSERT_EQUAL(n1, QD1_N);
+	/* Every flood request answered once, correctly, and nothing still in flight. */
+	CU_ASSERT_EQUAL(st.dups, 0);
+	CU_ASSERT_EQUAL(st.wrong, 0);
+	for (b = 0; b < st.nslots * fl.nq; b++)
+		CU_ASSERT_EQUAL(st.gen[b], 0);
+	CU_ASSERT(st.reads > 0 && st.bad > 0);
+	CU_ASSERT(st.answered > (uint64_t)st.nslots * fl.nq);
+	CU_ASSERT_EQUAL(reqs, (long long)st.answered);
+	flush_req(&r, 4243);
+	CU_ASSERT_EQUAL(h_do(&o, 0, &r), BLKIF_RSP_OKAY);
+	free(st.gen);
+	free(st.page);
+	CU_ASSERT_EQUAL(h_fe_close(&fl), 0);
+	CU_ASSERT_EQUAL(h_detach(&fl), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&o), 0);
+	CU_ASSERT_EQUAL(h_detach(&o), 0);
+	h_fe_free(&fl);
+	h_fe_free(&o);
+}
+
+/* ---- connection and event channel flood against pvio-simd ---------------------------------- */
+
+#define SFLOOD_MAX 4096
+
+static int sflood_connect(const char *leaf, int type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom1/%s", h_sim.rundir, leaf);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One hypercall with a reply time-out; fds that come back are closed.  0 or -1. */
+static int sflood_hc(int fd, struct pv_sim_msg *m)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int got[PV_SIM_MAX_FDS];
+	unsigned int n = 0, i;
+	ssize_t k;
+
+	if (pv_sim_send(fd, m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
+	    poll(&p, 1, 1000) != 1)
+		return -1;
+	k = pv_sim_recv(fd, m, got, &n);
+	for (i = 0; i < n; i++)
+		close(got[i]);
+	return k >= (ssize_t)offsetof(struct pv_sim_msg, data) && m->ret == 0 ? 0 : -1;
+}
+
+static int sflood_xs(int fd, const char *path)
+{
+	struct {
+		struct xsd_sockmsg h;
+		char b[64];
+	} m = { .h = { .type = XS_READ, .len = (uint32_t)strlen(path) + 1 } };
+
+	memcpy(m.b, path, m.h.len);
+	return send(fd, &m, sizeof(m.h) + m.h.len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/*
+ * Domain 1 in a child process: takes every hypercall connection, event channel and
+ * xenstore connection pvio-simd lets it have, writes the three counts to out, then keeps
+ * knocking for more and keeps its xenstore connections busy until in is closed.
+ */
+static void sflood_child(int in, int out)
+{
+	static int hcs[SFLOOD_MAX], xss[SFLOOD_MAX];
+	unsigned int cnt[3] = { 0 }, i;
+	struct pollfd pin = { .fd = in, .events = POLLIN };
+	struct pv_sim_msg m;
+	char buf[4096];
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (cnt[0] < SFLOOD_MAX) {
+		int fd = sflood_connect("hypercall", SOCK_SEQPACKET);
+
+		m = (struct pv_sim_msg){ .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
+		if (fd < 0 || sflood_hc(fd, &m) < 0) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		hcs[cnt[0]++] = fd;
+	}
+	while (cnt[0] && cnt[1] < 100000) {
+		m = (struct pv_sim_msg){ .op = PV_SIM_OP_EVTCHN_ALLOC, .a = { 0 } };
+		if (sflood_hc(hcs[0], &m) < 0)
+			break;
+		cnt[1]++;
+	}
+	while (cnt[2] < SFLOOD_MAX) {
+		int fd = sflood_connect("socket", SOCK_STREAM);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (fd < 0 || sflood_xs(fd, "domid") < 0 || poll(&p, 1, 1000) != 1 ||
+		    recv(fd, buf, sizeof(buf), 0) <= 0) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		xss[cnt[2]++] = fd;
+	}
+	if (write(out, cnt, sizeof(cnt)) != sizeof(cnt))
+		_exit(1);
+	while (poll(&pin, 1, 0) == 0) {
+		for (i = 0; i < 4; i++) {
+			int fd = sflood_connect(i % 2 ? "socket" : "hypercall",
+						i % 2 ? SOCK_STREAM : SOCK_SEQPACKET);
+
+			if (fd >= 0)
+				close(fd);
+		}
+		for (i = 0; i < cnt[2]; i++) {
+			while (recv(xss[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+				;
+			sflood_xs(xss[i], "domid");
+		}
+	}
+	_exit(0);
+}
+
+static void test_socket_flood(void)
+{
+	struct h_conn c0 = { 0 };
+	static uint64_t lat0[QD1_N], lat1[QD1_N], xs0[200], xs1[200];
+	struct h_fe o;
+	struct blkif_request r;
+	unsigned int n0, n1, cnt[3] = { 0 }, x0 = 0, x1 = 0;
+	int to[2], from[2], st;
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(null_dev(&o, 2, &c0), 0);
+	n0 = qd1(&o, lat0, QD1_N, NULL);
+	CU_ASSERT_EQUAL(n0, QD1_N);
+	for (; x0 < 200; x0++) {
+		char *v = NULL;
+		size_t len;
+		uint64_t t0 = now_ns();
+
+		if (pv_xs_read(h_sim.dom0, 0, o.be, &v, &len) < 0)
+			break;
+		xs0[x0] = now_ns() - t0;
+		free(v);
+	}
+	CU_ASSERT_EQUAL_FATAL(pipe(to), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(from), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(to[1]);
+		close(from[0]);
+		sflood_child(to[0], from[1]);
+	}
+	close(to[0]);
+	close(from[1]);
+	CU_ASSERT_EQUAL(read(from[0], cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	n1 = qd1(&o, lat1, QD1_N, NULL);
+	/* dom0's own xenstore is served while domain 1 holds everything it may. */
+	for (; x1 < 200; x1++) {
+		char *v = NULL;
+		size_t len;
+		uint64_t t0 = now_ns();
+
+		if (pv_xs_read(h_sim.dom0, 0, o.be, &v, &len) < 0)
+			break;
+		xs1[x1] = now_ns() - t0;
+		free(v);
+	}
+	close(to[1]);
+	close(from[0]);
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	print_case("socket flood", lat0, n0, lat1, n1);
+	printf("    socket flood: dom1 held %u hypercall connections, %u event channels, %u "
+	       "xenstore connections; dom0 xenstore read p50 %.1f us -> %.1f us (%u/%u)\n",
+	       cnt[0], cnt[1], cnt[2], pct(xs0, x0, 50) / 1e3, pct(xs1, x1, 50) / 1e3, x1, 200u);
+	CU_ASSERT_EQUAL(n1, QD1_N);
+	CU_ASSERT_EQUAL(x0, 200);
+	CU_ASSERT_EQUAL(x1, 200);
+	/* The flooder really was refused somewhere, not stopped by this test's own limit. */
+	CU_ASSERT(cnt[0] > 0 && cnt[0] < SFLOOD_MAX);
+	CU_ASSERT(cnt[1] > 0 && cnt[1] < 100000);
+	CU_ASSERT(cnt[2] > 0 && cnt[2] < SFLOOD_MAX);
+	flush_req(&r, 4244);
+	CU_ASSERT_EQUAL(h_do(&o, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(h_fe_close(&o), 0);
+	CU_ASSERT_EQUAL(h_detach(&o), 0);
+	h_fe_free(&o);
+}
+
 CU_TestInfo fair_tests[] = {
 	{ "request budget: a full ring does not hold the loop", test_budget },
 	{ "event storm: spurious notifications masked, no request lost", test_storm },
+	{ "request flood: another guest's QD1 round trip (printed), every request once", test_request_flood },
+	{ "socket flood: another guest's QD1 and dom0's xenstore served (printed)", test_socket_flood },
 	CU_TEST_INFO_NULL,
 };
