@@ -377,7 +377,8 @@ struct rflood {
 	uint32_t *gen;            /* per slot (queue * nslots + i): 0 = nothing in flight */
 	uint16_t *page;           /* data page of a read in flight, or UINT16_MAX */
 	unsigned char page_busy[H_DATA_PAGES];
-	uint64_t answered, reads, bad, wrong, dups;
+	uint64_t answered, reads, bad, dups;
+	uint64_t bad_rd, bad_st; /* reads with a wrong status or data; bad ops not EOPNOTSUPP */
 };
 
 static uint32_t blk_word(unsigned int blk, unsigned int w)
@@ -423,18 +424,18 @@ static void rflood_answer(struct rflood *s, unsigned int qi, const struct blkif_
 	if (pg == UINT16_MAX) {
 		s->bad++;
 		if (rsp->status != BLKIF_RSP_EOPNOTSUPP || rsp->operation != FLOOD_BAD)
-			s->wrong++;
+			s->bad_st++;
 	} else {
 		unsigned int blk = (gen * 7u + k) % FLOOD_BLOCKS, w;
 
 		s->reads++;
 		d = (const uint32_t *)(s->f->data + (size_t)pg * 4096);
 		if (rsp->status != BLKIF_RSP_OKAY || rsp->operation != BLKIF_OP_READ)
-			s->wrong++;
+			s->bad_rd++;
 		else
 			for (w = 0; w < 1024; w++)
 				if (d[w] != blk_word(blk, w)) {
-					s->wrong++;
+					s->bad_rd++;
 					break;
 				}
 		s->page_busy[pg] = 0;
@@ -485,8 +486,11 @@ static void *rflood_thread(void *arg)
 		if (!inflight)
 			break;
 		if (!any) {
+			/* Re-arm rsp_event; a response that slipped in meanwhile is not notified. */
 			for (qi = 0; qi < s->f->nq; qi++)
-				pv_ring_final_check_responses(&s->f->q[qi].ring);
+				any |= pv_ring_final_check_responses(&s->f->q[qi].ring);
+			if (any)
+				continue;
 			if (poll(&pfd, 1, 5000) <= 0)
 				break; /* an answer lost: the counts below say so */
 			while ((port = pv_evtchn_pending(p)) >= 0)
@@ -546,13 +550,16 @@ static void test_request_flood(void)
 
 	print_case("request flood", lat0, n0, lat1, n1);
 	printf("    request flood: dom1 %u queues x %u slots: %llu answered (%llu 4 KiB reads, "
-	       "%llu bad ops), backd counted %lld requests\n", fl.nq, st.nslots,
-	       (unsigned long long)st.answered, (unsigned long long)st.reads,
-	       (unsigned long long)st.bad, reqs);
+	       "%llu bad ops), backd counted %lld requests; duplicates %llu, wrong reads %llu, "
+	       "bad ops not EOPNOTSUPP %llu\n", fl.nq, st.nslots, (unsigned long long)st.answered,
+	       (unsigned long long)st.reads, (unsigned long long)st.bad, reqs,
+	       (unsigned long long)st.dups, (unsigned long long)st.bad_rd,
+	       (unsigned long long)st.bad_st);
 	CU_ASSERT_EQUAL(n1, QD1_N);
 	/* Every flood request answered once, correctly, and nothing still in flight. */
 	CU_ASSERT_EQUAL(st.dups, 0);
-	CU_ASSERT_EQUAL(st.wrong, 0);
+	CU_ASSERT_EQUAL(st.bad_rd, 0);
+	CU_ASSERT_EQUAL(st.bad_st, 0);
 	for (b = 0; b < st.nslots * fl.nq; b++)
 		CU_ASSERT_EQUAL(st.gen[b], 0);
 	CU_ASSERT(st.reads > 0 && st.bad > 0);
