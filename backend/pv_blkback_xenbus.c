@@ -411,14 +411,25 @@ void pv_blkback_failed(struct pv_blkback_dev *dev)
 	dev->dirty = 1;
 }
 
+static void mark(struct pv_backd *d, unsigned int domid, unsigned int devid);
+
 static void drain_done(struct pv_blkback_dev *dev)
 {
+	struct pv_backd *d = dev->d;
+	unsigned int domid = dev->domid, devid = dev->devid;
 	int t = dev->target;
+	char path[sizeof(dev->be_path)], *s = NULL;
 
 	dev->target = 0;
 	pv_blkback_disconnect(dev);
 	if (t == TARGET_REMOVE) {
+		memcpy(path, dev->be_path, sizeof(path));
 		dev_free(dev);
+		/* A new device under the same path (its watch events may have come while we
+		 * drained, and were spent on the old one): serve it from scratch. */
+		if (!d->stopping && pv_xs_read(d->plat, 0, path, &s, NULL) == 0)
+			mark(d, domid, devid);
+		free(s);
 		return;
 	}
 	if (t == ST_INITWAIT)
@@ -440,6 +451,17 @@ static void dev_update(struct pv_blkback_dev *dev)
 	}
 	free(s);
 	s = NULL;
+	be = read_state(d->plat, dev->be_path);
+	if (be == ST_INITIALISING && dev->state >= ST_INITWAIT) {
+		/* We never write Initialising: the toolstack removed our device and wrote a new one
+		 * under the same path before we saw the removal (a detach and an attach while we
+		 * were busy).  Nothing of the old one (its detach request, its Closed, its open
+		 * target) may leak into the new one: drop the old, then start over. */
+		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: recreated by the toolstack", dev->domid,
+			     dev->devid);
+		begin_disconnect(dev, TARGET_REMOVE);
+		return;
+	}
 	if (dev->ignored)
 		return;
 	if (!dev->opened) {
@@ -458,7 +480,6 @@ static void dev_update(struct pv_blkback_dev *dev)
 	if (be_read(dev, "online", &s) == 0 && strcmp(s, "0") == 0)
 		dev->detach = 1;
 	free(s);
-	be = read_state(d->plat, dev->be_path);
 	if (be == ST_CLOSING && dev->state != ST_CLOSING && dev->state != ST_CLOSED)
 		dev->detach = 1; /* the toolstack asks us to close */
 	if (dev->detach) {

@@ -377,6 +377,49 @@ static void test_reconnect(void)
 	h_fe_free(&f);
 }
 
+/*
+ * The toolstack detaches a device and attaches one under the same path before the daemon
+ * has seen the removal (pvio-ctl block-detach + block-attach on a busy machine): the
+ * daemon then sees the new directory, never the gap.  The new device is new: neither the
+ * old one's detach request nor its Closed may leak into it.
+ */
+static void test_reattach_same_path(void)
+{
+	unsigned int devid = next_devid++;
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	char path[200];
+	int st;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	/* h_detach's steps, with the daemon stopped between Closed and the removal. */
+	snprintf(path, sizeof(path), "%s/online", f.be);
+	pv_xs_write(h_sim.dom0, 0, path, "0", 1);
+	snprintf(path, sizeof(path), "%s/state", f.be);
+	pv_xs_write(h_sim.dom0, 0, path, "5", 1);
+	CU_ASSERT_EQUAL_FATAL(h_wait_be_state(&f, 6, 5000), 0);
+	kill(h_backd, SIGSTOP);
+	/* Stopped for sure, not just signalled: it must see none of what follows. */
+	CU_ASSERT_EQUAL_FATAL(waitpid(h_backd, &st, WUNTRACED), h_backd);
+	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
+	h_fe_free(&f);
+	CU_ASSERT_EQUAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
+	kill(h_backd, SIGCONT);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	fill(f.data, 4096, 21);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 8, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(&f, 8, f.data, 4096));
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
 /* The null driver: reads are zeros, everything completes. */
 static void test_null(void)
 {
@@ -1404,6 +1447,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "ring orders 0, 2, 4 (ring-ref%u)", test_ring_orders },			\
 	{ "persistent grants on and off", test_persistent_on_off },			\
 	{ "reconnect after Closed", test_reconnect },					\
+	{ "detach + attach at the same path, seen at once: a new device", test_reattach_same_path }, \
 	{ "null driver", test_null },							\
 	{ "hostile request table", test_hostile_requests },				\
 	{ "hostile xenstore values -> Closing + error", test_hostile_xenstore },	\
