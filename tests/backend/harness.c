@@ -39,8 +39,10 @@ int h_backd_start(const char *extra)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	if (h_backd < 0 || pv_simtest_wait_path(sock, 10000) < 0)
+	if (h_backd < 0 || pv_simtest_wait_path(sock, 10000) < 0) {
+		fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)h_backd, sock);
 		return -1;
+	}
 	return 0;
 }
 

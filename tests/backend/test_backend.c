@@ -54,20 +54,33 @@ static int check_disk(struct h_fe *f, uint64_t sector, const uint8_t *want, size
 	return ok;
 }
 
+/* Attaches and connects one of the suite's devices; says which step failed. */
+static int suite_dev(struct h_fe *f, unsigned int domid, unsigned int devid, const char *mode,
+		     const struct h_conn *c)
+{
+	int rc = h_attach(f, domid, devid, DISK_BYTES, mode, NULL);
+
+	if (rc < 0) {
+		fprintf(stderr, "suite device %u/%u: attach: %d\n", domid, devid, rc);
+		return rc;
+	}
+	rc = h_connect(f, c);
+	if (rc < 0)
+		fprintf(stderr, "suite device %u/%u: connect: %d, backend state %d\n", domid, devid,
+			rc, h_be_state(f));
+	return rc;
+}
+
 static int suite_start(const char *extra)
 {
 	struct h_conn c = { 0 };
 
 	if (h_start(extra) < 0)
 		return -1;
-	if (h_attach(&rw, 1, XVDB, DISK_BYTES, "w", NULL) < 0 || h_connect(&rw, &c) < 0)
-		return -1;
-	if (h_attach(&ro, 1, XVDB + 16, DISK_BYTES, "r", NULL) < 0 || h_connect(&ro, &c) < 0)
+	if (suite_dev(&rw, 1, XVDB, "w", &c) < 0 || suite_dev(&ro, 1, XVDB + 16, "r", &c) < 0)
 		return -1;
 	c.persistent = 1;
-	if (h_attach(&other, 2, XVDB, DISK_BYTES, "w", NULL) < 0 || h_connect(&other, &c) < 0)
-		return -1;
-	return 0;
+	return suite_dev(&other, 2, XVDB, "w", &c) < 0 ? -1 : 0;
 }
 
 static int suite_init_map(void)
