@@ -433,6 +433,49 @@ static void test_reattach_same_path(void)
 	h_fe_free(&f);
 }
 
+/*
+ * The same while the old device is still connected (pvio-ctl block-detach --force, then
+ * block-attach of another target): the old one is drained and dropped, and the new one
+ * serves the new target, not the old one's open file.
+ */
+static void test_reattach_connected(void)
+{
+	unsigned int devid = next_devid++;
+	struct h_fe f, g;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	char target[sizeof(h_sim.rundir) + 32];
+	uint8_t buf[4096];
+	int st, fd;
+
+	snprintf(target, sizeof(target), "%s/other-%u.img", h_sim.rundir, devid);
+	fd = open(target, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(ftruncate(fd, DISK_BYTES), 0);
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	kill(h_backd, SIGSTOP);
+	CU_ASSERT_EQUAL_FATAL(waitpid(h_backd, &st, WUNTRACED), h_backd);
+	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
+	CU_ASSERT_EQUAL(h_attach(&g, 1, devid, DISK_BYTES, "w", target), 0);
+	kill(h_backd, SIGCONT);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&g, &c), 0);
+	/* The old device let go of the old front end's pages. */
+	CU_ASSERT_EQUAL(h_fe_release(&f), 0);
+	fill(g.data, 4096, 33);
+	h_rw(&g, &r, BLKIF_OP_WRITE, 8, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&g, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(pread(fd, buf, sizeof(buf), 8 * 512), (ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL(memcmp(buf, g.data, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&g), 0);
+	CU_ASSERT_EQUAL(h_detach(&g), 0);
+	h_fe_free(&f);
+	h_fe_free(&g);
+	close(fd);
+}
+
 /* The null driver: reads are zeros, everything completes. */
 static void test_null(void)
 {
@@ -1461,6 +1504,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "persistent grants on and off", test_persistent_on_off },			\
 	{ "reconnect after Closed", test_reconnect },					\
 	{ "detach + attach at the same path, seen at once: a new device", test_reattach_same_path }, \
+	{ "the same while connected: old drained, new target served", test_reattach_connected }, \
 	{ "null driver", test_null },							\
 	{ "hostile request table", test_hostile_requests },				\
 	{ "hostile xenstore values -> Closing + error", test_hostile_xenstore },	\
