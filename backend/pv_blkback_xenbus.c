@@ -91,6 +91,28 @@ static int be_read(struct pv_blkback_dev *dev, const char *node, char **val)
 	return pv_xs_read(dev->d->plat, 0, path, val, NULL);
 }
 
+/*
+ * Is the directory under our path the toolstack's new device?  It writes Initialising,
+ * which we never write, so under a device we moved on from that state means our device
+ * was removed and another written in its place: nothing of ours may land there.
+ */
+static int recreated(struct pv_blkback_dev *dev, pv_xs_txn_t t)
+{
+	char path[sizeof(dev->be_path) + 8], *s;
+	uint64_t v = 0;
+	size_t len;
+
+	if (dev->state < ST_INITWAIT)
+		return 0;
+	snprintf(path, sizeof(path), "%s/state", dev->be_path);
+	if (pv_xs_read(dev->d->plat, t, path, &s, &len) < 0)
+		return 0;
+	if (parse_uint(s, len, 8, &v) < 0)
+		v = 0;
+	free(s);
+	return v == ST_INITIALISING;
+}
+
 int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
 			  const char *val)
 {
@@ -109,6 +131,11 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 		dir = NULL;
 		rc = pv_xs_read(p, txn, dev->be_path, &dir, NULL);
 		free(dir);
+		/* In the transaction: a removal and a new device after this read fail the commit. */
+		if (rc == 0 && recreated(dev, txn)) {
+			dev->dirty = 1; /* dev_update drops the old device */
+			rc = -ESTALE;
+		}
 		if (rc == 0)
 			rc = pv_xs_write(p, txn, path, val, strlen(val));
 		if (t)
