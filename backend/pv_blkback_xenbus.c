@@ -91,6 +91,28 @@ static int be_read(struct pv_blkback_dev *dev, const char *node, char **val)
 	return pv_xs_read(dev->d->plat, 0, path, val, NULL);
 }
 
+/*
+ * Is the directory under our path the toolstack's new device?  It writes Initialising,
+ * which we never write, so under a device we moved on from that state means our device
+ * was removed and another written in its place: nothing of ours may land there.
+ */
+static int recreated(struct pv_blkback_dev *dev, pv_xs_txn_t t)
+{
+	char path[sizeof(dev->be_path) + 8], *s;
+	uint64_t v = 0;
+	size_t len;
+
+	if (dev->state < ST_INITWAIT)
+		return 0;
+	snprintf(path, sizeof(path), "%s/state", dev->be_path);
+	if (pv_xs_read(dev->d->plat, t, path, &s, &len) < 0)
+		return 0;
+	if (parse_uint(s, len, 8, &v) < 0)
+		v = 0;
+	free(s);
+	return v == ST_INITIALISING;
+}
+
 int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
 			  const char *val)
 {
@@ -109,6 +131,11 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 		dir = NULL;
 		rc = pv_xs_read(p, txn, dev->be_path, &dir, NULL);
 		free(dir);
+		/* In the transaction: a removal and a new device after this read fail the commit. */
+		if (rc == 0 && recreated(dev, txn)) {
+			dev->dirty = 1; /* dev_update drops the old device */
+			rc = -ESTALE;
+		}
 		if (rc == 0)
 			rc = pv_xs_write(p, txn, path, val, strlen(val));
 		if (t)
@@ -411,14 +438,25 @@ void pv_blkback_failed(struct pv_blkback_dev *dev)
 	dev->dirty = 1;
 }
 
+static void mark(struct pv_backd *d, unsigned int domid, unsigned int devid);
+
 static void drain_done(struct pv_blkback_dev *dev)
 {
+	struct pv_backd *d = dev->d;
+	unsigned int domid = dev->domid, devid = dev->devid;
 	int t = dev->target;
+	char path[sizeof(dev->be_path)], *s = NULL;
 
 	dev->target = 0;
 	pv_blkback_disconnect(dev);
 	if (t == TARGET_REMOVE) {
+		memcpy(path, dev->be_path, sizeof(path));
 		dev_free(dev);
+		/* A new device under the same path (its watch events may have come while we
+		 * drained, and were spent on the old one): serve it from scratch. */
+		if (!d->stopping && pv_xs_read(d->plat, 0, path, &s, NULL) == 0)
+			mark(d, domid, devid);
+		free(s);
 		return;
 	}
 	if (t == ST_INITWAIT)
@@ -440,6 +478,17 @@ static void dev_update(struct pv_blkback_dev *dev)
 	}
 	free(s);
 	s = NULL;
+	be = read_state(d->plat, dev->be_path);
+	if (be == ST_INITIALISING && dev->state >= ST_INITWAIT) {
+		/* We never write Initialising: the toolstack removed our device and wrote a new one
+		 * under the same path before we saw the removal (a detach and an attach while we
+		 * were busy).  Nothing of the old one (its detach request, its Closed, its open
+		 * target) may leak into the new one: drop the old, then start over. */
+		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: recreated by the toolstack", dev->domid,
+			     dev->devid);
+		begin_disconnect(dev, TARGET_REMOVE);
+		return;
+	}
 	if (dev->ignored)
 		return;
 	if (!dev->opened) {
@@ -458,7 +507,6 @@ static void dev_update(struct pv_blkback_dev *dev)
 	if (be_read(dev, "online", &s) == 0 && strcmp(s, "0") == 0)
 		dev->detach = 1;
 	free(s);
-	be = read_state(d->plat, dev->be_path);
 	if (be == ST_CLOSING && dev->state != ST_CLOSING && dev->state != ST_CLOSED)
 		dev->detach = 1; /* the toolstack asks us to close */
 	if (dev->detach) {

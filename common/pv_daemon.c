@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -71,7 +72,7 @@ int pv_daemon_signalfd(void)
 
 int pv_listen_unix(const char *path, int type, mode_t mode)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, tmp = { .sun_family = AF_UNIX };
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -87,12 +88,28 @@ int pv_listen_unix(const char *path, int type, mode_t mode)
 	}
 	close(fd);
 	unlink(path);
+	/*
+	 * Clients wait for the path to appear, then connect: bound but not yet listening, the
+	 * socket would refuse them (ECONNREFUSED).  So it listens under a private name first
+	 * and takes the public one with rename(), which is atomic.  A path too long for the
+	 * private name keeps the old order.
+	 */
+	if ((size_t)snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid()) >=
+	    sizeof(tmp.sun_path))
+		tmp = sa;
+	unlink(tmp.sun_path);
 	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    (mode && chmod(path, mode) < 0) || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0) {
 		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if ((mode && chmod(tmp.sun_path, mode) < 0) || listen(fd, 64) < 0 ||
+	    (strcmp(tmp.sun_path, path) != 0 && rename(tmp.sun_path, path) < 0)) {
+		rc = -errno;
+		unlink(tmp.sun_path);
 		close(fd);
 		return rc;
 	}

@@ -24,7 +24,8 @@ int pv_daemon_signalfd(void);
 /*
  * A non-blocking listening unix socket of type (SOCK_STREAM, SOCK_SEQPACKET) at path.  A
  * stale socket file is replaced; one that a live daemon still answers on is -EADDRINUSE.
- * mode, if not 0, is applied to the file.  Returns the fd or -errno.
+ * mode, if not 0, is applied to the file.  The path appears only once the socket listens
+ * (it is renamed into place): a client that sees it can connect.  Returns the fd or -errno.
  */
 int pv_listen_unix(const char *path, int type, mode_t mode);
 

@@ -39,8 +39,10 @@ int h_backd_start(const char *extra)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	if (h_backd < 0 || pv_simtest_wait_path(sock, 10000) < 0)
+	if (h_backd < 0 || pv_simtest_wait_path(sock, 10000) < 0) {
+		fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)h_backd, sock);
 		return -1;
+	}
 	return 0;
 }
 
@@ -282,13 +284,20 @@ static int unshare_retry(struct pv_platform *p, void *addr, unsigned int n)
 
 int h_fe_close(struct h_fe *f)
 {
-	struct pv_platform *p = h_dom[f->domid];
-	unsigned int i;
 	int rc = 0;
 
 	fe_w(f, "state", "%u", 6);
 	if (h_wait_be_state(f, 6, 5000) < 0)
 		rc = -ETIMEDOUT;
+	return h_fe_release(f) < 0 ? -EBUSY : rc;
+}
+
+int h_fe_release(struct h_fe *f)
+{
+	struct pv_platform *p = h_dom[f->domid];
+	unsigned int i;
+	int rc = 0;
+
 	/* Unshare succeeds only if the backend no longer maps anything: no grant leak. */
 	for (i = 0; i < f->nq; i++) {
 		if (f->q[i].sring && unshare_retry(p, f->q[i].sring, 1u << f->order) < 0)

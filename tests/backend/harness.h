@@ -68,6 +68,8 @@ int h_connect_start(struct h_fe *f, const struct h_conn *c);
 int h_connect(struct h_fe *f, const struct h_conn *c);
 /* Front end Closed, wait backend Closed, then unshare everything (fails if still mapped). */
 int h_fe_close(struct h_fe *f);
+/* Unshares the front end's pages and unbinds its ports: -EBUSY if the backend still maps any. */
+int h_fe_release(struct h_fe *f);
 void h_fe_free(struct h_fe *f);
 
 int h_wait_be_state(struct h_fe *f, int state, int ms);

@@ -54,20 +54,33 @@ static int check_disk(struct h_fe *f, uint64_t sector, const uint8_t *want, size
 	return ok;
 }
 
+/* Attaches and connects one of the suite's devices; says which step failed. */
+static int suite_dev(struct h_fe *f, unsigned int domid, unsigned int devid, const char *mode,
+		     const struct h_conn *c)
+{
+	int rc = h_attach(f, domid, devid, DISK_BYTES, mode, NULL);
+
+	if (rc < 0) {
+		fprintf(stderr, "suite device %u/%u: attach: %d\n", domid, devid, rc);
+		return rc;
+	}
+	rc = h_connect(f, c);
+	if (rc < 0)
+		fprintf(stderr, "suite device %u/%u: connect: %d, backend state %d\n", domid, devid,
+			rc, h_be_state(f));
+	return rc;
+}
+
 static int suite_start(const char *extra)
 {
 	struct h_conn c = { 0 };
 
 	if (h_start(extra) < 0)
 		return -1;
-	if (h_attach(&rw, 1, XVDB, DISK_BYTES, "w", NULL) < 0 || h_connect(&rw, &c) < 0)
-		return -1;
-	if (h_attach(&ro, 1, XVDB + 16, DISK_BYTES, "r", NULL) < 0 || h_connect(&ro, &c) < 0)
+	if (suite_dev(&rw, 1, XVDB, "w", &c) < 0 || suite_dev(&ro, 1, XVDB + 16, "r", &c) < 0)
 		return -1;
 	c.persistent = 1;
-	if (h_attach(&other, 2, XVDB, DISK_BYTES, "w", NULL) < 0 || h_connect(&other, &c) < 0)
-		return -1;
-	return 0;
+	return suite_dev(&other, 2, XVDB, "w", &c) < 0 ? -1 : 0;
 }
 
 static int suite_init_map(void)
@@ -375,6 +388,92 @@ static void test_reconnect(void)
 	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
 	CU_ASSERT_EQUAL(h_detach(&f), 0);
 	h_fe_free(&f);
+}
+
+/*
+ * The toolstack detaches a device and attaches one under the same path before the daemon
+ * has seen the removal (pvio-ctl block-detach + block-attach on a busy machine): the
+ * daemon then sees the new directory, never the gap.  The new device is new: neither the
+ * old one's detach request nor its Closed may leak into it.
+ */
+static void test_reattach_same_path(void)
+{
+	unsigned int devid = next_devid++;
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	char path[200];
+	int st;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	/* h_detach's steps, with the daemon stopped between Closed and the removal. */
+	snprintf(path, sizeof(path), "%s/online", f.be);
+	pv_xs_write(h_sim.dom0, 0, path, "0", 1);
+	snprintf(path, sizeof(path), "%s/state", f.be);
+	pv_xs_write(h_sim.dom0, 0, path, "5", 1);
+	CU_ASSERT_EQUAL_FATAL(h_wait_be_state(&f, 6, 5000), 0);
+	kill(h_backd, SIGSTOP);
+	/* Stopped for sure, not just signalled: it must see none of what follows. */
+	CU_ASSERT_EQUAL_FATAL(waitpid(h_backd, &st, WUNTRACED), h_backd);
+	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
+	h_fe_free(&f);
+	CU_ASSERT_EQUAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
+	kill(h_backd, SIGCONT);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	fill(f.data, 4096, 21);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 8, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(&f, 8, f.data, 4096));
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * The same while the old device is still connected (pvio-ctl block-detach --force, then
+ * block-attach of another target): the old one is drained and dropped, and the new one
+ * serves the new target, not the old one's open file.
+ */
+static void test_reattach_connected(void)
+{
+	unsigned int devid = next_devid++;
+	struct h_fe f, g;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	char target[sizeof(h_sim.rundir) + 32];
+	uint8_t buf[4096];
+	int st, fd;
+
+	snprintf(target, sizeof(target), "%s/other-%u.img", h_sim.rundir, devid);
+	fd = open(target, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(ftruncate(fd, DISK_BYTES), 0);
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	kill(h_backd, SIGSTOP);
+	CU_ASSERT_EQUAL_FATAL(waitpid(h_backd, &st, WUNTRACED), h_backd);
+	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
+	CU_ASSERT_EQUAL(h_attach(&g, 1, devid, DISK_BYTES, "w", target), 0);
+	kill(h_backd, SIGCONT);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&g, &c), 0);
+	/* The old device let go of the old front end's pages. */
+	CU_ASSERT_EQUAL(h_fe_release(&f), 0);
+	fill(g.data, 4096, 33);
+	h_rw(&g, &r, BLKIF_OP_WRITE, 8, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&g, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(pread(fd, buf, sizeof(buf), 8 * 512), (ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL(memcmp(buf, g.data, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&g), 0);
+	CU_ASSERT_EQUAL(h_detach(&g), 0);
+	h_fe_free(&f);
+	h_fe_free(&g);
+	close(fd);
 }
 
 /* The null driver: reads are zeros, everything completes. */
@@ -1404,6 +1503,8 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "ring orders 0, 2, 4 (ring-ref%u)", test_ring_orders },			\
 	{ "persistent grants on and off", test_persistent_on_off },			\
 	{ "reconnect after Closed", test_reconnect },					\
+	{ "detach + attach at the same path, seen at once: a new device", test_reattach_same_path }, \
+	{ "the same while connected: old drained, new target served", test_reattach_connected }, \
 	{ "null driver", test_null },							\
 	{ "hostile request table", test_hostile_requests },				\
 	{ "hostile xenstore values -> Closing + error", test_hostile_xenstore },	\

@@ -75,7 +75,10 @@ static int start_backd(void)
 		execv(pv_simtest_bin("pvio-backd"), argv);
 		_exit(127);
 	}
-	return backd > 0 && pv_simtest_wait_path(sock, 5000) == 0 ? 0 : -1;
+	if (backd > 0 && pv_simtest_wait_path(sock, 5000) == 0)
+		return 0;
+	fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)backd, sock);
+	return -1;
 }
 
 static int suite_init_mode(int copy)

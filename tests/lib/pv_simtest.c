@@ -68,8 +68,11 @@ int pv_simtest_open(const struct pv_simtest *t, unsigned int domid, struct pv_pl
 int pv_simtest_start(struct pv_simtest *t, const char *prefix, unsigned int ndoms)
 {
 	char sock[128];
+	const char *why = NULL;
+	char spec[160];
 	unsigned int i;
 	domid_t id;
+	int rc = 0;
 
 	memset(t, 0, sizeof(*t));
 	t->simd = -1;
@@ -84,14 +87,31 @@ int pv_simtest_start(struct pv_simtest *t, const char *prefix, unsigned int ndom
 		_exit(127);
 	}
 	snprintf(sock, sizeof(sock), "%s/dom0/hypercall", t->rundir);
-	if (t->simd < 0 || pv_simtest_wait_path(sock, 5000) < 0 ||
-	    pv_simtest_open(t, 0, &t->dom0) < 0)
+	if (t->simd < 0) {
+		rc = -errno;
+		why = "cannot fork";
 		goto fail;
-	for (i = 1; i <= ndoms; i++)
-		if (pv_sim_domain_create(t->dom0, i, &id) < 0 || id != i)
+	}
+	if ((rc = pv_simtest_wait_path(sock, 5000)) < 0) {
+		why = "no hypercall socket";
+		goto fail;
+	}
+	snprintf(spec, sizeof(spec), "sim:%s:0", t->rundir);
+	if ((rc = pv_platform_open(spec, &t->dom0, &why)) < 0) {
+		if (!why)
+			why = "cannot open domain 0";
+		goto fail;
+	}
+	for (i = 1; i <= ndoms; i++) {
+		if ((rc = pv_sim_domain_create(t->dom0, i, &id)) < 0 || id != i) {
+			why = "cannot create a domain";
 			goto fail;
+		}
+	}
 	return 0;
 fail:
+	/* Said once here, so that a suite that cannot start shows why. */
+	fprintf(stderr, "pv_simtest_start %s: %s: %s\n", t->rundir, why, strerror(rc < 0 ? -rc : EINVAL));
 	pv_simtest_stop(t);
 	return -1;
 }

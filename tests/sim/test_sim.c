@@ -31,6 +31,7 @@
 #include "pv_sim_proto.h"
 #include "sim_unix.h"
 #include "pv_ring.h"
+#include "listen.h"
 
 #include <xen/io/xs_wire.h>
 
@@ -1247,6 +1248,7 @@ static CU_SuiteInfo suites[] = {
 	{ "sim-evtchn", suite_init, suite_clean, NULL, NULL, evtchn_tests },
 	{ "sim-domain", suite_init, suite_clean, NULL, NULL, domain_tests },
 	{ "sim-flood", flood_init, suite_clean, NULL, NULL, flood_tests },
+	{ "sim-listen", NULL, NULL, NULL, NULL, listen_tests },
 	CU_SUITE_INFO_NULL,
 };
 
