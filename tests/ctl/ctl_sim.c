@@ -160,6 +160,32 @@ enum fake_mode { FAKE_OK, FAKE_ERROR };
  * `error` node and Closing), Closing -> Closed; exits 0 once the directory it served is
  * removed, 1 on its own time-out.
  */
+/*
+ * As pvio-backd does: the error node and Closing in one transaction, and only while the
+ * directory exists.  Two plain writes race with pvio-ctl, which rolls back as soon as it
+ * sees the error: the late state write would re-create the directory it removed.
+ */
+static void fake_fail(struct pv_platform *p)
+{
+	pv_xs_txn_t t;
+	char *s = NULL;
+	int rc;
+
+	do {
+		if (pv_xs_txn_start(p, &t) < 0)
+			return;
+		if (pv_xs_read(p, t, BE_XVDB "/state", &s, NULL) < 0) {
+			pv_xs_txn_end(p, t, 1);
+			return;
+		}
+		free(s);
+		s = NULL;
+		pv_xs_printf(p, t, BE_XVDB "/error", "cannot open %s: Permission denied", img);
+		pv_xs_printf(p, t, BE_XVDB "/state", "5");
+		rc = pv_xs_txn_end(p, t, 0);
+	} while (rc == -EAGAIN);
+}
+
 static pid_t fake_backend(enum fake_mode mode)
 {
 	struct pv_platform *p;
@@ -181,9 +207,7 @@ static pid_t fake_backend(enum fake_mode mode)
 			if (!strcmp(s, "1") && mode == FAKE_OK) {
 				pv_xs_printf(p, 0, BE_XVDB "/state", "2");
 			} else if (!strcmp(s, "1")) {
-				pv_xs_printf(p, 0, BE_XVDB "/error", "cannot open %s: Permission denied",
-					     img);
-				pv_xs_printf(p, 0, BE_XVDB "/state", "5");
+				fake_fail(p);
 			} else if (!strcmp(s, "5") && mode == FAKE_OK) {
 				pv_xs_printf(p, 0, BE_XVDB "/state", "6");
 			}
