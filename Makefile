@@ -197,7 +197,7 @@ check: all $(FUZZ_BINS)
 	$(Q)$(BUILD)/bin/pvio-ring-demo -n 20000 >/dev/null
 	$(Q)$(BUILD)/bin/pvio-ring-demo -s -n 20000 >/dev/null
 	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
-	$(Q)tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_DIR) $(FUZZ_NAMES)
+	$(Q)PVIO_FUZZ_SEED=1 tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_DIR) $(FUZZ_NAMES)
 
 demo: all
 	$(Q)scripts/deps.sh test

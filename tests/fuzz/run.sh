@@ -30,7 +30,10 @@ for name in "$@"; do
 		work=$art/$name.corpus
 		mkdir -p "$work"
 		echo "  FUZZ    $name for ${secs}s"
+		# PVIO_FUZZ_SEED (make check sets it): the same inputs in the same order on every
+		# machine, so a CI failure can be replayed here by running longer with that seed.
 		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			${PVIO_FUZZ_SEED:+-seed="$PVIO_FUZZ_SEED"} \
 			-artifact_prefix="$art/$name-" "$work" "$seeds" >"$log" 2>&1
 	else
 		echo "  FUZZ    $name: replaying $seeds"
@@ -45,6 +48,13 @@ for name in "$@"; do
 	if [ "$rc" -ne 0 ]; then
 		echo "!!!! fuzz-$name failed (exit $rc); input and log in $art" >&2
 		tail -n 40 "$log" >&2
+		# The input, for a machine whose /tmp does not outlive the run (the fresh check's
+		# chroot): base64 -d it into a file and give it to the fuzzer.
+		for f in "$art/$name"-crash-* "$art/$name"-timeout-* "$art/$name"-leak-*; do
+			[ -f "$f" ] || continue
+			echo "---- $f (base64)" >&2
+			base64 -w 100 "$f" >&2
+		done
 		failed="$failed $name"
 	fi
 done
