@@ -35,9 +35,7 @@
 #include "fair.h"
 #include "harness.h"
 #include "pv_backd.h"
-#include "pv_sim_proto.h"
-#include "sim_unix.h"
-#include <xen/io/xs_wire.h>
+#include "pv_simraw.h"
 
 static unsigned int fair_devid = 51900;
 
@@ -581,47 +579,6 @@ static void test_request_flood(void)
 
 #define SFLOOD_MAX 4096
 
-static int sflood_connect(const char *leaf, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom1/%s", h_sim.rundir, leaf);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One hypercall with a reply time-out; fds that come back are closed.  0 or -1. */
-static int sflood_hc(int fd, struct pv_sim_msg *m)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int got[PV_SIM_MAX_FDS];
-	unsigned int n = 0, i;
-	ssize_t k;
-
-	if (pv_sim_send(fd, m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
-	    poll(&p, 1, 1000) != 1)
-		return -1;
-	k = pv_sim_recv(fd, m, got, &n);
-	for (i = 0; i < n; i++)
-		close(got[i]);
-	return k >= (ssize_t)offsetof(struct pv_sim_msg, data) && m->ret == 0 ? 0 : -1;
-}
-
-static int sflood_xs(int fd, const char *path)
-{
-	struct {
-		struct xsd_sockmsg h;
-		char b[64];
-	} m = { .h = { .type = XS_READ, .len = (uint32_t)strlen(path) + 1 } };
-
-	memcpy(m.b, path, m.h.len);
-	return send(fd, &m, sizeof(m.h) + m.h.len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
-
 /*
  * Domain 1 in a child process: takes every hypercall connection, event channel and
  * xenstore connection pvio-simd lets it have, writes the three counts to out, then keeps
@@ -637,10 +594,10 @@ static void sflood_child(int in, int out)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	while (cnt[0] < SFLOOD_MAX) {
-		int fd = sflood_connect("hypercall", SOCK_SEQPACKET);
+		int fd = pv_simraw_connect(h_sim.rundir, 1, "hypercall", SOCK_SEQPACKET);
 
 		m = (struct pv_sim_msg){ .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
-		if (fd < 0 || sflood_hc(fd, &m) < 0) {
+		if (fd < 0 || pv_simraw_hc(fd, &m) < 0) {
 			if (fd >= 0)
 				close(fd);
 			break;
@@ -649,15 +606,15 @@ static void sflood_child(int in, int out)
 	}
 	while (cnt[0] && cnt[1] < 100000) {
 		m = (struct pv_sim_msg){ .op = PV_SIM_OP_EVTCHN_ALLOC, .a = { 0 } };
-		if (sflood_hc(hcs[0], &m) < 0)
+		if (pv_simraw_hc(hcs[0], &m) < 0)
 			break;
 		cnt[1]++;
 	}
 	while (cnt[2] < SFLOOD_MAX) {
-		int fd = sflood_connect("socket", SOCK_STREAM);
+		int fd = pv_simraw_connect(h_sim.rundir, 1, "socket", SOCK_STREAM);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
-		if (fd < 0 || sflood_xs(fd, "domid") < 0 || poll(&p, 1, 1000) != 1 ||
+		if (fd < 0 || pv_simraw_xs_read(fd, "domid") < 0 || poll(&p, 1, 1000) != 1 ||
 		    recv(fd, buf, sizeof(buf), 0) <= 0) {
 			if (fd >= 0)
 				close(fd);
@@ -669,7 +626,7 @@ static void sflood_child(int in, int out)
 		_exit(1);
 	while (poll(&pin, 1, 0) == 0) {
 		for (i = 0; i < 4; i++) {
-			int fd = sflood_connect(i % 2 ? "socket" : "hypercall",
+			int fd = pv_simraw_connect(h_sim.rundir, 1, i % 2 ? "socket" : "hypercall",
 						i % 2 ? SOCK_STREAM : SOCK_SEQPACKET);
 
 			if (fd >= 0)
@@ -678,7 +635,7 @@ static void sflood_child(int in, int out)
 		for (i = 0; i < cnt[2]; i++) {
 			while (recv(xss[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
 				;
-			sflood_xs(xss[i], "domid");
+			pv_simraw_xs_read(xss[i], "domid");
 		}
 	}
 	_exit(0);

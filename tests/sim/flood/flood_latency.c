@@ -28,8 +28,7 @@
 #include <xenstore.h>
 #include <xen/io/xs_wire.h>
 
-#include "pv_sim_proto.h"
-#include "sim_unix.h"
+#include "pv_simraw.h"
 
 #define MAX_CONNS 4096
 
@@ -43,47 +42,6 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static int connect_to(unsigned int dom, const char *leaf, int type)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%u/%s", rundir, dom, leaf);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One hypercall with a reply timeout; fds that come back are closed.  0 or -1. */
-static int hc(int fd, struct pv_sim_msg *m)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int got[PV_SIM_MAX_FDS];
-	unsigned int n = 0, i;
-	ssize_t k;
-
-	if (pv_sim_send(fd, m, offsetof(struct pv_sim_msg, data), NULL, 0) < 0 ||
-	    poll(&p, 1, 1000) != 1)
-		return -1;
-	k = pv_sim_recv(fd, m, got, &n);
-	for (i = 0; i < n; i++)
-		close(got[i]);
-	return k >= (ssize_t)offsetof(struct pv_sim_msg, data) && m->ret == 0 ? 0 : -1;
-}
-
-static int xs_req(int fd, const char *path)
-{
-	struct {
-		struct xsd_sockmsg h;
-		char b[64];
-	} m = { .h = { .type = XS_READ, .len = (uint32_t)strlen(path) + 1 } };
-
-	memcpy(m.b, path, m.h.len);
-	return send(fd, &m, sizeof(m.h) + m.h.len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
-
 /* Domain 1 as a hostile guest: never returns. */
 static void flood(void)
 {
@@ -95,10 +53,10 @@ static void flood(void)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
-		int fd = connect_to(1, "hypercall", SOCK_SEQPACKET);
+		int fd = pv_simraw_connect(rundir, 1, "hypercall", SOCK_SEQPACKET);
 
 		m = (struct pv_sim_msg){ .op = PV_SIM_OP_HELLO, .a = { PV_SIM_PROTO_VERSION } };
-		if (fd < 0 || nhc == MAX_CONNS || hc(fd, &m) < 0) {
+		if (fd < 0 || nhc == MAX_CONNS || pv_simraw_hc(fd, &m) < 0) {
 			if (fd >= 0)
 				close(fd);
 			break;
@@ -107,14 +65,14 @@ static void flood(void)
 	}
 	for (; nhc && nports < 100000; nports++) {
 		m = (struct pv_sim_msg){ .op = PV_SIM_OP_EVTCHN_ALLOC, .a = { 0 } };
-		if (hc(hcs[0], &m) < 0)
+		if (pv_simraw_hc(hcs[0], &m) < 0)
 			break;
 	}
 	while (nxs < MAX_CONNS) {
-		int fd = connect_to(1, "socket", SOCK_STREAM);
+		int fd = pv_simraw_connect(rundir, 1, "socket", SOCK_STREAM);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
-		if (fd < 0 || xs_req(fd, "domid") < 0 || poll(&p, 1, 1000) != 1 ||
+		if (fd < 0 || pv_simraw_xs_read(fd, "domid") < 0 || poll(&p, 1, 1000) != 1 ||
 		    recv(fd, buf, sizeof(buf), 0) <= 0) {
 			if (fd >= 0)
 				close(fd);
@@ -128,7 +86,7 @@ static void flood(void)
 	for (;;) {
 		/* Keep knocking: the daemon accepts and closes at once. */
 		for (i = 0; i < 8; i++) {
-			int fd = connect_to(1, i % 2 ? "socket" : "hypercall",
+			int fd = pv_simraw_connect(rundir, 1, i % 2 ? "socket" : "hypercall",
 					    i % 2 ? SOCK_STREAM : SOCK_SEQPACKET);
 
 			if (fd >= 0)
@@ -139,11 +97,11 @@ static void flood(void)
 			while (recv(xss[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
 				;
 			for (int k = 0; k < 4; k++)
-				xs_req(xss[i], "domid");
+				pv_simraw_xs_read(xss[i], "domid");
 		}
 		if (++rounds % 1000 == 0)
 			m = (struct pv_sim_msg){ .op = PV_SIM_OP_EVTCHN_ALLOC, .a = { 0 } },
-			hc(hcs[0], &m);
+			pv_simraw_hc(hcs[0], &m);
 	}
 }
 
@@ -211,7 +169,7 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {
-		int fd = connect_to(0, "hypercall", SOCK_SEQPACKET);
+		int fd = pv_simraw_connect(rundir, 0, "hypercall", SOCK_SEQPACKET);
 
 		if (fd >= 0) {
 			close(fd);
