@@ -367,12 +367,34 @@ static void test_persistent_on_off(void)
 	run_config(&c, 1);
 }
 
+/* A write through f, checked on the disk, then close and detach. */
+static void write_check_detach(struct h_fe *f, unsigned int seed)
+{
+	struct blkif_request r;
+
+	fill(f->data, 4096, seed);
+	h_rw(f, &r, BLKIF_OP_WRITE, 8, 0, 8);
+	CU_ASSERT_EQUAL(h_do(f, 0, &r), BLKIF_RSP_OKAY);
+	CU_ASSERT(check_disk(f, 8, f->data, 4096));
+	CU_ASSERT_EQUAL(h_fe_close(f), 0);
+	CU_ASSERT_EQUAL(h_detach(f), 0);
+	h_fe_free(f);
+}
+
+/* Stops pvio-backd for sure, not just signalled: it then sees nothing until SIGCONT. */
+static int backd_freeze(void)
+{
+	int st;
+
+	kill(h_backd, SIGSTOP);
+	return waitpid(h_backd, &st, WUNTRACED) == h_backd && WIFSTOPPED(st) ? 0 : -1;
+}
+
 /* A closed device reconnects when the front end starts over. */
 static void test_reconnect(void)
 {
 	struct h_fe f;
 	struct h_conn c = { 0 };
-	struct blkif_request r;
 	char path[200];
 
 	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
@@ -381,13 +403,7 @@ static void test_reconnect(void)
 	snprintf(path, sizeof(path), "%s/state", f.fe);
 	pv_xs_write(h_dom[1], 0, path, "1", 1);
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
-	fill(f.data, 4096, 9);
-	h_rw(&f, &r, BLKIF_OP_WRITE, 8, 0, 8);
-	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
-	CU_ASSERT(check_disk(&f, 8, f.data, 4096));
-	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
-	CU_ASSERT_EQUAL(h_detach(&f), 0);
-	h_fe_free(&f);
+	write_check_detach(&f, 9);
 }
 
 /*
@@ -401,9 +417,7 @@ static void test_reattach_same_path(void)
 	unsigned int devid = next_devid++;
 	struct h_fe f;
 	struct h_conn c = { 0 };
-	struct blkif_request r;
 	char path[200];
-	int st;
 
 	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
@@ -414,23 +428,14 @@ static void test_reattach_same_path(void)
 	snprintf(path, sizeof(path), "%s/state", f.be);
 	pv_xs_write(h_sim.dom0, 0, path, "5", 1);
 	CU_ASSERT_EQUAL_FATAL(h_wait_be_state(&f, 6, 5000), 0);
-	kill(h_backd, SIGSTOP);
-	/* Stopped for sure, not just signalled: it must see none of what follows. */
-	CU_ASSERT_EQUAL_FATAL(waitpid(h_backd, &st, WUNTRACED), h_backd);
-	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	CU_ASSERT_EQUAL_FATAL(backd_freeze(), 0);
 	pv_xs_rm(h_sim.dom0, 0, f.be);
 	pv_xs_rm(h_sim.dom0, 0, f.fe);
 	h_fe_free(&f);
 	CU_ASSERT_EQUAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
 	kill(h_backd, SIGCONT);
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
-	fill(f.data, 4096, 21);
-	h_rw(&f, &r, BLKIF_OP_WRITE, 8, 0, 8);
-	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
-	CU_ASSERT(check_disk(&f, 8, f.data, 4096));
-	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
-	CU_ASSERT_EQUAL(h_detach(&f), 0);
-	h_fe_free(&f);
+	write_check_detach(&f, 21);
 }
 
 /*
@@ -446,7 +451,7 @@ static void test_reattach_connected(void)
 	struct blkif_request r;
 	char target[sizeof(h_sim.rundir) + 32];
 	uint8_t buf[4096];
-	int st, fd;
+	int fd;
 
 	snprintf(target, sizeof(target), "%s/other-%u.img", h_sim.rundir, devid);
 	fd = open(target, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -454,9 +459,7 @@ static void test_reattach_connected(void)
 	CU_ASSERT_EQUAL_FATAL(ftruncate(fd, DISK_BYTES), 0);
 	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, devid, DISK_BYTES, "w", NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
-	kill(h_backd, SIGSTOP);
-	CU_ASSERT_EQUAL_FATAL(waitpid(h_backd, &st, WUNTRACED), h_backd);
-	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	CU_ASSERT_EQUAL_FATAL(backd_freeze(), 0);
 	pv_xs_rm(h_sim.dom0, 0, f.be);
 	pv_xs_rm(h_sim.dom0, 0, f.fe);
 	CU_ASSERT_EQUAL(h_attach(&g, 1, devid, DISK_BYTES, "w", target), 0);
