@@ -654,7 +654,11 @@ static int quota_cmd(struct req *r, int argc, const char **argv, bool soft)
 			if (!strcmp(argv[1], q[i].name)) {
 				if (q[i].val == &r->x->lim.max_path && v > XENSTORE_REL_PATH_MAX)
 					return -EINVAL; /* the sim's buffers are sized for it */
-				if (q[i].val == &r->x->lim.max_outstanding && v > UINT16_MAX)
+				/* Counted in uint16_t per domain (struct xsd_acc): a larger limit
+				 * would let the counter wrap under it and never refuse. */
+				if ((q[i].val == &r->x->lim.max_outstanding ||
+				     q[i].val == &r->x->lim.max_watches ||
+				     q[i].val == &r->x->lim.max_transactions) && v > UINT16_MAX)
 					return -EINVAL;
 				*q[i].val = (unsigned int)v;
 				return reply_text(r, "OK");

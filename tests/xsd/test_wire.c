@@ -480,6 +480,9 @@ static void test_control(void)
 	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0set\0permissions\0" "0", 24), 7);
 	CU_ASSERT_STRING_EQUAL(rbuf, "EINVAL");
 	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0set\0bogus\0" "5", 18), 7);
+	/* Per-domain counters are 16 bits: a limit they could wrap under is refused. */
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0set\0watches\0" "65536", 24), 7);
+	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "quota\0set\0transactions\0" "65536", 29), 7);
 	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "live-update\0-a", 15), 7);
 	CU_ASSERT_STRING_EQUAL(rbuf, "EINVAL");
 	CU_ASSERT_EQUAL(call(good, XS_CONTROL, 0, "check", 6), 3);
