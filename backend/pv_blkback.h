@@ -98,6 +98,7 @@ struct pv_blkback_queue {
 	struct pv_blkback_queue *run_next, *storm_next;
 	unsigned int on_runq;
 	unsigned int storm_masked;  /* on d->storm_list, port masked until storm_until_ns */
+	unsigned int waiting;       /* requests left on the ring for bounce pages or behind a replay */
 	unsigned int spurious;      /* notifications in a row that brought no request */
 	unsigned int storm_level;   /* backoff exponent of the next mask */
 	uint64_t storm_until_ns;

@@ -693,7 +693,9 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 	int bounce_wait = 0;
 
 	*more = 0;
+	q->waiting = 0;
 	if (q->njreplay && !q->stopped && replay(q)) {
+		q->waiting = 1;
 		/* New requests wait behind the old ones; completions kick us again. */
 		pv_blkback_io_submit(dev);
 		push(q);
@@ -747,8 +749,10 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		}
 		pv_blkback_io_submit(dev);
 		push(q);
-		if (bounce_wait)
+		if (bounce_wait) {
+			q->waiting = 1; /* not a spurious notification: see sched_notified */
 			break; /* the device's completions kick this queue again */
+		}
 		if (q->have_stop_at) {
 			if (!q->stop_left) {
 				q->stopped = 1;
@@ -810,7 +814,9 @@ void pv_blkback_evtchn_ready(struct pv_backd *d)
 		q->dev->st.notifications_in++;
 		taken = pv_blkback_kick_budget(q, d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
 		/* Unmasked (or not, in a storm) after the pass: an event meanwhile stays pending. */
-		pv_blkback_sched_notified(q, taken);
+		/* A notification for requests that wait for bounce pages brought work all the same:
+		 * counting it spurious would storm-mask a busy, honest guest. */
+		pv_blkback_sched_notified(q, taken || q->waiting);
 		if (more)
 			pv_blkback_sched_more(q);
 	}
