@@ -46,6 +46,7 @@ struct mapping {
 
 uint8_t *fp_mem;
 uint8_t fp_grant[FP_PAGES];
+uint32_t fp_page_uses[FP_PAGES];
 struct fp_hooks fp_hooks;
 int fp_fail_xs_after;
 int fp_fail_rc = -EIO;
@@ -124,6 +125,7 @@ void fp_reset(void)
 		munmap(maps[i].addr, (size_t)maps[i].count * PAGE);
 	nmaps = mapped_pages = 0;
 	memset(map_refs, 0, sizeof(map_refs));
+	memset(fp_page_uses, 0, sizeof(fp_page_uses));
 	memset(fp_grant, 0, sizeof(fp_grant));
 	memset(port_live, 0, sizeof(port_live));
 	memset(port_pending, 0, sizeof(port_pending));
@@ -651,6 +653,7 @@ int pv_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 		FUZZ_CHECK(r == a + (size_t)i * PAGE);
 		m->pages[i] = (uint16_t)pg;
 		map_refs[pg]++;
+		fp_page_uses[pg]++;
 	}
 	mapped_pages += count;
 	*addr = a;
@@ -693,6 +696,7 @@ int pv_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned in
 			rc = -EIO;
 			continue;
 		}
+		fp_page_uses[s->ref - FP_REF_BASE]++;
 		pg = fp_page(s->ref) + s->offset;
 		if (s->to_granted)
 			memcpy(pg, s->local, s->len);

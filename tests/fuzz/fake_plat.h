@@ -36,6 +36,8 @@
 
 extern uint8_t *fp_mem;            /* FP_PAGES pages */
 extern uint8_t fp_grant[FP_PAGES]; /* FP_G_* of each page */
+/* Successful grant maps and copies of each page since fp_reset(). */
+extern uint32_t fp_page_uses[FP_PAGES];
 
 /* Called after every change the code under test makes to xenstore, and at each notify. */
 struct fp_hooks {

@@ -72,7 +72,8 @@ static unsigned int nq, order;
 /*
  * Cleared by the first command an honest front end would not send (a forged req_prod,
  * node or state changes, injected faults, a slot overwritten before its answer, a push
- * while not connected): only an honest guest is owed exactly one answer per request.
+ * while not connected, its ring pages used as data: check_ring_private): only an honest
+ * guest is owed exactly one answer per request.
  */
 static int honest;
 
@@ -146,10 +147,27 @@ static void take_responses(void)
 	}
 }
 
+/*
+ * An honest front end never names its own ring pages as data or indirect pages.  A guest
+ * that does (a read into its ring, which a segment's gref, an indirect descriptor or disk
+ * data read into an indirect page can arrange) rewrites requests the back end has not
+ * copied yet, and the back end then rightly answers the ids it finds there: answers to
+ * nothing, from the guest's books.  Each ring page is mapped once, at connect; any other
+ * map or copy of it is such a use.
+ */
+static void check_ring_private(void)
+{
+	for (unsigned int qi = 0; qi < nq; qi++)
+		for (unsigned int i = 0; i < (1u << order); i++)
+			if (fp_page_uses[qi * 16 + i] > 1)
+				honest = 0;
+}
+
 static void check_invariants(struct pv_backd *d)
 {
 	struct pv_blkback_dev *dev = pv_blkback_find(d, GUEST, DEVID);
 
+	check_ring_private();
 	take_responses();
 
 	if (!dev)
@@ -293,6 +311,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(loop && diskfd >= 0 && ftruncate(diskfd, DISK_SECT * 512) == 0);
 	}
 	fp_reset();
+	/* A disk of zeros for every input: an input's outcome must not depend on the last. */
+	FUZZ_CHECK(ftruncate(diskfd, 0) == 0 && ftruncate(diskfd, DISK_SECT * 512) == 0);
 	memset(ring, 0, sizeof(ring));
 	honest = 1;
 	take(&p, end, h, sizeof(h));
