@@ -244,6 +244,13 @@ int pv_blkback_journal_free_slots(const struct pv_blkback_queue *q);
 int pv_blkback_journal_replay_next(struct pv_blkback_queue *q, struct blkif_request *r);
 /* The next request to execute again, left in place: 0, or -1 when none is left. */
 int pv_blkback_journal_replay_peek(const struct pv_blkback_queue *q, struct blkif_request *r);
+/* The device is gone for good (removed by the toolstack): its journals go too. */
+void pv_blkback_journal_forget(struct pv_backd *d, unsigned int domid, unsigned int devid);
+/*
+ * At start, before any device is served: removes the journals of devices whose backend
+ * directory no longer exists (removed while no daemon ran).
+ */
+void pv_blkback_journal_sweep(struct pv_backd *d);
 
 /* pv_blkback_xenbus.c */
 /* The data path found the ring unusable (fatal already written): close the device. */

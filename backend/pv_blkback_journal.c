@@ -34,8 +34,8 @@
  * and answered from R on: its response was never published, so the guest cannot have
  * reused its pages yet.  An INFLIGHT entry at or past req_cons was never consumed: its
  * request is still on the ring and is taken again as new.  The journal is consistent
- * exactly when the entries left are req_cons - R; anything else (a corrupt, truncated or
- * foreign file) is treated like a missing journal.
+ * exactly when no two entries share a ring index and the entries left are req_cons - R;
+ * anything else (a corrupt, truncated or foreign file) is treated like a missing journal.
  *
  * Which connection: a resume is attempted when the back end's state, written by the
  * previous daemon, is Connected.  The header names domid, devid, queue, queue count, ring
@@ -45,7 +45,10 @@
  * new port): its journal does not match and, as its ring is idle, it is connected fresh
  * and the old journal overwritten, never applied.  The file is created at a fresh connect
  * and deleted when the connection ends (detach, Closing, removal); a daemon that exits on
- * SIGTERM keeps it for its successor.
+ * SIGTERM keeps it for its successor, and so does a resume that fails part-way (another
+ * queue's journal unusable, a port that will not bind): a later attempt can still resume
+ * exactly, and the file goes with the device.  Journals of devices removed while no
+ * daemon ran are removed when the next one starts (pv_blkback_journal_sweep).
  *
  * Missing or unusable journal on a Connected ring (/run wiped, an older daemon): if the
  * ring is idle (req_prod == rsp_prod) every request was answered and published, so
@@ -57,6 +60,7 @@
  * The old daemon's I/O must be over before anything runs again: see take_lock() in
  * pvio-backd.c and pv_blkback_io_start() (every io_uring holds the lock's file).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -207,6 +211,13 @@ static int bj_create(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_rin
 	return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Reads a journal left by a previous daemon.  Returns 0 and *rsp and *cons with the entries
  * to execute again in q->jreplay, or -EBADMSG (not this connection's, or inconsistent).
@@ -216,8 +227,8 @@ static int bj_recover(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_ri
 {
 	struct pv_blkback_dev *dev = q->dev;
 	struct pv_bj_hdr want, *h = q->jh;
-	unsigned int n = q->jn, i, k = 0, live = 0, dropped = 0;
-	uint32_t jc, jp, r;
+	unsigned int n = q->jn, i, k = 0, live = 0, dropped = 0, nidx = 0;
+	uint32_t jc, jp, r, *idx;
 	uint8_t *seen;
 	int rc = 0;
 
@@ -232,9 +243,17 @@ static int bj_recover(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_ri
 	if ((uint32_t)(shared_req - jc) > n)
 		return -EBADMSG;
 	seen = calloc(n, 1);
-	if (!seen)
+	idx = calloc(n, sizeof(*idx));
+	if (!seen || !idx) {
+		free(seen);
+		free(idx);
 		return -ENOMEM;
-	/* Pass 1: check every entry; the responses at or after rsp_pub must be distinct. */
+	}
+	/*
+	 * Pass 1: check every entry; the responses at or after rsp_pub must be distinct, and
+	 * so must the ring indices of all entries (one request, one entry: two entries of one
+	 * index would execute it twice, and the count below would not see the one missing).
+	 */
 	for (i = 0; i < n && rc == 0; i++) {
 		struct pv_bj_ent *e = &q->je[i];
 		uint32_t st = load(&e->state);
@@ -245,6 +264,7 @@ static int bj_recover(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_ri
 			rc = -EBADMSG;
 			break;
 		}
+		idx[nidx++] = e->req_idx;
 		if ((int32_t)(jc - e->req_idx) <= 0 || (uint32_t)(jc - e->req_idx) > INT32_MAX)
 			continue; /* journalled, never consumed: still on the ring */
 		if (st == BJ_RESPONDING && (uint32_t)(e->rsp_idx - jp) < n) {
@@ -259,7 +279,14 @@ static int bj_recover(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_ri
 	for (i = 0; i < k && rc == 0; i++)
 		if (!seen[i])
 			rc = -EBADMSG; /* responses are written at consecutive slots */
+	if (rc == 0 && nidx > 1) {
+		qsort(idx, nidx, sizeof(*idx), cmp_u32);
+		for (i = 1; i < nidx && rc == 0; i++)
+			if (idx[i] == idx[i - 1])
+				rc = -EBADMSG;
+	}
 	free(seen);
+	free(idx);
 	if (rc < 0)
 		return rc;
 	/* The guest's rsp_prod, believed only inside what we could have published. */
@@ -472,4 +499,72 @@ int pv_blkback_journal_replay_next(struct pv_blkback_queue *q, struct blkif_requ
 	memcpy(r, &q->je[js].req, sizeof(*r));
 	q->dev->st.journal_replayed++;
 	return (int)js;
+}
+
+/* "vbd-<domid>-<devid>-q<queue>.journal", as pv_blkback_journal_open() names them. */
+static int bj_name(const char *name, unsigned int *domid, unsigned int *devid)
+{
+	unsigned int qi;
+	int end = 0;
+
+	if (strncmp(name, "vbd-", 4) != 0 ||
+	    sscanf(name, "vbd-%u-%u-q%u.journal%n", domid, devid, &qi, &end) != 3 || name[end])
+		return -EINVAL;
+	return 0;
+}
+
+/* Removes the journals in state_dir of every device keep() says no. */
+static void bj_remove_if(struct pv_backd *d, int (*keep)(struct pv_backd *, unsigned int,
+							 unsigned int, const void *),
+			 const void *arg)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	if (!d->state_dir || !(dir = opendir(d->state_dir)))
+		return;
+	while ((de = readdir(dir))) {
+		unsigned int domid, devid;
+
+		if (bj_name(de->d_name, &domid, &devid) < 0 || keep(d, domid, devid, arg))
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: restart journal %s removed",
+				     domid, devid, de->d_name);
+	}
+	closedir(dir);
+}
+
+static int keep_other(struct pv_backd *d, unsigned int domid, unsigned int devid, const void *arg)
+{
+	const unsigned int *dev = arg;
+
+	(void)d;
+	return domid != dev[0] || devid != dev[1];
+}
+
+void pv_blkback_journal_forget(struct pv_backd *d, unsigned int domid, unsigned int devid)
+{
+	const unsigned int dev[2] = { domid, devid };
+
+	bj_remove_if(d, keep_other, dev);
+}
+
+/* Kept while the backend directory may exist: only a clear ENOENT removes a journal. */
+static int keep_present(struct pv_backd *d, unsigned int domid, unsigned int devid,
+			const void *arg)
+{
+	char path[sizeof(d->root) + 24], *s = NULL;
+	int rc;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/%u/%u", d->root, domid, devid);
+	rc = pv_xs_read(d->plat, 0, path, &s, NULL);
+	free(s);
+	return rc != -ENOENT;
+}
+
+void pv_blkback_journal_sweep(struct pv_backd *d)
+{
+	bj_remove_if(d, keep_present, NULL);
 }

@@ -1129,6 +1129,18 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 		     dev->persistent ? ", persistent grants" : "");
 	return 0;
 fail:
+	/*
+	 * A resume that failed keeps its journals (closed here, so the disconnect does not
+	 * delete them): a later attempt, by us or by the next daemon while the state still
+	 * says Connected, can still resume exactly.  Queues already recovered left their
+	 * journal consistent (recovery is idempotent); a fresh connect's journals go.
+	 */
+	if (resume) {
+		for (i = 0; i < dev->nqueues; i++)
+			pv_blkback_journal_close(&dev->qs[i], 0);
+		pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: resume failed; restart journals kept",
+			     dev->domid, dev->devid);
+	}
 	pv_blkback_disconnect(dev);
 	return rc;
 }

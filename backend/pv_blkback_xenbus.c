@@ -259,6 +259,9 @@ static void dev_free(struct pv_blkback_dev *dev)
 	pv_blkback_io_close(dev);
 	if (dev->fe_watched && !d->stopping)
 		fe_watch(dev, 0);
+	/* Removed (not our exit): a journal a failed resume kept has nobody to resume it. */
+	if (!d->stopping)
+		pv_blkback_journal_forget(d, dev->domid, dev->devid);
 	for (pp = &d->devs; *pp && *pp != dev; pp = &(*pp)->next)
 		;
 	if (*pp)

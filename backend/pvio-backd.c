@@ -348,6 +348,11 @@ int main(int argc, char **argv)
 	rc = 1;
 	d.self = pv_platform_domid(d.plat);
 	snprintf(d.root, sizeof(d.root), "/local/domain/%u/backend/vbd", d.self);
+	/*
+	 * Journals of devices the toolstack removed while no daemon ran: nobody resumes them.
+	 * Before the control socket exists, so that a client seeing it sees them gone.
+	 */
+	pv_blkback_journal_sweep(&d);
 	d.loop = pv_loop_new();
 	if (!d.loop || sfd < 0 || pv_loop_add(d.loop, sfd, EPOLLIN, on_signal, &d) < 0 ||
 	    pv_loop_add(d.loop, pv_xs_watch_fd(d.plat), EPOLLIN, on_watch, &d) < 0 ||

@@ -18,6 +18,7 @@
  * Every write goes to a 4 KiB region of its own, so all writes are checked at the end too.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,7 +482,183 @@ static void test_guest_rsp_prod(void)
 	h_fe_free(&f);
 }
 
+/*
+ * The journal's file layout (pv_blkback_journal.c), as far as these tests write it: a
+ * 256-byte header whose req_cons and rsp_pub follow the identity, then 128-byte entries
+ * of state, req_idx, rsp_idx, pad and the request's copy.
+ */
+#define J_HDR        256
+#define J_REQ_CONS   104
+#define J_RSP_PUB    108
+#define J_ENT        128
+#define J_INFLIGHT   1u
+
+static void journal_path_q(const struct h_fe *f, unsigned int qi, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/vbd-%u-%u-q%u.journal", h_sim.rundir, f->domid, f->devid, qi);
+}
+
+static int pwrite_u32(int fd, off_t off, uint32_t v)
+{
+	return pwrite(fd, &v, 4, off) == 4 ? 0 : -1;
+}
+
+/*
+ * Two entries for one request, the request before it missing: the entry count still
+ * matches req_cons - rsp_prod, but a resume would execute one write twice and lose the
+ * other.  Refused as inconsistent: with requests outstanding, the device fails.
+ */
+static void test_journal_duplicate(void)
+{
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	uint8_t slot[112];
+	char path[300];
+	uint32_t x;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 2, R_DEVID + 10, 1u << 20, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	put_unkicked(&f); /* ring indices x, x + 1, x + 2 */
+	backd_kill();
+	journal_path(&f, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(pread(fd, &x, 4, J_RSP_PUB), 4);
+	/* As if x and x + 1 were taken, with entry 0 and 1 both recording x + 1. */
+	memcpy(slot, (uint8_t *)f.q[0].sring + 64 + (size_t)((x + 1) & 31) * 112, sizeof(slot));
+	for (unsigned int e = 0; e < 2; e++) {
+		off_t off = J_HDR + (off_t)e * J_ENT;
+
+		CU_ASSERT_EQUAL(pwrite_u32(fd, off + 4, x + 1), 0);
+		CU_ASSERT_EQUAL(pwrite(fd, slot, sizeof(slot), off + 16), (ssize_t)sizeof(slot));
+		CU_ASSERT_EQUAL(pwrite_u32(fd, off, J_INFLIGHT), 0);
+	}
+	CU_ASSERT_EQUAL(pwrite_u32(fd, J_REQ_CONS, x + 2), 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(backd_start_seeded(20), 0);
+	CU_ASSERT_EQUAL(h_wait_be_state(&f, 5, 5000), 0);
+	CU_ASSERT(h_be_has(&f, "error"));
+	CU_ASSERT_EQUAL(h_stat(&f, "journal_lost"), 1);
+	CU_ASSERT_EQUAL(h_stat(&f, "journal_replayed"), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/* Three writes on queue qi, published, never kicked. */
+static void put_unkicked_q(struct h_fe *f, unsigned int qi)
+{
+	struct blkif_request r;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		h_rw(f, &r, BLKIF_OP_WRITE, 64 + qi * 32 + i * 8, i, 8);
+		h_put(f, qi, &r);
+	}
+	pv_ring_push_requests(&f->q[qi].ring);
+}
+
+/*
+ * A resume that fails part-way (queue 1's journal is missing, queue 0's was recovered
+ * already) keeps the journals: a later attempt with queue 1's journal back resumes
+ * exactly.  Before, the failed attempt deleted queue 0's journal, so every later attempt
+ * failed the device too.
+ */
+static void test_journal_kept_after_failed_resume(void)
+{
+	struct h_fe f;
+	struct h_conn c = { .nq = 2 };
+	struct blkif_request r;
+	struct blkif_response rsp;
+	char j0[300], j1[300], bak[310], state[200];
+	unsigned int qi, i;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 3, R_DEVID + 11, 1u << 20, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	for (qi = 0; qi < 2; qi++) {
+		h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+		CU_ASSERT_EQUAL(h_do(&f, qi, &r), BLKIF_RSP_OKAY);
+		put_unkicked_q(&f, qi);
+	}
+	backd_kill();
+	journal_path_q(&f, 0, j0, sizeof(j0));
+	journal_path_q(&f, 1, j1, sizeof(j1));
+	snprintf(bak, sizeof(bak), "%s.bak", j1);
+	CU_ASSERT_EQUAL_FATAL(rename(j1, bak), 0);
+	CU_ASSERT_EQUAL_FATAL(backd_start_seeded(21), 0);
+	CU_ASSERT_EQUAL(h_wait_be_state(&f, 5, 5000), 0);
+	CU_ASSERT(h_be_has(&f, "error"));
+	CU_ASSERT_EQUAL(access(j0, F_OK), 0); /* kept for a later attempt */
+	/* A later attempt: the state still Connected (say the Closing never got written). */
+	backd_kill();
+	CU_ASSERT_EQUAL_FATAL(rename(bak, j1), 0);
+	snprintf(state, sizeof(state), "%s/state", f.be);
+	CU_ASSERT_EQUAL(pv_xs_write(h_sim.dom0, 0, state, "4", 1), 0);
+	CU_ASSERT_EQUAL_FATAL(backd_start_seeded(22), 0);
+	for (qi = 0; qi < 2; qi++) {
+		for (i = 0; i < 3; i++) {
+			CU_ASSERT_EQUAL_FATAL(h_get(&f, qi, &rsp, 5000), 0);
+			CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+		}
+	}
+	CU_ASSERT_EQUAL(h_be_state(&f), 4);
+	CU_ASSERT_EQUAL(h_stat(&f, "journal_lost"), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	/* The connection ended: its journals with it. */
+	CU_ASSERT_NOT_EQUAL(access(j0, F_OK), 0);
+	CU_ASSERT_NOT_EQUAL(access(j1, F_OK), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * The toolstack removes a device while no daemon runs (a guest destroyed meanwhile): the
+ * next daemon removes its journal as it starts, and keeps those of devices that exist.
+ */
+static void test_journal_swept(void)
+{
+	struct h_fe f;
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	char gone[300], stray[300], live[300];
+	FILE *fp;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 2, R_DEVID + 12, 1u << 20, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_OKAY);
+	put_unkicked(&f);
+	backd_kill();
+	journal_path(&f, gone, sizeof(gone));
+	journal_path(&rf, live, sizeof(live));
+	snprintf(stray, sizeof(stray), "%s/vbd-3-4242-q2.journal", h_sim.rundir);
+	fp = fopen(stray, "w");
+	CU_ASSERT_FATAL(fp != NULL);
+	fclose(fp);
+	CU_ASSERT_EQUAL(access(gone, F_OK), 0);
+	CU_ASSERT_EQUAL(access(live, F_OK), 0);
+	pv_xs_rm(h_sim.dom0, 0, f.be);
+	pv_xs_rm(h_sim.dom0, 0, f.fe);
+	CU_ASSERT_EQUAL_FATAL(backd_start_seeded(23), 0);
+	CU_ASSERT_NOT_EQUAL(access(gone, F_OK), 0);
+	CU_ASSERT_NOT_EQUAL(access(stray, F_OK), 0);
+	CU_ASSERT_EQUAL(access(live, F_OK), 0);
+	/* The device still there resumed as before. */
+	fill_one(&rf, &r);
+	CU_ASSERT_EQUAL(h_do(&rf, 0, &r), BLKIF_RSP_OKAY);
+	h_fe_release(&f);
+	h_fe_free(&f);
+}
+
 CU_TestInfo restart_tests[] = {
+	{ "journal with two entries for one request: refused, the device fails",
+	  test_journal_duplicate },
+	{ "a resume failing part-way keeps the journals: a later attempt resumes exactly",
+	  test_journal_kept_after_failed_resume },
+	{ "journals of devices removed while no daemon ran: removed at start, others kept",
+	  test_journal_swept },
 	{ "journal missing or garbage: an idle ring resumes, a busy one fails with error",
 	  test_journal_spoiled },
 	{ "a guest's rsp_prod rewritten while the daemon was dead: not believed",
