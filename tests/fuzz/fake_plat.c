@@ -345,50 +345,7 @@ int pv_xs_write(struct pv_platform *p, pv_xs_txn_t t, const char *path, const vo
 	return 0;
 }
 
-int pv_xs_printf(struct pv_platform *p, pv_xs_txn_t t, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n, rc;
-
-	if (!p || !path || !fmt)
-		return -EINVAL;
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	rc = pv_xs_write(p, t, path, s, (size_t)n);
-	free(s);
-	return rc;
-}
-
-int pv_xs_read_u64(struct pv_platform *p, pv_xs_txn_t t, const char *path, uint64_t *v)
-{
-	uint64_t x = 0;
-	size_t len, i;
-	char *s;
-	int rc;
-
-	if (!v)
-		return -EINVAL;
-	rc = pv_xs_read(p, t, path, &s, &len);
-	if (rc < 0)
-		return rc;
-	rc = len ? 0 : -EINVAL;
-	for (i = 0; i < len && rc == 0; i++) {
-		unsigned int d = (unsigned int)(s[i] - '0');
-
-		if (d > 9 || x > (UINT64_MAX - d) / 10)
-			rc = -EINVAL;
-		else
-			x = x * 10 + d;
-	}
-	free(s);
-	if (rc == 0)
-		*v = x;
-	return rc;
-}
+/* pv_xs_printf() and pv_xs_read_u64(): platform/pv_xs_fmt.c, over the two above. */
 
 int pv_xs_mkdir(struct pv_platform *p, pv_xs_txn_t t, const char *path)
 {
