@@ -128,6 +128,12 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 #define PV_BLKBACK_KICK_BUDGET       32u
 #define PV_BLKBACK_PASS_QUEUES       64u
 /*
+ * A queue with at most this many requests in flight and on its ring is short (a guest at
+ * a low queue depth): its notification is served before those of long queues, and
+ * between the run queue's turns (pv_blkback_sched.c).
+ */
+#define PV_BLKBACK_SHORT_QUEUE       4u
+/*
  * Event storms (as Xen's lateeoi after XSA-332): after SPURIOUS_MAX notifications in a
  * row that brought no request, the port stays masked for 1 ms, doubling per storm up to
  * STORM_MAX_MS; a request resets both.  Unmasking looks at the ring again.

@@ -694,6 +694,8 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 
 	*more = 0;
 	q->waiting = 0;
+	/* Responses already written go out first: a completion never waits behind intake. */
+	push(q);
 	if (q->njreplay && !q->stopped && replay(q)) {
 		q->waiting = 1;
 		/* New requests wait behind the old ones; completions kick us again. */
@@ -793,33 +795,70 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 		pv_blkback_sched_more(q);
 }
 
+/* One notified queue's turn: a budget, then unmask (or back off), then the run queue. */
+static void notified_turn(struct pv_backd *d, struct pv_blkback_queue *q)
+{
+	unsigned int taken;
+	int more;
+
+	taken = pv_blkback_kick_budget(q, d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+	/* Unmasked (or not, in a storm) after the pass: an event meanwhile stays pending. */
+	/* A notification for requests that wait for bounce pages brought work all the same:
+	 * counting it spurious would storm-mask a busy, honest guest. */
+	pv_blkback_sched_notified(q, taken || q->waiting);
+	if (more)
+		pv_blkback_sched_more(q);
+}
+
+/*
+ * Requests waiting on q's ring, and whether q is short: few requests in flight or
+ * waiting.  A guest at queue depth 1 is short; a flooder is not.  req_prod is the guest's
+ * and only steers the order here (kick checks it before any use): an impossible value
+ * makes the queue long.
+ */
+static unsigned int queue_backlog(const struct pv_blkback_queue *q)
+{
+	pv_ring_idx_t prod = __atomic_load_n(&q->ring.sring->req_prod, __ATOMIC_RELAXED);
+
+	return (pv_ring_idx_t)(prod - q->ring.req_cons);
+}
+
+static int queue_short(const struct pv_blkback_queue *q)
+{
+	unsigned int backlog = queue_backlog(q);
+
+	return backlog <= q->ring.nr_ents && q->inflight + backlog <= PV_BLKBACK_SHORT_QUEUE;
+}
+
 void pv_blkback_evtchn_ready(struct pv_backd *d)
 {
-	unsigned int n;
+	struct pv_blkback_queue *longq[PV_BLKBACK_PASS_QUEUES];
+	unsigned int n, nlong = 0, i;
 	int port;
 
 	/*
 	 * A bounded batch: a port unmasked here can be pending again at once; the evtchn fd
-	 * stays readable, so what is left waits for one turn of the other fds.
+	 * stays readable, so what is left waits for one turn of the other fds.  Short queues
+	 * are served as their ports come, long ones after them: a guest waiting for one
+	 * request does not wait behind a flooder's turns of PV_BLKBACK_KICK_BUDGET.
 	 */
 	for (n = 0; n < PV_BLKBACK_PASS_QUEUES && (port = pv_evtchn_pending(d->plat)) >= 0; n++) {
 		struct pv_blkback_queue *q = (unsigned int)port < d->nports ? d->ports[port] : NULL;
-		unsigned int taken;
-		int more;
 
 		if (!q) {
 			pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
 			continue;
 		}
 		q->dev->st.notifications_in++;
-		taken = pv_blkback_kick_budget(q, d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
-		/* Unmasked (or not, in a storm) after the pass: an event meanwhile stays pending. */
-		/* A notification for requests that wait for bounce pages brought work all the same:
-		 * counting it spurious would storm-mask a busy, honest guest. */
-		pv_blkback_sched_notified(q, taken || q->waiting);
-		if (more)
-			pv_blkback_sched_more(q);
+		if (d->sched_ok && !queue_short(q)) {
+			longq[nlong++] = q;
+			continue;
+		}
+		notified_turn(d, q);
 	}
+	for (i = 0; i < nlong; i++)
+		/* Still there: a turn above cannot unbind a port (a disconnect waits for dirty). */
+		notified_turn(d, longq[i]);
 }
 
 void pv_blkback_after_completions(struct pv_blkback_dev *dev)
@@ -827,8 +866,20 @@ void pv_blkback_after_completions(struct pv_blkback_dev *dev)
 	unsigned int i;
 
 	for (i = 0; i < dev->nqueues; i++) {
-		/* Freed slots may let requests waiting behind a full ring in. */
-		pv_blkback_kick(&dev->qs[i]);
+		struct pv_blkback_queue *q = &dev->qs[i];
+
+		/*
+		 * Freed slots may let requests waiting behind a full ring in.  A few are taken
+		 * now; a ring full of them (a flooder: a turn of grant maps costs a millisecond)
+		 * gets its responses out now and its intake on the run queue, where other
+		 * guests' notifications are served between turns.
+		 */
+		if (dev->d->sched_ok && !q->stopped && queue_backlog(q) > PV_BLKBACK_SHORT_QUEUE) {
+			push(q);
+			pv_blkback_sched_more(q);
+		} else {
+			pv_blkback_kick(q);
+		}
 	}
 	if (dev->target)
 		dev->dirty = 1;

@@ -70,6 +70,13 @@ static void on_work(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 		if (!q)
 			break;
 		pv_blkback_kick(q); /* back on the run queue if it still has more */
+		/*
+		 * A notification that came meanwhile is served now, not after the other turns
+		 * of this round: a guest waiting for one request waits for one flooder's
+		 * budget at most (one epoll_wait with no timeout when none came).
+		 */
+		if (d->runq_head)
+			pv_blkback_evtchn_ready(d);
 	}
 	if (d->runq_head)
 		work_set(d, 1);
