@@ -25,4 +25,11 @@ int pv_sim_domain_list(struct pv_platform *p, domid_t *ids, unsigned int max);
  */
 uint64_t pv_sim_hypercalls(struct pv_platform *p);
 
+/*
+ * pvio-simd's counters of refused and hostile input (pv_sim_proto.h's struct
+ * pv_sim_stats: n names and values, in that order).  names[i] is valid for the life of the
+ * program.  Returns how many counters there are (at most max filled), or -errno.
+ */
+int pv_sim_stats(struct pv_platform *p, const char **names, uint64_t *values, unsigned int max);
+
 #endif
