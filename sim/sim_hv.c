@@ -17,12 +17,12 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "sim_hv.h"
+#include "pv_accept.h"
 #include "pv_daemon.h"
 #include "sim_unix.h"
 #include "pv_sim_grant.h"
@@ -38,7 +38,7 @@
 #define DOMU_MAX_PORTS 1023u
 #define DOMU_MAX_CONNS 64u
 
-/* How long every listener sleeps after accept() ran out of fds (see pause_listeners). */
+/* How long every listener sleeps after accept() ran out of fds (pv_accept.h). */
 #define ACCEPT_PAUSE_MS 100
 
 /*
@@ -134,8 +134,7 @@ struct sim_hv {
 	unsigned int fd_budget; /* per domU */
 	int epoch_fd;           /* the epochs of pv_sim_proto.h, handed out read-only */
 	uint32_t *epochs;
-	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
-	int paused;
+	struct pv_accept listening; /* the hypercall listeners, paused when out of fds */
 	struct pv_sim_stats st;
 };
 
@@ -853,40 +852,6 @@ static void conn_io(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 			close(out[i]);
 }
 
-/*
- * Out of fds (EMFILE, ENFILE) or memory, the pending connection stays pending and a
- * level-triggered listener fires again at once: the daemon would spin.  Instead every
- * hypercall listener sleeps ACCEPT_PAUSE_MS; open connections keep being served.
- */
-static void pause_listeners(struct sim_hv *hv)
-{
-	struct itimerspec its = { .it_value.tv_nsec = ACCEPT_PAUSE_MS * 1000000L };
-	unsigned int i;
-
-	if (hv->paused || hv->timer_fd < 0 || timerfd_settime(hv->timer_fd, 0, &its, NULL) < 0)
-		return;
-	for (i = 0; i < DOMID_LIMIT; i++)
-		if (hv->dom[i] && hv->dom[i]->hc_fd >= 0)
-			pv_loop_mod(hv->loop, hv->dom[i]->hc_fd, 0);
-	hv->paused = 1;
-	hv->st.accept_paused++;
-}
-
-static void resume_listeners(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
-{
-	struct sim_hv *hv = opaque;
-	unsigned int i;
-	uint64_t n;
-
-	(void)events;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	hv->paused = 0;
-	for (i = 0; i < DOMID_LIMIT; i++)
-		if (hv->dom[i] && hv->dom[i]->hc_fd >= 0)
-			pv_loop_mod(loop, hv->dom[i]->hc_fd, EPOLLIN);
-}
-
 static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct sim_dom *d = opaque;
@@ -896,8 +861,8 @@ static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 	(void)events;
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-			pause_listeners(d->hv);
+		if (pv_accept_failed(&d->hv->listening, errno))
+			d->hv->st.accept_paused = d->hv->listening.pauses;
 		return;
 	}
 	/* Over its caps, a domain's new connection is closed at once: refused, not queued. */
@@ -941,7 +906,7 @@ static void dom_free(struct sim_hv *hv, struct sim_dom *d)
 		if (d->ports[i].state != PORT_FREE)
 			port_close(hv, d, i);
 	if (d->hc_fd >= 0) {
-		pv_loop_del(hv->loop, d->hc_fd);
+		pv_accept_del(&hv->listening, d->hc_fd);
 		close(d->hc_fd);
 	}
 	pv_xsd_domain_release(hv->xsd, d->domid);
@@ -1016,7 +981,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		goto fail;
 	d->hc_fd = rc;
 	d->made_hc = 1;
-	if ((rc = pv_loop_add(hv->loop, d->hc_fd, hv->paused ? 0 : EPOLLIN, hc_accept, d)) < 0) {
+	if ((rc = pv_accept_add(&hv->listening, d->hc_fd, hc_accept, d)) < 0) {
 		close(d->hc_fd);
 		d->hc_fd = -1;
 		goto fail;
@@ -1097,11 +1062,10 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 	hv->epoch_fd = -1;
 	hv->fd_budget = sim_hv_domu_fd_budget();
 	hv->rundir = strdup(rundir);
-	hv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!hv->rundir || hv->timer_fd < 0 || epochs_new(hv) < 0 ||
-	    pv_loop_add(loop, hv->timer_fd, EPOLLIN, resume_listeners, hv) < 0) {
-		if (hv->timer_fd >= 0)
-			close(hv->timer_fd);
+	hv->listening.timer_fd = -1;
+	if (!hv->rundir || epochs_new(hv) < 0 ||
+	    pv_accept_init(&hv->listening, loop, ACCEPT_PAUSE_MS) < 0) {
+		pv_accept_fini(&hv->listening);
 		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
@@ -1109,8 +1073,7 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 	}
 	rc = sim_hv_domain_create(hv, 0);
 	if (rc < 0) {
-		pv_loop_del(loop, hv->timer_fd);
-		close(hv->timer_fd);
+		pv_accept_fini(&hv->listening);
 		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
@@ -1129,8 +1092,7 @@ void sim_hv_free(struct sim_hv *hv)
 	for (i = DOMID_LIMIT; i-- > 0;)
 		if (hv->dom[i])
 			dom_free(hv, hv->dom[i]);
-	pv_loop_del(hv->loop, hv->timer_fd);
-	close(hv->timer_fd);
+	pv_accept_fini(&hv->listening);
 	epochs_free(hv);
 	free(hv->rundir);
 	free(hv);
