@@ -227,8 +227,9 @@ static void reg_orphan(struct sim_reg *r)
 
 /*
  * Frees the registrations of d whose process is gone and that nobody has pinned any more:
- * their grants were ended at orphaning, so no new pin can appear.  Without this a domain
- * whose processes restart would pile up three fds per restart.
+ * their grants were ended at orphaning, and GNT_MAP takes none of an orphan, so no new
+ * pin can appear.  Without this a domain whose processes restart would pile up two fds
+ * per restart.
  */
 static void dom_sweep_regs(struct sim_dom *d)
 {
