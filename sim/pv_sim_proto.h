@@ -11,15 +11,17 @@
  *
  * Shared memory, all memfds:
  *   memory   the granting domain's pages (registered by it, sealed against resizing)
- *   gnttab   its struct grant_entry_v1[] (registered by it, sealed)
- *   active   one uint32_t per grant entry: pin counts of the grantees' mappings and
- *            copies in flight (created by the daemon, never given to the granter)
- *   maptrack one per connection that maps: what it has mapped, so that the daemon can
- *            release its pins when the process dies (created by the daemon)
+ *   gnttab   its struct grant_entry_v1[] (registered by it, sealed against resizing; the
+ *            daemon seals it against new writable mappings too once it and the granter
+ *            hold theirs, so a grantee gets it read-only)
  *   epochs   one uint32_t per domid: the generation of the domain's current grant-table
  *            registration, 0 when it has none (created and written by the daemon only,
  *            sealed against writes by anyone else).  A grantee compares it with the
  *            generation of its cached view and asks GET_PEER again only when they differ.
+ *
+ * Pins (who has which grant mapped) live in the daemon's memory only: a grantee maps with
+ * GNT_MAP, which checks and pins a batch of refs and sets GTF_reading/GTF_writing, and
+ * unmaps with GNT_UNMAP; what a connection still holds when it closes is released.
  */
 #ifndef PV_SIM_PROTO_H
 #define PV_SIM_PROTO_H
@@ -28,7 +30,7 @@
 
 #include "pv_xen_types.h"
 
-#define PV_SIM_PROTO_VERSION 1
+#define PV_SIM_PROTO_VERSION 2
 
 /* Xen's own grant_table.h defines these too; a file includes one or the other. */
 #ifndef __XEN_PUBLIC_GRANT_TABLE_H__
@@ -55,11 +57,12 @@ struct grant_entry_v1 {
 
 
 enum pv_sim_op {
-	PV_SIM_OP_HELLO = 1,        /* -> a[0] = our domid, a[1] = maptrack entries, a[2] = epoch
-	                             * entries; fds: maptrack, epochs (read-only) */
+	PV_SIM_OP_HELLO = 1,        /* -> a[0] = our domid, a[1] = epoch entries; fd: epochs
+	                             * (read-only) */
 	PV_SIM_OP_REGISTER_GNTTAB,  /* a[0] = memory pages, a[1] = grant entries; fds: memory, gnttab */
 	PV_SIM_OP_GET_PEER,         /* a[0] = domid -> a[0] = pages, a[1] = entries, a[2] = registration
-	                             * generation; fds: memory, gnttab, active */
+	                             * generation; fds: memory, gnttab (read-only).  Refused
+	                             * (EACCES) unless the granter grants the caller something */
 	PV_SIM_OP_EVTCHN_ALLOC,     /* a[0] = remote domid -> a[0] = port; fds: ours, peer's */
 	PV_SIM_OP_EVTCHN_BIND,      /* a[0] = remote domid, a[1] = remote port -> a[0] = port; fds */
 	PV_SIM_OP_EVTCHN_CLOSE,     /* a[0] = port */
@@ -67,6 +70,12 @@ enum pv_sim_op {
 	PV_SIM_OP_DOMAIN_CREATE,    /* dom0 only: a[0] = domid or PV_SIM_DOMID_ANY -> a[0] = domid */
 	PV_SIM_OP_DOMAIN_DESTROY,   /* dom0 only: a[0] = domid */
 	PV_SIM_OP_DOMAIN_LIST,      /* -> a[0] = n; data: n x uint16_t domid */
+	PV_SIM_OP_GNT_MAP,          /* a[0] = granter, a[1] = generation, a[2] = n, a[3] = writable;
+	                             * data: n x uint32_t ref -> data: n x struct pv_sim_map_out.
+	                             * All or nothing; ESTALE: the generation is not current */
+	PV_SIM_OP_GNT_UNMAP,        /* a[0] = n; data: n x uint32_t handle.  Every handle of this
+	                             * connection is released; EINVAL if one was not */
+	PV_SIM_OP_STATS,            /* -> data: struct pv_sim_stats */
 	PV_SIM_OP_MAX,
 };
 
@@ -77,7 +86,9 @@ enum pv_sim_op {
 #define PV_SIM_MAX_MEM_PAGES     (1u << 20) /* 4 GiB of guest memory */
 #define PV_SIM_MAX_GNT_ENTRIES   (1u << 16)
 #define PV_SIM_MAX_PORTS         4096       /* per domain, as Xen's 2-level ABI on 64-bit */
-#define PV_SIM_MAPTRACK_ENTRIES  (1u << 16) /* mappings one connection may hold at once */
+#define PV_SIM_MAPTRACK_ENTRIES  (1u << 16) /* pages one connection may hold mapped at once */
+#define PV_SIM_MAP_BATCH         256u       /* refs per GNT_MAP (what fits in data[]) */
+#define PV_SIM_UNMAP_BATCH       512u       /* handles per GNT_UNMAP */
 #define PV_SIM_MAX_DOMAINS       1024
 #define PV_SIM_EPOCH_ENTRIES     0x7FF0u    /* DOMID_FIRST_RESERVED */
 
@@ -89,26 +100,23 @@ struct pv_sim_msg {
 	uint8_t data[2048];
 };
 
-/*
- * An active-table word: pins of one grant entry by all its grantees.  The lock bit
- * serialises a pin count change with the GTF_reading/GTF_writing change it implies, so
- * that the flags in the granter's entry always match "someone has it in use".
- */
-#define PV_SIM_ACT_LOCK      (1u << 31)
-#define PV_SIM_ACT_DEAD      (1u << 30) /* the granter's process is gone: no new pins */
-#define PV_SIM_ACT_RD_SHIFT  0
-#define PV_SIM_ACT_WR_SHIFT  15
-#define PV_SIM_ACT_CNT_MASK  0x7FFFu
-
-/* A maptrack entry: one grant this connection holds pinned (a mapped page). */
-struct pv_sim_maptrack {
-	uint32_t ref;
-	domid_t domid;       /* the granter */
-	uint16_t flags;      /* PV_SIM_MT_* */
-	uint32_t generation; /* of the granter's registration */
-	uint32_t pad;
+/* One page GNT_MAP pinned: where it is in the granter's memory, and what releases it. */
+struct pv_sim_map_out {
+	uint32_t frame;
+	uint32_t handle; /* a slot of the connection's maptrack, kept in the daemon */
 };
-#define PV_SIM_MT_INUSE    1u
-#define PV_SIM_MT_WRITABLE 2u
+
+/* The daemon's counts of refused and hostile input (PV_SIM_OP_STATS, dom0 only). */
+struct pv_sim_stats {
+	uint64_t refused_conns;     /* connections closed at once: over a domain's caps */
+	uint64_t accept_paused;     /* listeners paused after accept() ran out of fds */
+	uint64_t over_budget;       /* requests refused with EMFILE: a domain's fd budget */
+	uint64_t bad_maps;          /* GNT_MAP refused: not granted, read-only, bad ref or frame */
+	uint64_t bad_unmaps;        /* GNT_UNMAP handles the connection did not hold */
+	uint64_t stale_maps;        /* GNT_MAP on a registration that is no longer current */
+	uint64_t maptrack_full;     /* GNT_MAP refused: the connection's maptrack is full */
+	uint64_t peer_refused;      /* GET_PEER refused: no live grant to the caller */
+	uint64_t pins;              /* pages mapped now, all connections */
+};
 
 #endif /* PV_SIM_PROTO_H */

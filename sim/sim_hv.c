@@ -17,12 +17,12 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "sim_hv.h"
+#include "pv_accept.h"
 #include "pv_daemon.h"
 #include "sim_unix.h"
 #include "pv_sim_grant.h"
@@ -38,21 +38,47 @@
 #define DOMU_MAX_PORTS 1023u
 #define DOMU_MAX_CONNS 64u
 
-/* How long every listener sleeps after accept() ran out of fds (see pause_listeners). */
+/* How long every listener sleeps after accept() ran out of fds (pv_accept.h). */
 #define ACCEPT_PAUSE_MS 100
 
-/* A granter's registered memory and grant table; kept until its domain is destroyed. */
+/*
+ * A granter's registered memory and grant table; kept while its process lives, and after
+ * that while any grantee still has one of its pages mapped.
+ */
 struct sim_reg {
 	struct sim_reg *next;
-	struct sim_dom *dom; /* the granter, charged for the three fds */
+	struct sim_dom *dom; /* the granter, charged for the two fds */
 	uint32_t gen;
 	uint32_t pages, entries;
-	int memfd, gntfd, actfd;
+	int memfd, gntfd;
 	struct grant_entry_v1 *gnt;
-	uint32_t *act;
-	uint8_t *granted; /* bitmap by domid: GET_PEER found a grant to it once already */
-	int orphaned; /* the process that registered it is gone */
-	int stuck;    /* an entry lock never came free: no more locking in this table */
+	/*
+	 * Pins of each entry, reading (low 16 bits) and writing (high 16): the daemon's own
+	 * memory, the only truth about "in use"; GTF_reading/GTF_writing in the entry are
+	 * set and cleared from it.
+	 */
+	uint32_t *pins;
+	uint64_t npins;     /* all entries' pins: an orphan with none left is freed */
+	grant_ref_t hint;   /* the last entry GET_PEER found granted to hint_dom */
+	domid_t hint_dom;
+	int orphaned;       /* the process that registered it is gone */
+};
+
+#define PIN_RD(p)  ((p) & 0xFFFFu)
+#define PIN_WR(p)  ((p) >> 16)
+#define PIN_MAX    0xFFFFu
+
+/*
+ * One page a connection has mapped: Xen's maptrack entry, in the daemon's memory.  The
+ * registration is named by (granter, generation), which no other registration shares,
+ * rather than by pointer: a destroyed granter's registrations go while pins remain.
+ */
+struct sim_mt {
+	uint32_t ref;
+	uint32_t gen;
+	domid_t domid;
+	uint8_t inuse, writable;
+	uint32_t next_free;
 };
 
 enum port_state { PORT_FREE, PORT_UNBOUND, PORT_BOUND };
@@ -70,10 +96,13 @@ struct sim_conn {
 	struct sim_hv *hv;
 	struct sim_dom *dom;
 	int fd;
-	int mtfd;
-	struct pv_sim_maptrack *mt;
+	/* Pages mapped: slots [0, mt_len) used at some time, a free list through them. */
+	struct sim_mt *mt;
+	uint32_t mt_cap, mt_len, mt_free, mt_used;
 	struct sim_reg *reg; /* the registration this connection made, if any */
 };
+
+#define MT_NONE UINT32_MAX
 
 struct sim_dom {
 	struct sim_hv *hv;
@@ -85,7 +114,6 @@ struct sim_dom {
 	 * (never the socket of another daemon that made create fail with EADDRINUSE). */
 	int made_dir, made_hc, made_xs;
 	struct sim_reg *regs; /* newest first; regs->orphaned == 0 means current */
-	int sweep;            /* conn_release: orphaned registrations lost pins */
 	struct sim_conn *conns;
 	unsigned int nconns;
 	unsigned int nfds;    /* fds the daemon holds for this domain (see fd_take) */
@@ -106,11 +134,8 @@ struct sim_hv {
 	unsigned int fd_budget; /* per domU */
 	int epoch_fd;           /* the epochs of pv_sim_proto.h, handed out read-only */
 	uint32_t *epochs;
-	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
-	int paused;
-	struct {
-		uint64_t refused, accept_paused, over_budget, forged_maptrack;
-	} st;
+	struct pv_accept listening; /* the hypercall listeners, paused when out of fds */
+	struct pv_sim_stats st;
 };
 
 unsigned int sim_hv_domu_fd_budget(void)
@@ -167,16 +192,15 @@ static struct sim_reg *dom_find_reg(struct sim_dom *d, uint32_t gen)
 
 static void reg_free(struct sim_reg *r)
 {
-	if (r->dom)
-		fd_give(r->dom, 3);
-	free(r->granted);
+	if (r->dom) {
+		fd_give(r->dom, 2);
+		r->dom->hv->st.pins -= r->npins; /* their maptrack entries now name nothing */
+	}
+	free(r->pins);
 	if (r->gnt)
 		munmap(r->gnt, (size_t)r->entries * sizeof(*r->gnt));
-	if (r->act)
-		munmap(r->act, (size_t)r->entries * sizeof(*r->act));
 	close(r->memfd);
 	close(r->gntfd);
-	close(r->actfd);
 	free(r);
 }
 
@@ -189,23 +213,23 @@ static void reg_orphan(struct sim_reg *r)
 {
 	uint32_t i;
 
-	r->orphaned = 1;
+	r->orphaned = 1; /* no new pins: GNT_MAP takes only a current registration */
 	/* Grantees' cached views are stale from now on; they ask again on their next failure. */
 	if (r->dom && r->dom->hv->epochs[r->dom->domid] == r->gen)
 		__atomic_store_n(&r->dom->hv->epochs[r->dom->domid], 0, __ATOMIC_RELEASE);
-	for (i = 0; i < r->entries; i++) {
-		/* A dead or hostile process left a lock held: one timeout, not one per entry. */
-		if (!r->stuck && pv_sim_gnt_kill(&r->act[i]) < 0)
-			r->stuck = 1;
-		if (r->gnt[i].flags & GTF_permit_access)
+	for (i = 0; i < r->entries; i++)
+		if (!r->pins[i] && (r->gnt[i].flags & GTF_permit_access)) {
+			/* Nobody has it mapped, whatever the (dead) granter left in its flags. */
+			pv_sim_gnt_sync_flags(&r->gnt[i], 0, 0);
 			pv_sim_gnt_end_access(&r->gnt[i]);
-	}
+		}
 }
 
 /*
  * Frees the registrations of d whose process is gone and that nobody has pinned any more:
- * their grants were ended at orphaning, so no new pin can appear.  Without this a domain
- * whose processes restart would pile up three fds per restart.
+ * their grants were ended at orphaning, and GNT_MAP takes none of an orphan, so no new
+ * pin can appear.  Without this a domain whose processes restart would pile up two fds
+ * per restart.
  */
 static void dom_sweep_regs(struct sim_dom *d)
 {
@@ -213,17 +237,8 @@ static void dom_sweep_regs(struct sim_dom *d)
 
 	while (*pp) {
 		struct sim_reg *r = *pp;
-		uint32_t i;
 
-		if (!r->orphaned) {
-			pp = &r->next;
-			continue;
-		}
-		for (i = 0; i < r->entries; i++)
-			if (__atomic_load_n(&r->act[i], __ATOMIC_ACQUIRE) &
-			    ~(PV_SIM_ACT_LOCK | PV_SIM_ACT_DEAD))
-				break;
-		if (i < r->entries) {
+		if (!r->orphaned || r->npins) {
 			pp = &r->next;
 			continue;
 		}
@@ -396,11 +411,11 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	if ((rc = check_memfd(in[0], pages * PV_PAGE_SIZE)) ||
 	    (rc = check_memfd(in[1], entries * sizeof(struct grant_entry_v1))))
 		return rc;
-	if ((rc = fd_take(d, 3)) < 0)
+	if ((rc = fd_take(d, 2)) < 0)
 		return rc;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		fd_give(d, 3);
+		fd_give(d, 2);
 		return -ENOMEM;
 	}
 	r->dom = d;
@@ -408,28 +423,26 @@ static int op_register(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	r->entries = (uint32_t)entries;
 	r->memfd = dup(in[0]);
 	r->gntfd = dup(in[1]);
-	r->actfd = memfd_create("pvio-sim-active", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (r->memfd < 0 || r->gntfd < 0 || r->actfd < 0 ||
-	    ftruncate(r->actfd, (off_t)(entries * sizeof(uint32_t))) < 0 ||
-	    fcntl(r->actfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
-		rc = -errno;
+	r->pins = calloc(entries, sizeof(*r->pins));
+	if (r->memfd < 0 || r->gntfd < 0 || !r->pins) {
+		rc = r->pins ? -errno : -ENOMEM;
 		goto fail;
 	}
 	r->gnt = mmap(NULL, entries * sizeof(*r->gnt), PROT_READ | PROT_WRITE, MAP_SHARED,
 		      r->gntfd, 0);
-	r->act = mmap(NULL, entries * sizeof(*r->act), PROT_READ | PROT_WRITE, MAP_SHARED,
-		      r->actfd, 0);
-	if (r->gnt == MAP_FAILED || r->act == MAP_FAILED) {
+	if (r->gnt == MAP_FAILED) {
 		rc = -errno;
-		if (r->gnt == MAP_FAILED)
-			r->gnt = NULL;
-		if (r->act == MAP_FAILED)
-			r->act = NULL;
+		r->gnt = NULL;
 		goto fail;
 	}
-	r->granted = calloc(DOMID_LIMIT / 8, 1);
-	if (!r->granted) {
-		rc = -ENOMEM;
+	/*
+	 * The granter mapped its table before registering it, and the daemon just did: from
+	 * now on nobody maps it writable or writes it, so the grantees GET_PEER hands it to
+	 * can only read it and cannot touch the in-use flags.  A granter that did not map it
+	 * first has no table to write to, which hurts only itself.
+	 */
+	if (fcntl(r->gntfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0) {
+		rc = -EINVAL;
 		goto fail;
 	}
 	if (++hv->next_gen == 0) /* 0 means "no registration" in the epochs */
@@ -446,6 +459,13 @@ fail:
 	return rc;
 }
 
+static int granted_to(struct sim_reg *r, grant_ref_t ref, domid_t me)
+{
+	uint32_t w = __atomic_load_n(pv_sim_gnt_word(&r->gnt[ref]), __ATOMIC_ACQUIRE);
+
+	return pv_sim_gnt_allows(w, me, 0) == 0;
+}
+
 static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
 		       int *fds, unsigned int *nfds)
 {
@@ -459,26 +479,194 @@ static int op_get_peer(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg 
 	r = dom_current_reg(p);
 	if (!r)
 		return -ENOENT;
-	/* Only a domain that has been granted something may reach the granter's memory: the
-	 * nearest the sim comes to Xen's "no grant, no access".  Found once, remembered: a
-	 * grantee asking again (a new process, a stale view) costs no scan. */
+	/*
+	 * Only a domain the granter grants something to now may reach its memory: the nearest
+	 * the sim comes to Xen's "no grant, no access" (a process that got the fd earlier
+	 * keeps it: docs/sim-platform.md).  The entry found last time is tried first, so a
+	 * grantee asking again (a new process, a stale view) rarely costs a scan.
+	 */
 	me = c->dom->domid;
-	if (!(r->granted[me / 8] & (1u << (me % 8)))) {
-		for (i = 0; i < r->entries; i++)
-			if ((r->gnt[i].flags & GTF_permit_access) && r->gnt[i].domid == me)
-				break;
-		if (i == r->entries)
+	if (!(r->hint_dom == me && granted_to(r, r->hint, me))) {
+		for (i = 0; i < r->entries && !granted_to(r, i, me); i++)
+			;
+		if (i == r->entries) {
+			hv->st.peer_refused++;
 			return -EACCES;
-		r->granted[me / 8] |= (uint8_t)(1u << (me % 8));
+		}
+		r->hint = i;
+		r->hint_dom = me;
 	}
 	m->a[0] = r->pages;
 	m->a[1] = r->entries;
 	m->a[2] = r->gen;
 	fds[0] = r->memfd;
 	fds[1] = r->gntfd;
-	fds[2] = r->actfd;
-	*nfds = 3;
+	*nfds = 2;
 	return 0;
+}
+
+/* ---- pins: what a connection has mapped ------------------------------------------------ */
+
+/* A free maptrack slot of c (grown by doubling up to the cap), or MT_NONE. */
+static uint32_t mt_get(struct sim_conn *c)
+{
+	uint32_t slot;
+
+	if (c->mt_free == MT_NONE && c->mt_len == c->mt_cap) {
+		uint32_t cap = c->mt_cap ? c->mt_cap * 2 : 64;
+		struct sim_mt *n;
+
+		if (c->mt_cap >= PV_SIM_MAPTRACK_ENTRIES)
+			return MT_NONE;
+		if (cap > PV_SIM_MAPTRACK_ENTRIES)
+			cap = PV_SIM_MAPTRACK_ENTRIES;
+		n = realloc(c->mt, cap * sizeof(*n));
+		if (!n)
+			return MT_NONE;
+		c->mt = n;
+		c->mt_cap = cap;
+	}
+	if (c->mt_free != MT_NONE) {
+		slot = c->mt_free;
+		c->mt_free = c->mt[slot].next_free;
+	} else {
+		slot = c->mt_len++;
+	}
+	c->mt_used++;
+	return slot;
+}
+
+/* Drops one pin of r's entry ref; the last one clears the entry's in-use flags. */
+static void pin_drop(struct sim_hv *hv, struct sim_reg *r, grant_ref_t ref, int writable)
+{
+	uint32_t p = r->pins[ref], rd = PIN_RD(p), wr = PIN_WR(p);
+
+	if (writable && wr)
+		wr--;
+	else if (!writable && rd)
+		rd--;
+	else
+		return;
+	r->pins[ref] = rd | wr << 16;
+	r->npins--;
+	hv->st.pins--;
+	pv_sim_gnt_sync_flags(&r->gnt[ref], rd, wr);
+	if (r->orphaned && !r->npins)
+		dom_sweep_regs(r->dom); /* frees r: the last page of a dead granter unmapped */
+}
+
+/* Releases c's maptrack slot and the pin it holds.  0, or -EINVAL if c holds no such slot. */
+static int mt_put(struct sim_hv *hv, struct sim_conn *c, uint32_t slot)
+{
+	struct sim_mt *e;
+	struct sim_dom *g;
+	struct sim_reg *r;
+
+	if (slot >= c->mt_len || !c->mt[slot].inuse)
+		return -EINVAL;
+	e = &c->mt[slot];
+	g = dom_get(hv, e->domid);
+	r = g ? dom_find_reg(g, e->gen) : NULL;
+	if (r) /* else the granter was destroyed, and its table with it */
+		pin_drop(hv, r, e->ref, e->writable);
+	e->inuse = 0;
+	e->next_free = c->mt_free;
+	c->mt_free = slot;
+	c->mt_used--;
+	return 0;
+}
+
+/*
+ * Pins one entry of r for c's domain and records it in c's maptrack.  0 and *out, or
+ * -EINVAL (no such entry, frame outside the granter's memory), -EACCES (not granted to
+ * us, read-only), -EBUSY (pin count saturated), -ENOSPC (maptrack full).
+ */
+static int pin_one(struct sim_hv *hv, struct sim_conn *c, struct sim_reg *r, grant_ref_t ref,
+		   int writable, struct pv_sim_map_out *out)
+{
+	uint32_t p, frame, slot;
+
+	if (ref >= r->entries)
+		return -EINVAL;
+	p = r->pins[ref];
+	if ((writable ? PIN_WR(p) : PIN_RD(p)) == PIN_MAX)
+		return -EBUSY;
+	if (pv_sim_gnt_mark(&r->gnt[ref], c->dom->domid, writable) < 0)
+		return -EACCES;
+	/* Read the frame once, after the entry is marked in use: the granter may not change it now. */
+	frame = __atomic_load_n(&r->gnt[ref].frame, __ATOMIC_ACQUIRE);
+	slot = frame < r->pages ? mt_get(c) : MT_NONE;
+	if (slot == MT_NONE) {
+		pv_sim_gnt_sync_flags(&r->gnt[ref], PIN_RD(p), PIN_WR(p)); /* undo our marking */
+		if (frame < r->pages)
+			hv->st.maptrack_full++;
+		return frame < r->pages ? -ENOSPC : -EINVAL;
+	}
+	r->pins[ref] = writable ? p + (1u << 16) : p + 1;
+	r->npins++;
+	hv->st.pins++;
+	c->mt[slot] = (struct sim_mt){ .ref = ref, .gen = r->gen, .domid = r->dom->domid,
+				       .inuse = 1, .writable = !!writable, .next_free = MT_NONE };
+	out->frame = frame;
+	out->handle = slot;
+	return 0;
+}
+
+/*
+ * GNT_MAP: pins a batch of refs of the granter's current registration, all or nothing.
+ * The pins are the daemon's: a grantee that dies after this holds them only through its
+ * connection, which the daemon releases when it closes.
+ */
+static int op_gnt_map(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m, size_t din)
+{
+	grant_ref_t refs[PV_SIM_MAP_BATCH];
+	struct pv_sim_map_out out[PV_SIM_MAP_BATCH];
+	struct sim_dom *g = dom_get(hv, m->a[0]);
+	uint64_t n = m->a[2];
+	struct sim_reg *r;
+	unsigned int i;
+	int rc = 0;
+
+	if (n == 0 || n > PV_SIM_MAP_BATCH || din < n * sizeof(uint32_t))
+		return -EINVAL;
+	if (!g)
+		return -ESRCH;
+	r = dom_current_reg(g);
+	if (!r || r->gen != m->a[1]) {
+		hv->st.stale_maps++;
+		return -ESTALE;
+	}
+	memcpy(refs, m->data, n * sizeof(uint32_t)); /* the reply overwrites data[] */
+	for (i = 0; i < n; i++)
+		if ((rc = pin_one(hv, c, r, refs[i], !!m->a[3], &out[i])) < 0)
+			break;
+	if (rc < 0) {
+		while (i-- > 0)
+			mt_put(hv, c, out[i].handle);
+		if (rc != -ENOSPC)
+			hv->st.bad_maps++;
+		return rc;
+	}
+	memcpy(m->data, out, n * sizeof(out[0]));
+	m->ndata = (uint32_t)(n * sizeof(out[0]));
+	return 0;
+}
+
+/* GNT_UNMAP: releases a batch of this connection's maptrack handles. */
+static int op_gnt_unmap(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m, size_t din)
+{
+	uint64_t n = m->a[0];
+	unsigned int i, bad = 0;
+	uint32_t h;
+
+	if (n == 0 || n > PV_SIM_UNMAP_BATCH || din < n * sizeof(uint32_t))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		memcpy(&h, m->data + i * sizeof(h), sizeof(h));
+		bad += mt_put(hv, c, h) < 0;
+	}
+	hv->st.bad_unmaps += bad;
+	return bad ? -EINVAL : 0;
 }
 
 /* ---- connections ------------------------------------------------------------------------ */
@@ -489,54 +677,20 @@ static void conn_release(struct sim_hv *hv, struct sim_conn *c)
 	unsigned int i;
 
 	/*
-	 * Unpin whatever the process still had mapped: Xen's maptrack walk at domain death.
-	 * The maptrack is the process's own memory, so every entry is a claim, not a fact:
-	 * only an entry the granter has granted to this very domain can carry a pin of
-	 * it (pv_sim_gnt_pin takes none otherwise), so any other claim is a forgery aimed at
-	 * another grantee's pins and is skipped.  A domain can thus drop only pins of its own.
+	 * Unpin whatever the process still had mapped: Xen's maptrack walk at domain death,
+	 * on the daemon's own records, as long as the most the connection ever held at once.
 	 */
-	for (i = 0; c->mt && i < PV_SIM_MAPTRACK_ENTRIES; i++) {
-		struct pv_sim_maptrack e = c->mt[i];
-		struct sim_dom *g;
-		struct sim_reg *r;
-		uint32_t w;
-
-		if (!(e.flags & PV_SIM_MT_INUSE))
-			continue;
-		g = dom_get(hv, e.domid);
-		r = g ? dom_find_reg(g, e.generation) : NULL;
-		if (!r || e.ref >= r->entries)
-			continue;
-		w = __atomic_load_n(pv_sim_gnt_word(&r->gnt[e.ref]), __ATOMIC_ACQUIRE);
-		if ((w & GTF_type_mask) != GTF_permit_access || (domid_t)(w >> 16) != d->domid) {
-			hv->st.forged_maptrack++;
-			continue;
-		}
-		if (!r->stuck) {
-			if (pv_sim_gnt_unpin(r->gnt, r->act, r->entries, e.ref,
-					     !!(e.flags & PV_SIM_MT_WRITABLE)) < 0)
-				r->stuck = 1;
-			if (r->orphaned)
-				g->sweep = 1; /* once per domain below, not once per entry */
-		}
-	}
-	for (i = 0; c->mt && i < DOMID_LIMIT; i++)
-		if (hv->dom[i] && hv->dom[i]->sweep) {
-			hv->dom[i]->sweep = 0;
-			dom_sweep_regs(hv->dom[i]);
-		}
+	for (i = 0; i < c->mt_len && c->mt_used; i++)
+		if (c->mt[i].inuse)
+			mt_put(hv, c, i);
+	free(c->mt);
+	c->mt = NULL;
 	for (i = 1; i < PV_SIM_MAX_PORTS; i++)
 		if (d->ports[i].state != PORT_FREE && d->ports[i].owner == c)
 			port_close(hv, d, i);
 	if (c->reg) {
 		reg_orphan(c->reg);
 		dom_sweep_regs(d);
-	}
-	if (c->mt)
-		munmap(c->mt, PV_SIM_MAPTRACK_ENTRIES * sizeof(*c->mt));
-	if (c->mtfd >= 0) {
-		close(c->mtfd);
-		fd_give(d, 1);
 	}
 	pv_loop_del(hv->loop, c->fd);
 	close(c->fd);
@@ -562,33 +716,10 @@ static int op_hello(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
 {
 	if (m->a[0] != PV_SIM_PROTO_VERSION)
 		return -EPROTONOSUPPORT;
-	if (c->mtfd < 0) {
-		size_t sz = PV_SIM_MAPTRACK_ENTRIES * sizeof(*c->mt);
-		int rc = fd_take(c->dom, 1);
-
-		if (rc < 0)
-			return rc;
-		c->mtfd = memfd_create("pvio-sim-maptrack", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (c->mtfd < 0) {
-			rc = -errno;
-			fd_give(c->dom, 1);
-			return rc;
-		}
-		if (ftruncate(c->mtfd, (off_t)sz) < 0 ||
-		    fcntl(c->mtfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-			return -errno;
-		c->mt = mmap(NULL, sz, PROT_READ, MAP_SHARED, c->mtfd, 0);
-		if (c->mt == MAP_FAILED) {
-			c->mt = NULL;
-			return -errno;
-		}
-	}
 	m->a[0] = c->dom->domid;
-	m->a[1] = PV_SIM_MAPTRACK_ENTRIES;
-	m->a[2] = PV_SIM_EPOCH_ENTRIES;
-	fds[0] = c->mtfd;
-	fds[1] = hv->epoch_fd;
-	*nfds = 2;
+	m->a[1] = PV_SIM_EPOCH_ENTRIES;
+	fds[0] = hv->epoch_fd;
+	*nfds = 1;
 	return 0;
 }
 
@@ -608,7 +739,8 @@ static int op_domain_list(struct sim_hv *hv, struct pv_sim_msg *m)
 	return 0;
 }
 
-static int dispatch(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
+/* din: bytes of data[] the request carried. */
+static int dispatch(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m, size_t din,
 		    const int *in, unsigned int nin, int *out, unsigned int *nout, int *close_out)
 {
 	struct sim_dom *d;
@@ -650,6 +782,16 @@ static int dispatch(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg *m,
 		return sim_hv_domain_destroy(hv, (unsigned int)(m->a[0] > 0xFFFF ? 0x10000 : m->a[0]));
 	case PV_SIM_OP_DOMAIN_LIST:
 		return op_domain_list(hv, m);
+	case PV_SIM_OP_GNT_MAP:
+		return op_gnt_map(hv, c, m, din);
+	case PV_SIM_OP_GNT_UNMAP:
+		return op_gnt_unmap(hv, c, m, din);
+	case PV_SIM_OP_STATS:
+		if (c->dom->domid != 0)
+			return -EPERM;
+		memcpy(m->data, &hv->st, sizeof(hv->st));
+		m->ndata = sizeof(hv->st);
+		return 0;
 	default:
 		return -ENOSYS;
 	}
@@ -687,7 +829,8 @@ static void conn_io(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 		close_out = 0;
 	} else {
 		m.ndata = 0;
-		m.ret = dispatch(hv, c, &m, in, nin, out, &nout, &close_out);
+		m.ret = dispatch(hv, c, &m, (size_t)n - offsetof(struct pv_sim_msg, data), in, nin,
+				 out, &nout, &close_out);
 		if (m.ret < 0)
 			nout = 0;
 	}
@@ -710,40 +853,6 @@ static void conn_io(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 			close(out[i]);
 }
 
-/*
- * Out of fds (EMFILE, ENFILE) or memory, the pending connection stays pending and a
- * level-triggered listener fires again at once: the daemon would spin.  Instead every
- * hypercall listener sleeps ACCEPT_PAUSE_MS; open connections keep being served.
- */
-static void pause_listeners(struct sim_hv *hv)
-{
-	struct itimerspec its = { .it_value.tv_nsec = ACCEPT_PAUSE_MS * 1000000L };
-	unsigned int i;
-
-	if (hv->paused || hv->timer_fd < 0 || timerfd_settime(hv->timer_fd, 0, &its, NULL) < 0)
-		return;
-	for (i = 0; i < DOMID_LIMIT; i++)
-		if (hv->dom[i] && hv->dom[i]->hc_fd >= 0)
-			pv_loop_mod(hv->loop, hv->dom[i]->hc_fd, 0);
-	hv->paused = 1;
-	hv->st.accept_paused++;
-}
-
-static void resume_listeners(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
-{
-	struct sim_hv *hv = opaque;
-	unsigned int i;
-	uint64_t n;
-
-	(void)events;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	hv->paused = 0;
-	for (i = 0; i < DOMID_LIMIT; i++)
-		if (hv->dom[i] && hv->dom[i]->hc_fd >= 0)
-			pv_loop_mod(loop, hv->dom[i]->hc_fd, EPOLLIN);
-}
-
 static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct sim_dom *d = opaque;
@@ -753,13 +862,13 @@ static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 	(void)events;
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-			pause_listeners(d->hv);
+		if (pv_accept_failed(&d->hv->listening, errno))
+			d->hv->st.accept_paused = d->hv->listening.pauses;
 		return;
 	}
 	/* Over its caps, a domain's new connection is closed at once: refused, not queued. */
 	if ((d->domid != 0 && d->nconns >= DOMU_MAX_CONNS) || fd_take(d, 1) < 0) {
-		d->hv->st.refused++;
+		d->hv->st.refused_conns++;
 		close(cfd);
 		return;
 	}
@@ -771,7 +880,7 @@ static void hc_accept(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 	}
 	c->hv = d->hv;
 	c->fd = cfd;
-	c->mtfd = -1;
+	c->mt_free = MT_NONE;
 	c->dom = d;
 	if (pv_loop_add(loop, cfd, EPOLLIN, conn_io, c) < 0) {
 		close(cfd);
@@ -798,7 +907,7 @@ static void dom_free(struct sim_hv *hv, struct sim_dom *d)
 		if (d->ports[i].state != PORT_FREE)
 			port_close(hv, d, i);
 	if (d->hc_fd >= 0) {
-		pv_loop_del(hv->loop, d->hc_fd);
+		pv_accept_del(&hv->listening, d->hc_fd);
 		close(d->hc_fd);
 	}
 	pv_xsd_domain_release(hv->xsd, d->domid);
@@ -873,7 +982,7 @@ int sim_hv_domain_create(struct sim_hv *hv, unsigned int domid)
 		goto fail;
 	d->hc_fd = rc;
 	d->made_hc = 1;
-	if ((rc = pv_loop_add(hv->loop, d->hc_fd, hv->paused ? 0 : EPOLLIN, hc_accept, d)) < 0) {
+	if ((rc = pv_accept_add(&hv->listening, d->hc_fd, hc_accept, d)) < 0) {
 		close(d->hc_fd);
 		d->hc_fd = -1;
 		goto fail;
@@ -954,11 +1063,10 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 	hv->epoch_fd = -1;
 	hv->fd_budget = sim_hv_domu_fd_budget();
 	hv->rundir = strdup(rundir);
-	hv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!hv->rundir || hv->timer_fd < 0 || epochs_new(hv) < 0 ||
-	    pv_loop_add(loop, hv->timer_fd, EPOLLIN, resume_listeners, hv) < 0) {
-		if (hv->timer_fd >= 0)
-			close(hv->timer_fd);
+	hv->listening.timer_fd = -1;
+	if (!hv->rundir || epochs_new(hv) < 0 ||
+	    pv_accept_init(&hv->listening, loop, ACCEPT_PAUSE_MS) < 0) {
+		pv_accept_fini(&hv->listening);
 		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
@@ -966,8 +1074,7 @@ struct sim_hv *sim_hv_new(struct pv_loop *loop, struct pv_xsd *xsd, const char *
 	}
 	rc = sim_hv_domain_create(hv, 0);
 	if (rc < 0) {
-		pv_loop_del(loop, hv->timer_fd);
-		close(hv->timer_fd);
+		pv_accept_fini(&hv->listening);
 		epochs_free(hv);
 		free(hv->rundir);
 		free(hv);
@@ -986,8 +1093,7 @@ void sim_hv_free(struct sim_hv *hv)
 	for (i = DOMID_LIMIT; i-- > 0;)
 		if (hv->dom[i])
 			dom_free(hv, hv->dom[i]);
-	pv_loop_del(hv->loop, hv->timer_fd);
-	close(hv->timer_fd);
+	pv_accept_fini(&hv->listening);
 	epochs_free(hv);
 	free(hv->rundir);
 	free(hv);

@@ -13,8 +13,8 @@
 struct sim_hv;
 
 /*
- * File descriptors the daemon may hold for one domU (its hypercall connections and
- * maptracks, two per event channel, three per grant-table registration): an eighth of
+ * File descriptors the daemon may hold for one domU (its hypercall connections, two per
+ * event channel, two per grant-table registration): an eighth of
  * RLIMIT_NOFILE, between 16 and 4096, so that no single domain can use up the daemon's
  * fds and lock dom0 out.  Domain 0 has no budget.  Call after raising the limit.
  */

@@ -5,6 +5,7 @@
  *   pvio-ctl [--platform SPEC] domain-create [DOMID]
  *   pvio-ctl [--platform SPEC] domain-destroy DOMID
  *   pvio-ctl [--platform SPEC] domain-list
+ *   pvio-ctl [--platform SPEC] domain-stats
  *   pvio-ctl [--platform SPEC] block-attach|block-detach|block-list|block-stats ...
  *
  * SPEC is a platform spec (pv_platform.h): "sim:<rundir>:0" for pvio-simd, or taken from
@@ -28,7 +29,8 @@ static void usage(FILE *f)
 		"usage: pvio-ctl [--platform SPEC] [-v] COMMAND [ARGS]\n"
 		"  domain-create [DOMID]   create a simulated domain (sim only); prints its id\n"
 		"  domain-destroy DOMID    destroy it, releasing its grants, ports and xenstore nodes\n"
-		"  domain-list             list the domains\n");
+		"  domain-list             list the domains\n"
+		"  domain-stats            pvio-simd's counters of refused and hostile input\n");
 	pv_ctl_block_usage(f);
 	fprintf(f,
 		"SPEC: sim:<rundir>:0 or xen (default: $PVIO_PLATFORM, else xen)\n"
@@ -58,7 +60,7 @@ static int cmd_domain(struct pv_platform *p, const char *cmd, int argc, char **a
 	int rc, i;
 
 	if (strcmp(cmd, "domain-create") && strcmp(cmd, "domain-destroy") &&
-	    strcmp(cmd, "domain-list"))
+	    strcmp(cmd, "domain-list") && strcmp(cmd, "domain-stats"))
 		return -ENOSYS;
 	if (strcmp(pv_platform_name(p), "sim"))
 		return -ENOTSUP; /* on Xen, xl creates and destroys domains */
@@ -92,6 +94,19 @@ static int cmd_domain(struct pv_platform *p, const char *cmd, int argc, char **a
 		printf("%-6s %s\n", "ID", "STATE");
 		for (i = 0; i < rc && i < (int)(sizeof(ids) / sizeof(ids[0])); i++)
 			printf("%-6u %s\n", ids[i], "running");
+		return 0;
+	}
+	if (!strcmp(cmd, "domain-stats")) {
+		const char *names[32];
+		uint64_t v[32];
+
+		if (argc != 0)
+			return -EINVAL;
+		rc = pv_sim_stats(p, names, v, 32);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < rc && i < 32; i++)
+			printf("%s %llu\n", names[i], (unsigned long long)v[i]);
 		return 0;
 	}
 	return -ENOSYS;

@@ -3,11 +3,12 @@
  * sim_platform.c - the platform interface over pvio-simd.
  *
  * Setup (grant-table registration, learning a granter's memory, event channel allocation)
- * is a request on the domain's hypercall socket.  Everything after that happens here,
- * in the process: a grant map pins the entry in the granter's tables and mmaps the page
- * from the granter's memfd; a grant copy pins, copies and unpins; a notify writes the
- * peer's eventfd.  The checks Xen's hypervisor makes are made here, on tables the
- * granter cannot forge (docs/sim-platform.md says where this differs from Xen).
+ * is a request on the domain's hypercall socket, and so is a grant map and unmap (one
+ * request per call, however many pages): the daemon checks and pins the entries in its
+ * own memory and sets the in-use flags, and the page is then mmapped here from the
+ * granter's memfd.  A grant copy checks the entry here, on the granter's table, which
+ * this process can only read, and copies; a notify writes the peer's eventfd
+ * (docs/sim-platform.md says where this differs from Xen).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +55,7 @@ struct peer {
 	uint32_t gen, pages, entries;
 	int memfd;
 	uint8_t *mem;
-	struct grant_entry_v1 *gnt;
-	uint32_t *act;
+	const struct grant_entry_v1 *gnt; /* read-only: only the granter and the daemon write it */
 };
 
 /* One pv_gnt_map() result. */
@@ -65,7 +65,7 @@ struct mapping {
 	unsigned int count;
 	int writable;
 	struct peer *peer;
-	uint32_t slot[]; /* maptrack slot of each page */
+	uint32_t handle[]; /* the daemon's maptrack handle of each page */
 };
 
 struct port {
@@ -74,9 +74,6 @@ struct port {
 
 struct sim {
 	int hc;
-	/* maptrack: what we have pinned, readable by the daemon */
-	struct pv_sim_maptrack *mt;
-	uint32_t mt_n, *mt_free, mt_nfree;
 	/* each domain's registration generation, written by the daemon only */
 	const uint32_t *epochs;
 	uint64_t hypercalls; /* round trips to the daemon, for tests */
@@ -144,13 +141,8 @@ static void sim_close(struct pv_platform *p)
 	}
 	if (!s)
 		return;
-	while (s->maps) {
-		struct mapping *m = s->maps;
-
-		pv_platform_sim_ops.gnt_unmap(p, m->addr, m->count);
-		if (s->maps == m) /* unmap refused: drop it anyway, the daemon unpins for us */
-			s->maps = m->next;
-	}
+	while (s->maps)
+		pv_platform_sim_ops.gnt_unmap(p, s->maps->addr, s->maps->count);
 	while (s->shares) {
 		struct share *sh = s->shares;
 
@@ -164,8 +156,7 @@ static void sim_close(struct pv_platform *p)
 
 		s->peers = pe->next;
 		munmap(pe->mem, (size_t)pe->pages * PV_PAGE_SIZE);
-		munmap(pe->gnt, (size_t)pe->entries * sizeof(*pe->gnt));
-		munmap(pe->act, (size_t)pe->entries * sizeof(*pe->act));
+		munmap((void *)pe->gnt, (size_t)pe->entries * sizeof(*pe->gnt));
 		close(pe->memfd);
 		free(pe);
 	}
@@ -178,8 +169,6 @@ static void sim_close(struct pv_platform *p)
 		munmap(s->mem, (size_t)s->pages * PV_PAGE_SIZE);
 	if (s->gnt)
 		munmap(s->gnt, (size_t)s->entries * sizeof(*s->gnt));
-	if (s->mt)
-		munmap(s->mt, (size_t)s->mt_n * sizeof(*s->mt));
 	if (s->epochs)
 		munmap((void *)s->epochs, PV_SIM_EPOCH_ENTRIES * sizeof(*s->epochs));
 	if (s->memfd >= 0)
@@ -190,7 +179,6 @@ static void sim_close(struct pv_platform *p)
 		close(s->epfd);
 	if (s->hc >= 0)
 		close(s->hc); /* the daemon closes our ports and unpins what is left */
-	free(s->mt_free);
 	free(s->page_used);
 	free(s->ref_free);
 	free(s);
@@ -247,8 +235,7 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 		goto fail;
 	}
 	rc = hc_call(s, &m, NULL, 0, fds, &n);
-	if (rc < 0 || n != 2 || m.a[0] != domid || m.a[1] == 0 || m.a[1] > (1u << 20) ||
-	    m.a[2] != PV_SIM_EPOCH_ENTRIES) {
+	if (rc < 0 || n != 1 || m.a[0] != domid || m.a[1] != PV_SIM_EPOCH_ENTRIES) {
 		for (i = 0; i < n; i++)
 			close(fds[i]);
 		if (rc == 0)
@@ -256,25 +243,14 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 		*errmsg = "sim platform: pvio-simd refused the connection";
 		goto fail;
 	}
-	s->mt_n = (uint32_t)m.a[1];
-	s->mt = mmap(NULL, (size_t)s->mt_n * sizeof(*s->mt), PROT_READ | PROT_WRITE, MAP_SHARED,
-		     fds[0], 0);
-	close(fds[0]);
 	s->epochs = mmap(NULL, PV_SIM_EPOCH_ENTRIES * sizeof(*s->epochs), PROT_READ, MAP_SHARED,
-			 fds[1], 0);
-	close(fds[1]);
-	s->mt_free = malloc(s->mt_n * sizeof(*s->mt_free));
-	if (s->mt == MAP_FAILED || s->epochs == MAP_FAILED || !s->mt_free) {
-		if (s->mt == MAP_FAILED)
-			s->mt = NULL;
-		if (s->epochs == MAP_FAILED)
-			s->epochs = NULL;
+			 fds[0], 0);
+	close(fds[0]);
+	if (s->epochs == MAP_FAILED) {
+		s->epochs = NULL;
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (i = 0; i < s->mt_n; i++)
-		s->mt_free[i] = s->mt_n - 1 - i;
-	s->mt_nfree = s->mt_n;
 	p->domid = (domid_t)domid;
 	if (asprintf(&xspath, "%s/dom%lu/socket", rundir, domid) < 0) {
 		rc = -ENOMEM;
@@ -473,10 +449,8 @@ static void peer_free(struct peer *pe)
 {
 	if (pe->mem && pe->mem != MAP_FAILED)
 		munmap(pe->mem, (size_t)pe->pages * PV_PAGE_SIZE);
-	if (pe->gnt && (void *)pe->gnt != MAP_FAILED)
-		munmap(pe->gnt, (size_t)pe->entries * sizeof(*pe->gnt));
-	if (pe->act && (void *)pe->act != MAP_FAILED)
-		munmap(pe->act, (size_t)pe->entries * sizeof(*pe->act));
+	if (pe->gnt && (const void *)pe->gnt != MAP_FAILED)
+		munmap((void *)pe->gnt, (size_t)pe->entries * sizeof(*pe->gnt));
 	if (pe->memfd >= 0)
 		close(pe->memfd);
 	free(pe);
@@ -524,12 +498,13 @@ static int get_peer(struct sim *s, domid_t domid, struct peer **out)
 	for (cur = s->peers; cur && (cur->domid != domid || cur->stale); cur = cur->next)
 		;
 	if (cur && (cur->gen == ep || ep == 0)) {
-		/* With ep 0 the granter is gone: pins on the old view fail (ACT_DEAD) by themselves. */
+		/* With ep 0 the granter is gone: the daemon ended its unused grants, and refuses
+		 * maps of the old registration (ESTALE). */
 		*out = cur;
 		return 0;
 	}
 	rc = hc_call(s, &m, NULL, 0, fds, &n); /* ep 0, nothing cached: ESRCH or ENOENT */
-	if (rc < 0 || n != 3 || m.a[0] == 0 || m.a[0] > PV_SIM_MAX_MEM_PAGES || m.a[1] == 0 ||
+	if (rc < 0 || n != 2 || m.a[0] == 0 || m.a[0] > PV_SIM_MAX_MEM_PAGES || m.a[1] == 0 ||
 	    m.a[1] > PV_SIM_MAX_GNT_ENTRIES) {
 		if (rc == 0) {
 			for (i = 0; i < n; i++)
@@ -557,13 +532,9 @@ static int get_peer(struct sim *s, domid_t domid, struct peer **out)
 	pe->memfd = fds[0];
 	pe->mem = mmap(NULL, (size_t)pe->pages * PV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       fds[0], 0);
-	pe->gnt = mmap(NULL, pe->entries * sizeof(*pe->gnt), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fds[1], 0);
-	pe->act = mmap(NULL, pe->entries * sizeof(*pe->act), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fds[2], 0);
+	pe->gnt = mmap(NULL, pe->entries * sizeof(*pe->gnt), PROT_READ, MAP_SHARED, fds[1], 0);
 	close(fds[1]);
-	close(fds[2]);
-	if (pe->mem == MAP_FAILED || (void *)pe->gnt == MAP_FAILED || (void *)pe->act == MAP_FAILED) {
+	if (pe->mem == MAP_FAILED || (const void *)pe->gnt == MAP_FAILED) {
 		peer_free(pe);
 		return -ENOMEM;
 	}
@@ -582,57 +553,109 @@ static int peer_outdated(const struct sim *s, const struct peer *pe)
 	return ep != 0 && ep != pe->gen;
 }
 
-static void mt_put(struct sim *s, uint32_t slot)
+/*
+ * Could domain me use entry ref of view pe (for writing, if writable)?  The daemon
+ * decides for a map; this is the check before a copy, and the one that spares a map the
+ * round trip when its answer is certain to be no.  Returns 0 and *frame, -EINVAL (no such
+ * entry, frame outside the granter's memory) or -EACCES.
+ */
+static int entry_check(const struct peer *pe, grant_ref_t ref, domid_t me, int writable,
+		       uint32_t *frame)
 {
-	__atomic_store_n(&s->mt[slot].flags, 0, __ATOMIC_RELEASE);
-	s->mt_free[s->mt_nfree++] = slot;
+	uint32_t w, fr;
+
+	if (ref >= pe->entries)
+		return -EINVAL;
+	w = __atomic_load_n((const uint32_t *)(const void *)&pe->gnt[ref], __ATOMIC_ACQUIRE);
+	if (pv_sim_gnt_allows(w, me, writable) < 0)
+		return -EACCES;
+	fr = __atomic_load_n(&pe->gnt[ref].frame, __ATOMIC_ACQUIRE);
+	if (fr >= pe->pages)
+		return -EINVAL;
+	*frame = fr;
+	return 0;
 }
 
-/* Pins and maps every ref, or nothing.  Returns 0, -EACCES, -EINVAL, -ENOSPC or -ENOMEM. */
+/* Releases maptrack handles in the daemon, a batch per request.  0 or -errno. */
+static int hc_unmap(struct sim *s, const uint32_t *handles, unsigned int count)
+{
+	struct pv_sim_msg m = { .op = PV_SIM_OP_GNT_UNMAP };
+	unsigned int done, n;
+	int rc = 0, r;
+
+	for (done = 0; done < count; done += n) {
+		n = count - done < PV_SIM_UNMAP_BATCH ? count - done : PV_SIM_UNMAP_BATCH;
+		m.op = PV_SIM_OP_GNT_UNMAP;
+		m.a[0] = n;
+		m.ndata = n * sizeof(uint32_t);
+		memcpy(m.data, handles + done, m.ndata);
+		if ((r = hc_call(s, &m, NULL, 0, NULL, NULL)) < 0 && !rc)
+			rc = r;
+	}
+	return rc;
+}
+
+/*
+ * Asks the daemon to pin every ref (it sets the in-use flags) and maps the pages, or
+ * does nothing.  Returns 0, -EACCES, -EINVAL, -ESTALE (pe is not the granter's current
+ * table), -ENOSPC, -EBUSY or -ENOMEM.
+ */
 static int map_once(struct sim *s, domid_t me, struct peer *pe, unsigned int count,
 		    const grant_ref_t *refs, int writable, struct mapping *mp)
 {
 	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	struct pv_sim_msg m;
 	uint8_t *base;
-	unsigned int i;
+	unsigned int i, done, n, run;
+	uint32_t frame;
 	int rc = 0;
 
-	if (count > s->mt_nfree)
-		return -ENOSPC;
+	/* A map the daemon would refuse costs no round trip (a hostile request, 256 of them). */
+	for (i = 0; i < count; i++)
+		if ((rc = entry_check(pe, refs[i], me, writable, &frame)) < 0)
+			return rc;
 	/* Reserve the whole range first so that the pages land next to each other. */
 	base = mmap(NULL, (size_t)count * PV_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	for (i = 0; i < count; i++) {
-		struct pv_sim_maptrack *e;
-		uint32_t frame, slot;
+	for (done = 0; done < count && rc == 0; done += n) {
+		struct pv_sim_map_out out[PV_SIM_MAP_BATCH];
 
-		rc = pv_sim_gnt_pin(pe->gnt, pe->act, pe->entries, pe->pages, refs[i], me, writable,
-				    &frame);
+		n = count - done < PV_SIM_MAP_BATCH ? count - done : PV_SIM_MAP_BATCH;
+		m = (struct pv_sim_msg){ .op = PV_SIM_OP_GNT_MAP,
+					 .a = { pe->domid, pe->gen, n, !!writable },
+					 .ndata = (uint32_t)(n * sizeof(uint32_t)) };
+		memcpy(m.data, refs + done, m.ndata);
+		rc = hc_call(s, &m, NULL, 0, NULL, NULL);
 		if (rc < 0)
 			break;
-		if (mmap(base + (size_t)i * PV_PAGE_SIZE, PV_PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED,
-			 pe->memfd, (off_t)frame * PV_PAGE_SIZE) == MAP_FAILED) {
-			rc = -ENOMEM;
-			pv_sim_gnt_unpin(pe->gnt, pe->act, pe->entries, refs[i], writable);
+		if (m.ndata != n * sizeof(out[0])) {
+			rc = -EPROTO;
 			break;
 		}
-		/* Recorded so that the daemon can unpin it if we die. */
-		slot = s->mt_free[--s->mt_nfree];
-		e = &s->mt[slot];
-		e->ref = refs[i];
-		e->domid = pe->domid;
-		e->generation = pe->gen;
-		__atomic_store_n(&e->flags, (uint16_t)(PV_SIM_MT_INUSE | (writable ? PV_SIM_MT_WRITABLE : 0)),
-				 __ATOMIC_RELEASE);
-		mp->slot[i] = slot;
+		memcpy(out, m.data, m.ndata);
+		for (i = 0; i < n; i++)
+			mp->handle[done + i] = out[i].handle;
+		/* One mmap per run of consecutive frames (a multi-page share is one run). */
+		for (i = 0; i < n && rc == 0; i += run) {
+			for (run = 1; i + run < n && out[i + run].frame == out[i].frame + run; run++)
+				;
+			if (out[i].frame >= pe->pages || run > pe->pages - out[i].frame ||
+			    mmap(base + (size_t)(done + i) * PV_PAGE_SIZE, (size_t)run * PV_PAGE_SIZE,
+				 prot, MAP_SHARED | MAP_FIXED, pe->memfd,
+				 (off_t)out[i].frame * PV_PAGE_SIZE) == MAP_FAILED)
+				rc = out[i].frame >= pe->pages ? -EPROTO : -ENOMEM;
+		}
+		if (rc < 0) {
+			done += n; /* these are pinned too: released below */
+			n = 0;
+		}
 	}
 	if (rc < 0) {
-		while (i-- > 0) {
-			pv_sim_gnt_unpin(pe->gnt, pe->act, pe->entries, refs[i], writable);
-			mt_put(s, mp->slot[i]);
-		}
+		/* Unmap before unpinning: once unpinned the granter may reuse the pages. */
 		munmap(base, (size_t)count * PV_PAGE_SIZE);
+		if (done)
+			hc_unmap(s, mp->handle, done);
 		return rc;
 	}
 	mp->addr = base;
@@ -647,6 +670,8 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	struct peer *pe;
 	int rc;
 
+	if (count == 0)
+		return -EINVAL;
 	mp = malloc(sizeof(*mp) + count * sizeof(uint32_t));
 	if (!mp)
 		return -ENOMEM;
@@ -656,7 +681,7 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 		return rc;
 	}
 	rc = map_once(s, p->domid, pe, count, refs, writable, mp);
-	if ((rc == -EACCES || rc == -EINVAL) && peer_outdated(s, pe)) {
+	if ((rc == -EACCES || rc == -EINVAL || rc == -ESTALE) && peer_outdated(s, pe)) {
 		/* The granter started over with a new table since we looked: look once more. */
 		struct peer *fresh;
 
@@ -665,6 +690,8 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 			rc = map_once(s, p->domid, pe, count, refs, writable, mp);
 		}
 	}
+	if (rc == -ESTALE)
+		rc = -EACCES; /* the granter is gone: its grants with it */
 	if (rc < 0) {
 		free(mp);
 		return rc;
@@ -683,7 +710,7 @@ static int sim_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 {
 	struct sim *s = S(p);
 	struct mapping **pp, *mp;
-	unsigned int i;
+	int rc;
 
 	for (pp = &s->maps; *pp && (*pp)->addr != addr; pp = &(*pp)->next)
 		;
@@ -692,28 +719,27 @@ static int sim_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 		return -EINVAL;
 	/* Unmap before unpinning: once unpinned the granter may reuse the page. */
 	munmap(mp->addr, (size_t)count * PV_PAGE_SIZE);
-	for (i = 0; i < count; i++) {
-		pv_sim_gnt_unpin(mp->peer->gnt, mp->peer->act, mp->peer->entries,
-				 s->mt[mp->slot[i]].ref, mp->writable);
-		mt_put(s, mp->slot[i]);
-	}
+	/* Should the daemon be unreachable, it releases the pins when it sees us close. */
+	rc = hc_unmap(s, mp->handle, count);
 	*pp = mp->next;
 	if (!--mp->peer->nmaps && mp->peer->stale)
 		peers_trim(s, mp->peer->domid, NULL);
 	free(mp);
-	return 0;
+	return rc == -EINVAL ? -EPROTO : 0;
 }
 
-/* One segment on view pe.  Returns 0, -EINVAL or -EACCES. */
+/*
+ * One segment on view pe.  Returns 0, -EINVAL or -EACCES.  Unlike Xen, nothing marks the
+ * entry in use during the copy (that takes the daemon): the entry is checked before and
+ * after, so a grant the granter ended meanwhile fails the segment (docs/sim-platform.md).
+ */
 static int copy_one(domid_t me, struct peer *pe, struct pv_gnt_copy_seg *g)
 {
-	uint32_t frame;
+	uint32_t frame, again;
 	uint8_t *page;
 	int rc;
 
-	/* Pinned for the copy only, as Xen marks the entry in use during a GNTTABOP_copy. */
-	rc = pv_sim_gnt_pin(pe->gnt, pe->act, pe->entries, pe->pages, g->ref, me, g->to_granted,
-			    &frame);
+	rc = entry_check(pe, g->ref, me, g->to_granted, &frame);
 	if (rc < 0)
 		return rc;
 	page = pe->mem + (size_t)frame * PV_PAGE_SIZE + g->offset;
@@ -721,7 +747,8 @@ static int copy_one(domid_t me, struct peer *pe, struct pv_gnt_copy_seg *g)
 		memcpy(page, g->local, g->len);
 	else
 		memcpy(g->local, page, g->len);
-	pv_sim_gnt_unpin(pe->gnt, pe->act, pe->entries, g->ref, g->to_granted);
+	if (entry_check(pe, g->ref, me, g->to_granted, &again) < 0 || again != frame)
+		return -EACCES;
 	return 0;
 }
 
@@ -888,27 +915,52 @@ static int sim_domain_info(struct pv_platform *p, domid_t domid, struct pv_domin
 	return 0;
 }
 
-static struct sim *admin_any(struct pv_platform *p)
-{
-	return p && p->ops == &pv_platform_sim_ops ? S(p) : NULL;
-}
-
-static struct sim *admin(struct pv_platform *p)
+/* The sim state of p, or NULL if p is not a sim platform (the daemon checks privilege). */
+static struct sim *sim_of(struct pv_platform *p)
 {
 	return p && p->ops == &pv_platform_sim_ops ? S(p) : NULL;
 }
 
 uint64_t pv_sim_hypercalls(struct pv_platform *p)
 {
-	struct sim *s = admin_any(p);
+	struct sim *s = sim_of(p);
 
 	return s ? s->hypercalls : 0;
+}
+
+int pv_sim_stats(struct pv_platform *p, const char **names, uint64_t *values, unsigned int max)
+{
+	static const char *const n[] = {
+		"refused-connections", "accept-paused", "over-fd-budget", "bad-maps",
+		"bad-unmaps", "stale-maps", "maptrack-full", "peer-refused", "pages-mapped",
+	};
+	struct pv_sim_msg m = { .op = PV_SIM_OP_STATS };
+	struct pv_sim_stats st;
+	uint64_t v[sizeof(n) / sizeof(n[0])];
+	struct sim *s = sim_of(p);
+	unsigned int i;
+	int rc;
+
+	_Static_assert(sizeof(st) == sizeof(v), "a name for every counter");
+	if (!s)
+		return -EINVAL;
+	rc = hc_call(s, &m, NULL, 0, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	if (m.ndata != sizeof(st))
+		return -EPROTO;
+	memcpy(v, m.data, sizeof(v));
+	for (i = 0; i < max && i < sizeof(n) / sizeof(n[0]); i++) {
+		names[i] = n[i];
+		values[i] = v[i];
+	}
+	return (int)(sizeof(n) / sizeof(n[0]));
 }
 
 int pv_sim_domain_create(struct pv_platform *p, unsigned int want, domid_t *got)
 {
 	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_CREATE, .a = { want } };
-	struct sim *s = admin(p);
+	struct sim *s = sim_of(p);
 	int rc;
 
 	if (!s)
@@ -922,7 +974,7 @@ int pv_sim_domain_create(struct pv_platform *p, unsigned int want, domid_t *got)
 int pv_sim_domain_destroy(struct pv_platform *p, domid_t domid)
 {
 	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_DESTROY, .a = { domid } };
-	struct sim *s = admin(p);
+	struct sim *s = sim_of(p);
 
 	return s ? hc_call(s, &m, NULL, 0, NULL, NULL) : -EINVAL;
 }
@@ -930,7 +982,7 @@ int pv_sim_domain_destroy(struct pv_platform *p, domid_t domid)
 int pv_sim_domain_list(struct pv_platform *p, domid_t *ids, unsigned int max)
 {
 	struct pv_sim_msg m = { .op = PV_SIM_OP_DOMAIN_LIST };
-	struct sim *s = admin(p);
+	struct sim *s = sim_of(p);
 	unsigned int i, n;
 	int rc;
 

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,41 +263,6 @@ void xsd_conn_kill(struct xsd_conn *c)
 	c->x->need_reap = true;
 }
 
-/*
- * Out of fds (EMFILE, ENFILE) or memory, a pending connection stays pending and a
- * level-triggered listener would fire again at once: the daemon would spin and every
- * domain's clients would starve.  Instead every listener sleeps for a short while; the
- * connections already open keep being served, and the fds they free come back.
- */
-#define XSD_ACCEPT_PAUSE_MS 100
-
-static void pause_listeners(struct pv_xsd *x)
-{
-	struct itimerspec its = { .it_value.tv_nsec = XSD_ACCEPT_PAUSE_MS * 1000000L };
-
-	if (x->paused)
-		return;
-	if (x->timer_fd < 0 || timerfd_settime(x->timer_fd, 0, &its, NULL) < 0)
-		return; /* no timer: keep trying (and spinning) rather than go deaf for good */
-	for (struct xsd_listener *l = x->listeners; l; l = l->next)
-		pv_loop_mod(x->loop, l->fd, 0);
-	x->paused = true;
-	x->st.accept_paused++;
-}
-
-static void resume_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
-{
-	struct pv_xsd *x = opaque;
-	uint64_t n;
-
-	(void)events;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	x->paused = false;
-	for (struct xsd_listener *l = x->listeners; l; l = l->next)
-		pv_loop_mod(loop, l->fd, EPOLLIN);
-}
-
 static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct xsd_listener *l = opaque;
@@ -311,8 +275,8 @@ static void accept_cb(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 		struct xsd_conn *c;
 
 		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				pause_listeners(x);
+			if (pv_accept_failed(&x->listening, errno))
+				x->st.accept_paused = x->listening.pauses;
 			break;
 		}
 		/* One domain opening sockets in a loop must not use up the daemon's fds. */
@@ -361,7 +325,7 @@ struct pv_xsd *pv_xsd_new(struct pv_loop *loop, const struct pv_xsd_limits *limi
 	if (!x)
 		return NULL;
 	x->loop = loop;
-	x->timer_fd = -1;
+	x->listening.timer_fd = -1;
 	if (limits)
 		x->lim = *limits;
 	if (!x->lim.max_conns || x->lim.max_conns > UINT16_MAX)
@@ -394,12 +358,8 @@ struct pv_xsd *pv_xsd_new(struct pv_loop *loop, const struct pv_xsd_limits *limi
 	x->owned = calloc(DOMIDS, sizeof(*x->owned));
 	x->introduced = calloc(DOMIDS / 8, 1);
 	x->acc = calloc(DOMIDS, sizeof(*x->acc));
-	x->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (x->timer_fd >= 0 && pv_loop_add(loop, x->timer_fd, EPOLLIN, resume_cb, x) < 0) {
-		close(x->timer_fd);
-		x->timer_fd = -1;
-	}
-	if (!x->owned || !x->introduced || !x->acc || x->timer_fd < 0 || special_init(&x->special[0], "@introduceDomain") < 0 ||
+	if (!x->owned || !x->introduced || !x->acc ||
+	    pv_accept_init(&x->listening, loop, x->lim.accept_pause_ms) < 0 || special_init(&x->special[0], "@introduceDomain") < 0 ||
 	    special_init(&x->special[1], "@releaseDomain") < 0 || xsd_store_init(x) < 0) {
 		pv_xsd_free(x);
 		return NULL;
@@ -409,7 +369,7 @@ struct pv_xsd *pv_xsd_new(struct pv_loop *loop, const struct pv_xsd_limits *limi
 
 static void listener_close(struct pv_xsd *x, struct xsd_listener *l)
 {
-	pv_loop_del(x->loop, l->fd);
+	pv_accept_del(&x->listening, l->fd);
 	close(l->fd);
 	free(l);
 }
@@ -430,10 +390,7 @@ void pv_xsd_free(struct pv_xsd *x)
 	xsd_store_free(x);
 	free(x->special[0].perms);
 	free(x->special[1].perms);
-	if (x->timer_fd >= 0) {
-		pv_loop_del(x->loop, x->timer_fd);
-		close(x->timer_fd);
-	}
+	pv_accept_fini(&x->listening);
 	free(x->owned);
 	free(x->introduced);
 	free(x->acc);
@@ -452,7 +409,7 @@ int pv_xsd_listen(struct pv_xsd *x, int listen_fd, domid_t domid)
 	l->x = x;
 	l->fd = listen_fd;
 	l->domid = domid;
-	if ((rc = pv_loop_add(x->loop, listen_fd, EPOLLIN, accept_cb, l)) < 0)
+	if ((rc = pv_accept_add(&x->listening, listen_fd, accept_cb, l)) < 0)
 		goto fail;
 	l->next = x->listeners;
 	x->listeners = l;

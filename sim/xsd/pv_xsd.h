@@ -39,6 +39,7 @@ struct pv_xsd_limits {
 	unsigned int max_perms;        /* permission entries of a node, owner included: 5 */
 	unsigned int max_payload;      /* bytes of one message's payload: 4096 (XENSTORE_PAYLOAD_MAX) */
 	unsigned int max_conns;        /* connections of one domU at once: 64 (dom0: no cap) */
+	unsigned int accept_pause_ms;  /* listeners sleep this long when accept() is out of fds: 100 */
 };
 
 /* Creates the store with Xen's initial tree ("/", "/local", "/local/domain", "/tool"). */

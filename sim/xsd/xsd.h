@@ -19,6 +19,7 @@
 
 #include <xen/io/xs_wire.h>
 
+#include "pv_accept.h"
 #include "pv_xsd.h"
 
 /* Permission bits of one (domid, perm) entry; OWNER is never stored, only computed. */
@@ -149,8 +150,7 @@ struct pv_xsd {
 	struct xsd_conn *conns;
 	struct xsd_listener *listeners;
 	struct xsd_acc *acc;    /* per domain, indexed by domid */
-	int timer_fd;           /* re-arms the listeners after an accept() out of fds */
-	bool paused;
+	struct pv_accept listening; /* the listeners, paused when accept() runs out of fds */
 	bool need_reap;
 	struct pv_xsd_stats st;
 };

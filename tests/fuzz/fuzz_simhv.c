@@ -4,12 +4,12 @@
  *
  * Each run starts the simulated hypervisor in this process (with its xenstored, as
  * pvio-simd.c does) in a scratch rundir, with domains 0, 1 and 2, and connects to their
- * hypercall sockets.  The input is a sequence of packets and of writes into the memory a
- * domain shares with the daemon: its grant table, the maptrack the daemon handed it, and
- * a peer's active table (pin words) it got from GET_PEER - all of which a hostile domain
- * can scribble on at any time.  At the end everything is freed, and the process must hold
- * exactly the file descriptors it held before (no fd leaked by the daemon) and no memory
- * (LeakSanitizer).
+ * hypercall sockets.  The input is a sequence of packets and of writes into the grant
+ * table domain 1 shares with the daemon, which a hostile granter can scribble on at any
+ * time.  The grant table a peer gets from GET_PEER must not be writable (pins live in the
+ * daemon only: there is nothing else shared to scribble on).  At the end everything is
+ * freed, and the process must hold exactly the file descriptors it held before (no fd
+ * leaked by the daemon) and no memory (LeakSanitizer).
  *
  * Input: commands (the first byte's low 3 bits):
  *   0 MSG    conn, fds, cut, 44-byte header, data length, data: one packet.  conn: 0 dom0,
@@ -17,8 +17,7 @@
  *            along (dom1's sealed memory and grant table, an unsealed memfd, an eventfd).
  *            cut != 0 sends only cut bytes.
  *   1 GNT    entry, 8 bytes: dom1's grant table entry (flags, domid, frame)
- *   2 MT     conn, index (2 bytes), 16 bytes: a maptrack entry of that connection
- *   3 ACT    index (2 bytes), 4 bytes: a word of the last active table GET_PEER gave
+ *   2, 3     (no longer used: the daemon shares no maptrack or pin table any more)
  *   4 CLOSE  conn: the process behind it dies (a new connection replaces it)
  *   5 PASS   one more pass of the daemon's loop
  */
@@ -44,18 +43,14 @@
 #define NCONN     4
 #define MEM_PAGES 16
 #define GNT_ENTS  64
-#define MT_BYTES  ((size_t)PV_SIM_MAPTRACK_ENTRIES * sizeof(struct pv_sim_maptrack))
 
 static char rundir[64];
 static struct pv_loop *loop;
 
 static struct {
 	int fd[NCONN];
-	struct pv_sim_maptrack *mt[NCONN];
 	int memfd, gntfd, loosefd, evfd;
 	struct grant_entry_v1 *gnt;
-	uint32_t *act;
-	size_t act_len;
 } st;
 
 static void stop_tick(struct pv_loop *l, void *opaque)
@@ -99,9 +94,6 @@ static int conn_open(unsigned int i)
 
 static void conn_close(unsigned int i)
 {
-	if (st.mt[i])
-		munmap(st.mt[i], MT_BYTES);
-	st.mt[i] = NULL;
 	if (st.fd[i] >= 0)
 		close(st.fd[i]);
 	st.fd[i] = -1;
@@ -127,28 +119,18 @@ static size_t take(const uint8_t **p, const uint8_t *end, void *out, size_t n)
 	return k;
 }
 
-/* Keeps what a reply hands out that a hostile domain could write to; closes the rest. */
-static void keep_reply(unsigned int ci, uint32_t op, const struct pv_sim_msg *r, int *fds,
-		       unsigned int nfds)
+/*
+ * Checks that what a reply hands out is no more writable than it should be (the epochs,
+ * a granter's table), and closes it.
+ */
+static void check_reply(uint32_t op, const struct pv_sim_msg *r, int *fds, unsigned int nfds)
 {
-	if (r->ret == 0 && op == PV_SIM_OP_HELLO && nfds == 1 && !st.mt[ci]) {
-		void *m = mmap(NULL, MT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
-
-		if (m != MAP_FAILED)
-			st.mt[ci] = m;
-	}
-	if (r->ret == 0 && op == PV_SIM_OP_GET_PEER && nfds == 3 && r->a[1] <= 65536) {
-		size_t len = (size_t)r->a[1] * sizeof(uint32_t);
-		void *m = len ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[2], 0)
-			      : MAP_FAILED;
-
-		if (m != MAP_FAILED) {
-			if (st.act)
-				munmap(st.act, st.act_len);
-			st.act = m;
-			st.act_len = len;
-		}
-	}
+	if (r->ret == 0 && op == PV_SIM_OP_HELLO && nfds == 1)
+		FUZZ_CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0) ==
+			   MAP_FAILED);
+	if (r->ret == 0 && op == PV_SIM_OP_GET_PEER && nfds == 2)
+		FUZZ_CHECK(mmap(NULL, 8, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0) ==
+			   MAP_FAILED);
 	for (unsigned int i = 0; i < nfds; i++)
 		close(fds[i]);
 }
@@ -192,7 +174,7 @@ static void msg(const uint8_t **p, const uint8_t *end)
 		fprintf(stderr, "conn %u op %u: %zd bytes, ret %d, a0 %llu, %u fds\n", ci, m.op, n,
 			n > 0 ? r.ret : 0, n > 0 ? (unsigned long long)r.a[0] : 0ull, nr);
 	if (n > 0)
-		keep_reply(ci, m.op, &r, rfds, nr);
+		check_reply(m.op, &r, rfds, nr);
 	else if (n == 0 || (n < 0 && n != -EAGAIN)) {
 		conn_close(ci);
 		st.fd[ci] = conn_open(ci);
@@ -233,7 +215,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (p < end) {
 		uint8_t cmd = *p++, b[4];
-		uint16_t idx;
 
 		switch (cmd & 7) {
 		case 0:
@@ -243,25 +224,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			take(&p, end, b, 1);
 			take(&p, end, &st.gnt[b[0] % GNT_ENTS], sizeof(*st.gnt));
 			break;
-		case 2: {
-			struct pv_sim_maptrack e;
-
-			take(&p, end, b, 1);
-			take(&p, end, &idx, 2);
-			take(&p, end, &e, sizeof(e));
-			if (st.mt[b[0] % NCONN])
-				st.mt[b[0] % NCONN][idx % PV_SIM_MAPTRACK_ENTRIES] = e;
-			break;
-		}
-		case 3: {
-			uint32_t v;
-
-			take(&p, end, &idx, 2);
-			take(&p, end, &v, 4);
-			if (st.act)
-				st.act[idx % (st.act_len / sizeof(uint32_t))] = v;
-			break;
-		}
 		case 4:
 			take(&p, end, b, 1);
 			conn_close(b[0] % NCONN);
@@ -282,8 +244,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pass();
 	sim_hv_free(hv);
 	pv_xsd_free(xsd);
-	if (st.act)
-		munmap(st.act, st.act_len);
 	munmap(st.gnt, GNT_ENTS * sizeof(*st.gnt));
 	close(st.memfd);
 	close(st.gntfd);

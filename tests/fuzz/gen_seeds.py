@@ -202,7 +202,8 @@ def blkfront():
 
 
 def simhv():
-    HELLO, REG, PEER, ALLOC, BIND, CLOSE, INFO, CREATE, DESTROY, LIST = range(1, 11)
+    HELLO, REG, PEER, ALLOC, BIND, CLOSE, INFO, CREATE, DESTROY, LIST, MAP, UNMAP, STATS = \
+        range(1, 14)
 
     def m(conn, op, a=(), fds=0, cut=0, data=b""):
         a = list(a) + [0] * (4 - len(a))
@@ -212,11 +213,12 @@ def simhv():
     def gnt(i, flags, dom, frame):
         return bytes([1, i]) + struct.pack("<HHI", flags, dom, frame)
 
-    def mt(conn, i, ref, dom, flags, gen):
-        return bytes([2, conn]) + struct.pack("<H", i) + struct.pack("<IHHII", ref, dom, flags, gen, 0)
+    def gmap(conn, dom, gen, refs, writable):
+        return m(conn, MAP, [dom, gen, len(refs), writable],
+                 data=b"".join(struct.pack("<I", r) for r in refs))
 
-    def act(i, v):
-        return bytes([3]) + struct.pack("<HI", i, v)
+    def gunmap(conn, handles):
+        return m(conn, UNMAP, [len(handles)], data=b"".join(struct.pack("<I", h) for h in handles))
 
     def close(conn):
         return bytes([4, conn])
@@ -225,8 +227,9 @@ def simhv():
     reg = m(1, REG, [16, 64], fds=1) + gnt(8, 1, 2, 3) + gnt(9, 5, 2, 4)
     s = {}
     s["hello"] = hello + m(0, HELLO, [2])
-    s["register-peer"] = hello + reg + m(2, PEER, [1]) + act(8, 0x80000000) + \
-        mt(2, 0, 8, 1, 1, 1) + mt(2, 1, 9, 1, 3, 1) + close(2) + close(1)
+    s["register-peer"] = hello + reg + m(2, PEER, [1]) + gmap(2, 1, 1, [8, 9], 0) + \
+        gmap(2, 1, 1, [8, 9], 1) + gmap(2, 1, 1, [8], 1) + gunmap(2, [0, 1]) + \
+        gmap(2, 1, 2, [8], 0) + m(0, STATS) + m(2, STATS) + close(2) + close(1)
     s["evtchn"] = hello + m(1, ALLOC, [2]) + m(2, BIND, [1, 1]) + m(2, CLOSE, [1]) + \
         m(1, CLOSE, [1]) + m(1, ALLOC, [2]) + close(1) + m(2, BIND, [1, 1]) + \
         m(1, INFO, [1]) + m(1, INFO, [9999])
@@ -236,12 +239,13 @@ def simhv():
         m(1, REG, [16, 64], fds=3) + m(1, REG, [16, 64], fds=4) + m(1, REG, [16, 64], fds=6) + \
         m(1, REG, [0, 64], fds=1) + m(1, REG, [16, 7], fds=1) + m(1, REG, [2**40, 2**40], fds=1) + \
         m(3, REG, [16, 64], fds=1) + m(3, REG, [16, 64], fds=1)
-    s["destroy-mid"] = hello + reg + m(2, PEER, [1]) + mt(2, 0, 8, 1, 1, 1) + m(1, ALLOC, [2]) + \
+    s["destroy-mid"] = hello + reg + m(2, PEER, [1]) + gmap(2, 1, 1, [8], 1) + m(1, ALLOC, [2]) + \
         m(2, BIND, [1, 1]) + m(0, DESTROY, [1]) + m(0, CREATE, [1]) + close(1) + \
         m(1, HELLO, [1]) + m(1, REG, [16, 64], fds=1) + close(2) + close(0)
-    s["forged-maptrack"] = hello + reg + m(2, PEER, [1]) + \
-        b"".join(mt(2, i, 8 + (i % 3), 1, 1 + (i & 2), 1 + (i & 1)) for i in range(16)) + \
-        mt(2, 65535, 0xffffffff, 0x7fff, 3, 7) + close(2)
+    s["forged-maptrack"] = hello + reg + m(2, PEER, [1]) + gmap(2, 1, 1, [8, 8, 9], 0) + \
+        gunmap(3, list(range(16))) + gunmap(0, list(range(16))) + gunmap(2, [7, 0xffffffff]) + \
+        gmap(2, 1, 1, [0xffffffff], 0) + gmap(2, 0x7fff, 1, [8], 0) + close(1) + \
+        gunmap(2, [0, 1, 2]) + close(2)
     for k, v in s.items():
         write(k, "simhv", v)
 

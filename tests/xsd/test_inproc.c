@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -226,8 +227,63 @@ static void test_domain_calls(void)
 	close(fd0);
 }
 
+/*
+ * accept() out of fds pauses every listener, and one added during the pause (a domain
+ * created meanwhile) sleeps with them rather than spin on a connection it cannot take.
+ * The pause is a minute long here, so that nothing in this test races its end.
+ */
+static void test_listener_added_while_paused(void)
+{
+	struct pv_xsd_limits lim = { .accept_pause_ms = 60000 };
+	struct pv_xsd_stats st;
+	struct sockaddr_un a0, a1;
+	struct rlimit old, low;
+	int hog[64], nhog = 0, c0, c1, l1, lowest;
+	struct rig r;
+
+	rig_init(&r, &lim);
+	a0 = addr(&r, rig_listen(&r, 0));
+	a1 = addr(&r, r.nsock++);
+	l1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c0 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(l1 >= 0 && c0 >= 0 && c1 >= 0);
+	CU_ASSERT_FATAL(bind(l1, (struct sockaddr *)&a1, sizeof(a1)) == 0 && listen(l1, 8) == 0);
+
+	/* Every fd number below the limit in use: the daemon's accept() gets EMFILE. */
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	lowest = dup(0);
+	CU_ASSERT_FATAL(lowest >= 0);
+	close(lowest);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest + 32;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (nhog < 64 && (hog[nhog] = dup(0)) >= 0)
+		nhog++;
+	CU_ASSERT(nhog < 64);
+	CU_ASSERT_FATAL(connect(c0, (struct sockaddr *)&a0, sizeof(a0)) == 0);
+	pump(&r);
+	pv_xsd_get_stats(r.x, &st);
+	CU_ASSERT_EQUAL(st.accept_paused, 1);
+	CU_ASSERT_EQUAL(st.connections, 0);
+
+	CU_ASSERT_EQUAL(pv_xsd_listen(r.x, l1, 0), 0);
+	while (nhog > 0)
+		close(hog[--nhog]);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	CU_ASSERT_FATAL(connect(c1, (struct sockaddr *)&a1, sizeof(a1)) == 0);
+	pump(&r);
+	pv_xsd_get_stats(r.x, &st);
+	CU_ASSERT_EQUAL(st.connections, 0); /* both listeners asleep until the pause ends */
+	CU_ASSERT_EQUAL(st.accept_paused, 1);
+	close(c0);
+	close(c1);
+	rig_free(&r);
+}
+
 CU_TestInfo xsd_inproc_tests[] = {
 	{ "counters: messages, errors, bad messages, events, conflicts", test_stats },
 	{ "pv_xsd_domain_introduce/release: home, events, sockets", test_domain_calls },
+	{ "a listener added while accept() is paused stays paused", test_listener_added_while_paused },
 	CU_TEST_INFO_NULL,
 };
