@@ -653,7 +653,7 @@ static int rx_pass(struct pv_netback_queue *q)
 	if (q->rx_held && pv_backd_now_ns() - q->rx_stall_ns > PV_NETBACK_RX_DRAIN_NS)
 		rx_drain(q);
 	while (done < PV_NETBACK_BUDGET) {
-		unsigned int npk = 0, nseg = 0, hold = 0, empty = 0;
+		unsigned int npk = 0, nseg = 0, hold = 0, empty = 0, was_held = 0;
 		pv_ring_idx_t prod = __atomic_load_n(&q->rx.sring->req_prod, __ATOMIC_RELAXED);
 
 		pv_ring_rmb();
@@ -667,18 +667,22 @@ static int rx_pass(struct pv_netback_queue *q)
 			unsigned int need;
 			int r = 1;
 
-			if (!(npk == 0 && q->rx_held))
+			was_held = npk == 0 && q->rx_held;
+			if (!was_held)
 				r = rx_read(q, p);
 			q->rx_held = 0;
 			if (r == 0) {
 				empty = 1;
 				break;
 			}
-			if (r < 0)
+			if (r < 0) {
+				done++; /* a dropped frame costs a turn too: bounded work */
 				continue;
+			}
 			need = rx_data_slots(p->len) + (p->gso_type != 0);
 			if (need > q->rx.nr_ents) {
 				vif->st.rx_dropped++;
+				done++;
 				continue;
 			}
 			if ((pv_ring_idx_t)(prod - q->rx.req_cons) < need) {
@@ -707,10 +711,12 @@ static int rx_pass(struct pv_netback_queue *q)
 
 			q->rp[0] = q->rp[npk];
 			q->rp[npk] = t;
-			if (!q->rx_held)
+			if (!was_held || npk) {
+				/* A new frame waits: its time starts now. */
 				q->rx_stall_ns = pv_backd_now_ns();
+				vif->st.rx_stalls++;
+			}
 			q->rx_held = 1;
-			vif->st.rx_stalls++;
 			tap_poll(q, 0);
 			return 0;
 		}

@@ -217,6 +217,7 @@ static void fe_w(struct nf *f, const char *node, unsigned int v)
 
 struct conn {
 	unsigned int nq, split, no_sg, no_gso;
+	const char *bad;   /* "node=value" written last, before the state */
 };
 
 static int pkt_open(struct nf *f)
@@ -289,7 +290,16 @@ static int nf_connect(struct nf *f, const struct conn *c)
 	fe_w(f, "feature-gso-tcpv4", c && c->no_gso ? 0 : 1);
 	fe_w(f, "feature-gso-tcpv6", c && c->no_gso ? 0 : 1);
 	fe_w(f, "feature-ipv6-csum-offload", 1);
+	if (c && c->bad) {
+		const char *eq = strchr(c->bad, '=');
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - c->bad), c->bad);
+		xs_w(p, 0, f->fe, name, eq + 1);
+	}
 	fe_w(f, "state", 4);
+	if (c && c->bad)
+		return 0; /* the caller looks at what the back end made of it */
 	if (wait_be(f, 4, 5000) < 0)
 		return -3;
 	return pkt_open(f);
@@ -1025,6 +1035,141 @@ static void test_reconnect(void)
 	CU_ASSERT_EQUAL(nf_detach(&f), 0);
 }
 
+/* Notifications that bring nothing: the port is masked for a while, traffic still flows. */
+static void test_event_storm(void)
+{
+	static uint8_t fr[300], got[400];
+	struct virtio_net_hdr h;
+	unsigned int sz = sizeof(fr);
+	struct nf f;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, NULL), 0);
+	for (i = 0; i < 400 && stat_of(&f, "storm_masks") < 1; i++) {
+		pv_evtchn_notify(dom[1], f.q[0].ptx);
+		usleep(2000);
+	}
+	CU_ASSERT(stat_of(&f, "storm_masks") >= 1);
+	CU_ASSERT(stat_of(&f, "spurious_notifications") >= PV_NETBACK_SPURIOUS_MAX);
+	host_flush(&f);
+	mk_frame(fr, sizeof(fr), 80, 0, 0, 0);
+	CU_ASSERT_EQUAL(tx_frame(&f, 0, fr, sizeof(fr), &sz, 1, 0, NULL), NETIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(host_recv(&f, &h, got, sizeof(got), 3000), (int)sizeof(fr));
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+	CU_ASSERT(good_passes());
+}
+
+/* A full ring of packets at once: taken a budget per turn, every one answered. */
+static void test_budget(void)
+{
+	static uint8_t fr[100];
+	struct nf f;
+	unsigned int i, n = 0;
+	long long y;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, NULL), 0);
+	y = stat_of(&f, "budget_yields");
+	mk_frame(fr, sizeof(fr), 81, 0, 0, 0);
+	memcpy(f.data + 64, fr, sizeof(fr));
+	for (i = 0; i < f.q[0].tx.nr_ents; i++) {
+		struct slot s = { .off = 64, .size = sizeof(fr) };
+
+		put_slot(&f, 0, &s, (uint16_t)i);
+	}
+	tx_push(&f, 0);
+	for (i = 0; i < f.q[0].tx.nr_ents; i++) {
+		struct netif_tx_response r;
+
+		if (tx_rsp(&f, 0, &r, 5000) == 0 && r.status == NETIF_RSP_OKAY && r.id == i)
+			n++;
+	}
+	CU_ASSERT_EQUAL(n, f.q[0].tx.nr_ents);
+	CU_ASSERT(stat_of(&f, "budget_yields") > y);
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+	CU_ASSERT(good_passes());
+}
+
+/* A guest that never posts buffers: its frames wait, then are dropped and counted. */
+static void test_rx_drain(void)
+{
+	static uint8_t fr[200], got[400];
+	struct netif_extra_info gso;
+	unsigned int ns, i;
+	uint16_t fl;
+	struct nf f;
+	long long d;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, NULL), 0);
+	d = stat_of(&f, "rx_dropped");
+	for (i = 0; i < 3; i++) {
+		mk_frame(fr, sizeof(fr), 90 + i, 0, 0, 0);
+		CU_ASSERT_EQUAL(host_send(&f, NULL, fr, sizeof(fr)), 0);
+	}
+	for (i = 0; i < 1000 && stat_of(&f, "rx_dropped") < d + 3; i++)
+		usleep(10000);
+	if (stat_of(&f, "rx_dropped") != d + 3)
+		fprintf(stderr, "rx_dropped %lld stalls %lld\n", stat_of(&f, "rx_dropped") - d, stat_of(&f, "rx_stalls"));
+	CU_ASSERT_EQUAL(stat_of(&f, "rx_dropped"), d + 3);
+	/* Buffers again: the next frame arrives. */
+	rx_post(&f, 0, 0, 1);
+	mk_frame(fr, sizeof(fr), 95, 0, 0, 0);
+	CU_ASSERT_EQUAL(host_send(&f, NULL, fr, sizeof(fr)), 0);
+	CU_ASSERT_EQUAL(rx_packet(&f, 0, got, sizeof(got), &fl, &gso, &ns), (int)sizeof(fr));
+	CU_ASSERT(memcmp(got, fr, sizeof(fr)) == 0);
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+}
+
+/* bridge=: the TAP is enslaved to it, as Xen's vif-bridge script does. */
+static void test_bridge(void)
+{
+	char cmd[160], line[512] = "";
+	struct nf f;
+	FILE *p;
+
+	CU_ASSERT_EQUAL_FATAL(pv_simtest_sh("ip link add pvbr0 type bridge"), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, "bridge=pvbr0"), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "ip -o link show dev %s", f.ifname);
+	p = popen(cmd, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	if (!fgets(line, sizeof(line), p))
+		line[0] = 0;
+	pclose(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "master pvbr0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "mtu 1500"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "UP"));
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+	pv_simtest_sh("ip link del pvbr0");
+}
+
+/* Values a guest writes into its own directory, refused: error node, Closing. */
+static void test_hostile_nodes(void)
+{
+	static const char *const bad[] = {
+		"multi-queue-num-queues=9", "multi-queue-num-queues=0", "request-rx-copy=0",
+		"tx-ring-ref=99999", "rx-ring-ref=banana", "event-channel=4000",
+		"feature-sg=2", "feature-gso-tcpv4=-1",
+	};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct conn c = { .bad = bad[i] };
+		unsigned int fails = CU_get_number_of_failures();
+		struct nf f;
+
+		CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+		CU_ASSERT_EQUAL(nf_connect(&f, &c), 0);
+		CU_ASSERT_EQUAL(wait_be(&f, 5, 5000), 0);
+		CU_ASSERT(be_has(&f, "error"));
+		CU_ASSERT_EQUAL(nf_detach(&f), 0);
+		CU_ASSERT(good_passes());
+		if (CU_get_number_of_failures() != fails)
+			fprintf(stderr, "\n  hostile node failed: %s\n", bad[i]);
+	}
+}
+
 /* ---- net-hostile: the table ---------------------------------------------------------------- */
 
 #define MD NETTXF_more_data
@@ -1266,12 +1411,17 @@ static CU_TestInfo data_tests[] = {
 	{ "rate limit: credit per interval", test_rate_limit },
 	{ "the front end's directory goes: Closed, TAP gone", test_frontend_dies },
 	{ "Closing, Closed, Initialising: reconnects", test_reconnect },
+	{ "bridge=: the TAP enslaved, up, MTU 1500", test_bridge },
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo hostile_tests[] = {
 	{ "the hostile front-end table", test_hostile_table },
 	{ "a disconnected guest starts over", test_fatal_then_restart },
+	{ "hostile frontend nodes: error, Closing", test_hostile_nodes },
+	{ "event storm: port masked, traffic flows", test_event_storm },
+	{ "a full ring: budget per turn, all answered", test_budget },
+	{ "rx: no buffers for long: dropped and counted", test_rx_drain },
 	CU_TEST_INFO_NULL,
 };
 
