@@ -918,8 +918,15 @@ static int queue_connect(struct pv_netback_queue *q, const char *dir)
 		pv_netback_fatal(vif, "mapping rx-ring-ref %u: %s", rxref, strerror(-rc));
 		return rc;
 	}
-	pv_ring_back_init(&q->tx, q->tx_addr, PV_PAGE_SIZE, sizeof(union pv_netif_tx_sring_entry));
-	pv_ring_back_init(&q->rx, q->rx_addr, PV_PAGE_SIZE, sizeof(union pv_netif_rx_sring_entry));
+	/*
+	 * At our last published response: 0 on a fresh ring; after a daemon restart, where
+	 * the previous one stopped (it answers everything it takes within one pass).  A
+	 * scribbled index is caught by the producer checks like any other.
+	 */
+	pv_ring_back_attach(&q->tx, q->tx_addr, PV_PAGE_SIZE, sizeof(union pv_netif_tx_sring_entry),
+			    __atomic_load_n(&((struct pv_sring *)q->tx_addr)->rsp_prod, __ATOMIC_RELAXED));
+	pv_ring_back_attach(&q->rx, q->rx_addr, PV_PAGE_SIZE, sizeof(union pv_netif_rx_sring_entry),
+			    __atomic_load_n(&((struct pv_sring *)q->rx_addr)->rsp_prod, __ATOMIC_RELAXED));
 	rc = bind(q, ptx, &q->tx_port);
 	if (rc < 0) {
 		pv_netback_fatal(vif, "binding event channel %u: %s", ptx, strerror(-rc));

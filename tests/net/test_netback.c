@@ -1170,6 +1170,43 @@ static void test_hostile_nodes(void)
 	}
 }
 
+/* pvio-backd restarted under a connected vif: the new daemon takes the rings up where the
+ * old one stopped, re-creates the TAP, and a packet sent meanwhile is answered. */
+static void test_daemon_restart(void)
+{
+	static uint8_t fr[300];
+	unsigned int i;
+
+	CU_ASSERT(good_passes());
+	CU_ASSERT_EQUAL_FATAL(backd_stop(), 0);
+	close(good.pkt);
+	good.pkt = -1;
+	mk_frame(fr, sizeof(fr), 99, 0, 0, 0);
+	memcpy(good.data + 64, fr, sizeof(fr));
+	{
+		struct slot s = { .off = 64, .size = sizeof(fr) };
+
+		put_slot(&good, 0, &s, 4242);
+		pv_ring_push_requests(&good.q[0].tx);
+	}
+	CU_ASSERT_EQUAL_FATAL(backd_start(), 0);
+	for (i = 0; i < 500 && pkt_open(&good) < 0; i++) {
+		if (good.pkt >= 0)
+			close(good.pkt);
+		good.pkt = -1;
+		usleep(10000);
+	}
+	{
+		struct netif_tx_response r;
+
+		pv_evtchn_notify(dom[2], good.q[0].ptx);
+		CU_ASSERT_EQUAL(tx_rsp(&good, 0, &r, 5000), 0);
+		CU_ASSERT_EQUAL(r.id, 4242);
+		CU_ASSERT_EQUAL(r.status, NETIF_RSP_OKAY);
+	}
+	CU_ASSERT(good_passes());
+}
+
 /* ---- net-hostile: the table ---------------------------------------------------------------- */
 
 #define MD NETTXF_more_data
@@ -1412,6 +1449,7 @@ static CU_TestInfo data_tests[] = {
 	{ "the front end's directory goes: Closed, TAP gone", test_frontend_dies },
 	{ "Closing, Closed, Initialising: reconnects", test_reconnect },
 	{ "bridge=: the TAP enslaved, up, MTU 1500", test_bridge },
+	{ "pvio-backd restarted: the vif goes on", test_daemon_restart },
 	CU_TEST_INFO_NULL,
 };
 
