@@ -12,7 +12,7 @@
  * Suites: "net-pure" (checksum parsing in-process), "net-data" (packets both ways, GSO,
  * multi-slot, multi-queue, split event channels, backpressure, rate limit), "net-hostile"
  * (the table: every case on a fresh vif of domain 1 while the vif of domain 2 keeps
- * passing traffic).  pvio-backd must exit 0 on SIGTERM (under ASan: no leak).
+ * passing traffic and domain 3's null disk keeps answering).  pvio-backd must exit 0 on SIGTERM (under ASan: no leak).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "pv_backd_ctl.h"
+#include "pv_blkif.h"
 #include "pv_netback.h"
 #include "pv_netif.h"
 #include "pv_simtest.h"
@@ -654,6 +655,111 @@ static int rx_packet(struct nf *f, unsigned int qi, uint8_t *out, size_t cap, ui
 	return (int)at;
 }
 
+/* ---- a disk beside the vifs: domain 3's null vbd, one read at a time ---------------------------- */
+
+static struct {
+	char be[128], fe[128];
+	struct pv_ring_front ring;
+	void *sring, *page;
+	grant_ref_t ref, pref;
+	evtchn_port_t port;
+	uint64_t id;
+} disk;
+
+static int disk_attach(void)
+{
+	struct pv_xs_perm bep[2] = { { 0, PV_XS_PERM_NONE }, { 3, PV_XS_PERM_READ } };
+	struct pv_xs_perm fep[2] = { { 3, PV_XS_PERM_NONE }, { 0, PV_XS_PERM_READ } };
+	struct pv_platform *p = dom[3];
+	struct nf tmp;
+	char v[16];
+	pv_xs_txn_t t;
+	int rc, i;
+
+	snprintf(disk.be, sizeof(disk.be), "/local/domain/0/backend/vbd/3/51712");
+	snprintf(disk.fe, sizeof(disk.fe), "/local/domain/3/device/vbd/51712");
+	do {
+		if (pv_xs_txn_start(sim.dom0, &t) < 0)
+			return -1;
+		pv_xs_mkdir(sim.dom0, t, disk.be);
+		pv_xs_set_perms(sim.dom0, t, disk.be, bep, 2);
+		xs_w(sim.dom0, t, disk.be, "frontend", disk.fe);
+		xs_w(sim.dom0, t, disk.be, "frontend-id", "3");
+		xs_w(sim.dom0, t, disk.be, "params", "null:2048");
+		xs_w(sim.dom0, t, disk.be, "type", "null");
+		xs_w(sim.dom0, t, disk.be, "mode", "w");
+		xs_w(sim.dom0, t, disk.be, "online", "1");
+		xs_w(sim.dom0, t, disk.be, "state", "1");
+		pv_xs_mkdir(sim.dom0, t, disk.fe);
+		pv_xs_set_perms(sim.dom0, t, disk.fe, fep, 2);
+		xs_w(sim.dom0, t, disk.fe, "backend", disk.be);
+		xs_w(sim.dom0, t, disk.fe, "backend-id", "0");
+		xs_w(sim.dom0, t, disk.fe, "state", "1");
+		rc = pv_xs_txn_end(sim.dom0, t, 0);
+	} while (rc == -EAGAIN);
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.be, sizeof(tmp.be), "%s", disk.be);
+	if (rc < 0 || wait_be(&tmp, 2, 5000) < 0 ||
+	    pv_gnt_share(p, 0, 1, 1, &disk.ref, &disk.sring) < 0 ||
+	    pv_gnt_share(p, 0, 1, 1, &disk.pref, &disk.page) < 0 ||
+	    pv_evtchn_alloc_unbound(p, 0, &disk.port) < 0)
+		return -1;
+	pv_ring_front_init(&disk.ring, disk.sring, PV_PAGE_SIZE, sizeof(union pv_blkif_sring_entry));
+	snprintf(v, sizeof(v), "%u", disk.ref);
+	xs_w(p, 0, disk.fe, "ring-ref", v);
+	snprintf(v, sizeof(v), "%u", disk.port);
+	xs_w(p, 0, disk.fe, "event-channel", v);
+	xs_w(p, 0, disk.fe, "state", "3");
+	for (i = 0; i < 1000 && xs_state(sim.dom0, disk.be) != 4; i++)
+		usleep(5000);
+	return xs_state(sim.dom0, disk.be) == 4 ? 0 : -1;
+}
+
+/* One 4 KiB read from the disk: answered OKAY? */
+static int disk_passes(void)
+{
+	struct blkif_request *r = pv_blkif_front_req(&disk.ring, disk.ring.req_prod_pvt++);
+	struct blkif_response rsp;
+	pv_ring_idx_t prod;
+	int ms;
+
+	memset(r, 0, sizeof(*r));
+	r->operation = BLKIF_OP_READ;
+	r->id = ++disk.id;
+	r->nr_segments = 1;
+	r->seg[0].gref = disk.pref;
+	r->seg[0].last_sect = 7;
+	if (pv_ring_push_requests_and_check_notify(&disk.ring))
+		pv_evtchn_notify(dom[3], disk.port);
+	for (ms = 0; ms < 5000; ms++) {
+		if (pv_ring_front_rsp_prod(&disk.ring, &prod) > 0) {
+			pv_blkif_front_copy_rsp(&disk.ring, disk.ring.rsp_cons++, &rsp);
+			return rsp.id == disk.id && rsp.status == BLKIF_RSP_OKAY;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
+static int disk_detach(void)
+{
+	struct nf tmp;
+	int rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.be, sizeof(tmp.be), "%s", disk.be);
+	xs_w(sim.dom0, 0, disk.be, "online", "0");
+	xs_w(sim.dom0, 0, disk.be, "state", "5");
+	rc = wait_be(&tmp, 6, 5000);
+	pv_xs_rm(sim.dom0, 0, disk.be);
+	pv_xs_rm(sim.dom0, 0, disk.fe);
+	if (unshare_retry(dom[3], disk.sring, 1) < 0 || unshare_retry(dom[3], disk.page, 1) < 0)
+		rc = -1;
+	pv_evtchn_unbind(dom[3], disk.port);
+	memset(&disk, 0, sizeof(disk));
+	return rc;
+}
+
 /* ---- suite setup -------------------------------------------------------------------------- */
 
 static struct nf good; /* domain 2: must keep passing traffic whatever domain 1 does */
@@ -700,10 +806,24 @@ static int suite_init(void)
 	return 0;
 }
 
+static int hostile_init(void)
+{
+	if (suite_init() < 0)
+		return -1;
+	if (disk_attach() < 0 || !disk_passes()) {
+		fprintf(stderr, "the domain 3 disk did not connect\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int suite_clean(void)
 {
 	int rc = 0, st;
 	unsigned int i;
+
+	if (disk.be[0] && disk_detach() < 0)
+		rc = -1;
 
 	if (good.be[0] && nf_detach(&good) < 0)
 		rc = -1;
@@ -1382,6 +1502,7 @@ static void run_case(struct tcase *c)
 		}
 	}
 	CU_ASSERT(good_passes());
+	CU_ASSERT(disk_passes());
 	CU_ASSERT_EQUAL(nf_detach(&f), 0);
 	(void)nrsp;
 }
@@ -1466,7 +1587,7 @@ static CU_TestInfo hostile_tests[] = {
 static CU_SuiteInfo suites[] = {
 	{ "net-pure", NULL, NULL, NULL, NULL, pure_tests },
 	{ "net-data", suite_init, suite_clean, NULL, NULL, data_tests },
-	{ "net-hostile", suite_init, suite_clean, NULL, NULL, hostile_tests },
+	{ "net-hostile", hostile_init, suite_clean, NULL, NULL, hostile_tests },
 	CU_SUITE_INFO_NULL,
 };
 
