@@ -217,7 +217,7 @@ static void fe_w(struct nf *f, const char *node, unsigned int v)
 }
 
 struct conn {
-	unsigned int nq, split, no_sg, no_gso;
+	unsigned int nq, split, no_sg, no_gso, no_rx_notify;
 	const char *bad;   /* "node=value" written last, before the state */
 };
 
@@ -286,7 +286,7 @@ static int nf_connect(struct nf *f, const struct conn *c)
 	if (f->nq > 1)
 		fe_w(f, "multi-queue-num-queues", f->nq);
 	fe_w(f, "request-rx-copy", 1);
-	fe_w(f, "feature-rx-notify", 1);
+	fe_w(f, "feature-rx-notify", c && c->no_rx_notify ? 0 : 1);
 	fe_w(f, "feature-sg", c && c->no_sg ? 0 : 1);
 	fe_w(f, "feature-gso-tcpv4", c && c->no_gso ? 0 : 1);
 	fe_w(f, "feature-gso-tcpv6", c && c->no_gso ? 0 : 1);
@@ -1242,6 +1242,34 @@ static void test_rx_drain(void)
 	CU_ASSERT_EQUAL(nf_detach(&f), 0);
 }
 
+/* A guest without feature-rx-notify posts buffers silently: the back end finds them itself. */
+static void test_no_rx_notify(void)
+{
+	static uint8_t fr[400], got[600];
+	struct conn c = { .no_rx_notify = 1 };
+	struct netif_extra_info gso;
+	struct netif_rx_request *q;
+	unsigned int ns;
+	uint16_t fl;
+	struct nf f;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL(stat_of(&f, "rx_notify"), 0);
+	mk_frame(fr, sizeof(fr), 97, 0, 0, 0);
+	CU_ASSERT_EQUAL(host_send(&f, NULL, fr, sizeof(fr)), 0);
+	for (i = 0; i < 500 && stat_of(&f, "rx_stalls") < 1; i++)
+		usleep(5000);
+	q = pv_netif_rx_front_req(&f.q[0].rx, f.q[0].rx.req_prod_pvt++);
+	q->id = 100;
+	q->gref = f.refs[0];
+	pv_ring_push_requests(&f.q[0].rx); /* no notification */
+	CU_ASSERT_EQUAL(rx_packet(&f, 0, got, sizeof(got), &fl, &gso, &ns), (int)sizeof(fr));
+	CU_ASSERT(memcmp(got, fr, sizeof(fr)) == 0);
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+}
+
 /* bridge=: the TAP is enslaved to it, as Xen's vif-bridge script does. */
 static void test_bridge(void)
 {
@@ -1570,6 +1598,7 @@ static CU_TestInfo data_tests[] = {
 	{ "the front end's directory goes: Closed, TAP gone", test_frontend_dies },
 	{ "Closing, Closed, Initialising: reconnects", test_reconnect },
 	{ "bridge=: the TAP enslaved, up, MTU 1500", test_bridge },
+	{ "no feature-rx-notify: buffers found without a notification", test_no_rx_notify },
 	{ "pvio-backd restarted: the vif goes on", test_daemon_restart },
 	CU_TEST_INFO_NULL,
 };
