@@ -1270,6 +1270,39 @@ static void test_no_rx_notify(void)
 	CU_ASSERT_EQUAL(nf_detach(&f), 0);
 }
 
+/* A guest without GSO: the TAP's offloads exclude TSO, so the host segments for it. */
+static void test_rx_no_gso(void)
+{
+	static uint8_t fr[5000], got[5000];
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448,
+				    .hdr_len = 54, .csum_start = 34, .csum_offset = 16 };
+	struct conn c = { .no_gso = 1 };
+	struct netif_extra_info gso;
+	unsigned int ns, total = 0, i;
+	uint16_t fl;
+	struct nf f;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, &c), 0);
+	mk_frame(fr, sizeof(fr), 98, 0, 1, 1);
+	rx_post(&f, 0, 0, 8);
+	CU_ASSERT_EQUAL(host_send(&f, &h, fr, sizeof(fr)), 0);
+	/* 4946 bytes of TCP payload in segments of 1448: four frames, none with an extra. */
+	for (i = 0; i < 4; i++) {
+		int n = rx_packet(&f, 0, got, sizeof(got), &fl, &gso, &ns);
+
+		CU_ASSERT(n > 54 && n <= 1448 + 54);
+		CU_ASSERT_EQUAL(gso.type, 0);
+		CU_ASSERT_EQUAL(ns, 1);
+		if (n > 54)
+			total += (unsigned int)n - 54;
+	}
+	CU_ASSERT_EQUAL(total, sizeof(fr) - 54);
+	CU_ASSERT_EQUAL(stat_of(&f, "rx_gso"), 0);
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+}
+
 /* bridge=: the TAP is enslaved to it, as Xen's vif-bridge script does. */
 static void test_bridge(void)
 {
@@ -1597,6 +1630,7 @@ static CU_TestInfo data_tests[] = {
 	{ "rate limit: credit per interval", test_rate_limit },
 	{ "the front end's directory goes: Closed, TAP gone", test_frontend_dies },
 	{ "Closing, Closed, Initialising: reconnects", test_reconnect },
+	{ "rx: a guest without GSO gets the frame segmented", test_rx_no_gso },
 	{ "bridge=: the TAP enslaved, up, MTU 1500", test_bridge },
 	{ "no feature-rx-notify: buffers found without a notification", test_no_rx_notify },
 	{ "pvio-backd restarted: the vif goes on", test_daemon_restart },
