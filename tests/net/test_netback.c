@@ -1125,6 +1125,36 @@ static void test_frontend_dies(void)
 	CU_ASSERT(good_passes());
 }
 
+/* The toolstack removes a connected vif's backend directory: unmapped, TAP gone, forgotten. */
+static void test_backend_removed(void)
+{
+	char cmd[64], out[256] = "";
+	struct nf f;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, NULL), 0);
+	pv_xs_rm(sim.dom0, 0, f.be);
+	for (i = 0; i < 400 && if_nametoindex(f.ifname); i++)
+		usleep(5000);
+	CU_ASSERT_EQUAL(if_nametoindex(f.ifname), 0);
+	snprintf(cmd, sizeof(cmd), "vif-stats %u %u\n", f.domid, f.devid);
+	for (i = 0; i < 400 && !strstr(out, "no such vif"); i++) {
+		if (ctl(cmd, out, sizeof(out)) < 0)
+			out[0] = 0;
+		usleep(5000);
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no such vif"));
+	/* Unshare succeeds only if the back end maps nothing any more. */
+	close(f.pkt);
+	pv_xs_rm(sim.dom0, 0, f.fe);
+	CU_ASSERT_EQUAL(unshare_retry(dom[1], f.q[0].txs, 1), 0);
+	CU_ASSERT_EQUAL(unshare_retry(dom[1], f.q[0].rxs, 1), 0);
+	CU_ASSERT_EQUAL(unshare_retry(dom[1], f.data, NPAGES), 0);
+	pv_evtchn_unbind(dom[1], f.q[0].ptx);
+	CU_ASSERT(good_passes());
+}
+
 /* Closing then Initialising: the vif reconnects on fresh rings and passes traffic. */
 static void test_reconnect(void)
 {
@@ -1630,6 +1660,7 @@ static CU_TestInfo data_tests[] = {
 	{ "rate limit: credit per interval", test_rate_limit },
 	{ "the front end's directory goes: Closed, TAP gone", test_frontend_dies },
 	{ "Closing, Closed, Initialising: reconnects", test_reconnect },
+	{ "backend directory removed while connected: forgotten", test_backend_removed },
 	{ "rx: a guest without GSO gets the frame segmented", test_rx_no_gso },
 	{ "bridge=: the TAP enslaved, up, MTU 1500", test_bridge },
 	{ "no feature-rx-notify: buffers found without a notification", test_no_rx_notify },
