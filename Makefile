@@ -174,6 +174,8 @@ TEST_DEPS_frontend := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_frontend := $(PLAT_LIBS)
 TEST_DEPS_ctl := $(SIMTEST) $(filter-out $(BUILD)/xenstore-tools/pvio-ctl.o,$(CTL_OBJS)) $(PLAT_LIB)
 TEST_LIBS_ctl := $(PLAT_LIBS)
+TEST_DEPS_net := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+TEST_LIBS_net := -luring $(PLAT_LIBS)
 TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
 define test_prog

@@ -11,7 +11,8 @@ set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev"
 # clang and its compiler-rt (libFuzzer, sanitizers) build the fuzzers of tests/fuzz/.
-test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev"
+# iproute2: tests/net makes a bridge and reads a TAP's master and flags with ip.
+test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev iproute2"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
