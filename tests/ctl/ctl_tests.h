@@ -6,6 +6,7 @@
 #include <CUnit/CUnit.h>
 
 extern CU_TestInfo ctl_parse_tests[];
+extern CU_TestInfo ctl_vif_parse_tests[];
 extern CU_TestInfo ctl_sim_tests[];
 int ctl_sim_init(void);
 int ctl_sim_clean(void);
