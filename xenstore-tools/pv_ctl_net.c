@@ -21,6 +21,14 @@
 #define STATS_TIMEOUT_MS 5000
 #define PROBE_TIMEOUT_MS 1000
 
+/*
+ * pvio-backd's vif requests on its control socket (netback's, documented with the vif
+ * object's members in backend/pv_backd_ctl.h).  A daemon without netback answers
+ * {"error":"unknown command"} to them, which is how pvio-ctl tells it apart.
+ */
+#define VIF_STATS_REQUEST "vif-stats" /* "vif-stats <frontend-domid> <devid>\n" */
+#define VIF_LIST_REQUEST  "vif-list"  /* "vif-list\n" */
+
 void pv_ctl_net_usage(FILE *f)
 {
 	fprintf(f,
@@ -73,7 +81,7 @@ static void probe_backd(const char *spec, char *buf, size_t len)
 		snprintf(buf, len, "is pvio-backd running, with netback?");
 		return;
 	}
-	rc = pv_ctl_backd_query(sock, PV_BACKD_CTL_VIF_LIST "\n", PROBE_TIMEOUT_MS, &reply);
+	rc = pv_ctl_backd_query(sock, VIF_LIST_REQUEST "\n", PROBE_TIMEOUT_MS, &reply);
 	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTDIR)
 		snprintf(buf, len, "pvio-backd is not running (no control socket at %s)", sock);
 	else if (rc < 0)
@@ -565,7 +573,7 @@ static int cmd_stats(const char *spec, int argc, char **argv)
 		return pv_ctl_fail(cmd, "cannot tell where pvio-backd's control socket is for "
 				   "platform '%s': use --ctl PATH", spec ? spec : "$PVIO_PLATFORM");
 	}
-	snprintf(req, sizeof(req), PV_BACKD_CTL_VIF_STATS " %u %u\n", fe, devid);
+	snprintf(req, sizeof(req), VIF_STATS_REQUEST " %u %u\n", fe, devid);
 	rc = pv_ctl_backd_query(sock, req, STATS_TIMEOUT_MS, &reply);
 	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTDIR)
 		return pv_ctl_fail(cmd, "pvio-backd is not running (no control socket at %s)", sock);
@@ -575,7 +583,7 @@ static int cmd_stats(const char *spec, int argc, char **argv)
 		free(reply);
 		if (!strcmp(err, "unknown command"))
 			return pv_ctl_fail(cmd, "the pvio-backd at %s does not serve vifs (it answers "
-					   "'unknown command' to " PV_BACKD_CTL_VIF_STATS ")", sock);
+					   "'unknown command' to " VIF_STATS_REQUEST ")", sock);
 		return pv_ctl_fail(cmd, "pvio-backd: %s", err);
 	}
 	if (json || pv_ctl_print_flat_object(reply) < 0)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pv_ctl_vif.h - the toolstack's side of a vif in xenstore (docs/protocol.md, "Network
- * device"; /work/notes' net contract), as libxl's libxl__set_xenstore_nic writes it.
+ * device (vif): the toolstack's nodes"), as libxl's libxl__set_xenstore_nic writes it.
  *
  * Paths: backend  /local/domain/<be>/backend/vif/<fe>/<devid>
  *        frontend /local/domain/<fe>/device/vif/<devid>
