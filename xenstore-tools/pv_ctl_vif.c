@@ -77,6 +77,9 @@ static int cmp_u32(const void *a, const void *b)
 
 static int devid_used(const struct devids *d, uint32_t id)
 {
+	/* bsearch's base must not be NULL, even for no elements (UBSan holds it to that) */
+	if (!d->n)
+		return 0;
 	return bsearch(&id, d->v, d->n, sizeof(*d->v), cmp_u32) != NULL;
 }
 
