@@ -62,8 +62,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 	return PV_CTL_EXIT_USAGE;
 }
 
-static int fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(const char *cmd, const char *fmt, ...)
+int pv_ctl_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,7 +74,7 @@ static int fail(const char *cmd, const char *fmt, ...)
 	return PV_CTL_EXIT_FAIL;
 }
 
-static int parse_domid(const char *s, domid_t *out)
+int pv_ctl_parse_domid(const char *s, domid_t *out)
 {
 	char *end;
 	unsigned long v;
@@ -89,7 +88,7 @@ static int parse_domid(const char *s, domid_t *out)
 }
 
 /* Seconds, fractions allowed (tests use short waits), at most an hour. */
-static int parse_timeout(const char *s, int *ms)
+int pv_ctl_parse_timeout(const char *s, int *ms)
 {
 	char *end;
 	double v;
@@ -104,28 +103,28 @@ static int parse_timeout(const char *s, int *ms)
 	return 0;
 }
 
-static int open_platform(const char *cmd, const char *spec, struct pv_platform **p)
+int pv_ctl_open_platform(const char *cmd, const char *spec, struct pv_platform **p)
 {
 	const char *why = NULL;
 	int rc = pv_platform_open(spec, p, &why);
 
 	if (rc < 0)
-		return fail(cmd, "%s", why ? why : strerror(-rc));
+		return pv_ctl_fail(cmd, "%s", why ? why : strerror(-rc));
 	return 0;
 }
 
 /* Names a domain id's problem for pv_domain_info's result. */
-static int check_domain(const char *cmd, struct pv_platform *p, domid_t d, const char *role)
+int pv_ctl_check_domain(const char *cmd, struct pv_platform *p, domid_t d, const char *role)
 {
 	struct pv_dominfo info;
 	int rc = pv_domain_info(p, d, &info);
 
 	if (rc == -ESRCH)
-		return fail(cmd, "%sdomain %u does not exist", role, d);
+		return pv_ctl_fail(cmd, "%sdomain %u does not exist", role, d);
 	if (rc < 0)
-		return fail(cmd, "cannot query %sdomain %u: %s", role, d, strerror(-rc));
+		return pv_ctl_fail(cmd, "cannot query %sdomain %u: %s", role, d, strerror(-rc));
 	if (info.dying)
-		return fail(cmd, "%sdomain %u is being destroyed", role, d);
+		return pv_ctl_fail(cmd, "%sdomain %u is being destroyed", role, d);
 	return 0;
 }
 
@@ -138,17 +137,17 @@ static int check_target(const char *cmd, const struct pv_ctl_disk *d)
 	struct stat st;
 
 	if (stat(d->target, &st) < 0)
-		return fail(cmd, "target %s: %s", d->target, strerror(errno));
+		return pv_ctl_fail(cmd, "target %s: %s", d->target, strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return fail(cmd, "target %s is not a regular file or a block device", d->target);
+		return pv_ctl_fail(cmd, "target %s is not a regular file or a block device", d->target);
 	if (access(d->target, R_OK) < 0)
-		return fail(cmd, "target %s is not readable: %s", d->target, strerror(errno));
+		return pv_ctl_fail(cmd, "target %s is not readable: %s", d->target, strerror(errno));
 	/*
 	 * access() says yes to root for a file with no write bit at all; such a file is still
 	 * meant to be read-only, so the mode bits count too.
 	 */
 	if (!d->readonly && (access(d->target, W_OK) < 0 || !(st.st_mode & 0222)))
-		return fail(cmd, "target %s is read-only: attach it with access=ro", d->target);
+		return pv_ctl_fail(cmd, "target %s is read-only: attach it with access=ro", d->target);
 	return 0;
 }
 
@@ -176,12 +175,12 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		case 'n': nowait = 1; break;
 		case 'v': verbose = 1; break;
 		case 'b':
-			if (parse_domid(optarg, &be) < 0)
+			if (pv_ctl_parse_domid(optarg, &be) < 0)
 				return usage_error(cmd, "bad backend domain id '%s'", optarg);
 			be_opt = be;
 			break;
 		case 't':
-			if (parse_timeout(optarg, &timeout_ms) < 0)
+			if (pv_ctl_parse_timeout(optarg, &timeout_ms) < 0)
 				return usage_error(cmd, "bad timeout '%s' (seconds, > 0)", optarg);
 			break;
 		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
@@ -190,19 +189,19 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 	}
 	if (argc - optind != 2)
 		return usage_error(cmd, "%s", "expected DOM and DISKSPEC");
-	if (parse_domid(argv[optind], &fe) < 0)
+	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
 		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
 
 	d = malloc(sizeof(*d));
 	if (!d)
-		return fail(cmd, "%s", strerror(ENOMEM));
+		return pv_ctl_fail(cmd, "%s", strerror(ENOMEM));
 	rc = pv_ctl_disk_parse(argv[optind + 1], d, err, sizeof(err));
 	if (rc < 0) {
-		fail(cmd, "%s", err[0] ? err : strerror(-rc));
+		pv_ctl_fail(cmd, "%s", err[0] ? err : strerror(-rc));
 		goto out;
 	}
 	if (d->backend_domid >= 0 && be_opt >= 0 && d->backend_domid != be_opt) {
-		fail(cmd, "backend=%d and --backend-domid %d disagree", d->backend_domid, be_opt);
+		pv_ctl_fail(cmd, "backend=%d and --backend-domid %d disagree", d->backend_domid, be_opt);
 		goto out;
 	}
 	/* libxl's default backend is the toolstack's own domain, 0. */
@@ -211,9 +210,10 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		fprintf(stderr, "pvio-ctl: %s: note: script= is ignored: pvio-backd opens the "
 				"target itself\n", cmd);
 
-	if (open_platform(cmd, spec, &p))
+	if (pv_ctl_open_platform(cmd, spec, &p))
 		goto out;
-	if (check_domain(cmd, p, fe, "") || (be != fe && check_domain(cmd, p, be, "backend ")))
+	if (pv_ctl_check_domain(cmd, p, fe, "") ||
+	    (be != fe && pv_ctl_check_domain(cmd, p, be, "backend ")))
 		goto out;
 	/* As libxl: the path is only meaningful in the backend's domain; check it when that is ours. */
 	if (d->target[0] && be == pv_platform_domid(p) && check_target(cmd, d))
@@ -221,11 +221,11 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 
 	rc = pv_ctl_vbd_write(p, fe, be, d);
 	if (rc == -EEXIST) {
-		fail(cmd, "vdev %s (%u) is already in use on domain %u", d->vdev, d->devid, fe);
+		pv_ctl_fail(cmd, "vdev %s (%u) is already in use on domain %u", d->vdev, d->devid, fe);
 		goto out;
 	}
 	if (rc < 0) {
-		fail(cmd, "cannot write the device's xenstore nodes: %s", strerror(-rc));
+		pv_ctl_fail(cmd, "cannot write the device's xenstore nodes: %s", strerror(-rc));
 		goto out;
 	}
 	if (!nowait) {
@@ -233,16 +233,16 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		rc = pv_ctl_vbd_wait(p, be_path, PV_CTL_WAIT_ATTACHED, timeout_ms, why, sizeof(why));
 		if (rc < 0) {
 			if (rc == -ETIMEDOUT)
-				fail(cmd, "backend did not answer within %g s: is pvio-backd running? (%s)",
+				pv_ctl_fail(cmd, "backend did not answer within %g s: is pvio-backd running? (%s)",
 				     timeout_ms / 1000.0, why);
 			else if (rc == -EIO)
-				fail(cmd, "%s", why);
+				pv_ctl_fail(cmd, "%s", why);
 			else
-				fail(cmd, "waiting for the backend: %s", strerror(-rc));
+				pv_ctl_fail(cmd, "waiting for the backend: %s", strerror(-rc));
 			/* Leave nothing behind that a later attach of this vdev would trip over. */
 			rc = pv_ctl_vbd_remove(p, fe, be, d->devid);
 			if (rc < 0)
-				fail(cmd, "rolling back %s: %s", be_path, strerror(-rc));
+				pv_ctl_fail(cmd, "rolling back %s: %s", be_path, strerror(-rc));
 			goto out;
 		}
 	}
@@ -260,7 +260,7 @@ out:
 static int vdev_arg(const char *cmd, const char *s, uint32_t *devid)
 {
 	if (pv_ctl_vdev_to_devid(s, devid) < 0)
-		return fail(cmd, "bad vdev '%s' (expected e.g. xvdb, hda, d1p2 or a devid)", s);
+		return pv_ctl_fail(cmd, "bad vdev '%s' (expected e.g. xvdb, hda, d1p2 or a devid)", s);
 	return 0;
 }
 
@@ -285,7 +285,7 @@ static int cmd_detach(const char *spec, int argc, char **argv)
 		switch (opt) {
 		case 'f': force = 1; break;
 		case 't':
-			if (parse_timeout(optarg, &timeout_ms) < 0)
+			if (pv_ctl_parse_timeout(optarg, &timeout_ms) < 0)
 				return usage_error(cmd, "bad timeout '%s' (seconds, > 0)", optarg);
 			break;
 		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
@@ -294,27 +294,27 @@ static int cmd_detach(const char *spec, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage_error(cmd, "%s", "expected DOM and VDEV");
-	if (parse_domid(argv[optind], &fe) < 0)
+	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
 		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
 	if (vdev_arg(cmd, argv[optind + 1], &devid))
 		return PV_CTL_EXIT_FAIL;
-	if (open_platform(cmd, spec, &p))
+	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
 
 	/* No domain check: the nodes of a domain that is already gone must still be removable. */
 	rc = pv_ctl_vbd_find(p, fe, devid, &be);
 	if (rc == -ENOENT) {
-		fail(cmd, "domain %u has no vbd %s", fe, argv[optind + 1]);
+		pv_ctl_fail(cmd, "domain %u has no vbd %s", fe, argv[optind + 1]);
 		goto out;
 	}
 	if (rc < 0) {
-		fail(cmd, "cannot read xenstore: %s", strerror(-rc));
+		pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
 		goto out;
 	}
 	if (be >= 0) {
 		rc = pv_ctl_vbd_close(p, fe, (domid_t)be, devid);
 		if (rc < 0 && rc != -ENOENT) {
-			fail(cmd, "cannot ask the backend to close: %s", strerror(-rc));
+			pv_ctl_fail(cmd, "cannot ask the backend to close: %s", strerror(-rc));
 			goto out;
 		}
 		if (!force && rc == 0) {
@@ -323,19 +323,19 @@ static int cmd_detach(const char *spec, int argc, char **argv)
 					     sizeof(why));
 			if (rc == -ETIMEDOUT) {
 				/* The guest may still have I/O in flight: removing now could lose it. */
-				fail(cmd, "backend did not close within %g s (%s); the device is left in "
+				pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in "
 					  "place: retry, or use --force", timeout_ms / 1000.0, why);
 				goto out;
 			}
 			if (rc < 0) {
-				fail(cmd, "waiting for the backend: %s", strerror(-rc));
+				pv_ctl_fail(cmd, "waiting for the backend: %s", strerror(-rc));
 				goto out;
 			}
 		}
 	}
 	rc = pv_ctl_vbd_remove(p, fe, be, devid);
 	if (rc < 0) {
-		fail(cmd, "cannot remove the device's nodes: %s", strerror(-rc));
+		pv_ctl_fail(cmd, "cannot remove the device's nodes: %s", strerror(-rc));
 		goto out;
 	}
 	ret = PV_CTL_EXIT_OK;
@@ -430,18 +430,18 @@ static int cmd_list(const char *spec, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error(cmd, "%s", "expected DOM");
-	if (parse_domid(argv[optind], &fe) < 0)
+	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
 		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
-	if (open_platform(cmd, spec, &p))
+	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
-	if (check_domain(cmd, p, fe, "")) {
+	if (pv_ctl_check_domain(cmd, p, fe, "")) {
 		pv_platform_close(p);
 		return PV_CTL_EXIT_FAIL;
 	}
 	rc = pv_ctl_vbd_list(p, fe, &v, &n);
 	pv_platform_close(p);
 	if (rc < 0)
-		return fail(cmd, "cannot read xenstore: %s", strerror(-rc));
+		return pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
 	if (json)
 		print_list_json(v, n, fe);
 	else
@@ -493,7 +493,7 @@ static const char *scan_string(const char *s, char *out, size_t len)
  * Prints a flat JSON object (pvio-backd's stats: numbers and strings) as "name  value"
  * lines.  Returns 0, or -EINVAL for anything else (the caller then prints it raw).
  */
-static int print_flat_object(const char *s)
+int pv_ctl_print_flat_object(const char *s)
 {
 	char key[64], val[512];
 	size_t n;
@@ -533,6 +533,18 @@ static int print_flat_object(const char *s)
 	}
 }
 
+int pv_ctl_backd_error(const char *reply, char *err, size_t len)
+{
+	const char *e;
+
+	if (strncmp(skip_ws(reply), "{\"error\"", 8))
+		return 0;
+	e = strchr(reply, ':');
+	if (!e || !scan_string(skip_ws(e + 1), err, len))
+		snprintf(err, len, "%s", reply);
+	return 1;
+}
+
 static int cmd_stats(const char *spec, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -558,36 +570,32 @@ static int cmd_stats(const char *spec, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage_error(cmd, "%s", "expected DOM and VDEV");
-	if (parse_domid(argv[optind], &fe) < 0)
+	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
 		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
 	if (vdev_arg(cmd, argv[optind + 1], &devid))
 		return PV_CTL_EXIT_FAIL;
 	if (ctl) {
 		if (strlen(ctl) >= sizeof(sock))
-			return fail(cmd, "--ctl path is too long");
+			return pv_ctl_fail(cmd, "--ctl path is too long");
 		strcpy(sock, ctl);
 	} else {
 		rc = pv_ctl_backd_socket(spec, sock, sizeof(sock));
 		if (rc < 0)
-			return fail(cmd, "cannot tell where pvio-backd's control socket is for "
+			return pv_ctl_fail(cmd, "cannot tell where pvio-backd's control socket is for "
 				    "platform '%s': use --ctl PATH", spec ? spec : "$PVIO_PLATFORM");
 	}
 	/* The daemon needs no xenstore for this: no platform is opened. */
 	snprintf(req, sizeof(req), "stats %u %u\n", fe, devid);
 	rc = pv_ctl_backd_query(sock, req, STATS_TIMEOUT_MS, &reply);
 	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTDIR)
-		return fail(cmd, "pvio-backd is not running (no control socket at %s)", sock);
+		return pv_ctl_fail(cmd, "pvio-backd is not running (no control socket at %s)", sock);
 	if (rc < 0)
-		return fail(cmd, "pvio-backd's control socket %s: %s", sock, strerror(-rc));
-	if (!strncmp(skip_ws(reply), "{\"error\"", 8)) {
-		const char *e = strchr(reply, ':');
-
-		if (!e || !scan_string(skip_ws(e + 1), err, sizeof(err)))
-			snprintf(err, sizeof(err), "%s", reply);
+		return pv_ctl_fail(cmd, "pvio-backd's control socket %s: %s", sock, strerror(-rc));
+	if (pv_ctl_backd_error(reply, err, sizeof(err))) {
 		free(reply);
-		return fail(cmd, "pvio-backd: %s", err);
+		return pv_ctl_fail(cmd, "pvio-backd: %s", err);
 	}
-	if (json || print_flat_object(reply) < 0)
+	if (json || pv_ctl_print_flat_object(reply) < 0)
 		printf("%s\n", reply);
 	free(reply);
 	return PV_CTL_EXIT_OK;

@@ -19,18 +19,28 @@
 /* A transaction that keeps conflicting is someone else's bug; give up rather than spin. */
 #define TXN_RETRIES 100
 
+void pv_ctl_dev_fe_path(char *buf, size_t len, const char *kind, domid_t fe, uint32_t devid)
+{
+	snprintf(buf, len, "/local/domain/%u/device/%s/%u", fe, kind, devid);
+}
+
+void pv_ctl_dev_be_path(char *buf, size_t len, const char *kind, domid_t be, domid_t fe,
+			uint32_t devid)
+{
+	snprintf(buf, len, "/local/domain/%u/backend/%s/%u/%u", be, kind, fe, devid);
+}
+
 void pv_ctl_vbd_fe_path(char *buf, size_t len, domid_t fe, uint32_t devid)
 {
-	snprintf(buf, len, "/local/domain/%u/device/vbd/%u", fe, devid);
+	pv_ctl_dev_fe_path(buf, len, "vbd", fe, devid);
 }
 
 void pv_ctl_vbd_be_path(char *buf, size_t len, domid_t be, domid_t fe, uint32_t devid)
 {
-	snprintf(buf, len, "/local/domain/%u/backend/vbd/%u/%u", be, fe, devid);
+	pv_ctl_dev_be_path(buf, len, "vbd", be, fe, devid);
 }
 
-/* Returns 1 if path exists, 0 if not, -errno. */
-static int xs_exists(struct pv_platform *p, pv_xs_txn_t t, const char *path)
+int pv_ctl_xs_exists(struct pv_platform *p, pv_xs_txn_t t, const char *path)
 {
 	char *v;
 	int rc = pv_xs_read(p, t, path, &v, NULL);
@@ -130,9 +140,9 @@ int pv_ctl_vbd_write(struct pv_platform *p, domid_t fe, domid_t be, const struct
 		 * The in-use check is inside the transaction so that two racing attaches of one
 		 * vdev cannot both succeed: the second conflicts, retries and then sees the first.
 		 */
-		rc = xs_exists(p, t, fe_path);
+		rc = pv_ctl_xs_exists(p, t, fe_path);
 		if (rc == 0)
-			rc = xs_exists(p, t, be_path);
+			rc = pv_ctl_xs_exists(p, t, be_path);
 		if (rc > 0)
 			rc = -EEXIST;
 		if (rc == 0)
@@ -152,7 +162,7 @@ int pv_ctl_vbd_write(struct pv_platform *p, domid_t fe, domid_t be, const struct
  * Removes the parent of path (backend/vbd/<fe>) once its last device is gone, so that a
  * destroyed domain's id leaves nothing behind under the backend domain.
  */
-static int rm_if_empty(struct pv_platform *p, pv_xs_txn_t t, const char *path)
+int pv_ctl_xs_rm_if_empty(struct pv_platform *p, pv_xs_txn_t t, const char *path)
 {
 	char parent[PV_CTL_PATH_MAX], **names;
 	unsigned int n;
@@ -178,13 +188,19 @@ static int rm_if_empty(struct pv_platform *p, pv_xs_txn_t t, const char *path)
 
 int pv_ctl_vbd_remove(struct pv_platform *p, domid_t fe, int be, uint32_t devid)
 {
+	return pv_ctl_dev_remove(p, "vbd", fe, be, devid);
+}
+
+int pv_ctl_dev_remove(struct pv_platform *p, const char *kind, domid_t fe, int be,
+		      uint32_t devid)
+{
 	char fe_path[PV_CTL_PATH_MAX], be_path[PV_CTL_PATH_MAX];
 	pv_xs_txn_t t;
 	int rc, tries;
 
-	pv_ctl_vbd_fe_path(fe_path, sizeof(fe_path), fe, devid);
+	pv_ctl_dev_fe_path(fe_path, sizeof(fe_path), kind, fe, devid);
 	if (be >= 0)
-		pv_ctl_vbd_be_path(be_path, sizeof(be_path), (domid_t)be, fe, devid);
+		pv_ctl_dev_be_path(be_path, sizeof(be_path), kind, (domid_t)be, fe, devid);
 	for (tries = 0; tries < TXN_RETRIES; tries++) {
 		rc = pv_xs_txn_start(p, &t);
 		if (rc < 0)
@@ -197,7 +213,7 @@ int pv_ctl_vbd_remove(struct pv_platform *p, domid_t fe, int be, uint32_t devid)
 			if (rc == -ENOENT)
 				rc = 0;
 			if (!rc)
-				rc = rm_if_empty(p, t, be_path);
+				rc = pv_ctl_xs_rm_if_empty(p, t, be_path);
 		}
 		if (rc < 0) {
 			pv_xs_txn_end(p, t, 1);
@@ -212,17 +228,23 @@ int pv_ctl_vbd_remove(struct pv_platform *p, domid_t fe, int be, uint32_t devid)
 
 int pv_ctl_vbd_close(struct pv_platform *p, domid_t fe, domid_t be, uint32_t devid)
 {
+	return pv_ctl_dev_close(p, "vbd", fe, be, devid);
+}
+
+int pv_ctl_dev_close(struct pv_platform *p, const char *kind, domid_t fe, domid_t be,
+		     uint32_t devid)
+{
 	char be_path[PV_CTL_PATH_MAX];
 	pv_xs_txn_t t;
 	int rc, tries;
 
-	pv_ctl_vbd_be_path(be_path, sizeof(be_path), be, fe, devid);
+	pv_ctl_dev_be_path(be_path, sizeof(be_path), kind, be, fe, devid);
 	for (tries = 0; tries < TXN_RETRIES; tries++) {
 		rc = pv_xs_txn_start(p, &t);
 		if (rc < 0)
 			return rc;
 		/* Writing into a directory that vanished would recreate it half-empty. */
-		rc = xs_exists(p, t, be_path);
+		rc = pv_ctl_xs_exists(p, t, be_path);
 		if (rc == 0)
 			rc = -ENOENT;
 		if (rc > 0)
@@ -240,7 +262,7 @@ int pv_ctl_vbd_close(struct pv_platform *p, domid_t fe, domid_t be, uint32_t dev
 	return -EAGAIN;
 }
 
-static int parse_domid_name(const char *s, domid_t *out)
+int pv_ctl_parse_domid_name(const char *s, domid_t *out)
 {
 	char *end;
 	unsigned long v;
@@ -255,24 +277,29 @@ static int parse_domid_name(const char *s, domid_t *out)
 
 int pv_ctl_vbd_find(struct pv_platform *p, domid_t fe, uint32_t devid, int *be)
 {
+	return pv_ctl_dev_find(p, "vbd", fe, devid, be);
+}
+
+int pv_ctl_dev_find(struct pv_platform *p, const char *kind, domid_t fe, uint32_t devid, int *be)
+{
 	char path[PV_CTL_PATH_MAX];
 	char **doms = NULL;
 	unsigned int n = 0, i;
 	domid_t d;
 	int rc, fe_exists;
 
-	pv_ctl_vbd_fe_path(path, sizeof(path), fe, devid);
-	fe_exists = xs_exists(p, 0, path);
+	pv_ctl_dev_fe_path(path, sizeof(path), kind, fe, devid);
+	fe_exists = pv_ctl_xs_exists(p, 0, path);
 	if (fe_exists < 0)
 		return fe_exists;
 	rc = pv_xs_directory(p, 0, "/local/domain", &doms, &n);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	for (i = 0; i < n; i++) {
-		if (parse_domid_name(doms[i], &d) < 0)
+		if (pv_ctl_parse_domid_name(doms[i], &d) < 0)
 			continue;
-		pv_ctl_vbd_be_path(path, sizeof(path), d, fe, devid);
-		rc = xs_exists(p, 0, path);
+		pv_ctl_dev_be_path(path, sizeof(path), kind, d, fe, devid);
+		rc = pv_ctl_xs_exists(p, 0, path);
 		if (rc > 0) {
 			*be = d;
 			free(doms);
@@ -329,7 +356,7 @@ static int check_backend(struct pv_platform *p, const char *be_path, enum pv_ctl
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
-		if (xs_exists(p, 0, be_path) == 0) {
+		if (pv_ctl_xs_exists(p, 0, be_path) == 0) {
 			if (what == PV_CTL_WAIT_CLOSED)
 				return 1;
 			snprintf(why, whylen, "the backend directory %s was removed", be_path);
@@ -415,7 +442,7 @@ int pv_ctl_vbd_wait(struct pv_platform *p, const char *be_path, enum pv_ctl_wait
 
 /* ---- block-list ------------------------------------------------------------------------ */
 
-static int parse_devid_name(const char *s, uint32_t *out)
+int pv_ctl_parse_devid_name(const char *s, uint32_t *out)
 {
 	char *end;
 	unsigned long v;
@@ -506,13 +533,13 @@ int pv_ctl_vbd_list(struct pv_platform *p, domid_t fe, struct pv_ctl_vbd_info **
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	for (i = 0; i < nd; i++) {
-		if (parse_domid_name(doms[i], &be) < 0)
+		if (pv_ctl_parse_domid_name(doms[i], &be) < 0)
 			continue;
 		snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u", be, fe);
 		if (pv_xs_directory(p, 0, path, &names, &nn) < 0)
 			continue;
 		for (j = 0; j < nn; j++) {
-			if (parse_devid_name(names[j], &devid) < 0)
+			if (pv_ctl_parse_devid_name(names[j], &devid) < 0)
 				continue;
 			e = find_or_add(&v, &cnt, &cap, devid);
 			if (!e) {
@@ -535,7 +562,7 @@ int pv_ctl_vbd_list(struct pv_platform *p, domid_t fe, struct pv_ctl_vbd_info **
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd", fe);
 	if (pv_xs_directory(p, 0, path, &names, &nn) == 0) {
 		for (j = 0; j < nn; j++) {
-			if (parse_devid_name(names[j], &devid) < 0)
+			if (pv_ctl_parse_devid_name(names[j], &devid) < 0)
 				continue;
 			e = find_or_add(&v, &cnt, &cap, devid);
 			if (!e) {

@@ -20,6 +20,28 @@
 
 #define PV_CTL_PATH_MAX 128 /* the longest vbd path is ~60 characters */
 
+/*
+ * The same for any device kind ("vbd", "vif"): the paths, and the remove, close and find
+ * below, which pv_ctl_vbd_* call with "vbd" and pv_ctl_vif.c with "vif".
+ */
+void pv_ctl_dev_fe_path(char *buf, size_t len, const char *kind, domid_t fe, uint32_t devid);
+void pv_ctl_dev_be_path(char *buf, size_t len, const char *kind, domid_t be, domid_t fe,
+			uint32_t devid);
+int pv_ctl_dev_remove(struct pv_platform *p, const char *kind, domid_t fe, int be,
+		      uint32_t devid);
+int pv_ctl_dev_close(struct pv_platform *p, const char *kind, domid_t fe, domid_t be,
+		     uint32_t devid);
+int pv_ctl_dev_find(struct pv_platform *p, const char *kind, domid_t fe, uint32_t devid,
+		    int *be);
+
+/* 1 if path exists, 0 if not, -errno. */
+int pv_ctl_xs_exists(struct pv_platform *p, pv_xs_txn_t t, const char *path);
+/* Removes path's parent (e.g. backend/vif/<fe>) when it has no children left. */
+int pv_ctl_xs_rm_if_empty(struct pv_platform *p, pv_xs_txn_t t, const char *path);
+/* A directory entry that names a domain (decimal, below 0x7FF0) or a devid (decimal, u32). */
+int pv_ctl_parse_domid_name(const char *s, domid_t *out);
+int pv_ctl_parse_devid_name(const char *s, uint32_t *out);
+
 void pv_ctl_vbd_fe_path(char *buf, size_t len, domid_t fe, uint32_t devid);
 void pv_ctl_vbd_be_path(char *buf, size_t len, domid_t be, domid_t fe, uint32_t devid);
 

@@ -7,11 +7,13 @@
  *   pvio-ctl [--platform SPEC] domain-list
  *   pvio-ctl [--platform SPEC] domain-stats
  *   pvio-ctl [--platform SPEC] block-attach|block-detach|block-list|block-stats ...
+ *   pvio-ctl [--platform SPEC] network-attach|network-detach|network-list|network-stats ...
  *
  * SPEC is a platform spec (pv_platform.h): "sim:<rundir>:0" for pvio-simd, or taken from
  * $PVIO_PLATFORM.  The domain commands exist on the sim only; on Xen, xl owns domains.
- * The block commands live in pv_ctl_block.c (linked into the unit tests); only main() and
- * the small domain commands are here.  See docs/man/pvio-ctl.1.
+ * The block commands live in pv_ctl_block.c, the network commands in pv_ctl_net.c (both
+ * linked into the unit tests); only main() and the small domain commands are here.
+ * See docs/man/pvio-ctl.1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 		"  domain-list             list the domains\n"
 		"  domain-stats            pvio-simd's counters of refused and hostile input\n");
 	pv_ctl_block_usage(f);
+	pv_ctl_net_usage(f);
 	fprintf(f,
 		"SPEC: sim:<rundir>:0 or xen (default: $PVIO_PLATFORM, else xen)\n"
 		"Exit status: 0 done, 1 failed, 2 bad arguments.  See pvio-ctl(1).\n");
@@ -138,6 +141,8 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	rc = pv_ctl_block_cmd(spec, cmd, argc - optind, argv + optind, verbose);
+	if (rc < 0)
+		rc = pv_ctl_net_cmd(spec, cmd, argc - optind, argv + optind, verbose);
 	if (rc >= 0)
 		return rc;
 	if (strncmp(cmd, "domain-", 7)) {

@@ -84,18 +84,26 @@ static int run(char *out, size_t outsz, const char *cmd)
 }
 
 /* Runs pvio-ctl as dom0's toolstack with the arguments after printf formatting. */
-static int ctl(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int ctl(char *out, size_t outsz, const char *fmt, ...)
+static int vctl(char *out, size_t outsz, const char *fmt, va_list ap)
 {
-	char args[2048], cmd[3072];
-	va_list ap;
+	char args[8192], cmd[9216];
 
-	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
 	snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 %s 2>&1", pv_simtest_bin("pvio-ctl"),
 		 T.rundir, args);
 	return run(out, outsz, cmd);
+}
+
+static int ctl(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ctl(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vctl(out, outsz, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 static char *xs_get(struct pv_platform *p, const char *path)
@@ -606,6 +614,35 @@ static void test_block_stats(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "pvio-backd: no such device"));
 	CU_ASSERT_EQUAL(reap(pid), 0);
 	unlink(sock);
+}
+
+/* ---- for the other suites on this sim (ctl_tests.h) ------------------------------------ */
+
+int ctl_cmd(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vctl(out, outsz, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const char *ctl_rundir(void) { return T.rundir; }
+struct pv_platform *ctl_dom0(void) { return T.dom0; }
+int ctl_open_dom(unsigned int domid, struct pv_platform **p) { return open_dom(domid, p); }
+int ctl_xs_is(const char *path, const char *want) { return xs_is(path, want); }
+int ctl_xs_has(const char *path) { return xs_has(path); }
+int ctl_perms_are(const char *path, const char *perms, int lines)
+{
+	return perms_are(path, perms, lines);
+}
+int ctl_reap(pid_t pid) { return reap(pid); }
+int ctl_one_line(const char *s) { return one_line(s); }
+pid_t ctl_fake_ctl(const char *path, const char *expect, const char *reply)
+{
+	return fake_ctl(path, expect, reply);
 }
 
 CU_TestInfo ctl_sim_tests[] = {

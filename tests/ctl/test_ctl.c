@@ -254,7 +254,9 @@ CU_TestInfo ctl_parse_tests[] = {
 
 static CU_SuiteInfo suites[] = {
 	{ "ctl-parse", NULL, NULL, NULL, NULL, ctl_parse_tests },
+	{ "ctl-vif-parse", NULL, NULL, NULL, NULL, ctl_vif_parse_tests },
 	{ "ctl-sim", ctl_sim_init, ctl_sim_clean, NULL, NULL, ctl_sim_tests },
+	{ "ctl-net-sim", ctl_sim_init, ctl_sim_clean, NULL, NULL, ctl_net_tests },
 	CU_SUITE_INFO_NULL,
 };
 

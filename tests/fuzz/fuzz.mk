@@ -16,7 +16,7 @@ FUZZ_CHECK_SECONDS ?= 0
 else
 FUZZ_CHECK_SECONDS ?= 20
 endif
-FUZZ_NAMES := disk xsd simhv blkback blkfront
+FUZZ_NAMES := disk vif xsd simhv blkback blkfront
 FUZZ       ?= $(FUZZ_NAMES)
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/bin/fuzz-,$(FUZZ_NAMES))
@@ -38,6 +38,7 @@ $(FUZZ_DIR)/%.o: %.c | $(FUZZ_DEPS_STAMP)
 fuzz_objs = $(patsubst %.c,$(FUZZ_DIR)/%.o,$(1))
 
 FUZZ_OBJS_disk := $(call fuzz_objs,tests/fuzz/fuzz_disk.c xenstore-tools/pv_ctl_disk.c)
+FUZZ_OBJS_vif  := $(call fuzz_objs,tests/fuzz/fuzz_vif.c xenstore-tools/pv_ctl_vifspec.c)
 FUZZ_OBJS_xsd  := $(call fuzz_objs,tests/fuzz/fuzz_xsd.c $(wildcard sim/xsd/*.c common/*.c))
 FUZZ_OBJS_simhv := $(call fuzz_objs,tests/fuzz/fuzz_simhv.c \
 	$(filter-out sim/pvio-simd.c,$(wildcard sim/*.c)) $(wildcard sim/xsd/*.c common/*.c))
