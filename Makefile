@@ -187,7 +187,7 @@ TEST_DEPS_ctl := $(SIMTEST) $(filter-out $(BUILD)/xenstore-tools/pvio-ctl.o,$(CT
 TEST_LIBS_ctl := $(PLAT_LIBS)
 TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
-TEST_DEPS_grant := $(GRANT_LIB) $(PLAT_LIB)
+TEST_DEPS_grant := $(SIMTEST) $(GRANT_LIB) $(PLAT_LIB)
 TEST_LIBS_grant := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)

@@ -16,6 +16,7 @@
 #include "pv_gcache.h"
 #include "pv_gcopy.h"
 #include "pv_gref.h"
+#include "grant_tests.h"
 
 /* ---- the fake platform ---------------------------------------------------------------- */
 
@@ -856,10 +857,12 @@ static CU_SuiteInfo suites[] = {
 	{ "gref", suite_init, suite_clean, NULL, NULL, gref_tests },
 	{ "gcache", suite_init, suite_clean, NULL, NULL, gcache_tests },
 	{ "gcopy", suite_init, suite_clean, NULL, NULL, gcopy_tests },
+	{ NULL, NULL, NULL, NULL, NULL, NULL }, /* grant_sim_suite */
 	CU_SUITE_INFO_NULL,
 };
 
 int main(void)
 {
+	suites[3] = grant_sim_suite;
 	return pv_test_main(suites);
 }
