@@ -27,7 +27,7 @@ endif
 CFLAGS   ?= -O$(O) -g
 PV_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	     -Wmissing-prototypes -Wno-missing-field-initializers -D_GNU_SOURCE \
-	     -Iring -Icommon -Iplatform $(SANFLAGS)
+	     -Iring -Icommon -Iplatform -Igrant $(SANFLAGS)
 LDFLAGS  ?=
 PV_LDFLAGS := $(SANFLAGS)
 
@@ -81,6 +81,16 @@ $(PLAT_LIB): $(PLAT_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# ---- grant/ (libpvio-grant.a: front pools, back map cache, copy batches; also in libpvio-front.a) --
+
+GRANT_HEADERS := $(wildcard grant/*.h)
+GRANT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard grant/*.c))
+GRANT_LIB  := $(BUILD)/lib/libpvio-grant.a
+$(GRANT_LIB): $(GRANT_OBJS)
+	$(vecho) AR $@
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # ---- sim/ (pvio-simd: xenstored in sim/xsd/, grant tables, event channels, domains) ----------
 
 XSD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/xsd/*.c))
@@ -103,7 +113,8 @@ $(BUILD)/bin/pvio-ctl: $(CTL_OBJS) $(PLAT_LIB)
 
 # ---- frontend/ (libpvio-front.a; frontend/fuse/: pvio-fuse) ----------------------------------
 
-FRONT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/*.c))
+# grant/ inside: a porter links libpvio-front.a and the platform, nothing else.
+FRONT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/*.c)) $(GRANT_OBJS)
 FRONT_LIB  := $(BUILD)/lib/libpvio-front.a
 $(foreach f,$(wildcard frontend/*.c frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
 $(FRONT_LIB): $(FRONT_OBJS)
@@ -128,7 +139,7 @@ BACK_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out backend/pvio-backd.c,$(wil
 $(foreach f,$(wildcard backend/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ibackend))
 ifneq ($(wildcard backend/pvio-backd.c),)
 BINS += $(BUILD)/bin/pvio-backd
-$(BUILD)/bin/pvio-backd: $(BUILD)/backend/pvio-backd.o $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+$(BUILD)/bin/pvio-backd: $(BUILD)/backend/pvio-backd.o $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
 	$(call link,-luring $(PLAT_LIBS))
 endif
 
@@ -168,7 +179,7 @@ TEST_DEPS_sim := $(SIMTEST) $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
 TEST_LIBS_sim := $(PLAT_LIBS)
 TEST_DEPS_platform := $(PLAT_LIB)
 TEST_LIBS_platform := $(PLAT_LIBS)
-TEST_DEPS_backend := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
+TEST_DEPS_backend := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
 TEST_LIBS_backend := -luring $(PLAT_LIBS)
 TEST_DEPS_frontend := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_frontend := $(PLAT_LIBS)
@@ -178,6 +189,8 @@ TEST_DEPS_net := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
 TEST_LIBS_net := -luring $(PLAT_LIBS)
 TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
+TEST_DEPS_grant := $(SIMTEST) $(GRANT_LIB) $(PLAT_LIB)
+TEST_LIBS_grant := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)
 $(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd -Ibackend -Ifrontend -Ixenstore-tools))
@@ -219,7 +232,7 @@ fresh-check:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(RING_HEADERS) platform/pv_platform.h $(DESTDIR)$(PREFIX)/include/pvio/
+	install -m 0644 $(RING_HEADERS) platform/pv_platform.h $(GRANT_HEADERS) $(DESTDIR)$(PREFIX)/include/pvio/
 
 clean:
 	rm -rf build

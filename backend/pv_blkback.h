@@ -7,6 +7,8 @@
 #define PV_BLKBACK_H
 
 #include "pv_backd.h"
+#include "pv_gcache.h"
+#include "pv_gcopy.h"
 
 struct io_uring;
 
@@ -28,26 +30,10 @@ struct pv_blkback_req {
 	void *map_addr;          /* per-request grant mapping (no persistent slot) */
 	unsigned int map_count;
 	struct iovec *iov;             /* [max_segs] */
-	struct pv_gnt_copy_seg *cseg;  /* copy mode: [max_segs] */
+	struct pv_gnt_copy_seg *cseg;  /* copy mode: [max_segs], copy's storage */
+	struct pv_gcopy_batch copy;    /* copy mode: the request's grant copies */
 	unsigned int nbounce;          /* copy mode: pages from the device's pool (cseg[i]) */
-	uint32_t *pins;                /* persistent chunks this request holds busy [max_segs] */
-	unsigned int npins;
-};
-
-/* A persistent grant: mapped once (writable), kept until evicted or disconnect. */
-struct pv_blkback_pgrant {
-	grant_ref_t ref;
-	uint32_t chunk; /* index in q->chunks */
-	void *page;     /* NULL: empty hash slot */
-};
-
-/* Pages mapped by one call: unmapped together, so evicted together (LRU by last_use). */
-struct pv_blkback_chunk {
-	void *addr;         /* NULL: a free entry */
-	unsigned int count;
-	unsigned int busy;  /* requests in flight that use a page of it: not evictable */
-	uint64_t last_use;  /* q->pg_clock of the last request that used it */
-	uint64_t pinned_at; /* q->pg_clock of the request that last counted itself in busy */
+	struct pv_gcache_pins pins;    /* persistent chunks this request holds busy */
 };
 
 struct pv_blkback_queue {
@@ -74,11 +60,8 @@ struct pv_blkback_queue {
 	uint16_t *refseg;
 	void **pages;
 	uint8_t *ind_buf;
-	/* Persistent grants: open-addressed hash keyed by gref, never shrinks until disconnect. */
-	struct pv_blkback_pgrant *pg;
-	unsigned int pg_size, pg_count, pg_max;
-	struct pv_blkback_chunk *chunks;
-	unsigned int nchunks;
+	/* Persistent grants (grant/pv_gcache.h); gc.tab NULL: none negotiated. */
+	struct pv_gcache gc;
 	/* Restart journal (pv_blkback_journal.c); jh NULL: none (the log said why). */
 	struct pv_bj_hdr *jh;
 	struct pv_bj_ent *je;
@@ -91,8 +74,6 @@ struct pv_blkback_queue {
 	unsigned int njunpub;
 	uint16_t *jreplay;         /* after a restart: entries to execute again, in ring order */
 	unsigned int njreplay;
-	uint64_t pg_clock;             /* one tick per request that looks pages up */
-	struct pv_blkback_pgrant *pg_scratch; /* [pg_size]: rebuilding the hash after eviction */
 	uint32_t *pin_pool;            /* [nr_ents * max_segs]: the requests' pins */
 	/* Fairness (pv_blkback_sched.c) */
 	struct pv_blkback_queue *run_next, *storm_next;

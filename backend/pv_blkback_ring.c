@@ -165,110 +165,14 @@ void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 
 /* ---- persistent grants ------------------------------------------------------------------- */
 
-static unsigned int pg_hash(grant_ref_t ref, unsigned int size)
-{
-	return (ref * 2654435761u) & (size - 1);
-}
-
-/* The hash slot of ref, or -1. */
-static int pg_find(const struct pv_blkback_queue *q, grant_ref_t ref)
-{
-	unsigned int i = pg_hash(ref, q->pg_size);
-
-	/* The table is never more than half full, so an empty slot ends every probe. */
-	while (q->pg[i].page) {
-		if (q->pg[i].ref == ref)
-			return (int)i;
-		i = (i + 1) & (q->pg_size - 1);
-	}
-	return -1;
-}
-
 /*
- * The page of ref if it is persistent, marked used by the current request (q->pg_clock);
- * rq, if not NULL, also holds its chunk busy until the request is freed.
+ * The cache itself is grant/pv_gcache.c: one per queue, bounded by --max-persistent
+ * shared by the queues, least recently used chunks evicted, chunks of requests in flight
+ * pinned.  Here: which pages a request makes persistent, and the counters.
  */
-static void *pg_get(struct pv_blkback_queue *q, struct pv_blkback_req *rq, grant_ref_t ref)
-{
-	int i = pg_find(q, ref);
-	struct pv_blkback_chunk *c;
-
-	if (i < 0)
-		return NULL;
-	c = &q->chunks[q->pg[i].chunk];
-	c->last_use = q->pg_clock;
-	if (rq && c->pinned_at != q->pg_clock) {
-		c->pinned_at = q->pg_clock;
-		c->busy++;
-		rq->pins[rq->npins++] = q->pg[i].chunk;
-	}
-	return q->pg[i].page;
-}
-
-static void pg_insert(struct pv_blkback_queue *q, grant_ref_t ref, uint32_t chunk, void *page)
-{
-	unsigned int i = pg_hash(ref, q->pg_size);
-
-	while (q->pg[i].page)
-		i = (i + 1) & (q->pg_size - 1);
-	q->pg[i].ref = ref;
-	q->pg[i].chunk = chunk;
-	q->pg[i].page = page;
-	q->pg_count++;
-}
-
 void pv_blkback_req_unpin(struct pv_blkback_req *rq)
 {
-	unsigned int i;
-
-	for (i = 0; i < rq->npins; i++)
-		rq->q->chunks[rq->pins[i]].busy--;
-	rq->npins = 0;
-}
-
-/*
- * Makes room for need more pages: unmaps the least recently used chunks that no request
- * in flight holds and the current request did not touch, at least 1/16 of the cache at a
- * time (Linux blkback too purges a share of its grants at once), then rebuilds the hash
- * without them.  Returns 1 if there is room now.
- */
-static int pg_evict(struct pv_blkback_queue *q, unsigned int need)
-{
-	struct pv_blkback_dev *dev = q->dev;
-	unsigned int want = need > q->pg_max / 16 ? need : q->pg_max / 16, i, evicted = 0;
-
-	while (q->pg_max - q->pg_count < want) {
-		struct pv_blkback_chunk *c, *lru = NULL;
-
-		for (i = 0; i < q->nchunks; i++) {
-			c = &q->chunks[i];
-			if (c->addr && !c->busy && c->last_use != q->pg_clock &&
-			    (!lru || c->last_use < lru->last_use))
-				lru = c;
-		}
-		if (!lru)
-			break;
-		pv_gnt_unmap(dev->d->plat, lru->addr, lru->count);
-		dev->st.grant_unmaps += lru->count;
-		dev->st.persistent_evictions += lru->count;
-		q->pg_count -= lru->count;
-		lru->addr = NULL;
-		evicted = 1;
-	}
-	if (evicted) {
-		memcpy(q->pg_scratch, q->pg, (size_t)q->pg_size * sizeof(*q->pg));
-		memset(q->pg, 0, (size_t)q->pg_size * sizeof(*q->pg));
-		q->pg_count = 0;
-		for (i = 0; i < q->pg_size; i++) {
-			struct pv_blkback_pgrant *e = &q->pg_scratch[i];
-
-			if (e->page && q->chunks[e->chunk].addr)
-				pg_insert(q, e->ref, e->chunk, e->page);
-		}
-		while (q->nchunks && !q->chunks[q->nchunks - 1].addr)
-			q->nchunks--;
-	}
-	return q->pg_max - q->pg_count >= need;
+	pv_gcache_unpin(&rq->q->gc, &rq->pins);
 }
 
 /*
@@ -303,41 +207,27 @@ static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 			  const struct blkif_request_segment *segs, unsigned int n, int need_write)
 {
 	struct pv_blkback_dev *dev = q->dev;
-	unsigned int i, k, uniq = 0, slot;
-	uint8_t *addr;
+	unsigned int i, m = 0, evicted;
 	int rc;
 
-	for (i = 0; i < n; i++) {
-		if (q->pages[i])
-			continue;
-		for (k = 0; k < uniq && q->refs[k] != segs[i].gref; k++)
-			;
-		if (k == uniq)
-			q->refs[uniq++] = segs[i].gref;
-	}
-	if (uniq > q->pg_max)
+	for (i = 0; i < n; i++)
+		if (!q->pages[i])
+			q->refs[m++] = segs[i].gref;
+	rc = pv_gcache_map(&q->gc, q->refs, m, &evicted);
+	dev->st.grant_unmaps += evicted;
+	dev->st.persistent_evictions += evicted;
+	if (rc == -ENOBUFS)
 		return 1;
-	if (q->pg_count + uniq > q->pg_max && !pg_evict(q, uniq))
-		return 1;
-	for (slot = 0; slot < q->nchunks && q->chunks[slot].addr; slot++)
-		;
-	if (slot >= q->pg_max)
-		return 1;
-	rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, uniq, q->refs, 1, (void **)&addr);
 	/* Read-only is enough for this request: map it on its own (-EINVAL: a bad ref too). */
 	if (!need_write && map_refused(rc))
 		return 1;
 	if (rc < 0)
 		return rc;
-	dev->st.grant_maps += uniq;
-	q->chunks[slot] = (struct pv_blkback_chunk){ .addr = addr, .count = uniq };
-	if (slot == q->nchunks)
-		q->nchunks++;
-	for (k = 0; k < uniq; k++)
-		pg_insert(q, q->refs[k], slot, addr + (size_t)k * PV_PAGE_SIZE);
+	dev->st.grant_maps += (unsigned int)rc;
 	for (i = 0; i < n; i++)
-		if (!q->pages[i])
-			q->pages[i] = pg_get(q, rq, segs[i].gref);
+		if (!q->pages[i] && !(q->pages[i] = pv_gcache_get(&q->gc, segs[i].gref,
+								  rq ? &rq->pins : NULL)))
+			return 1; /* cannot pin it (not for a request sized within max_segs) */
 	return 0;
 }
 
@@ -350,9 +240,9 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	uint8_t *addr;
 	int rc;
 
-	q->pg_clock++;
+	pv_gcache_tick(&q->gc);
 	for (i = 0; i < n; i++) {
-		q->pages[i] = dev->persistent ? pg_get(q, rq, segs[i].gref) : NULL;
+		q->pages[i] = dev->persistent ? pv_gcache_get(&q->gc, segs[i].gref, &rq->pins) : NULL;
 		if (q->pages[i])
 			dev->st.persistent_hits++;
 		else
@@ -364,6 +254,9 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 			return rc;
 		if (rc == 0)
 			m = 0;
+		else /* what the cache did take is used, the rest mapped for this request */
+			for (m = 0, i = 0; i < n; i++)
+				m += !q->pages[i];
 	}
 	if (m) {
 		/* One call for every page the cache could not give: contiguous, one unmap later. */
@@ -401,15 +294,15 @@ static int grants_copy(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 
 	if (pv_blkback_bounce_get(rq, n, q->pages) < 0)
 		return -ENOBUFS;
+	pv_gcopy_reset(&rq->copy);
 	for (i = 0; i < n; i++) {
-		uint16_t off = (uint16_t)(segs[i].first_sect * 512u);
-		uint16_t len = (uint16_t)((segs[i].last_sect - segs[i].first_sect + 1) * 512u);
+		unsigned int off = segs[i].first_sect * 512u;
+		unsigned int len = (segs[i].last_sect - segs[i].first_sect + 1) * 512u;
 
-		rq->cseg[i] = (struct pv_gnt_copy_seg){
-			.local = (uint8_t *)q->pages[i] + off,
-			.ref = segs[i].gref, .domid = (domid_t)dev->domid,
-			.offset = off, .len = len, .to_granted = (uint8_t)to_guest,
-		};
+		/* Checked segments (pv_blkback_check_segs) within max_segs: always fits. */
+		if (pv_gcopy_add(&rq->copy, (uint8_t *)q->pages[i] + off, (domid_t)dev->domid,
+				 segs[i].gref, off, len, to_guest) < 0)
+			return -EINVAL;
 		rq->iov[i].iov_base = rq->cseg[i].local;
 		rq->iov[i].iov_len = len;
 	}
@@ -419,7 +312,7 @@ static int grants_copy(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 		return 0;
 	}
 	dev->st.grant_copies += n;
-	return pv_gnt_copy(dev->d->plat, rq->cseg, n) < 0 ? -EACCES : 0;
+	return pv_gcopy_flush(&rq->copy) != 0 ? -EACCES : 0;
 }
 
 /*
@@ -437,10 +330,10 @@ static int indirect_persistent(struct pv_blkback_queue *q, const grant_ref_t *gr
 	int rc;
 
 	/* Used only here (copied out at once): marked used, not held busy. */
-	q->pg_clock++;
+	pv_gcache_tick(&q->gc);
 	for (i = 0; i < n; i++) {
 		s[i] = (struct blkif_request_segment){ .gref = grefs[i] };
-		q->pages[i] = pg_get(q, NULL, grefs[i]);
+		q->pages[i] = pv_gcache_get(&q->gc, grefs[i], NULL);
 		miss += !q->pages[i];
 	}
 	if (miss && (rc = map_persistent(q, NULL, s, n, 0)) != 0)
@@ -465,6 +358,7 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 {
 	struct pv_blkback_dev *dev = q->dev;
 	struct pv_gnt_copy_seg c[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	struct pv_gcopy_batch b;
 	struct blkif_request_indirect ir;
 	size_t bytes = (size_t)h->nseg * sizeof(struct blkif_request_segment);
 	unsigned int i;
@@ -479,15 +373,16 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 		if (rc == 0)
 			goto copied;
 	}
+	pv_gcopy_init(&b, dev->d->plat, c, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
 	for (i = 0; i < h->nr_ind_pages; i++) {
 		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
 
-		c[i] = (struct pv_gnt_copy_seg){
-			.local = q->ind_buf + (size_t)i * PV_PAGE_SIZE, .ref = ir.indirect_grefs[i],
-			.domid = (domid_t)dev->domid, .len = (uint16_t)(left < PV_PAGE_SIZE ? left : PV_PAGE_SIZE),
-		};
+		if (pv_gcopy_add(&b, q->ind_buf + (size_t)i * PV_PAGE_SIZE, (domid_t)dev->domid,
+				 ir.indirect_grefs[i], 0,
+				 (unsigned int)(left < PV_PAGE_SIZE ? left : PV_PAGE_SIZE), 0) < 0)
+			return -EINVAL; /* nr_ind_pages checked: cannot happen */
 	}
-	rc = pv_gnt_copy(dev->d->plat, c, h->nr_ind_pages);
+	rc = pv_gcopy_flush(&b);
 	if (rc == -ENOTSUP) {
 		rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, h->nr_ind_pages,
 				ir.indirect_grefs, 0, &addr);
@@ -499,7 +394,7 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 		dev->st.grant_unmaps += h->nr_ind_pages;
 	} else {
 		dev->st.grant_copies += h->nr_ind_pages;
-		if (rc < 0)
+		if (rc != 0)
 			return -EACCES;
 	}
 copied:
@@ -539,7 +434,7 @@ void pv_blkback_req_done(struct pv_blkback_req *rq, int ok)
 	}
 	if (rq->copy_back && rq->status == BLKIF_RSP_OKAY) {
 		dev->st.grant_copies += rq->niov;
-		if (pv_gnt_copy(dev->d->plat, rq->cseg, rq->niov) < 0) {
+		if (pv_gcopy_flush(&rq->copy) != 0) {
 			/* The guest revoked or never granted write access: its fault. */
 			rq->status = BLKIF_RSP_ERROR;
 			dev->st.bad_requests++;
@@ -1000,19 +895,17 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		unsigned int dev_max = q->dev->d->max_persistent ? q->dev->d->max_persistent :
 				       PV_BLKBACK_PERSISTENT_DEFAULT;
 
-		q->pg_max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
+		unsigned int max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
+
 		/* The device's bound, shared evenly by its queues. */
-		if (q->pg_max > dev_max / q->dev->nqueues)
-			q->pg_max = dev_max / q->dev->nqueues;
-		if (!q->pg_max)
-			q->pg_max = 1;
-		for (q->pg_size = 1; q->pg_size < 2 * q->pg_max; q->pg_size *= 2)
-			;
-		q->pg = calloc(q->pg_size, sizeof(*q->pg));
-		q->pg_scratch = calloc(q->pg_size, sizeof(*q->pg_scratch));
-		q->chunks = calloc(q->pg_max, sizeof(*q->chunks));
+		if (max > dev_max / q->dev->nqueues)
+			max = dev_max / q->dev->nqueues;
+		if (!max)
+			max = 1;
+		if (pv_gcache_init(&q->gc, q->dev->d->plat, (domid_t)q->dev->domid, max, 1) < 0)
+			return -ENOMEM;
 		q->pin_pool = calloc((size_t)n * s, sizeof(*q->pin_pool));
-		if (!q->pg || !q->pg_scratch || !q->chunks || !q->pin_pool)
+		if (!q->pin_pool)
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -1021,9 +914,11 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		rq->q = q;
 		rq->iov = &q->iovs[(size_t)i * s];
 		if (persistent)
-			rq->pins = &q->pin_pool[(size_t)i * s];
-		if (copy)
+			rq->pins = (struct pv_gcache_pins){ .chunk = &q->pin_pool[(size_t)i * s], .cap = s };
+		if (copy) {
 			rq->cseg = &q->csegs[(size_t)i * s];
+			pv_gcopy_init(&rq->copy, q->dev->d->plat, rq->cseg, s);
+		}
 		rq->next_free = q->free;
 		q->free = rq;
 	}
@@ -1220,12 +1115,7 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 			}
 		}
 	}
-	for (i = 0; i < q->nchunks; i++) {
-		if (!q->chunks[i].addr)
-			continue; /* evicted */
-		pv_gnt_unmap(d->plat, q->chunks[i].addr, q->chunks[i].count);
-		dev->st.grant_unmaps += q->chunks[i].count;
-	}
+	dev->st.grant_unmaps += pv_gcache_fini(&q->gc);
 	if (q->ring_addr) {
 		pv_gnt_unmap(d->plat, q->ring_addr, q->ring_pages);
 		dev->st.grant_unmaps += q->ring_pages;
@@ -1240,10 +1130,7 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	free(q->refseg);
 	free(q->pages);
 	free(q->ind_buf);
-	free(q->pg);
-	free(q->pg_scratch);
 	free(q->pin_pool);
-	free(q->chunks);
 	memset(q, 0, sizeof(*q));
 }
 

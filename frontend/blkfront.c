@@ -55,46 +55,26 @@ static void set_segs(struct pv_blkfront *bf, unsigned int indirect)
 }
 
 /*
- * Sizes every queue's pool to at most budget pages, requests to fit in that, and grants
- * the pools.  On -ENOSPC/-ENOMEM the pools granted so far are ended again, so that the
- * caller can try a smaller budget with every queue treated alike.
+ * pv_gref_pools_share()'s question: the pages queue i's pool wants when a pool may have
+ * budget pages.  Requests are made smaller until the largest fits in the budget.
  */
-static int share_pools(struct pv_blkfront *bf, unsigned int budget)
+static int pool_want(void *opaque, unsigned int i, unsigned int budget)
 {
-	unsigned int i, k;
-	int rc = 0;
+	struct pv_blkfront *bf = opaque;
+	size_t want;
 
 	while (bf->info.indirect_segments && bf->max_req_pages > budget)
 		set_segs(bf, bf->info.indirect_segments / 2);
 	if (bf->max_req_pages > budget)
 		return -ENOSPC;
-	for (i = 0; i < bf->nq; i++) {
-		struct bf_queue *q = &bf->q[i];
-		size_t want = (size_t)q->ring.nr_ents * bf->max_req_pages;
-
-		q->pool_pages = want < budget ? (unsigned int)want : budget;
-		if (!bf->info.persistent)
-			continue;
-		/* The whole pool in one grant operation, kept until disconnect. */
-		rc = pv_gnt_share(bf->p, bf->backend_id, q->pool_pages, 1, q->pool_refs,
-				  (void **)&q->pool);
-		if (rc < 0) {
-			q->pool = NULL;
-			break;
-		}
-	}
-	if (rc < 0)
-		for (k = 0; k < i; k++) {
-			/* not connected yet: the back end cannot have mapped them */
-			pv_gnt_unshare(bf->p, bf->q[k].pool, bf->q[k].pool_pages);
-			bf->q[k].pool = NULL;
-		}
-	return rc;
+	want = (size_t)bf->q[i].ring.nr_ents * bf->max_req_pages;
+	return want < budget ? (int)want : (int)budget;
 }
 
 int bf_data_init(struct pv_blkfront *bf)
 {
-	unsigned int i, j, budget, nq = bf->nq ? bf->nq : 1, rings;
+	struct pv_gref_pool *pools[BF_MAX_QUEUES];
+	unsigned int i, j, budget, nq = bf->nq ? bf->nq : 1;
 	int rc;
 
 	/*
@@ -102,10 +82,7 @@ int bf_data_init(struct pv_blkfront *bf)
 	 * guest may have fewer grants than that to give (gntalloc's limit, other users): then
 	 * every pool is halved, and requests made smaller to fit, until the pools are granted.
 	 */
-	rings = nq << bf->ring_order;
-	if (rings > BF_DEVICE_PAGE_BUDGET / 2)
-		rings = BF_DEVICE_PAGE_BUDGET / 2;
-	budget = (BF_DEVICE_PAGE_BUDGET - rings) / nq;
+	budget = pv_gref_budget(BF_DEVICE_PAGE_BUDGET, nq << bf->ring_order, nq);
 	set_segs(bf, bf->info.indirect_segments);
 	for (i = 0; i < bf->nq; i++) {
 		struct bf_queue *q = &bf->q[i];
@@ -113,19 +90,18 @@ int bf_data_init(struct pv_blkfront *bf)
 
 		q->slots = calloc(n, sizeof(*q->slots));
 		q->free_slots = malloc(n * sizeof(*q->free_slots));
-		q->pool_refs = malloc(budget * sizeof(*q->pool_refs));
-		if (!q->slots || !q->free_slots || !q->pool_refs)
+		if (!q->slots || !q->free_slots)
 			return -ENOMEM;
+		rc = pv_gref_pool_init(&q->gp, bf->p, bf->backend_id, budget, bf->info.persistent);
+		if (rc < 0)
+			return rc;
+		pools[i] = &q->gp;
 		/* Pushed in reverse so that slot 0 is used first: easier to read in a trace. */
 		for (j = 0; j < n; j++)
 			q->free_slots[j] = n - 1 - j;
 		q->nfree_slots = n;
 	}
-	while ((rc = share_pools(bf, budget)) == -ENOSPC || rc == -ENOMEM) {
-		if (budget / 2 < BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			return rc;
-		budget /= 2;
-	}
+	rc = pv_gref_pools_share(pools, bf->nq, budget, BLKIF_MAX_SEGMENTS_PER_REQUEST, pool_want, bf);
 	if (rc < 0)
 		return rc;
 	if (!bf->info.persistent)
@@ -135,35 +111,23 @@ int bf_data_init(struct pv_blkfront *bf)
 		unsigned int n = q->ring.nr_ents;
 
 		q->slot_pages = malloc((size_t)n * bf->max_req_pages * sizeof(*q->slot_pages));
-		q->pool_free = malloc(q->pool_pages * sizeof(*q->pool_free));
-		if (!q->slot_pages || !q->pool_free)
+		if (!q->slot_pages)
 			return -ENOMEM;
 		for (j = 0; j < n; j++)
 			q->slots[j].pages = q->slot_pages + (size_t)j * bf->max_req_pages;
-		bf->st.grants_shared += q->pool_pages;
-		for (j = 0; j < q->pool_pages; j++)
-			q->pool_free[j] = q->pool_pages - 1 - j;
-		q->pool_nfree = q->pool_pages;
+		bf->st.grants_shared += q->gp.pages;
 	}
 	return 0;
 }
 
-/* Ends grants with a short grace period for a back end still unmapping.  0 or -EBUSY. */
-static int unshare_retry(struct pv_blkfront *bf, void *addr, unsigned int count, unsigned int tries)
+/* Ends per-request grants with a short grace period for a back end still unmapping. */
+static int unshare_req(struct pv_blkfront *bf, struct bf_queue *q, void *addr, unsigned int count,
+		       unsigned int tries)
 {
-	unsigned int k;
-	int rc;
-
-	for (k = 0;; k++) {
-		rc = pv_gnt_unshare(bf->p, addr, count);
-		if (rc == 0) {
-			bf->st.grants_shared += count;
-			return 0;
-		}
-		if (rc != -EBUSY || k >= tries)
-			return -EBUSY;
-		usleep(1000);
-	}
+	if (pv_gref_unshare_req(&q->gp, addr, count, tries) < 0)
+		return -EBUSY;
+	bf->st.grants_shared += count;
+	return 0;
 }
 
 unsigned int bf_retry_stuck(struct pv_blkfront *bf)
@@ -178,11 +142,10 @@ unsigned int bf_retry_stuck(struct pv_blkfront *bf)
 
 			if (s->state != BF_SLOT_STUCK)
 				continue;
-			if (unshare_retry(bf, s->shared, s->npages, 100) < 0) {
+			if (unshare_req(bf, q, s->shared, s->npages, 100) < 0) {
 				left++;
 				continue;
 			}
-			q->pages_out -= s->npages;
 			s->shared = NULL;
 			s->state = BF_SLOT_FREE;
 			q->stuck--;
@@ -199,21 +162,19 @@ int bf_data_free(struct pv_blkfront *bf)
 
 	for (i = 0; i < BF_MAX_QUEUES; i++) {
 		struct bf_queue *q = &bf->q[i];
+		int rc = pv_gref_pool_fini(&q->gp, 200);
 
-		if (q->pool && unshare_retry(bf, q->pool, q->pool_pages, 200) < 0)
+		if (rc < 0)
 			busy = 1; /* left to pv_platform_close() */
-		q->pool = NULL;
+		else
+			bf->st.grants_shared += (unsigned int)rc;
 		free(q->slots);
 		free(q->free_slots);
 		free(q->slot_pages);
-		free(q->pool_refs);
-		free(q->pool_free);
 		q->slots = NULL;
 		q->free_slots = NULL;
 		q->slot_pages = NULL;
-		q->pool_refs = NULL;
-		q->pool_free = NULL;
-		q->nfree_slots = q->pool_nfree = q->inflight = q->stuck = 0;
+		q->nfree_slots = q->inflight = q->stuck = 0;
 	}
 	return busy;
 }
@@ -228,13 +189,6 @@ unsigned int bf_inflight(const struct pv_blkfront *bf)
 }
 
 /* ---- issuing requests ---------------------------------------------------------------- */
-
-static unsigned int pages_avail(const struct pv_blkfront *bf, const struct bf_queue *q)
-{
-	if (bf->info.persistent)
-		return q->pool_nfree;
-	return q->pool_pages > q->pages_out ? q->pool_pages - q->pages_out : 0;
-}
 
 /*
  * Puts the next piece of io on a ring.  Returns 1 when a request was produced, 0 when
@@ -258,7 +212,7 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 
 		if (!c->nfree_slots)
 			continue;
-		if (is_data && (avail = pages_avail(bf, c)) == 0)
+		if (is_data && (avail = pv_gref_avail(&c->gp)) == 0)
 			continue;
 		q = c;
 		bf->next_q = (bf->next_q + k + 1) % bf->nq;
@@ -284,13 +238,12 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 			 * One grant operation for the request.  A write's pages are only read by
 			 * the back end: grant them read-only, as Linux does.
 			 */
-			rc = pv_gnt_share(bf->p, bf->backend_id, npages, io->op == PV_BLKFRONT_READ,
-					  refs, (void **)&base);
+			rc = pv_gref_share_req(&q->gp, npages, io->op == PV_BLKFRONT_READ, refs,
+					       (void **)&base);
 			if (rc < 0)
 				/* Out of grants or memory: wait for requests in flight to give some back. */
 				return (rc == -ENOSPC || rc == -ENOMEM) && bf_inflight(bf) ? 0 : rc;
 			bf->st.grants_shared += npages;
-			q->pages_out += npages;
 		}
 	}
 
@@ -315,11 +268,12 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 			uint8_t *page;
 
 			if (bf->info.persistent) {
-				uint32_t pg = q->pool_free[--q->pool_nfree];
+				/* npages <= pv_gref_avail(): never fails */
+				uint32_t pg = (uint32_t)pv_gref_get(&q->gp);
 
 				s->pages[i] = pg;
-				refs[i] = q->pool_refs[pg];
-				page = q->pool + (size_t)pg * PV_PAGE_SIZE;
+				refs[i] = pv_gref_ref(&q->gp, pg);
+				page = pv_gref_page(&q->gp, pg);
 				bf->st.persistent_hits += i < ndata;
 			} else {
 				page = base + (size_t)i * PV_PAGE_SIZE;
@@ -536,15 +490,14 @@ static void release_slot(struct pv_blkfront *bf, struct bf_queue *q, struct bf_s
 
 	if (bf->info.persistent) {
 		for (i = 0; i < s->npages; i++)
-			q->pool_free[q->pool_nfree++] = s->pages[i];
+			pv_gref_put(&q->gp, s->pages[i]);
 	} else if (s->shared) {
 		/* A back end that answered but still maps the pages: keep the slot out of use. */
-		if (unshare_retry(bf, s->shared, s->npages, 0) < 0) {
+		if (unshare_req(bf, q, s->shared, s->npages, 0) < 0) {
 			s->state = BF_SLOT_STUCK;
 			q->stuck++;
 			return;
 		}
-		q->pages_out -= s->npages;
 		s->shared = NULL;
 	}
 	s->state = BF_SLOT_FREE;
@@ -592,7 +545,7 @@ static int process_queue(struct pv_blkfront *bf, struct bf_queue *q)
 			for (k = 0; k < s->ndata; k++) {
 				uint64_t len = s->len - (uint64_t)k * PV_PAGE_SIZE;
 				const uint8_t *page = bf->info.persistent ?
-					q->pool + (size_t)s->pages[k] * PV_PAGE_SIZE :
+					(const uint8_t *)pv_gref_page(&q->gp, s->pages[k]) :
 					(const uint8_t *)s->shared + (size_t)k * PV_PAGE_SIZE;
 
 				memcpy(dst + (size_t)k * PV_PAGE_SIZE, page,

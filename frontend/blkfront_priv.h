@@ -8,6 +8,7 @@
 
 #include "pv_blkfront.h"
 #include "pv_blkif.h"
+#include "pv_gref.h"
 
 #define BF_MAX_QUEUES        4u
 #define BF_MAX_INDIRECT_SEGS 256u
@@ -21,7 +22,7 @@
  * more than a guest should pin for one disk, so the pools are capped and a request waits
  * for pages as it waits for a ring slot.  1024 is also what Linux's gntalloc grants to
  * all of a domU's userspace together by default, so a pool that does not fit is halved
- * until it does (bf_data_init).
+ * until it does (bf_data_init, pv_gref_pools_share).
  */
 #define BF_DEVICE_PAGE_BUDGET 1024u
 
@@ -65,13 +66,11 @@ struct bf_queue {
 	unsigned int inflight;  /* BUSY slots */
 	unsigned int stuck;     /* STUCK slots */
 
-	/* Persistent pool: granted once at connect, every page reused. */
-	uint8_t *pool;
-	grant_ref_t *pool_refs;
-	uint32_t *pool_free;
-	unsigned int pool_pages, pool_nfree;
-	/* Pages granted per request (no pool) currently held. */
-	unsigned int pages_out;
+	/*
+	 * The queue's grants (grant/pv_gref.h): with persistent grants a pool granted once at
+	 * connect, every page reused; without, the budget of the pages granted per request.
+	 */
+	struct pv_gref_pool gp;
 
 	int unpushed;           /* requests produced but not yet pushed */
 };

@@ -43,10 +43,10 @@ FUZZ_OBJS_xsd  := $(call fuzz_objs,tests/fuzz/fuzz_xsd.c $(wildcard sim/xsd/*.c 
 FUZZ_OBJS_simhv := $(call fuzz_objs,tests/fuzz/fuzz_simhv.c \
 	$(filter-out sim/pvio-simd.c,$(wildcard sim/*.c)) $(wildcard sim/xsd/*.c common/*.c))
 FUZZ_OBJS_blkback := $(call fuzz_objs,tests/fuzz/fuzz_blkback.c tests/fuzz/fake_plat.c platform/pv_xs_fmt.c \
-	$(filter-out backend/pvio-backd.c,$(wildcard backend/*.c)) $(wildcard common/*.c))
+	$(filter-out backend/pvio-backd.c,$(wildcard backend/*.c)) $(wildcard common/*.c grant/*.c))
 FUZZ_LIBS_blkback := -luring
 FUZZ_OBJS_blkfront := $(call fuzz_objs,tests/fuzz/fuzz_blkfront.c tests/fuzz/fake_plat.c platform/pv_xs_fmt.c \
-	$(wildcard frontend/*.c))
+	$(wildcard frontend/*.c grant/*.c))
 
 define fuzz_prog
 $(FUZZ_DIR)/bin/fuzz-$(1): $(FUZZ_OBJS_$(1))
