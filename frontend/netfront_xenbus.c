@@ -473,19 +473,23 @@ static int read_frontend(struct pv_netfront *nf)
 /* Closing -> Closed, grants ended, ports unbound; safe on a half-built device and twice. */
 static int teardown(struct pv_netfront *nf)
 {
-	uint64_t deadline = now_ms() + nf->timeout_ms;
+	uint64_t deadline, grace = now_ms() + (nf->timeout_ms < 500 ? nf->timeout_ms : 500);
 	int busy = 0, rc = 0;
 
 	if (nf->connected && !nf->failed) {
-		/* let the back end answer what we sent: it reads those pages until then */
+		/*
+		 * Give what we sent a moment to go out; a frame the back end never answers is
+		 * lost as a network loses frames, and must not hold up the close.
+		 */
 		pv_netfront_kick(nf);
 		while (nf_tx_inflight(nf) && !nf->failed) {
 			uint64_t now = now_ms();
 
-			if (now >= deadline || pv_netfront_poll(nf, (int)(deadline - now), NULL, NULL) < 0)
+			if (now >= grace || pv_netfront_poll(nf, (int)(grace - now), NULL, NULL) < 0)
 				break;
 		}
 	}
+	deadline = now_ms() + nf->timeout_ms;
 	nf->connected = 0;
 	if (nf->be_path && nf->fe_path && !nf->closed) {
 		nf->closed = 1;
