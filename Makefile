@@ -105,7 +105,7 @@ $(BUILD)/bin/pvio-ctl: $(CTL_OBJS) $(PLAT_LIB)
 
 FRONT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/*.c))
 FRONT_LIB  := $(BUILD)/lib/libpvio-front.a
-$(foreach f,$(wildcard frontend/*.c frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
+$(foreach f,$(wildcard frontend/*.c frontend/fuse/*.c frontend/tap/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
 $(FRONT_LIB): $(FRONT_OBJS)
 	$(vecho) AR $@
 	$(Q)mkdir -p $(@D)
@@ -121,6 +121,12 @@ BINS += $(BUILD)/bin/pvio-fuse
 $(BUILD)/bin/pvio-fuse: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/fuse/*.c)) $(FRONT_LIB) $(PLAT_LIB)
 	$(call link,$(FUSE_LIBS) $(PLAT_LIBS))
 endif
+
+# frontend/tap/: pvio-tap, a guest's vif as a TAP device.
+$(foreach f,$(wildcard frontend/tap/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
+BINS += $(BUILD)/bin/pvio-tap
+$(BUILD)/bin/pvio-tap: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/tap/*.c)) $(FRONT_LIB) $(PLAT_LIB)
+	$(call link,$(PLAT_LIBS))
 
 # ---- backend/ (pvio-backd: every .c there) ----------------------------------------------------
 
