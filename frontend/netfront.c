@@ -488,8 +488,8 @@ static int xenbus_events(struct pv_netfront *nf)
 int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn rx, void *opaque)
 {
 	uint64_t deadline = 0;
-	int evfd, xsfd, rc;
-	unsigned int i;
+	int evfd, xsfd, rc, got = 0, progress = 0;
+	unsigned int i, rounds = 0;
 
 	if (!nf)
 		return -EINVAL;
@@ -505,7 +505,7 @@ int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn r
 		return rc;
 	for (;;) {
 		struct pollfd pfd[2];
-		int got = 0, progress = 0, work = 0, ms;
+		int work = 0, ms;
 
 		drain_events(nf);
 		for (i = 0; i < nf->nq; i++) {
@@ -524,17 +524,28 @@ int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn r
 			nf_post_rx(nf, q, 1);
 		}
 		pv_netfront_kick(nf);
-		if (got || progress)
-			return got;
-		/* Ask for an event at the next response, then look once more (no lost wakeup). */
+		/*
+		 * Ask for an event at the next response, then look once more: returning with
+		 * responses unconsumed and rsp_event behind them would sleep through them
+		 * (the back end notifies only when it crosses rsp_event).
+		 */
 		for (i = 0; i < nf->nq; i++) {
 			if (pv_ring_final_check_responses(&nf->q[i].tx))
 				work = 1;
 			if (pv_ring_final_check_responses(&nf->q[i].rx))
 				work = 1;
 		}
-		if (work)
+		if (work) {
+			/* a busy back end: the caller gets its turn, and knows to come back */
+			if (++rounds >= NF_POLL_ROUNDS) {
+				nf->more = 1;
+				return got;
+			}
 			continue;
+		}
+		nf->more = 0;
+		if (got || progress)
+			return got;
 		if (timeout_ms == 0)
 			return 0;
 		if (timeout_ms < 0) {
@@ -554,6 +565,11 @@ int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn r
 		if (rc > 0 && xsfd >= 0 && (pfd[1].revents & POLLIN) && (rc = xenbus_events(nf)) < 0)
 			return rc;
 	}
+}
+
+int pv_netfront_more(struct pv_netfront *nf)
+{
+	return nf && !nf->failed && nf->more;
 }
 
 int pv_netfront_fds(struct pv_netfront *nf, int fds[2])

@@ -21,7 +21,9 @@
 #define NF_TX_ID_MASK ((1u << NF_TX_ID_BITS) - 1)
 /* The longest frame either way: XEN_NETIF_MAX_TX_SIZE, and on rx a GSO frame with its header. */
 #define NF_RX_MAX_FRAME (65536u + 64u)
-#define NF_MIN_FRAME 14u /* an Ethernet header: Linux's netback drops anything shorter */
+#define NF_MIN_FRAME 14u
+/* Passes over the rings one pv_netfront_poll() makes while responses keep coming. */
+#define NF_POLL_ROUNDS 16u /* an Ethernet header: Linux's netback drops anything shorter */
 
 struct nf_txslot {
 	uint8_t busy;
@@ -68,6 +70,7 @@ struct pv_netfront {
 	unsigned int nq;
 
 	int connected, closed;
+	int more;                       /* poll stopped with responses still waiting */
 	int failed;                     /* 0, -EPROTO or -ENOTCONN */
 	struct pv_netfront_stats st;
 };

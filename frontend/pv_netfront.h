@@ -118,6 +118,14 @@ typedef void (*pv_netfront_rx_fn)(void *opaque, const struct iovec *iov, int iov
 int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn rx, void *opaque);
 
 /*
+ * Nonzero when the last pv_netfront_poll() stopped with responses still on the rings (a
+ * busy back end; a poll makes a bounded number of passes so that the caller gets its
+ * turn): call pv_netfront_poll() again before waiting on the fds, which would not wake
+ * for those.  After a poll that returns with this 0, the fds wake for anything new.
+ */
+int pv_netfront_more(struct pv_netfront *nf);
+
+/*
  * The fds to wait on in the caller's event loop (readable: call pv_netfront_poll(nf, 0,
  * ...)): the event-channel fd and the xenstore watch fd.  Returns how many (1 or 2).
  */

@@ -334,7 +334,8 @@ static int run(void)
 		pfd[n++] = (struct pollfd){ .fd = g.tap, .events = g.pending ? 0 : POLLIN };
 		for (i = 0; i < nfd; i++)
 			pfd[n++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		if (poll(pfd, (nfds_t)n, g.pending ? 10 : -1) < 0 && errno != EINTR)
+		if (poll(pfd, (nfds_t)n, pv_netfront_more(g.nf) ? 0 : g.pending ? 10 : -1) < 0 &&
+		    errno != EINTR)
 			return -errno;
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -86,6 +87,26 @@ static int wait_watch(struct child *ch, int extra_fd)
 		free(token);
 	}
 	return fired || n == 0;
+}
+
+/* wait_watch() that also wakes for the peer's frames (and soon, when some wait). */
+static int wait_bridge(struct child *ch, int evfd, int waiting)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = pv_xs_watch_fd(ch->p), .events = POLLIN },
+		{ .fd = evfd, .events = POLLIN },
+		{ .fd = ch->f->in->efd, .events = POLLIN },
+	};
+	char *path, *token;
+	int fired = 0;
+
+	poll(pfd, 3, waiting ? 1 : 50);
+	while (pv_xs_watch_next(ch->p, &path, &token) == 0) {
+		fired = 1;
+		free(path);
+		free(token);
+	}
+	return fired || (pfd[0].revents & POLLIN);
 }
 
 static int wait_fe(struct child *ch, unsigned int mask)
@@ -252,6 +273,16 @@ static int rx_req(struct child *ch, struct fq *q, struct netif_rx_request *req)
 		usleep(1000);
 	}
 	return -ETIMEDOUT;
+}
+
+/* rx requests posted and not yet taken. */
+static unsigned int rx_avail(struct fq *q)
+{
+	pv_ring_idx_t prod;
+
+	if (pv_ring_back_req_prod(&q->rx, &prod) < 0)
+		return 0;
+	return (unsigned int)(prod - q->rx.req_cons);
 }
 
 /* Sends frame back on q's rx ring, with GSO extra info when gso_size. */
@@ -429,6 +460,7 @@ static int serve(struct child *ch, struct fq *q)
 			seen->last_gso_size = gso.type == XEN_NETIF_EXTRA_TYPE_GSO ? gso.u.gso.size : 0;
 			seen->last_slots = n;
 			seen->frames++;
+			seen->gso_frames += seen->last_gso_type != 0;
 			/* responses in request order: the first, a NULL per extra, then the rest */
 			for (k = 0; k < n; k++) {
 				uint16_t id = slots[k].id;
@@ -463,8 +495,29 @@ static int serve(struct child *ch, struct fq *q)
 			}
 			if (notify)
 				pv_evtchn_notify(ch->p, q->tx_port);
-			if (echo(ch, q, total, slots[0].flags, seen->last_gso_type, seen->last_gso_size) < 0)
+			if (ch->f->out) {
+				struct fnb_mbox *mb = ch->f->out;
+				uint32_t h = mb->head;
+
+				if (h - __atomic_load_n(&mb->tail, __ATOMIC_ACQUIRE) >= FNB_MBOX_SLOTS) {
+					mb->dropped++;
+				} else {
+					typeof(&mb->s[0]) e = &mb->s[h % FNB_MBOX_SLOTS];
+					uint64_t one = 1;
+
+					memcpy(e->data, ch->frame, total);
+					e->len = (uint32_t)total;
+					e->flags = slots[0].flags;
+					e->gso_type = seen->last_gso_type;
+					e->gso_size = seen->last_gso_size;
+					__atomic_store_n(&mb->head, h + 1, __ATOMIC_RELEASE);
+					if (write(mb->efd, &one, sizeof(one)) < 0)
+						seen->bad++;
+				}
+			} else if (echo(ch, q, total, slots[0].flags, seen->last_gso_type,
+					seen->last_gso_size) < 0) {
 				return -1;
+			}
 			if (hostile(ch, FNB_CLOSE_AFTER))
 				return -1;
 		}
@@ -472,6 +525,36 @@ static int serve(struct child *ch, struct fq *q)
 			break;
 	}
 	return 0;
+}
+
+/*
+ * Bridge mode: sends what the peer's guest sent, as long as our guest has buffers posted
+ * for it.  Returns 1 when frames wait for buffers (look again soon).
+ */
+static int drain_inbox(struct child *ch)
+{
+	struct fnb_mbox *mb = ch->f->in;
+	uint64_t v;
+
+	if (!mb)
+		return 0;
+	if (read(mb->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		ch->f->seen->bad++;
+	for (;;) {
+		uint32_t t = mb->tail;
+		typeof(&mb->s[0]) e;
+		unsigned int need;
+
+		if (t == __atomic_load_n(&mb->head, __ATOMIC_ACQUIRE))
+			return 0;
+		e = &mb->s[t % FNB_MBOX_SLOTS];
+		need = e->len / PV_PAGE_SIZE + 3;
+		if (ch->nq == 0 || rx_avail(&ch->q[0]) < need)
+			return 1;
+		memcpy(ch->frame, e->data, e->len);
+		__atomic_store_n(&mb->tail, t + 1, __ATOMIC_RELEASE);
+		echo(ch, &ch->q[0], e->len, e->flags, e->gso_type, e->gso_size);
+	}
 }
 
 static void child_main(struct fnb *f, const char *rundir)
@@ -520,7 +603,9 @@ static void child_main(struct fnb *f, const char *rundir)
 				for (i = 0; i < ch->nq; i++)
 					if (serve(ch, &ch->q[i]) < 0)
 						closing = 1;
-				if (!closing)
+				if (!closing && f->in)
+					look = wait_bridge(ch, evfd, drain_inbox(ch));
+				else if (!closing)
 					look = wait_watch(ch, evfd);
 			}
 		}
@@ -534,7 +619,7 @@ static void child_main(struct fnb *f, const char *rundir)
 	}
 }
 
-int fnb_start(struct fnb *f, const char *rundir, const struct fnb_cfg *cfg)
+static int start_one(struct fnb *f, const char *rundir, const struct fnb_cfg *cfg)
 {
 	f->cfg = *cfg;
 	f->seen = mmap(NULL, sizeof(*f->seen), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -553,6 +638,37 @@ int fnb_start(struct fnb *f, const char *rundir, const struct fnb_cfg *cfg)
 		_exit(0);
 	}
 	return 0;
+}
+
+int fnb_start(struct fnb *f, const char *rundir, const struct fnb_cfg *cfg)
+{
+	f->in = f->out = NULL;
+	return start_one(f, rundir, cfg);
+}
+
+static struct fnb_mbox *mbox_new(void)
+{
+	struct fnb_mbox *mb = mmap(NULL, sizeof(*mb), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				   -1, 0);
+
+	if (mb == MAP_FAILED)
+		return NULL;
+	mb->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return mb;
+}
+
+int fnb_start_pair(struct fnb *a, struct fnb *b, const char *rundir, const struct fnb_cfg *ca,
+		   const struct fnb_cfg *cb)
+{
+	struct fnb_mbox *ab = mbox_new(), *ba = mbox_new();
+	int rc;
+
+	if (!ab || !ba)
+		return -ENOMEM;
+	a->out = b->in = ab;
+	b->out = a->in = ba;
+	rc = start_one(a, rundir, ca);
+	return rc < 0 ? rc : start_one(b, rundir, cb);
 }
 
 int fnb_stop(struct fnb *f)

@@ -58,7 +58,7 @@ struct fnb_cfg {
 struct fnb_seen {
 	volatile int connects, closes, bad;
 	volatile unsigned int queues, split, rx_notify, rx_copy, fe_gso4, fe_sg;
-	volatile uint64_t frames, echoed;
+	volatile uint64_t frames, echoed, gso_frames;
 	volatile uint32_t last_len;
 	volatile uint16_t last_flags, last_gso_size;
 	volatile uint8_t last_gso_type;
@@ -66,13 +66,34 @@ struct fnb_seen {
 	uint8_t last[FNB_MAX_FRAME];
 };
 
+/* Frames on their way from one fake's vif to its peer's (bridge mode); shared memory. */
+#define FNB_MBOX_SLOTS 64
+struct fnb_mbox {
+	volatile uint32_t head, tail; /* free-running; the writer owns head, the reader tail */
+	int efd;                      /* an eventfd: the writer wakes the reader */
+	volatile uint64_t dropped;    /* frames that found the box full */
+	struct {
+		uint32_t len;
+		uint16_t flags, gso_size;
+		uint8_t gso_type;
+		uint8_t data[FNB_MAX_FRAME];
+	} s[FNB_MBOX_SLOTS];
+};
+
 struct fnb {
 	pid_t pid;
 	struct fnb_cfg cfg;
-	struct fnb_seen *seen; /* shared */
+	struct fnb_seen *seen;  /* shared */
+	struct fnb_mbox *in, *out; /* bridge mode: frames to send on rx / taken from tx */
 };
 
 int fnb_start(struct fnb *f, const char *rundir, const struct fnb_cfg *cfg);
+/*
+ * Bridge mode: two fakes, one per vif, each handing the frames its guest sends to the
+ * other's guest (a two-port switch, with offloads passed through).  Honest only.
+ */
+int fnb_start_pair(struct fnb *a, struct fnb *b, const char *rundir, const struct fnb_cfg *ca,
+		   const struct fnb_cfg *cb);
 /* Kills the back end.  Returns 0 when the child had not crashed. */
 int fnb_stop(struct fnb *f);
 

@@ -10,6 +10,7 @@
  * so the tx path is checked where the frame landed and the rx path where it came back.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,7 +493,45 @@ static void test_reconnect(void)
 	stop(&f, p);
 }
 
+/*
+ * After a poll that returned having taken a frame, the next response must wake the fds:
+ * an event loop sleeps on them, not in pv_netfront_poll().
+ */
+static void test_wakeup(void)
+{
+	struct fnb f;
+	struct pv_platform *p = NULL;
+	struct pv_netfront *nf = NULL;
+	struct fnb_cfg cfg = base_cfg();
+	struct cap c = { .want_len = 1500 };
+	struct iovec iov;
+	int fds[2], n, i, rc;
+
+	cfg.split = 0;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &cfg, &p, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_netfront_open(p, DEVID, NULL, &nf), 0);
+	n = pv_netfront_fds(nf, fds);
+	CU_ASSERT(n >= 1);
+	for (i = 0; i < 5; i++) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+
+		CU_ASSERT_EQUAL(xfer(nf, &f, 1500, 0, 0), 0);
+		CU_ASSERT_EQUAL(pv_netfront_more(nf), 0);
+		make_frame(1500);
+		iov = (struct iovec){ frame, 1500 };
+		c.matched = 0;
+		CU_ASSERT_EQUAL(pv_netfront_send(nf, &iov, 1, NULL), 0);
+		pv_netfront_kick(nf);
+		rc = poll(&pfd, 1, 3000);
+		CU_ASSERT_EQUAL(rc, 1);
+		CU_ASSERT_EQUAL(wait_echo(nf, &c, 3000), 1);
+	}
+	pv_netfront_close(nf);
+	stop(&f, p);
+}
+
 static CU_TestInfo tests[] = {
+	{ "the fds wake for the next frame after a poll", test_wakeup },
 	{ "60 B, 1500 B, 64 KiB GSO (v4, v6) both ways", test_sizes },
 	{ "600 frames of random sizes, multi-slot rx", test_many },
 	{ "multi-queue: 2 queues", test_multiqueue },
