@@ -184,6 +184,9 @@ TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
 TEST_DEPS_netfront := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_netfront := $(PLAT_LIBS)
+# The net path end to end (needs pvio-tap built); its back end is tests/netfront's fake.
+TEST_DEPS_netpath := $(SIMTEST) $(BUILD)/tests/netfront/fake_netback.o $(FRONT_LIB) $(PLAT_LIB) $(BUILD)/bin/pvio-tap
+TEST_LIBS_netpath := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)
 $(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd -Ibackend -Ifrontend -Ixenstore-tools))
@@ -191,6 +194,7 @@ $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)
 	$$(call link,-lcunit $$(TEST_LIBS_$(1)))
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call test_prog,$(t))))
+EXTRA_CFLAGS_tests/netpath/test_netpath.c += -Itests/netfront
 
 # libFuzzer targets (clang): make fuzz; make check runs each for 20 s.
 include tests/fuzz/fuzz.mk

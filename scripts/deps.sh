@@ -11,7 +11,8 @@ set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev"
 # clang and its compiler-rt (libFuzzer, sanitizers) build the fuzzers of tests/fuzz/.
-test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev"
+# iproute2, iperf3, ethtool, iputils-ping: the net end-to-end test (guests in network namespaces).
+test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev iproute2 iperf3 ethtool iputils-ping"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
