@@ -9,6 +9,7 @@
  *   pv_blkback_xenbus.c  one vbd's XenBus back state machine (lifecycle)
  *   pv_blkback_ring.c    the data path: ring intake, validation, grants, responses
  *   pv_blkback_io.c      storage drivers: file/block device over io_uring, null
+ *   pv_netback_*.c       netback: vifs, their rings and TAP devices (pv_netback.h)
  *
  * Lifecycle and data path are separate: the state machine calls pv_blkback_connect()
  * and pv_blkback_disconnect(); the data path knows nothing about xenstore except the
@@ -160,6 +161,7 @@ struct pv_blkback_stats {
 struct pv_blkback_dev;
 struct pv_blkback_queue;
 struct pv_backd_client;
+struct pv_netback;
 
 struct pv_backd {
 	struct pv_platform *plat;
@@ -195,6 +197,7 @@ struct pv_backd {
 	unsigned int runq_len;
 	struct pv_blkback_queue *storm_list;
 	uint64_t retry_at_ns;          /* devices with submit_retry set: submit again then */
+	struct pv_netback *net;        /* netback's vifs (pv_netback.h); NULL: none served */
 };
 
 #define PV_BACKD_TYPE_PHY  (1u << 0)

@@ -18,6 +18,7 @@
 #include "pv_backd_ctl.h"
 #include "pv_daemon.h"
 #include "pv_blkback.h"
+#include "pv_netback.h"
 
 #define COMP "ctl"
 
@@ -145,6 +146,55 @@ static void answer(struct pv_backd *d, int fd, char *line)
 			n = snprintf(buf, sizeof(buf), "{\"error\":\"too long\"}");
 		buf[n++] = '\n';
 		reply(fd, buf, (size_t)n);
+	} else if (sscanf(line, "vif-stats %u %u %c", &domid, &devid, &extra) == 2) {
+		struct pv_netback_vif *vif = pv_netback_find(d, domid, devid);
+		char buf[4096];
+		int n;
+
+		if (!vif) {
+			static const char e[] = "{\"error\":\"no such vif\"}\n";
+			reply(fd, e, sizeof(e) - 1);
+			return;
+		}
+		n = pv_netback_ctl_json(vif, buf, sizeof(buf) - 1);
+		if (n < 0)
+			n = snprintf(buf, sizeof(buf), "{\"error\":\"too long\"}");
+		buf[n++] = '\n';
+		reply(fd, buf, (size_t)n);
+	} else if (strcmp(line, "vif-list") == 0) {
+		struct pv_netback_vif *vif;
+		size_t cap = 4096, len = 1;
+		char *out = malloc(cap);
+
+		if (!out)
+			return;
+		out[0] = '[';
+		for (vif = d->net ? d->net->vifs : NULL; vif; vif = vif->next) {
+			int n;
+
+			while (cap - len < 4096 + 3) {
+				char *bigger = cap < (64u << 20) ? realloc(out, cap * 2) : NULL;
+
+				if (!bigger) {
+					free(out);
+					return;
+				}
+				out = bigger;
+				cap *= 2;
+			}
+			if (len > 1)
+				out[len++] = ',';
+			n = pv_netback_ctl_json(vif, out + len, 4096);
+			if (n < 0) {
+				free(out);
+				return;
+			}
+			len += (size_t)n;
+		}
+		out[len++] = ']';
+		out[len++] = '\n';
+		reply(fd, out, len);
+		free(out);
 	} else if (strcmp(line, "list") == 0) {
 		size_t cap = 4096, len = 1;
 		char *out = malloc(cap);

@@ -7,6 +7,8 @@
  *
  *   "stats <frontend-domid> <devid>\n"  ->  one JSON object, "\n"
  *   "list\n"                            ->  one JSON array of such objects, "\n"
+ *   "vif-stats <frontend-domid> <devid>\n" -> one vif's JSON object (below), "\n"
+ *   "vif-list\n"                        ->  one JSON array of vif objects, "\n"
  *   anything else                       ->  {"error":"<reason>"}\n
  *
  * Object members (counters are cumulative since the device was first seen):
@@ -27,6 +29,18 @@
  *   "submit_retries" (io_uring_submit refused: retried), "cq_overflows" (times the
  *   io_uring completion queue was seen overflowed; sized so that it never is),
  *   "fe_watch_events" (watch events on the front end's state node)
+ *
+ * vif objects (netback, pv_netback.h): "domid", "devid", "state", "ifname", "bridge",
+ *   "queues", "split_event_channels", "sg", "gso_tcpv4", "gso_tcpv6", "csum",
+ *   "ipv6_csum", "rx_notify" (what the front end negotiated), "rate_bytes", "rate_usec",
+ *   "tx_packets", "tx_bytes", "tx_gso", "tx_csum_blank", "tx_dropped" (packets answered
+ *   XEN_NETIF_RSP_ERROR or not delivered), "tx_bad_size", "tx_too_many_slots",
+ *   "tx_bad_grant", "tx_bad_csum", "tx_tap_errors", "tx_mcast", "tx_credit_waits"
+ *   (rate limit), "rx_packets", "rx_bytes", "rx_gso", "rx_dropped", "rx_bad_grant",
+ *   "rx_stalls" (TAP left unread for want of guest buffers), "protocol_errors" (the
+ *   guest was disconnected), "grant_copies", "grant_copy_batches", "notifications_in",
+ *   "notifications_out", "budget_yields", "spurious_notifications", "storm_masks",
+ *   "fe_watch_events"
  */
 #ifndef PV_BACKD_CTL_H
 #define PV_BACKD_CTL_H

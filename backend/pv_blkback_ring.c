@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "pv_blkback.h"
+#include "pv_netback.h"
 
 #define COMP "blkback"
 
@@ -808,7 +809,9 @@ void pv_blkback_evtchn_ready(struct pv_backd *d)
 		int more;
 
 		if (!q) {
-			pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
+			/* A vif's port, or one we no longer use. */
+			if (!pv_netback_port_event(d, (evtchn_port_t)port))
+				pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
 			continue;
 		}
 		q->dev->st.notifications_in++;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pv_blkback.h"
+#include "pv_netback.h"
 #include "pv_backd_ctl.h"
 #include "pv_daemon.h"
 
@@ -33,6 +34,7 @@
 static void after_events(struct pv_backd *d)
 {
 	pv_blkback_process_dirty(d);
+	pv_netback_process_dirty(d);
 }
 
 static void on_watch(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
@@ -45,7 +47,8 @@ static void on_watch(struct pv_loop *loop, int fd, uint32_t events, void *opaque
 	(void)events;
 	/* Take every queued event first, then act once per device on the latest state. */
 	while (pv_xs_watch_next(d->plat, &path, &token) == 0) {
-		pv_blkback_watch_event(d, path, token);
+		if (!pv_netback_watch_event(d, path, token))
+			pv_blkback_watch_event(d, path, token);
 		free(path);
 		free(token);
 	}
@@ -75,6 +78,7 @@ static void on_signal(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 		pv_backd_log(PV_LOG_INFO, COMP, "signal %u: draining and detaching", si.ssi_signo);
 		d->stopping = 1;
 		d->stop_deadline_ns = pv_backd_now_ns() + STOP_TIMEOUT_NS;
+		pv_netback_shutdown(d);
 	}
 	if (pv_blkback_shutdown_step(d))
 		pv_loop_stop(loop);
@@ -101,6 +105,7 @@ static void tick(struct pv_loop *loop, void *opaque)
 	if (now - d->last_tick_ns >= 1000000000ull) {
 		d->last_tick_ns = now;
 		pv_blkback_tick(d);
+		pv_netback_tick(d);
 	}
 }
 
@@ -370,6 +375,12 @@ int main(int argc, char **argv)
 		pv_backd_log(PV_LOG_ERROR, COMP, "cannot watch %s", d.root);
 		goto out;
 	}
+	/* Netback: vifs need root's CAP_NET_ADMIN for their TAP; without it each vif fails
+	 * with an `error` node, disks are served all the same. */
+	if (pv_netback_init(&d) < 0) {
+		pv_backd_log(PV_LOG_ERROR, COMP, "cannot watch the vif backend directory");
+		goto out;
+	}
 	pv_backd_log(PV_LOG_INFO, COMP, "serving %s (%s, max %u queues, control %s)", d.root,
 		     d.grant_copy ? "grant copy" : "grant map", d.max_queues, ctl ? ctl : "none");
 	if (!foreground)
@@ -379,6 +390,7 @@ int main(int argc, char **argv)
 	pv_backd_log(PV_LOG_INFO, COMP, "stopped");
 out:
 	d.stopping = 1;
+	pv_netback_free_all(&d);
 	pv_blkback_free_all(&d);
 	pv_backd_ctl_close(&d);
 	if (d.loop)
