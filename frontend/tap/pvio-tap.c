@@ -202,6 +202,39 @@ static int csum_fill(uint8_t *f, size_t len, size_t start, size_t off)
 	return 0;
 }
 
+/*
+ * The tx queue of a frame: a hash of its addresses and TCP/UDP ports, so that a flow keeps
+ * to one queue (its frames stay in order) and flows spread over the queues.
+ */
+static uint16_t flow_queue(const uint8_t *f, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t a = 0, alen = 0, l4 = 0, i;
+	unsigned int proto = 0;
+
+	if (g.info.queues < 2 || len < 14)
+		return 0;
+	if (f[12] == 0x08 && f[13] == 0x00 && len >= 34 && (f[14] >> 4) == 4) {
+		a = 26;
+		alen = 8;
+		proto = f[23];
+		/* only the first fragment has ports; hash every fragment by addresses alone */
+		if (!(f[20] & 0x3F) && !f[21])
+			l4 = 14 + (size_t)(f[14] & 0xF) * 4;
+	} else if (f[12] == 0x86 && f[13] == 0xDD && len >= 54) {
+		a = 22;
+		alen = 32;
+		proto = f[20];
+		l4 = 54;
+	}
+	for (i = 0; i < alen; i++)
+		h = (h ^ f[a + i]) * 16777619u;
+	if (l4 && (proto == 6 || proto == 17) && len >= l4 + 4)
+		for (i = 0; i < 4; i++)
+			h = (h ^ f[l4 + i]) * 16777619u;
+	return (uint16_t)(h % g.info.queues);
+}
+
 /* One frame read from the TAP to netfront.  -EAGAIN: keep it for later. */
 static int tap_to_nf(uint8_t *b, size_t n)
 {
@@ -238,6 +271,7 @@ static int tap_to_nf(uint8_t *b, size_t n)
 	default:
 		return -EOPNOTSUPP; /* UDP fragmentation: never offered to the kernel */
 	}
+	m.queue = flow_queue(f, len);
 	iov = (struct iovec){ f, len };
 	return pv_netfront_send(g.nf, &iov, 1, &m);
 }

@@ -475,6 +475,15 @@ static void test_ping(void)
 	CU_ASSERT_EQUAL(ping(ns[1], 1, "-s 8000"), 0);
 	if (!with_backd)
 		return;
+	{
+		/* pvio-backd offers several queues: the guests use two (and spread flows over them) */
+		char *v = NULL;
+
+		CU_ASSERT_EQUAL(pv_xs_read(T.dom0, 0, "/local/domain/1/device/vif/0/multi-queue-num-queues",
+					   &v, NULL), 0);
+		CU_ASSERT(v && strcmp(v, "2") == 0);
+		free(v);
+	}
 	/* and each guest with the host, both ways */
 	CU_ASSERT_EQUAL(ping(ns[0], 254, ""), 0);
 	CU_ASSERT_EQUAL(ping(ns[1], 254, ""), 0);
