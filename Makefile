@@ -116,7 +116,7 @@ $(BUILD)/bin/pvio-ctl: $(CTL_OBJS) $(PLAT_LIB)
 # grant/ inside: a porter links libpvio-front.a and the platform, nothing else.
 FRONT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/*.c)) $(GRANT_OBJS)
 FRONT_LIB  := $(BUILD)/lib/libpvio-front.a
-$(foreach f,$(wildcard frontend/*.c frontend/fuse/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
+$(foreach f,$(wildcard frontend/*.c frontend/fuse/*.c frontend/tap/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
 $(FRONT_LIB): $(FRONT_OBJS)
 	$(vecho) AR $@
 	$(Q)mkdir -p $(@D)
@@ -132,6 +132,12 @@ BINS += $(BUILD)/bin/pvio-fuse
 $(BUILD)/bin/pvio-fuse: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/fuse/*.c)) $(FRONT_LIB) $(PLAT_LIB)
 	$(call link,$(FUSE_LIBS) $(PLAT_LIBS))
 endif
+
+# frontend/tap/: pvio-tap, a guest's vif as a TAP device.
+$(foreach f,$(wildcard frontend/tap/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
+BINS += $(BUILD)/bin/pvio-tap
+$(BUILD)/bin/pvio-tap: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/tap/*.c)) $(FRONT_LIB) $(PLAT_LIB)
+	$(call link,$(PLAT_LIBS))
 
 # ---- backend/ (pvio-backd: every .c there) ----------------------------------------------------
 
@@ -191,6 +197,11 @@ TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
 TEST_DEPS_grant := $(SIMTEST) $(GRANT_LIB) $(PLAT_LIB)
 TEST_LIBS_grant := $(PLAT_LIBS)
+TEST_DEPS_netfront := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
+TEST_LIBS_netfront := $(PLAT_LIBS)
+# The net path end to end (needs pvio-tap built); its back end is tests/netfront's fake.
+TEST_DEPS_netpath := $(SIMTEST) $(BUILD)/tests/netfront/fake_netback.o $(FRONT_LIB) $(PLAT_LIB) $(BUILD)/bin/pvio-tap
+TEST_LIBS_netpath := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)
 $(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd -Ibackend -Ifrontend -Ixenstore-tools))
@@ -198,6 +209,7 @@ $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/$(1)/*.c)
 	$$(call link,-lcunit $$(TEST_LIBS_$(1)))
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call test_prog,$(t))))
+EXTRA_CFLAGS_tests/netpath/test_netpath.c += -Itests/netfront
 
 # libFuzzer targets (clang): make fuzz; make check runs each for 20 s.
 include tests/fuzz/fuzz.mk

@@ -11,8 +11,9 @@ set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev"
 # clang and its compiler-rt (libFuzzer, sanitizers) build the fuzzers of tests/fuzz/.
-# iproute2: tests/net makes a bridge and reads a TAP's master and flags with ip.
-test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev iproute2"
+# iproute2: tests/net makes a bridge and reads a TAP's master and flags with ip; with
+# iperf3, ethtool and iputils-ping: tests/netpath (guests in network namespaces).
+test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev iproute2 iperf3 ethtool iputils-ping"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
