@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "pv_backd.h"
+#include "pv_gcopy.h"
 #include "pv_netif.h"
 
 #define PV_NETBACK_MAX_QUEUES  8
@@ -99,10 +100,12 @@ struct pv_netback_queue {
 	/* tx batch */
 	struct pv_netback_txpkt tp[PV_NETBACK_BATCH];
 	struct pv_gnt_copy_seg segs[PV_NETBACK_BATCH * (1 + PV_NETBACK_FATAL_SLOTS)];
+	struct pv_gcopy_batch txb;              /* over segs */
 	uint8_t *txbuf;                         /* PV_NETBACK_BATCH packets */
 	/* rx batch */
 	struct pv_netback_rxpkt rp[PV_NETBACK_BATCH];
 	struct pv_gnt_copy_seg rsegs[PV_NETBACK_BATCH * (PV_NETBACK_MAX_PKT / PV_PAGE_SIZE + 1)];
+	struct pv_gcopy_batch rxb;              /* over rsegs */
 	uint8_t *rxbuf;                         /* PV_NETBACK_BATCH packets, with headers */
 	unsigned int rx_held;                   /* rp[0] read, waiting for guest buffers */
 	uint64_t rx_stall_ns;
@@ -176,8 +179,9 @@ void pv_netback_kick(struct pv_netback_queue *q);
 void pv_netback_credit_add(struct pv_netback_queue *q);
 /* The loop's callback of a queue's TAP fd. */
 void pv_netback_on_tap(struct pv_loop *loop, int fd, uint32_t events, void *opaque);
-/* The one place grant copies are made (grant/'s batched API replaces it). */
-int pv_netback_gnt_copy(struct pv_netback_vif *vif, struct pv_gnt_copy_seg *segs, unsigned int n);
+/* Flushes a batch of grant copies (grant/pv_gcopy.h) and counts it: 0, how many
+ * segments failed, or -errno (then every segment's status says so). */
+int pv_netback_gnt_copy(struct pv_netback_vif *vif, struct pv_gcopy_batch *b);
 /* The guest broke the protocol: `error` node, counter, Closing. */
 void pv_netback_fatal(struct pv_netback_vif *vif, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -32,20 +32,21 @@
 #define RXBUF_SZ (VHDR + PV_NETBACK_MAX_PKT)
 
 
-/* ---- grant copy: the one place (grant/'s batched API replaces it) ------------------------- */
+/* ---- grant copy: batches of grant/pv_gcopy.h ------------------------------------------ */
 
-int pv_netback_gnt_copy(struct pv_netback_vif *vif, struct pv_gnt_copy_seg *segs, unsigned int n)
+int pv_netback_gnt_copy(struct pv_netback_vif *vif, struct pv_gcopy_batch *b)
 {
+	unsigned int n = pv_gcopy_count(b);
 	int rc;
 
 	if (!n)
 		return 0;
 	vif->st.grant_copy_batches++;
 	vif->st.grant_copies += n;
-	rc = pv_gnt_copy(vif->d->plat, segs, n);
-	if (rc < 0 && rc != -EIO)
+	rc = pv_gcopy_flush(b);
+	if (rc < 0)
 		for (unsigned int i = 0; i < n; i++)
-			segs[i].status = (int16_t)rc;
+			b->segs[i].status = (int16_t)rc;
 	return rc;
 }
 
@@ -238,7 +239,7 @@ static int credit_ok(struct pv_netback_queue *q, unsigned int size)
  * answer it), 0 (the rate limit holds it back) or -1 (protocol error: fatal written).
  */
 static int tx_take(struct pv_netback_queue *q, pv_ring_idx_t prod, struct pv_netback_txpkt *pkt,
-		   unsigned int *nseg, uint8_t *data)
+		   uint8_t *data)
 {
 	struct pv_netback_vif *vif = q->vif;
 	struct netif_tx_request first, r, frag[PV_NETBACK_FATAL_SLOTS];
@@ -353,24 +354,25 @@ static int tx_take(struct pv_netback_queue *q, pv_ring_idx_t prod, struct pv_net
 		pkt->gso_type = e.u.gso.type;
 		pkt->gso_size = e.u.gso.size;
 	}
-	/* One segment per slot, into one contiguous buffer: first, then the fragments. */
-	pkt->seg0 = *nseg;
+	/*
+	 * One segment per slot with data, into one contiguous buffer: first, then the
+	 * fragments (every slot was checked to stay within its page, and the batch holds a
+	 * whole batch of largest packets, so no add fails).
+	 */
 	pkt->len = first.size;
+	pkt->seg0 = pv_gcopy_count(&q->txb);
+	pv_gcopy_add(&q->txb, data, (domid_t)vif->domid, first.gref, first.offset, left, 0);
 	{
-		struct pv_gnt_copy_seg *s = &q->segs[(*nseg)++];
 		unsigned int at = left;
 
-		*s = (struct pv_gnt_copy_seg){ .local = data, .ref = first.gref,
-			.domid = (domid_t)vif->domid, .offset = first.offset, .len = left };
 		for (i = 0; i < slots; i++) {
-			s = &q->segs[(*nseg)++];
-			*s = (struct pv_gnt_copy_seg){ .local = data + at, .ref = frag[i].gref,
-				.domid = (domid_t)vif->domid, .offset = frag[i].offset,
-				.len = frag[i].size };
+			if (frag[i].size)
+				pv_gcopy_add(&q->txb, data + at, (domid_t)vif->domid, frag[i].gref,
+					     frag[i].offset, frag[i].size, 0);
 			at += frag[i].size;
 		}
 	}
-	pkt->nseg = 1 + slots;
+	pkt->nseg = pv_gcopy_count(&q->txb) - pkt->seg0;
 	return 1;
 }
 
@@ -419,12 +421,12 @@ static void tx_deliver(struct pv_netback_queue *q, struct pv_netback_txpkt *pkt)
 }
 
 /* One batch's copies, deliveries and responses (ring order: first, extras, fragments). */
-static void tx_finish(struct pv_netback_queue *q, unsigned int npk, unsigned int nseg)
+static void tx_finish(struct pv_netback_queue *q, unsigned int npk)
 {
 	struct pv_netback_vif *vif = q->vif;
 	unsigned int i, j;
 
-	if (nseg && pv_netback_gnt_copy(vif, q->segs, nseg) < 0) {
+	if (pv_netback_gnt_copy(vif, &q->txb) != 0) {
 		for (i = 0; i < npk; i++) {
 			struct pv_netback_txpkt *p = &q->tp[i];
 
@@ -460,8 +462,10 @@ static int tx_pass(struct pv_netback_queue *q)
 
 	for (;;) {
 		pv_ring_idx_t prod = __atomic_load_n(&q->tx.sring->req_prod, __ATOMIC_RELAXED);
-		unsigned int npk = 0, nseg = 0;
+		unsigned int npk = 0;
 		int r = 1;
+
+		pv_gcopy_init(&q->txb, vif->d->plat, q->segs, sizeof(q->segs) / sizeof(q->segs[0]));
 
 		pv_ring_rmb();
 		if ((pv_ring_idx_t)(prod - q->tx.req_cons) > q->tx.nr_ents) {
@@ -475,7 +479,7 @@ static int tx_pass(struct pv_netback_queue *q)
 			continue;
 		}
 		while (npk < PV_NETBACK_BATCH && done < PV_NETBACK_BUDGET && q->tx.req_cons != prod) {
-			r = tx_take(q, prod, &q->tp[npk], &nseg, q->txbuf + (size_t)npk * PV_NETBACK_MAX_PKT);
+			r = tx_take(q, prod, &q->tp[npk], q->txbuf + (size_t)npk * PV_NETBACK_MAX_PKT);
 			if (r <= 0)
 				break;
 			npk++;
@@ -483,7 +487,7 @@ static int tx_pass(struct pv_netback_queue *q)
 		}
 		if (r < 0)
 			return 0; /* the ring is dead: no responses on it */
-		tx_finish(q, npk, nseg);
+		tx_finish(q, npk);
 		if (r == 0)
 			return 0; /* the credit timer brings us back */
 		if (done >= PV_NETBACK_BUDGET)
@@ -562,22 +566,22 @@ static void rx_rsp(struct pv_netback_queue *q, uint16_t id, uint16_t flags, int1
 }
 
 /* Takes p's guest buffers (needed checked) and queues its copies. */
-static void rx_take(struct pv_netback_queue *q, struct pv_netback_rxpkt *p, unsigned int *nseg)
+static void rx_take(struct pv_netback_queue *q, struct pv_netback_rxpkt *p)
 {
 	struct pv_netback_vif *vif = q->vif;
 	unsigned int nd = rx_data_slots(p->len), i, k = 0, at = 0;
 	struct netif_rx_request r;
 
-	p->seg0 = *nseg;
+	p->seg0 = pv_gcopy_count(&q->rxb);
 	p->nseg = nd;
 	for (i = 0; i < nd; i++) {
 		unsigned int len = p->len - at > PV_PAGE_SIZE ? PV_PAGE_SIZE : p->len - at;
 
 		pv_netif_rx_back_copy_req(&q->rx, q->rx.req_cons++, &r);
 		p->ids[k++] = r.id;
-		q->rsegs[(*nseg)++] = (struct pv_gnt_copy_seg){ .local = p->buf + VHDR + at,
-			.ref = r.gref, .domid = (domid_t)vif->domid, .offset = 0,
-			.len = (uint16_t)len, .to_granted = 1 };
+		/* len is 1..PV_PAGE_SIZE at offset 0, and the batch holds a batch of the largest
+		 * frames: the add cannot fail. */
+		pv_gcopy_add(&q->rxb, p->buf + VHDR + at, (domid_t)vif->domid, r.gref, 0, len, 1);
 		at += len;
 		if (i == 0 && p->gso_type) {
 			/* The extra-info slot takes a request of its own, right after the first. */
@@ -587,13 +591,12 @@ static void rx_take(struct pv_netback_queue *q, struct pv_netback_rxpkt *p, unsi
 	}
 }
 
-static void rx_finish(struct pv_netback_queue *q, unsigned int npk, unsigned int nseg)
+static void rx_finish(struct pv_netback_queue *q, unsigned int npk)
 {
 	struct pv_netback_vif *vif = q->vif;
 	unsigned int i, j;
 
-	if (nseg)
-		pv_netback_gnt_copy(vif, q->rsegs, nseg);
+	pv_netback_gnt_copy(vif, &q->rxb);
 	for (i = 0; i < npk; i++) {
 		struct pv_netback_rxpkt *p = &q->rp[i];
 		unsigned int k = 0, bad = 0;
@@ -653,8 +656,10 @@ static int rx_pass(struct pv_netback_queue *q)
 	if (q->rx_held && pv_backd_now_ns() - q->rx_stall_ns > PV_NETBACK_RX_DRAIN_NS)
 		rx_drain(q);
 	while (done < PV_NETBACK_BUDGET) {
-		unsigned int npk = 0, nseg = 0, hold = 0, empty = 0, was_held = 0;
+		unsigned int npk = 0, hold = 0, empty = 0, was_held = 0;
 		pv_ring_idx_t prod = __atomic_load_n(&q->rx.sring->req_prod, __ATOMIC_RELAXED);
+
+		pv_gcopy_init(&q->rxb, vif->d->plat, q->rsegs, sizeof(q->rsegs) / sizeof(q->rsegs[0]));
 
 		pv_ring_rmb();
 		if ((pv_ring_idx_t)(prod - q->rx.rsp_prod_pvt) > q->rx.nr_ents) {
@@ -700,11 +705,11 @@ static int rx_pass(struct pv_netback_queue *q)
 					break;
 				}
 			}
-			rx_take(q, p, &nseg);
+			rx_take(q, p);
 			npk++;
 			done++;
 		}
-		rx_finish(q, npk, nseg);
+		rx_finish(q, npk);
 		if (hold) {
 			/* The frame moves to rp[0] (buffers swap with it) and waits there. */
 			struct pv_netback_rxpkt t = q->rp[0];

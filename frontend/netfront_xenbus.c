@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "netfront_priv.h"
+#include "pv_gref.h"
 
 enum {
 	XB_UNKNOWN = 0,
@@ -32,8 +33,13 @@ enum {
 #define DOMID_FIRST_RESERVED 0x7FF0u
 #define NF_PATH_MAX 1024u
 
-/* ---- grants: the one place (grant/ will take this over) ------------------------------- */
+/* ---- grants ------------------------------------------------------------------------ */
 
+/*
+ * A queue's rings and its tx and rx pages are granted once, at connect, each as one array
+ * (the ring index names the page), so netfront needs no allocator of grant/'s pools: only
+ * its unshare with a grace period.
+ */
 int nf_gnt_alloc(struct pv_netfront *nf, unsigned int count, int writable, grant_ref_t *refs,
 		 void **addr)
 {
@@ -43,15 +49,7 @@ int nf_gnt_alloc(struct pv_netfront *nf, unsigned int count, int writable, grant
 /* Ends the grants of count pages, giving a slow back end a short grace period to unmap. */
 int nf_gnt_free(struct pv_netfront *nf, void *addr, unsigned int count)
 {
-	unsigned int tries;
-	int rc;
-
-	for (tries = 0;; tries++) {
-		rc = pv_gnt_unshare(nf->p, addr, count);
-		if (rc != -EBUSY || tries >= 200)
-			return rc;
-		usleep(1000);
-	}
+	return pv_gref_unshare_retry(nf->p, addr, count, 200);
 }
 
 /* ---- small helpers ----------------------------------------------------------------- */
