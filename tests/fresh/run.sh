@@ -130,9 +130,12 @@ mkdir -p "$CACHE/apt-archives/partial"
 # shellcheck disable=SC2016
 INNER='set -eu
 T=$1; LINE=$2; ARCHIVES=$3
-cleanup() { umount -R -l "$T/var/cache/apt/archives" "$T/dev" "$T/proc" 2>/dev/null || true; }
+cleanup() { umount -R -l "$T" 2>/dev/null || true; }
 trap cleanup EXIT
+# The tree as a machine has it: / a mount point (`ip netns exec` remounts / as a slave) and /sys.
+mount --bind "$T" "$T"
 mount -t proc proc "$T/proc"
+mount -t sysfs sysfs "$T/sys"
 mount --rbind /dev "$T/dev"                              # /dev/fuse, /dev/null, ...
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$T/dev/shm" # its own, not the host'"'"'s
 mount --bind "$ARCHIVES" "$T/var/cache/apt/archives"

@@ -63,6 +63,13 @@ static const char *cannot_run(void)
 		return "needs /dev/net/tun";
 	if (!have("ip") || !have("ping") || !have("iperf3") || !have("ethtool") || !have("sha256sum"))
 		return "needs ip, ping, iperf3, ethtool and sha256sum (scripts/deps.sh test)";
+	/*
+	 * `ip netns exec` remounts / as a slave and /sys for the namespace: in a chroot whose / is
+	 * not a mount point that fails, and every suite would fail for the machine's sake.
+	 */
+	if (pv_simtest_sh("n=pvnf%ld-probe; ip netns add $n 2>/dev/null && ip netns exec $n true 2>/dev/null; "
+			  "r=$?; ip netns del $n 2>/dev/null; exit $r", (long)getpid()) != 0)
+		return "`ip netns add` and `ip netns exec` do not work here (a chroot whose / is not a mount point?)";
 	return NULL;
 }
 
