@@ -3,6 +3,7 @@
 #   make                  build everything into build/
 #   make check            build and run every test (CUnit suites, end-to-end scripts)
 #   make demo             the main job on the sim platform (see README)
+#   make bench-net        pvio's net path against a veth pair (docs/benchmarking.md)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
 #   make fuzz             each libFuzzer target for 10 minutes (tests/fuzz/fuzz.mk)
@@ -227,8 +228,13 @@ check: all $(FUZZ_BINS)
 	$(Q)PVIO_FUZZ_SEED=1 tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_DIR) $(FUZZ_NAMES)
 
 demo: all
-	$(Q)scripts/deps.sh test
+	$(Q)scripts/deps.sh demo
 	$(Q)scripts/demo.sh $(BUILD)/bin
+
+# pvio's net path against a veth pair, 3 rounds (about 3 minutes): docs/benchmarking.md.
+bench-net: all
+	$(Q)scripts/deps.sh bench
+	$(Q)bench/net-bench.sh $(BUILD)/bin
 
 # Real Xen 4.17 + Linux dom0/domU in QEMU (TCG): see tests/xen/run.sh.  Exit 77: skipped
 # (the machine could not provide the Debian packages or QEMU).
@@ -249,6 +255,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check demo install clean xen-check
+.PHONY: all check demo bench-net install clean xen-check
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

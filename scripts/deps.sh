@@ -3,6 +3,8 @@
 #
 #   scripts/deps.sh build    what `make` needs (compiler, libraries, headers)
 #   scripts/deps.sh test     what `make check` needs beyond that
+#   scripts/deps.sh demo     what `make demo` needs beyond `build`
+#   scripts/deps.sh bench    what `make bench-net` needs beyond `build`
 #   scripts/deps.sh all      both
 #
 # As root it installs what is missing with apt-get; otherwise it prints the exact
@@ -14,12 +16,19 @@ build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev 
 # iproute2: tests/net makes a bridge and reads a TAP's master and flags with ip; with
 # iperf3, ethtool and iputils-ping: tests/netpath (guests in network namespaces).
 test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev iproute2 iperf3 ethtool iputils-ping"
+# scripts/demo.sh: pvio-fuse (fusermount3), mkfs.ext4/e2fsck/debugfs; its network part runs
+# guests in network namespaces (ip), pings them and runs iperf3 between them.
+demo_pkgs="fuse3 e2fsprogs iproute2 iperf3 iputils-ping"
+# bench/net-bench.sh: as the demo's network, plus ethtool (offloads off) and jq (iperf3 -J).
+bench_pkgs="iproute2 iperf3 iputils-ping ethtool jq"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
 test)  want="$test_pkgs" ;;
-all)   want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+demo)  want="$demo_pkgs" ;;
+bench) want="$bench_pkgs" ;;
+all)   want="$build_pkgs $test_pkgs $demo_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 build|test|demo|bench|all" >&2; exit 2 ;;
 esac
 
 missing=""
