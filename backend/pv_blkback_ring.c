@@ -141,9 +141,16 @@ void pv_blkback_unmap_flush(struct pv_blkback_dev *dev)
 	for (i = 0; i < dev->nunmap; i++)
 		pages += dev->unmap_count[i];
 	rc = pv_gnt_unmap_batch(dev->d->plat, dev->unmap_addr, dev->unmap_count, dev->nunmap);
-	if (rc < 0)
+	if (rc < 0) {
 		pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: unmapping %u grant "
 				"mappings: %s", dev->domid, dev->devid, dev->nunmap, strerror(-rc));
+		/*
+		 * A batch refused whole (-ENOMEM for its handle list, say) must not leave the
+		 * guest's pages mapped: one by one, which refuses what is already unmapped.
+		 */
+		for (i = 0; i < dev->nunmap; i++)
+			pv_gnt_unmap(dev->d->plat, dev->unmap_addr[i], dev->unmap_count[i]);
+	}
 	dev->st.grant_unmaps += pages;
 	dev->nunmap = 0;
 }
