@@ -1,5 +1,5 @@
 #!/bin/bash
-# net-bench.sh - pvio's guest-to-guest net path against a veth pair, in the same run (issue 12;
+# net-bench.sh - pvio's guest-to-guest net path against a veth pair, in the same run (issue 10;
 # what `make bench-net` runs).  docs/benchmarking.md shows a result and how to read it.
 #
 # pvio: two sim guests, each with pvio-tap's eth0 (netfront) in a network namespace of its
