@@ -31,15 +31,6 @@
 #define IO_OUT(io)    ((io)->_priv[2]) /* ring requests outstanding */
 #define IO_STATUS(io) ((io)->_priv[3]) /* 0, or the first error, negated */
 
-#define XB_CONNECTED 4
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- setup --------------------------------------------------------------------------- */
 
@@ -92,7 +83,7 @@ int bf_data_init(struct pv_blkfront *bf)
 		q->free_slots = malloc(n * sizeof(*q->free_slots));
 		if (!q->slots || !q->free_slots)
 			return -ENOMEM;
-		rc = pv_gref_pool_init(&q->gp, bf->p, bf->backend_id, budget, bf->info.persistent);
+		rc = pv_gref_pool_init(&q->gp, bf->xb.p, bf->xb.backend_id, budget, bf->info.persistent);
 		if (rc < 0)
 			return rc;
 		pools[i] = &q->gp;
@@ -389,7 +380,7 @@ int pv_blkfront_kick(struct pv_blkfront *bf)
 			continue;
 		q->unpushed = 0;
 		if (pv_ring_push_requests_and_check_notify(&q->ring)) {
-			int r = pv_evtchn_notify(bf->p, q->port);
+			int r = pv_evtchn_notify(bf->xb.p, q->port);
 
 			if (r < 0)
 				rc = r;
@@ -605,21 +596,6 @@ int bf_fail_all(struct pv_blkfront *bf, int status)
 	return completed;
 }
 
-/* Takes every pending event; our ports are unmasked before the rings are looked at. */
-static void drain_events(struct pv_blkfront *bf)
-{
-	int port;
-
-	while ((port = pv_evtchn_pending(bf->p)) >= 0) {
-		/*
-		 * Unmask whoever's port it is: another user of this platform handle loses this
-		 * one wakeup but not its channel (see the porting guide).
-		 */
-		pv_evtchn_unmask(bf->p, (evtchn_port_t)port);
-		bf->st.wakeups++;
-	}
-}
-
 static void pump_backlog(struct pv_blkfront *bf)
 {
 	struct pv_blkfront_io *io = bf->backlog;
@@ -650,9 +626,9 @@ int bf_xenbus_events(struct pv_blkfront *bf)
 	unsigned int i;
 	int rc;
 
-	if (!bf_drain_watch(bf))
+	if (!xbf_drain_watch(&bf->xb))
 		return 0;
-	if (bf_backend_state(bf) != XB_CONNECTED) {
+	if (xbf_backend_state(&bf->xb) != XB_CONNECTED) {
 		for (i = 0; i < bf->nq; i++) {
 			rc = process_queue(bf, &bf->q[i]);
 			if (rc < 0) {
@@ -680,9 +656,9 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 	if (!bf->connected)
 		return -ENOTCONN;
 	if (timeout_ms > 0)
-		deadline = now_ms() + (uint64_t)timeout_ms;
-	evfd = pv_evtchn_fd(bf->p);
-	xsfd = pv_xs_watch_fd(bf->p);
+		deadline = xbf_now_ms() + (uint64_t)timeout_ms;
+	evfd = pv_evtchn_fd(bf->xb.p);
+	xsfd = pv_xs_watch_fd(bf->xb.p);
 	/* Even an idle guest must notice a resize or a back end that left. */
 	if ((rc0 = bf_xenbus_events(bf)) < 0)
 		return rc0;
@@ -690,7 +666,8 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 		struct pollfd pfd[2];
 		int work = 0, ms, rc;
 
-		drain_events(bf);
+		/* Our ports are unmasked before the rings are looked at. */
+		bf->st.wakeups += xbf_drain_events(bf->xb.p);
 		for (i = 0; i < bf->nq; i++) {
 			rc = process_queue(bf, &bf->q[i]);
 			if (rc < 0) {
@@ -716,7 +693,7 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 		} else if (timeout_ms == 0) {
 			ms = 0;
 		} else {
-			uint64_t now = now_ms();
+			uint64_t now = xbf_now_ms();
 
 			if (now >= deadline)
 				return 0;
@@ -739,7 +716,7 @@ int pv_blkfront_fd(struct pv_blkfront *bf)
 {
 	if (!bf)
 		return -EINVAL;
-	return pv_evtchn_fd(bf->p);
+	return pv_evtchn_fd(bf->xb.p);
 }
 
 /* ---- synchronous API ----------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include "pv_blkfront.h"
 #include "pv_blkif.h"
 #include "pv_gref.h"
+#include "xbfront.h"
 
 #define BF_MAX_QUEUES        4u
 #define BF_MAX_INDIRECT_SEGS 256u
@@ -76,12 +77,8 @@ struct bf_queue {
 };
 
 struct pv_blkfront {
-	struct pv_platform *p;
+	struct xbf xb;                 /* platform, paths, watch: the xenbus end (xbfront.h) */
 	unsigned int devid;
-	domid_t backend_id;
-	char *fe_path, *be_path;
-	char token[48];
-	int watching;
 	unsigned int timeout_ms;
 	struct pv_blkfront_opts opts;
 
@@ -98,7 +95,6 @@ struct pv_blkfront {
 	unsigned int next_q;
 
 	int connected;                 /* ring(s) usable */
-	int closed;                    /* the Closing -> Closed dance is done */
 	int failed;                    /* 0, or why the device is unusable (-EPROTO, -ENOTCONN) */
 	struct pv_blkfront_io *backlog; /* the one io only partly on the rings */
 	struct pv_blkfront_stats st;
@@ -114,15 +110,11 @@ int bf_fail_all(struct pv_blkfront *bf, int status);
 unsigned int bf_retry_stuck(struct pv_blkfront *bf);
 unsigned int bf_inflight(const struct pv_blkfront *bf);
 
-/* blkfront_xenbus.c: reads the backend state, for the data path's watch handling. */
-int bf_backend_state(struct pv_blkfront *bf);
-/* Drains queued watch events; returns 1 if one of ours fired. */
-int bf_drain_watch(struct pv_blkfront *bf);
-/* Re-reads "sectors" (online resize). */
+/*
+ * blkfront_xenbus.c: re-reads "sectors" (online resize).  The back end's state and the
+ * watch events are xbf_backend_state() and xbf_drain_watch() (xbfront.h).
+ */
 void bf_reread_size(struct pv_blkfront *bf);
 int bf_xenbus_events(struct pv_blkfront *bf);
-
-/* Strict decimal parsers for values from the untrusted back end. */
-int bf_parse_u64(const char *s, uint64_t *v);
 
 #endif /* PV_BLKFRONT_PRIV_H */

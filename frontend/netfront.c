@@ -24,15 +24,6 @@
 
 #include "netfront_priv.h"
 
-#define XB_CONNECTED 4
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int fail(struct pv_netfront *nf, int why)
 {
@@ -139,7 +130,7 @@ void nf_post_rx(struct pv_netfront *nf, struct nf_queue *q, int notify)
 	if (!notify) {
 		pv_ring_push_requests(&q->rx);
 	} else if (posted && pv_ring_push_requests_and_check_notify(&q->rx)) {
-		pv_evtchn_notify(nf->p, q->rx_port);
+		pv_evtchn_notify(nf->xb.p, q->rx_port);
 		nf->st.kicks++;
 	}
 }
@@ -276,7 +267,7 @@ int pv_netfront_kick(struct pv_netfront *nf)
 		q->tx_unpushed = 0;
 		q->tx_pushed = q->tx.req_prod_pvt;
 		if (pv_ring_push_requests_and_check_notify(&q->tx)) {
-			pv_evtchn_notify(nf->p, q->tx_port);
+			pv_evtchn_notify(nf->xb.p, q->tx_port);
 			nf->st.kicks++;
 		}
 	}
@@ -465,22 +456,12 @@ done:
 
 /* ---- poll ---------------------------------------------------------------------------- */
 
-static void drain_events(struct pv_netfront *nf)
-{
-	int port;
-
-	while ((port = pv_evtchn_pending(nf->p)) >= 0) {
-		pv_evtchn_unmask(nf->p, (evtchn_port_t)port);
-		nf->st.wakeups++;
-	}
-}
-
 /* A back end that left Connected ends the device.  Never blocks. */
 static int xenbus_events(struct pv_netfront *nf)
 {
-	if (!nf_drain_watch(nf))
+	if (!xbf_drain_watch(&nf->xb))
 		return 0;
-	if (nf_backend_state(nf) != XB_CONNECTED)
+	if (xbf_backend_state(&nf->xb) != XB_CONNECTED)
 		return fail(nf, -ENOTCONN);
 	return 0;
 }
@@ -498,16 +479,16 @@ int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn r
 	if (!nf->connected)
 		return -ENOTCONN;
 	if (timeout_ms > 0)
-		deadline = now_ms() + (uint64_t)timeout_ms;
-	evfd = pv_evtchn_fd(nf->p);
-	xsfd = pv_xs_watch_fd(nf->p);
+		deadline = xbf_now_ms() + (uint64_t)timeout_ms;
+	evfd = pv_evtchn_fd(nf->xb.p);
+	xsfd = pv_xs_watch_fd(nf->xb.p);
 	if ((rc = xenbus_events(nf)) < 0)
 		return rc;
 	for (;;) {
 		struct pollfd pfd[2];
 		int work = 0, ms;
 
-		drain_events(nf);
+		nf->st.wakeups += xbf_drain_events(nf->xb.p);
 		for (i = 0; i < nf->nq; i++) {
 			struct nf_queue *q = &nf->q[i];
 			unsigned int slots;
@@ -551,7 +532,7 @@ int pv_netfront_poll(struct pv_netfront *nf, int timeout_ms, pv_netfront_rx_fn r
 		if (timeout_ms < 0) {
 			ms = -1;
 		} else {
-			uint64_t now = now_ms();
+			uint64_t now = xbf_now_ms();
 
 			if (now >= deadline)
 				return 0;
@@ -578,10 +559,10 @@ int pv_netfront_fds(struct pv_netfront *nf, int fds[2])
 
 	if (!nf || !fds)
 		return -EINVAL;
-	fd = pv_evtchn_fd(nf->p);
+	fd = pv_evtchn_fd(nf->xb.p);
 	if (fd >= 0)
 		fds[n++] = fd;
-	fd = pv_xs_watch_fd(nf->p);
+	fd = pv_xs_watch_fd(nf->xb.p);
 	if (fd >= 0)
 		fds[n++] = fd;
 	return n;

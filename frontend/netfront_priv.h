@@ -8,6 +8,7 @@
 
 #include "pv_netfront.h"
 #include "pv_netif.h"
+#include "xbfront.h"
 
 #define NF_MAX_QUEUES 2u
 /*
@@ -55,12 +56,8 @@ struct nf_queue {
 };
 
 struct pv_netfront {
-	struct pv_platform *p;
+	struct xbf xb;                  /* platform, paths, watch: the xenbus end (xbfront.h) */
 	unsigned int devid;
-	domid_t backend_id;
-	char *fe_path, *be_path;
-	char token[48];
-	int watching;
 	unsigned int timeout_ms;
 	struct pv_netfront_opts opts;
 
@@ -69,7 +66,7 @@ struct pv_netfront {
 	struct nf_queue q[NF_MAX_QUEUES];
 	unsigned int nq;
 
-	int connected, closed;
+	int connected;
 	int more;                       /* poll stopped with responses still waiting */
 	int failed;                     /* 0, -EPROTO or -ENOTCONN */
 	struct pv_netfront_stats st;
@@ -83,8 +80,6 @@ void nf_post_rx(struct pv_netfront *nf, struct nf_queue *q, int notify);
 unsigned int nf_tx_inflight(const struct pv_netfront *nf);
 
 /* netfront_xenbus.c */
-int nf_backend_state(struct pv_netfront *nf);
-int nf_drain_watch(struct pv_netfront *nf);
 /* Grants: the one place that shares and ends pages (grant/ will take this over). */
 int nf_gnt_alloc(struct pv_netfront *nf, unsigned int count, int writable, grant_ref_t *refs,
 		 void **addr);

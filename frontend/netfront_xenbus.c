@@ -9,29 +9,13 @@
  * untrusted: parsed strictly, garbage is -EPROTO, a queue count beyond ours is clamped.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "netfront_priv.h"
 #include "pv_gref.h"
-
-enum {
-	XB_UNKNOWN = 0,
-	XB_INITIALISING = 1,
-	XB_INITWAIT = 2,
-	XB_INITIALISED = 3,
-	XB_CONNECTED = 4,
-	XB_CLOSING = 5,
-	XB_CLOSED = 6,
-};
-#define ST(x) (1u << (x))
-
-#define DOMID_FIRST_RESERVED 0x7FF0u
-#define NF_PATH_MAX 1024u
 
 /* ---- grants ------------------------------------------------------------------------ */
 
@@ -43,155 +27,22 @@ enum {
 int nf_gnt_alloc(struct pv_netfront *nf, unsigned int count, int writable, grant_ref_t *refs,
 		 void **addr)
 {
-	return pv_gnt_share(nf->p, nf->backend_id, count, writable, refs, addr);
+	return pv_gnt_share(nf->xb.p, nf->xb.backend_id, count, writable, refs, addr);
 }
 
 /* Ends the grants of count pages, giving a slow back end a short grace period to unmap. */
 int nf_gnt_free(struct pv_netfront *nf, void *addr, unsigned int count)
 {
-	return pv_gref_unshare_retry(nf->p, addr, count, 200);
+	return pv_gref_unshare_retry(nf->xb.p, addr, count, 200);
 }
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
-static uint64_t now_ms(void)
+/* Reads an unsigned node of the back end's: xbf_read_uint()'s 0, 1 or -EPROTO. */
+static int read_uint(struct pv_netfront *nf, const char *node, uint64_t def, uint64_t max,
+		     uint64_t *v)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	uint64_t r = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		unsigned int d = (unsigned char)*s - '0';
-
-		if (d > 9 || r > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		r = r * 10 + d;
-	}
-	*v = r;
-	return 0;
-}
-
-static int read_str(struct pv_netfront *nf, const char *dir, const char *node, char **val)
-{
-	char *path;
-	int rc;
-
-	if (asprintf(&path, "%s/%s", dir, node) < 0)
-		return -ENOMEM;
-	rc = pv_xs_read(nf->p, 0, path, val, NULL);
-	free(path);
-	return rc;
-}
-
-/* Absent: *v = def, 0.  A plain decimal <= max: 1.  Anything else: -EPROTO. */
-static int read_uint(struct pv_netfront *nf, const char *dir, const char *node, uint64_t def,
-		     uint64_t max, uint64_t *v)
-{
-	char *s = NULL;
-	int rc = read_str(nf, dir, node, &s);
-
-	if (rc == -ENOENT) {
-		*v = def;
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	rc = parse_u64(s, v) < 0 || *v > max ? -EPROTO : 1;
-	free(s);
-	return rc;
-}
-
-/* Writes our state only while the node exists (a forced detach must not re-create it). */
-static int write_state(struct pv_netfront *nf, int state)
-{
-	char *path;
-	int rc = 0, tries;
-
-	if (asprintf(&path, "%s/state", nf->fe_path) < 0)
-		return -ENOMEM;
-	for (tries = 0; tries < 100; tries++) {
-		pv_xs_txn_t t;
-		char *old = NULL;
-
-		rc = pv_xs_txn_start(nf->p, &t);
-		if (rc < 0)
-			break;
-		rc = pv_xs_read(nf->p, t, path, &old, NULL);
-		free(old);
-		if (rc == 0)
-			rc = pv_xs_printf(nf->p, t, path, "%d", state);
-		if (rc < 0) {
-			pv_xs_txn_end(nf->p, t, 1);
-			if (rc == -ENOENT)
-				rc = 0;
-			break;
-		}
-		rc = pv_xs_txn_end(nf->p, t, 0);
-		if (rc != -EAGAIN)
-			break;
-	}
-	free(path);
-	return rc;
-}
-
-int nf_backend_state(struct pv_netfront *nf)
-{
-	uint64_t v;
-
-	if (read_uint(nf, nf->be_path, "state", XB_UNKNOWN, 255, &v) < 0)
-		return XB_UNKNOWN;
-	return (int)v;
-}
-
-int nf_drain_watch(struct pv_netfront *nf)
-{
-	char *path, *token;
-	int ours = 0;
-
-	/* Other tokens belong to other users of this handle (see the porting guide). */
-	while (pv_xs_watch_next(nf->p, &path, &token) == 0) {
-		if (strcmp(token, nf->token) == 0)
-			ours = 1;
-		free(path);
-		free(token);
-	}
-	return ours;
-}
-
-/* Waits until the back end's state is in want (returns it) or in bad (-EPROTO). */
-static int wait_backend(struct pv_netfront *nf, unsigned int want, unsigned int bad, uint64_t deadline)
-{
-	int fd = pv_xs_watch_fd(nf->p);
-
-	for (;;) {
-		int st = nf_backend_state(nf);
-		uint64_t now;
-		struct pollfd pfd;
-
-		if (st >= 0 && st < 32 && (want & ST(st)))
-			return st;
-		if (st >= 0 && st < 32 && (bad & ST(st)))
-			return -EPROTO;
-		now = now_ms();
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		if (fd < 0) {
-			usleep(1000);
-			continue;
-		}
-		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-		/* watches coalesce and another client may take ours: look again every 50 ms */
-		if (poll(&pfd, 1, (int)(deadline - now < 50 ? deadline - now : 50)) > 0)
-			nf_drain_watch(nf);
-	}
+	return xbf_read_uint(&nf->xb, nf->xb.be_path, node, def, max, v);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -234,9 +85,9 @@ static void free_rings(struct pv_netfront *nf, int *busy)
 		struct nf_queue *q = &nf->q[i];
 
 		if (q->rx_port_ok && (!q->tx_port_ok || q->rx_port != q->tx_port))
-			pv_evtchn_unbind(nf->p, q->rx_port);
+			pv_evtchn_unbind(nf->xb.p, q->rx_port);
 		if (q->tx_port_ok)
-			pv_evtchn_unbind(nf->p, q->tx_port);
+			pv_evtchn_unbind(nf->xb.p, q->tx_port);
 		q->tx_port_ok = q->rx_port_ok = 0;
 		if (q->tx_ring && nf_gnt_free(nf, q->tx_ring, 1) < 0)
 			*busy = 1;
@@ -269,12 +120,12 @@ static int alloc_rings(struct pv_netfront *nf)
 		    pv_ring_front_init(&q->rx, q->rx_ring, PV_PAGE_SIZE, sizeof(union pv_netif_rx_sring_entry)) < 0)
 			return -EINVAL;
 		q->tx_pushed = 0;
-		rc = pv_evtchn_alloc_unbound(nf->p, nf->backend_id, &q->tx_port);
+		rc = pv_evtchn_alloc_unbound(nf->xb.p, nf->xb.backend_id, &q->tx_port);
 		if (rc < 0)
 			return rc;
 		q->tx_port_ok = 1;
 		if (nf->info.split_evtchn) {
-			rc = pv_evtchn_alloc_unbound(nf->p, nf->backend_id, &q->rx_port);
+			rc = pv_evtchn_alloc_unbound(nf->xb.p, nf->xb.backend_id, &q->rx_port);
 			if (rc < 0)
 				return rc;
 		} else {
@@ -301,98 +152,56 @@ static int is_our_node(const char *n)
 	return strncmp(n, "queue-", 6) == 0;
 }
 
-static int txn_u(struct pv_netfront *nf, pv_xs_txn_t t, const char *dir, const char *node, unsigned int v)
-{
-	char path[NF_PATH_MAX + 64];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, node) >= sizeof(path))
-		return -ENAMETOOLONG;
-	return pv_xs_printf(nf->p, t, path, "%u", v);
-}
-
 static int write_queue_nodes(struct pv_netfront *nf, pv_xs_txn_t t, const char *dir,
 			     const struct nf_queue *q)
 {
-	int rc = txn_u(nf, t, dir, "tx-ring-ref", q->tx_ring_ref);
+	int rc = xbf_txn_u(&nf->xb, t, dir, "tx-ring-ref", q->tx_ring_ref);
 
 	if (rc == 0)
-		rc = txn_u(nf, t, dir, "rx-ring-ref", q->rx_ring_ref);
+		rc = xbf_txn_u(&nf->xb, t, dir, "rx-ring-ref", q->rx_ring_ref);
 	if (rc == 0 && nf->info.split_evtchn) {
-		rc = txn_u(nf, t, dir, "event-channel-tx", q->tx_port);
+		rc = xbf_txn_u(&nf->xb, t, dir, "event-channel-tx", q->tx_port);
 		if (rc == 0)
-			rc = txn_u(nf, t, dir, "event-channel-rx", q->rx_port);
+			rc = xbf_txn_u(&nf->xb, t, dir, "event-channel-rx", q->rx_port);
 	} else if (rc == 0) {
-		rc = txn_u(nf, t, dir, "event-channel", q->tx_port);
+		rc = xbf_txn_u(&nf->xb, t, dir, "event-channel", q->tx_port);
 	}
 	return rc;
 }
 
-static int write_nodes_once(struct pv_netfront *nf)
+/* Our nodes of the connection, inside xbf_publish()'s transaction (which adds the state). */
+static int write_conn_nodes(void *arg, pv_xs_txn_t t)
 {
-	char **names = NULL, dir[NF_PATH_MAX + 32], path[NF_PATH_MAX + 64];
-	unsigned int n = 0, i;
-	pv_xs_txn_t t;
-	int rc, csum = !nf->opts.no_csum_offload;
+	struct pv_netfront *nf = arg;
+	char dir[XBF_PATH_MAX + 32];
+	unsigned int i;
+	int rc = 0, csum = !nf->opts.no_csum_offload;
+	const char *fe = nf->xb.fe_path;
 
-	rc = pv_xs_txn_start(nf->p, &t);
-	if (rc < 0)
-		return rc;
-	/* a previous connection's queue-1/ would mislead a back end that reads it */
-	rc = pv_xs_directory(nf->p, t, nf->fe_path, &names, &n);
-	for (i = 0; rc == 0 && i < n; i++) {
-		if (!is_our_node(names[i]))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", nf->fe_path, names[i]);
-		rc = pv_xs_rm(nf->p, t, path);
-		if (rc == -ENOENT)
-			rc = 0;
-	}
-	free(names);
 	/* As Linux's netfront: one queue flat, several under queue-N/ with the count. */
-	if (rc == 0 && nf->nq == 1) {
-		rc = write_queue_nodes(nf, t, nf->fe_path, &nf->q[0]);
-	} else if (rc == 0) {
-		rc = txn_u(nf, t, nf->fe_path, "multi-queue-num-queues", nf->nq);
+	if (nf->nq == 1) {
+		rc = write_queue_nodes(nf, t, fe, &nf->q[0]);
+	} else {
+		rc = xbf_txn_u(&nf->xb, t, fe, "multi-queue-num-queues", nf->nq);
 		for (i = 0; rc == 0 && i < nf->nq; i++) {
-			snprintf(dir, sizeof(dir), "%s/queue-%u", nf->fe_path, i);
+			snprintf(dir, sizeof(dir), "%s/queue-%u", fe, i);
 			rc = write_queue_nodes(nf, t, dir, &nf->q[i]);
 		}
 	}
 	if (rc == 0)
-		rc = txn_u(nf, t, nf->fe_path, "request-rx-copy", 1);
+		rc = xbf_txn_u(&nf->xb, t, fe, "request-rx-copy", 1);
 	if (rc == 0) /* Linux's netback refuses a front end without it */
-		rc = txn_u(nf, t, nf->fe_path, "feature-rx-notify", 1);
+		rc = xbf_txn_u(&nf->xb, t, fe, "feature-rx-notify", 1);
 	if (rc == 0) /* we take multi-slot rx frames */
-		rc = txn_u(nf, t, nf->fe_path, "feature-sg", 1);
+		rc = xbf_txn_u(&nf->xb, t, fe, "feature-sg", 1);
 	if (rc == 0)
-		rc = txn_u(nf, t, nf->fe_path, "feature-gso-tcpv4", (unsigned int)nf->fe_gso);
+		rc = xbf_txn_u(&nf->xb, t, fe, "feature-gso-tcpv4", (unsigned int)nf->fe_gso);
 	if (rc == 0)
-		rc = txn_u(nf, t, nf->fe_path, "feature-gso-tcpv6", (unsigned int)nf->fe_gso);
+		rc = xbf_txn_u(&nf->xb, t, fe, "feature-gso-tcpv6", (unsigned int)nf->fe_gso);
 	if (rc == 0)
-		rc = txn_u(nf, t, nf->fe_path, "feature-ipv6-csum-offload", (unsigned int)csum);
+		rc = xbf_txn_u(&nf->xb, t, fe, "feature-ipv6-csum-offload", (unsigned int)csum);
 	if (rc == 0)
-		rc = txn_u(nf, t, nf->fe_path, "feature-no-csum-offload", (unsigned int)!csum);
-	/* Linux's netfront goes from Initialising straight to Connected; in the same
-	 * transaction the back end sees all of it or none. */
-	if (rc == 0)
-		rc = txn_u(nf, t, nf->fe_path, "state", XB_CONNECTED);
-	if (rc < 0) {
-		pv_xs_txn_end(nf->p, t, 1);
-		return rc == -EAGAIN ? -EIO : rc;
-	}
-	return pv_xs_txn_end(nf->p, t, 0);
-}
-
-static int write_nodes(struct pv_netfront *nf)
-{
-	unsigned int tries;
-	int rc = -EAGAIN;
-
-	for (tries = 0; tries < 64 && rc == -EAGAIN; tries++) {
-		rc = write_nodes_once(nf);
-		if (rc == -EAGAIN)
-			usleep(100u << (tries < 6 ? tries : 6));
-	}
+		rc = xbf_txn_u(&nf->xb, t, fe, "feature-no-csum-offload", (unsigned int)!csum);
 	return rc;
 }
 
@@ -406,7 +215,7 @@ static int read_features(struct pv_netfront *nf)
 
 #define RD(node, var)									\
 	do {										\
-		rc = read_uint(nf, nf->be_path, node, 0, UINT32_MAX, &var);		\
+		rc = read_uint(nf, node, 0, UINT32_MAX, &var);		\
 		if (rc < 0)								\
 			return rc;							\
 	} while (0)
@@ -420,7 +229,7 @@ static int read_features(struct pv_netfront *nf)
 	/* Linux's netfront: a back end that cannot copy into our buffers is not usable. */
 	if (!rxcopy)
 		return -EPROTO;
-	rc = read_uint(nf, nf->be_path, "multi-queue-max-queues", 1, UINT32_MAX, &mq);
+	rc = read_uint(nf, "multi-queue-max-queues", 1, UINT32_MAX, &mq);
 	if (rc < 0)
 		return rc;
 	if (mq == 0)
@@ -440,27 +249,13 @@ static int read_features(struct pv_netfront *nf)
 	return 0;
 }
 
-static int read_frontend(struct pv_netfront *nf)
+/* The mac the toolstack wrote for us (a missing one is as bad as garbage). */
+static int read_mac(struct pv_netfront *nf)
 {
-	uint64_t id;
 	char *s = NULL;
 	int rc;
 
-	rc = read_str(nf, nf->fe_path, "backend", &s);
-	if (rc < 0)
-		return rc == -ENOENT || rc == -EACCES ? -ENOENT : rc;
-	if (s[0] != '/' || strlen(s) >= NF_PATH_MAX) {
-		free(s);
-		return -EPROTO;
-	}
-	nf->be_path = s;
-	rc = read_uint(nf, nf->fe_path, "backend-id", UINT64_MAX, DOMID_FIRST_RESERVED - 1, &id);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return -ENOENT;
-	nf->backend_id = (domid_t)id;
-	rc = read_str(nf, nf->fe_path, "mac", &s);
+	rc = xbf_read_str(&nf->xb, nf->xb.fe_path, "mac", &s);
 	if (rc < 0)
 		return rc == -ENOENT ? -EPROTO : rc;
 	rc = parse_mac(s, nf->info.mac);
@@ -471,7 +266,7 @@ static int read_frontend(struct pv_netfront *nf)
 /* Closing -> Closed, grants ended, ports unbound; safe on a half-built device and twice. */
 static int teardown(struct pv_netfront *nf)
 {
-	uint64_t deadline, grace = now_ms() + (nf->timeout_ms < 500 ? nf->timeout_ms : 500);
+	uint64_t deadline, grace = xbf_now_ms() + (nf->timeout_ms < 500 ? nf->timeout_ms : 500);
 	int busy = 0, rc = 0;
 
 	if (nf->connected && !nf->failed) {
@@ -481,29 +276,19 @@ static int teardown(struct pv_netfront *nf)
 		 */
 		pv_netfront_kick(nf);
 		while (nf_tx_inflight(nf) && !nf->failed) {
-			uint64_t now = now_ms();
+			uint64_t now = xbf_now_ms();
 
 			if (now >= grace || pv_netfront_poll(nf, (int)(grace - now), NULL, NULL) < 0)
 				break;
 		}
 	}
-	deadline = now_ms() + nf->timeout_ms;
+	deadline = xbf_now_ms() + nf->timeout_ms;
 	nf->connected = 0;
-	if (nf->be_path && nf->fe_path && !nf->closed) {
-		nf->closed = 1;
-		write_state(nf, XB_CLOSING);
-		rc = wait_backend(nf, ST(XB_UNKNOWN) | ST(XB_CLOSING) | ST(XB_CLOSED), 0, deadline);
-		write_state(nf, XB_CLOSED);
-		rc = rc < 0 ? rc : 0;
-	}
+	rc = xbf_close(&nf->xb, deadline);
 	if (nf_data_free(nf))
 		busy = 1;
 	free_rings(nf, &busy);
-	if (nf->watching) {
-		pv_xs_unwatch(nf->p, nf->be_path, nf->token);
-		nf_drain_watch(nf);
-		nf->watching = 0;
-	}
+	xbf_unwatch(&nf->xb);
 	return busy ? -EBUSY : rc;
 }
 
@@ -521,41 +306,26 @@ int pv_netfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 	nf = calloc(1, sizeof(*nf));
 	if (!nf)
 		return -ENOMEM;
-	nf->p = p;
 	nf->devid = devid;
 	if (o)
 		nf->opts = *o;
 	nf->timeout_ms = nf->opts.timeout_ms ? nf->opts.timeout_ms : 10000;
-	deadline = now_ms() + nf->timeout_ms;
+	deadline = xbf_now_ms() + nf->timeout_ms;
 	nf->fe_gso = !nf->opts.no_gso;
-	if (asprintf(&nf->fe_path, "/local/domain/%u/device/vif/%u", (unsigned int)pv_platform_domid(p),
-		     devid) < 0) {
-		nf->fe_path = NULL;
-		rc = -ENOMEM;
-		goto fail_quiet;
-	}
-	rc = read_frontend(nf);
+	rc = xbf_find_backend(&nf->xb, p, "vif", devid);
+	if (rc == 0)
+		rc = read_mac(nf);
 	if (rc < 0)
 		goto fail_quiet;
-	snprintf(nf->token, sizeof(nf->token), "pv_netfront/%u/%p", devid, (void *)nf);
-	rc = pv_xs_watch(p, nf->be_path, nf->token);
+	rc = xbf_watch(&nf->xb, "pv_netfront", devid, nf);
 	if (rc < 0)
 		goto fail_quiet;
-	nf->watching = 1;
-
 	/* A back end still connected to our previous life: walk it through Closing first. */
-	rc = nf_backend_state(nf);
-	if (rc == XB_INITIALISED || rc == XB_CONNECTED) {
-		write_state(nf, XB_CLOSING);
-		wait_backend(nf, ST(XB_UNKNOWN) | ST(XB_CLOSING) | ST(XB_CLOSED) | ST(XB_INITWAIT), 0,
-			     deadline);
-		write_state(nf, XB_CLOSED);
-		wait_backend(nf, ST(XB_UNKNOWN) | ST(XB_CLOSED) | ST(XB_INITWAIT), 0, deadline);
-	}
-	rc = write_state(nf, XB_INITIALISING);
+	xbf_reset_stale(&nf->xb, deadline);
+	rc = xbf_write_state(&nf->xb, XB_INITIALISING);
 	if (rc < 0)
 		goto fail_quiet;
-	rc = wait_backend(nf, ST(XB_INITWAIT), 0, deadline);
+	rc = xbf_wait_backend(&nf->xb, ST(XB_INITWAIT), 0, deadline);
 	if (rc < 0)
 		goto fail;
 	rc = read_features(nf);
@@ -570,10 +340,14 @@ int pv_netfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 	/* Buffers posted before the back end looks, as Linux's netfront: no notification yet. */
 	for (i = 0; i < nf->nq; i++)
 		nf_post_rx(nf, &nf->q[i], 0);
-	rc = write_nodes(nf);
+	/*
+	 * Linux's netfront goes from Initialising straight to Connected; in the same
+	 * transaction the back end sees all of it or none.
+	 */
+	rc = xbf_publish(&nf->xb, is_our_node, write_conn_nodes, nf, XB_CONNECTED);
 	if (rc < 0)
 		goto fail;
-	rc = wait_backend(nf, ST(XB_CONNECTED), ST(XB_CLOSING) | ST(XB_CLOSED), deadline);
+	rc = xbf_wait_backend(&nf->xb, ST(XB_CONNECTED), ST(XB_CLOSING) | ST(XB_CLOSED), deadline);
 	if (rc < 0)
 		goto fail;
 	nf->connected = 1;
@@ -581,18 +355,11 @@ int pv_netfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 	return 0;
 
 fail_quiet:
-	if (nf->watching) {
-		pv_xs_unwatch(p, nf->be_path, nf->token);
-		nf_drain_watch(nf);
-		nf->watching = 0;
-	}
-	free(nf->be_path);
-	nf->be_path = NULL;
+	xbf_forget_backend(&nf->xb);
 fail:
 	nf->timeout_ms = nf->timeout_ms < 2000 ? nf->timeout_ms : 2000;
 	teardown(nf);
-	free(nf->be_path);
-	free(nf->fe_path);
+	xbf_free(&nf->xb);
 	free(nf);
 	return rc;
 }
@@ -609,8 +376,7 @@ void pv_netfront_close(struct pv_netfront *nf)
 	if (!nf)
 		return;
 	teardown(nf);
-	free(nf->be_path);
-	free(nf->fe_path);
+	xbf_free(&nf->xb);
 	free(nf);
 }
 

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,8 +18,6 @@
 #include "pv_ctl_disk.h"
 #include "pv_ctl_vbd.h"
 #include "pv_platform.h"
-
-#define STATS_TIMEOUT_MS 5000
 
 void pv_ctl_block_usage(FILE *f)
 {
@@ -38,95 +35,7 @@ void pv_ctl_block_usage(FILE *f)
 		"                          pvio-backd's counters for one device\n");
 }
 
-static void cmd_usage(FILE *f, const char *cmd)
-{
-	fprintf(f, "usage: pvio-ctl [--platform SPEC] ");
-	if (!strcmp(cmd, "block-attach"))
-		fprintf(f, "block-attach DOM DISKSPEC [--no-wait] [--backend-domid N] "
-			   "[--timeout SECONDS] [-v]\n");
-	else if (!strcmp(cmd, "block-detach"))
-		fprintf(f, "block-detach DOM VDEV [--force] [--timeout SECONDS]\n");
-	else if (!strcmp(cmd, "block-list"))
-		fprintf(f, "block-list DOM [--json]\n");
-	else
-		fprintf(f, "block-stats DOM VDEV [--json] [--ctl PATH]\n");
-	fprintf(f, "see pvio-ctl --help and pvio-ctl(1)\n");
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "pvio-ctl: %s: ", cmd);
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	cmd_usage(stderr, cmd);
-	return PV_CTL_EXIT_USAGE;
-}
-
-int pv_ctl_fail(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "pvio-ctl: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return PV_CTL_EXIT_FAIL;
-}
-
-int pv_ctl_parse_domid(const char *s, domid_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v >= 0x7FF0)
-		return -EINVAL;
-	*out = (domid_t)v;
-	return 0;
-}
-
-/* Seconds, fractions allowed (tests use short waits), at most an hour. */
-int pv_ctl_parse_timeout(const char *s, int *ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 3600)
-		return -EINVAL;
-	*ms = (int)(v * 1000 + 0.5);
-	if (*ms == 0)
-		*ms = 1;
-	return 0;
-}
-
-int pv_ctl_open_platform(const char *cmd, const char *spec, struct pv_platform **p)
-{
-	const char *why = NULL;
-	int rc = pv_platform_open(spec, p, &why);
-
-	if (rc < 0)
-		return pv_ctl_fail(cmd, "%s", why ? why : strerror(-rc));
-	return 0;
-}
-
-/* Names a domain id's problem for pv_domain_info's result. */
-int pv_ctl_check_domain(const char *cmd, struct pv_platform *p, domid_t d, const char *role)
-{
-	struct pv_dominfo info;
-	int rc = pv_domain_info(p, d, &info);
-
-	if (rc == -ESRCH)
-		return pv_ctl_fail(cmd, "%sdomain %u does not exist", role, d);
-	if (rc < 0)
-		return pv_ctl_fail(cmd, "cannot query %sdomain %u: %s", role, d, strerror(-rc));
-	if (info.dying)
-		return pv_ctl_fail(cmd, "%sdomain %u is being destroyed", role, d);
-	return 0;
-}
+static const struct pv_ctl_cmd_def block_cmds[5]; /* below: the commands use it for their usage */
 
 /*
  * What libxl checks before it writes anything: the target exists, is something a block
@@ -151,46 +60,27 @@ static int check_target(const char *cmd, const struct pv_ctl_disk *d)
 	return 0;
 }
 
+/* Why a backend did not answer an attach: the block backend is pvio-backd's, in any domain. */
+static void backd_hint(void *arg, char *buf, size_t len)
+{
+	(void)arg;
+	snprintf(buf, len, "is pvio-backd running?");
+}
+
 static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 {
-	static const struct option opts[] = {
-		{ "no-wait", no_argument, NULL, 'n' },
-		{ "backend-domid", required_argument, NULL, 'b' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cmd = "block-attach";
 	struct pv_ctl_disk *d = NULL;
 	struct pv_platform *p = NULL;
-	char err[256], why[300], be_path[PV_CTL_PATH_MAX];
-	int opt, nowait = 0, timeout_ms = (int)(PV_CTL_DEFAULT_TIMEOUT * 1000), be_opt = -1;
+	struct pv_ctl_args a;
+	char err[256];
 	int rc, ret = PV_CTL_EXIT_FAIL;
 	domid_t fe, be;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n': nowait = 1; break;
-		case 'v': verbose = 1; break;
-		case 'b':
-			if (pv_ctl_parse_domid(optarg, &be) < 0)
-				return usage_error(cmd, "bad backend domain id '%s'", optarg);
-			be_opt = be;
-			break;
-		case 't':
-			if (pv_ctl_parse_timeout(optarg, &timeout_ms) < 0)
-				return usage_error(cmd, "bad timeout '%s' (seconds, > 0)", optarg);
-			break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error(cmd, "%s", "expected DOM and DISKSPEC");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_ATTACH, argc, argv, verbose, 2,
+			       "expected DOM and DISKSPEC", &a, &fe);
+	if (rc >= 0)
+		return rc;
 
 	d = malloc(sizeof(*d));
 	if (!d)
@@ -200,20 +90,15 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		pv_ctl_fail(cmd, "%s", err[0] ? err : strerror(-rc));
 		goto out;
 	}
-	if (d->backend_domid >= 0 && be_opt >= 0 && d->backend_domid != be_opt) {
-		pv_ctl_fail(cmd, "backend=%d and --backend-domid %d disagree", d->backend_domid, be_opt);
+	if (pv_ctl_pick_backend(cmd, d->backend_domid, a.be_opt, &be))
 		goto out;
-	}
-	/* libxl's default backend is the toolstack's own domain, 0. */
-	be = (domid_t)(be_opt >= 0 ? be_opt : d->backend_domid >= 0 ? d->backend_domid : 0);
 	if (d->has_script)
 		fprintf(stderr, "pvio-ctl: %s: note: script= is ignored: pvio-backd opens the "
 				"target itself\n", cmd);
 
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		goto out;
-	if (pv_ctl_check_domain(cmd, p, fe, "") ||
-	    (be != fe && pv_ctl_check_domain(cmd, p, be, "backend ")))
+	if (pv_ctl_check_domains(cmd, p, fe, be))
 		goto out;
 	/* As libxl: the path is only meaningful in the backend's domain; check it when that is ours. */
 	if (d->target[0] && be == pv_platform_domid(p) && check_target(cmd, d))
@@ -228,25 +113,10 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		pv_ctl_fail(cmd, "cannot write the device's xenstore nodes: %s", strerror(-rc));
 		goto out;
 	}
-	if (!nowait) {
-		pv_ctl_vbd_be_path(be_path, sizeof(be_path), be, fe, d->devid);
-		rc = pv_ctl_vbd_wait(p, be_path, PV_CTL_WAIT_ATTACHED, timeout_ms, why, sizeof(why));
-		if (rc < 0) {
-			if (rc == -ETIMEDOUT)
-				pv_ctl_fail(cmd, "backend did not answer within %g s: is pvio-backd running? (%s)",
-				     timeout_ms / 1000.0, why);
-			else if (rc == -EIO)
-				pv_ctl_fail(cmd, "%s", why);
-			else
-				pv_ctl_fail(cmd, "waiting for the backend: %s", strerror(-rc));
-			/* Leave nothing behind that a later attach of this vdev would trip over. */
-			rc = pv_ctl_vbd_remove(p, fe, be, d->devid);
-			if (rc < 0)
-				pv_ctl_fail(cmd, "rolling back %s: %s", be_path, strerror(-rc));
-			goto out;
-		}
-	}
-	if (verbose)
+	if (!a.nowait &&
+	    pv_ctl_attach_wait(cmd, p, "vbd", fe, be, d->devid, a.timeout_ms, backd_hint, NULL))
+		goto out;
+	if (a.verbose)
 		printf("%u\n", d->devid);
 	ret = PV_CTL_EXIT_OK;
 out:
@@ -264,84 +134,48 @@ static int vdev_arg(const char *cmd, const char *s, uint32_t *devid)
 	return 0;
 }
 
-static int cmd_detach(const char *spec, int argc, char **argv)
+static void detach_timed_out(const char *cmd, struct pv_platform *p, domid_t fe, uint32_t devid,
+			     int timeout_ms, const char *why)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	(void)p;
+	(void)fe;
+	(void)devid;
+	pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in place: "
+		    "retry, or use --force", timeout_ms / 1000.0, why);
+}
+
+static const struct pv_ctl_detach_words vbd_words = {
+	"vbd", "the backend", "device", detach_timed_out,
+};
+
+static int cmd_detach(const char *spec, int argc, char **argv, int verbose)
+{
 	const char *cmd = "block-detach";
 	struct pv_platform *p = NULL;
-	char why[300], be_path[PV_CTL_PATH_MAX];
-	int opt, force = 0, timeout_ms = (int)(PV_CTL_DEFAULT_TIMEOUT * 1000), be, rc;
-	int ret = PV_CTL_EXIT_FAIL;
+	struct pv_ctl_args a;
+	int be, rc;
 	uint32_t devid;
 	domid_t fe;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f': force = 1; break;
-		case 't':
-			if (pv_ctl_parse_timeout(optarg, &timeout_ms) < 0)
-				return usage_error(cmd, "bad timeout '%s' (seconds, > 0)", optarg);
-			break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error(cmd, "%s", "expected DOM and VDEV");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_DETACH, argc, argv, verbose, 2,
+			       "expected DOM and VDEV", &a, &fe);
+	if (rc >= 0)
+		return rc;
 	if (vdev_arg(cmd, argv[optind + 1], &devid))
 		return PV_CTL_EXIT_FAIL;
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
 
 	/* No domain check: the nodes of a domain that is already gone must still be removable. */
-	rc = pv_ctl_vbd_find(p, fe, devid, &be);
-	if (rc == -ENOENT) {
-		pv_ctl_fail(cmd, "domain %u has no vbd %s", fe, argv[optind + 1]);
-		goto out;
-	}
-	if (rc < 0) {
-		pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
-		goto out;
-	}
-	if (be >= 0) {
-		rc = pv_ctl_vbd_close(p, fe, (domid_t)be, devid);
-		if (rc < 0 && rc != -ENOENT) {
-			pv_ctl_fail(cmd, "cannot ask the backend to close: %s", strerror(-rc));
-			goto out;
-		}
-		if (!force && rc == 0) {
-			pv_ctl_vbd_be_path(be_path, sizeof(be_path), (domid_t)be, fe, devid);
-			rc = pv_ctl_vbd_wait(p, be_path, PV_CTL_WAIT_CLOSED, timeout_ms, why,
-					     sizeof(why));
-			if (rc == -ETIMEDOUT) {
-				/* The guest may still have I/O in flight: removing now could lose it. */
-				pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in "
-					  "place: retry, or use --force", timeout_ms / 1000.0, why);
-				goto out;
-			}
-			if (rc < 0) {
-				pv_ctl_fail(cmd, "waiting for the backend: %s", strerror(-rc));
-				goto out;
-			}
-		}
-	}
-	rc = pv_ctl_vbd_remove(p, fe, be, devid);
-	if (rc < 0) {
-		pv_ctl_fail(cmd, "cannot remove the device's nodes: %s", strerror(-rc));
-		goto out;
-	}
-	ret = PV_CTL_EXIT_OK;
-out:
+	rc = pv_ctl_dev_find(p, "vbd", fe, devid, &be);
+	if (rc == -ENOENT)
+		rc = pv_ctl_fail(cmd, "domain %u has no vbd %s", fe, argv[optind + 1]);
+	else if (rc < 0)
+		rc = pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
+	else
+		rc = pv_ctl_detach(cmd, p, &vbd_words, fe, be, devid, a.force, a.timeout_ms);
 	pv_platform_close(p);
-	return ret;
+	return rc;
 }
 
 static void json_int_or_null(const char *name, int v)
@@ -406,32 +240,20 @@ static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n)
 		       v[i].type[0] ? v[i].type : "-", v[i].params);
 }
 
-static int cmd_list(const char *spec, int argc, char **argv)
+static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cmd = "block-list";
 	struct pv_platform *p;
 	struct pv_ctl_vbd_info *v;
+	struct pv_ctl_args a;
 	unsigned int n;
-	int opt, json = 0, rc;
+	int rc;
 	domid_t fe;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json = 1; break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error(cmd, "%s", "expected DOM");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_LIST, argc, argv, verbose, 1,
+			       "expected DOM", &a, &fe);
+	if (rc >= 0)
+		return rc;
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
 	if (pv_ctl_check_domain(cmd, p, fe, "")) {
@@ -442,7 +264,7 @@ static int cmd_list(const char *spec, int argc, char **argv)
 	pv_platform_close(p);
 	if (rc < 0)
 		return pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
-	if (json)
+	if (a.json)
 		print_list_json(v, n, fe);
 	else
 		print_list_text(v, n);
@@ -452,164 +274,35 @@ static int cmd_list(const char *spec, int argc, char **argv)
 
 /* ---- block-stats ----------------------------------------------------------------------- */
 
-static const char *skip_ws(const char *s)
+static int cmd_stats(const char *spec, int argc, char **argv, int verbose)
 {
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return s;
-}
-
-/* Scans a JSON string starting at its '"'; returns the character after it, NULL if bad. */
-static const char *scan_string(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (*s++ != '"')
-		return NULL;
-	for (; *s && *s != '"'; s++) {
-		char c = *s;
-
-		if (c == '\\') {
-			s++;
-			if (!*s)
-				return NULL;
-			c = *s == 'n' ? ' ' : *s == 't' ? ' ' : *s == 'u' ? '?' : *s;
-			if (*s == 'u') {
-				if (strlen(s) < 5)
-					return NULL;
-				s += 4;
-			}
-		}
-		if (o + 1 < len)
-			out[o++] = c;
-	}
-	if (*s != '"')
-		return NULL;
-	out[o] = '\0';
-	return s + 1;
-}
-
-/*
- * Prints a flat JSON object (pvio-backd's stats: numbers and strings) as "name  value"
- * lines.  Returns 0, or -EINVAL for anything else (the caller then prints it raw).
- */
-int pv_ctl_print_flat_object(const char *s)
-{
-	char key[64], val[512];
-	size_t n;
-
-	s = skip_ws(s);
-	if (*s++ != '{')
-		return -EINVAL;
-	s = skip_ws(s);
-	if (*s == '}')
-		return 0;
-	for (;;) {
-		s = scan_string(skip_ws(s), key, sizeof(key));
-		if (!s)
-			return -EINVAL;
-		s = skip_ws(s);
-		if (*s++ != ':')
-			return -EINVAL;
-		s = skip_ws(s);
-		if (*s == '"') {
-			s = scan_string(s, val, sizeof(val));
-			if (!s)
-				return -EINVAL;
-		} else {
-			n = strcspn(s, ",} \t");
-			if (n == 0 || n >= sizeof(val) || *s == '{' || *s == '[')
-				return -EINVAL;
-			memcpy(val, s, n);
-			val[n] = '\0';
-			s += n;
-		}
-		printf("%-20s %s\n", key, val);
-		s = skip_ws(s);
-		if (*s == '}')
-			return 0;
-		if (*s++ != ',')
-			return -EINVAL;
-	}
-}
-
-int pv_ctl_backd_error(const char *reply, char *err, size_t len)
-{
-	const char *e;
-
-	if (strncmp(skip_ws(reply), "{\"error\"", 8))
-		return 0;
-	e = strchr(reply, ':');
-	if (!e || !scan_string(skip_ws(e + 1), err, len))
-		snprintf(err, len, "%s", reply);
-	return 1;
-}
-
-static int cmd_stats(const char *spec, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "ctl", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = "block-stats", *ctl = NULL;
-	char sock[512], req[PV_BACKD_CTL_MAX_LINE], *reply, err[256];
-	int opt, json = 0, rc;
+	const char *cmd = "block-stats";
+	char req[PV_BACKD_CTL_MAX_LINE];
+	struct pv_ctl_args a;
 	uint32_t devid;
 	domid_t fe;
+	int rc;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json = 1; break;
-		case 'c': ctl = optarg; break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error(cmd, "%s", "expected DOM and VDEV");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_STATS, argc, argv, verbose, 2,
+			       "expected DOM and VDEV", &a, &fe);
+	if (rc >= 0)
+		return rc;
 	if (vdev_arg(cmd, argv[optind + 1], &devid))
 		return PV_CTL_EXIT_FAIL;
-	if (ctl) {
-		if (strlen(ctl) >= sizeof(sock))
-			return pv_ctl_fail(cmd, "--ctl path is too long");
-		strcpy(sock, ctl);
-	} else {
-		rc = pv_ctl_backd_socket(spec, sock, sizeof(sock));
-		if (rc < 0)
-			return pv_ctl_fail(cmd, "cannot tell where pvio-backd's control socket is for "
-				    "platform '%s': use --ctl PATH", spec ? spec : "$PVIO_PLATFORM");
-	}
-	/* The daemon needs no xenstore for this: no platform is opened. */
 	snprintf(req, sizeof(req), "stats %u %u\n", fe, devid);
-	rc = pv_ctl_backd_query(sock, req, STATS_TIMEOUT_MS, &reply);
-	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTDIR)
-		return pv_ctl_fail(cmd, "pvio-backd is not running (no control socket at %s)", sock);
-	if (rc < 0)
-		return pv_ctl_fail(cmd, "pvio-backd's control socket %s: %s", sock, strerror(-rc));
-	if (pv_ctl_backd_error(reply, err, sizeof(err))) {
-		free(reply);
-		return pv_ctl_fail(cmd, "pvio-backd: %s", err);
-	}
-	if (json || pv_ctl_print_flat_object(reply) < 0)
-		printf("%s\n", reply);
-	free(reply);
-	return PV_CTL_EXIT_OK;
+	return pv_ctl_stats(cmd, spec, a.ctl, a.json, req, NULL, NULL);
 }
+
+static const struct pv_ctl_cmd_def block_cmds[5] = {
+	{ "block-attach", "block-attach DOM DISKSPEC [--no-wait] [--backend-domid N] "
+			  "[--timeout SECONDS] [-v]", cmd_attach },
+	{ "block-detach", "block-detach DOM VDEV [--force] [--timeout SECONDS]", cmd_detach },
+	{ "block-list", "block-list DOM [--json]", cmd_list },
+	{ "block-stats", "block-stats DOM VDEV [--json] [--ctl PATH]", cmd_stats },
+	{ NULL, NULL, NULL },
+};
 
 int pv_ctl_block_cmd(const char *spec, const char *cmd, int argc, char **argv, int verbose)
 {
-	if (!strcmp(cmd, "block-attach"))
-		return cmd_attach(spec, argc, argv, verbose);
-	if (!strcmp(cmd, "block-detach"))
-		return cmd_detach(spec, argc, argv);
-	if (!strcmp(cmd, "block-list"))
-		return cmd_list(spec, argc, argv);
-	if (!strcmp(cmd, "block-stats"))
-		return cmd_stats(spec, argc, argv);
-	return -1;
+	return pv_ctl_cmd_run(block_cmds, spec, cmd, argc, argv, verbose);
 }

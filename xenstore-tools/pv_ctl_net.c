@@ -12,13 +12,12 @@
 #include <string.h>
 
 #include "pv_backd_ctl.h"
+#include "pv_ctl_backd.h"
 #include "pv_ctl_cmd.h"
-#include "pv_ctl_vbd.h"
 #include "pv_ctl_vif.h"
 #include "pv_ctl_vifspec.h"
 #include "pv_platform.h"
 
-#define STATS_TIMEOUT_MS 5000
 #define PROBE_TIMEOUT_MS 1000
 
 /*
@@ -44,29 +43,7 @@ void pv_ctl_net_usage(FILE *f)
 		"                          pvio-backd's counters for one vif\n");
 }
 
-static void cmd_usage(FILE *f, const char *cmd)
-{
-	fprintf(f, "usage: pvio-ctl [--platform SPEC] ");
-	if (!strcmp(cmd, "network-attach"))
-		fprintf(f, "network-attach DOM [VIFSPEC...] [--no-wait] [--backend-domid N] "
-			   "[--timeout SECONDS] [-v]\n");
-	else if (!strcmp(cmd, "network-detach"))
-		fprintf(f, "network-detach DOM DEVID|MAC [--force] [--timeout SECONDS]\n");
-	else if (!strcmp(cmd, "network-list"))
-		fprintf(f, "network-list DOM... [--json]\n");
-	else
-		fprintf(f, "network-stats DOM DEVID|MAC [--json] [--ctl PATH]\n");
-	fprintf(f, "see pvio-ctl --help and pvio-ctl(1)\n");
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "pvio-ctl: %s: ", cmd);
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	cmd_usage(stderr, cmd);
-	return PV_CTL_EXIT_USAGE;
-}
+static const struct pv_ctl_cmd_def net_cmds[5]; /* below: the commands use it for their usage */
 
 /*
  * Why a back end did not answer, in the administrator's terms: is there a pvio-backd at
@@ -82,7 +59,7 @@ static void probe_backd(const char *spec, char *buf, size_t len)
 		return;
 	}
 	rc = pv_ctl_backd_query(sock, VIF_LIST_REQUEST "\n", PROBE_TIMEOUT_MS, &reply);
-	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTDIR)
+	if (pv_ctl_backd_absent(rc))
 		snprintf(buf, len, "pvio-backd is not running (no control socket at %s)", sock);
 	else if (rc < 0)
 		snprintf(buf, len, "pvio-backd's control socket %s: %s", sock, strerror(-rc));
@@ -93,47 +70,39 @@ static void probe_backd(const char *spec, char *buf, size_t len)
 	free(reply);
 }
 
+struct hint_ctx {
+	const char *spec;
+	struct pv_platform *p;
+	domid_t be;
+};
+
+/* Why the back end did not answer: asked of pvio-backd when it is ours, else only guessed. */
+static void attach_hint(void *arg, char *buf, size_t len)
+{
+	const struct hint_ctx *h = arg;
+
+	if (h->be == pv_platform_domid(h->p))
+		probe_backd(h->spec, buf, len);
+	else
+		snprintf(buf, len, "is a netback running in domain %u?", h->be);
+}
+
 static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 {
-	static const struct option opts[] = {
-		{ "no-wait", no_argument, NULL, 'n' },
-		{ "backend-domid", required_argument, NULL, 'b' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cmd = "network-attach";
 	struct pv_platform *p = NULL;
+	struct pv_ctl_args a;
 	struct pv_ctl_vif v;
-	char err[256], why[300], probe[700], be_path[PV_CTL_PATH_MAX];
-	int opt, nowait = 0, timeout_ms = (int)(PV_CTL_DEFAULT_TIMEOUT * 1000), be_opt = -1, i;
-	int rc, ret = PV_CTL_EXIT_FAIL;
+	struct hint_ctx h;
+	char err[256];
+	int i, rc, ret = PV_CTL_EXIT_FAIL;
 	uint32_t devid;
 	domid_t fe, be;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n': nowait = 1; break;
-		case 'v': verbose = 1; break;
-		case 'b':
-			if (pv_ctl_parse_domid(optarg, &be) < 0)
-				return usage_error(cmd, "bad backend domain id '%s'", optarg);
-			be_opt = be;
-			break;
-		case 't':
-			if (pv_ctl_parse_timeout(optarg, &timeout_ms) < 0)
-				return usage_error(cmd, "bad timeout '%s' (seconds, > 0)", optarg);
-			break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 1)
-		return usage_error(cmd, "%s", "expected DOM");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(net_cmds, cmd, PV_CTL_OPTS_ATTACH, argc, argv, verbose, 0,
+			       "expected DOM", &a, &fe);
+	if (rc >= 0)
+		return rc;
 
 	/* xl: one KEY=VALUE per argument; each may also hold a comma-separated list. */
 	pv_ctl_vif_init(&v);
@@ -142,11 +111,8 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		if (rc < 0)
 			return pv_ctl_fail(cmd, "%s", err[0] ? err : strerror(-rc));
 	}
-	if (v.backend_domid >= 0 && be_opt >= 0 && v.backend_domid != be_opt)
-		return pv_ctl_fail(cmd, "backend=%d and --backend-domid %d disagree",
-				   v.backend_domid, be_opt);
-	/* libxl's default back end is the toolstack's own domain, 0. */
-	be = (domid_t)(be_opt >= 0 ? be_opt : v.backend_domid >= 0 ? v.backend_domid : 0);
+	if (pv_ctl_pick_backend(cmd, v.backend_domid, a.be_opt, &be))
+		return PV_CTL_EXIT_FAIL;
 	rc = pv_ctl_vif_finish(&v);
 	if (rc < 0)
 		return pv_ctl_fail(cmd, "cannot make a MAC address: %s", strerror(-rc));
@@ -162,8 +128,7 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
-	if (pv_ctl_check_domain(cmd, p, fe, "") ||
-	    (be != fe && pv_ctl_check_domain(cmd, p, be, "backend ")))
+	if (pv_ctl_check_domains(cmd, p, fe, be))
 		goto out;
 
 	rc = pv_ctl_vif_write(p, fe, be, &v, &devid);
@@ -179,32 +144,12 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		pv_ctl_fail(cmd, "cannot write the vif's xenstore nodes: %s", strerror(-rc));
 		goto out;
 	}
-	if (!nowait) {
-		pv_ctl_dev_be_path(be_path, sizeof(be_path), "vif", be, fe, devid);
-		/* InitWait is enough: a guest's netfront may come much later (or never). */
-		rc = pv_ctl_vbd_wait(p, be_path, PV_CTL_WAIT_ATTACHED, timeout_ms, why, sizeof(why));
-		if (rc < 0) {
-			if (rc == -ETIMEDOUT) {
-				if (be == pv_platform_domid(p))
-					probe_backd(spec, probe, sizeof(probe));
-				else
-					snprintf(probe, sizeof(probe), "is a netback running in "
-						 "domain %u?", be);
-				pv_ctl_fail(cmd, "backend did not answer within %g s: %s (%s)",
-					    timeout_ms / 1000.0, probe, why);
-			} else if (rc == -EIO) {
-				pv_ctl_fail(cmd, "%s", why);
-			} else {
-				pv_ctl_fail(cmd, "waiting for the backend: %s", strerror(-rc));
-			}
-			/* Leave nothing behind that the next attach would trip over. */
-			rc = pv_ctl_dev_remove(p, "vif", fe, be, devid);
-			if (rc < 0)
-				pv_ctl_fail(cmd, "rolling back %s: %s", be_path, strerror(-rc));
-			goto out;
-		}
-	}
-	if (verbose)
+	/* InitWait is enough: a guest's netfront may come much later (or never). */
+	h = (struct hint_ctx){ spec, p, be };
+	if (!a.nowait &&
+	    pv_ctl_attach_wait(cmd, p, "vif", fe, be, devid, a.timeout_ms, attach_hint, &h))
+		goto out;
+	if (a.verbose)
 		printf("%u\n", devid);
 	ret = PV_CTL_EXIT_OK;
 out:
@@ -276,92 +221,51 @@ static long frontend_state(struct pv_platform *p, domid_t fe, uint32_t devid)
 	return s;
 }
 
-static int cmd_detach(const char *spec, int argc, char **argv)
+/*
+ * pvio-ctl leaves a forced removal to the administrator, as block-detach does, so that a
+ * guest slow to let go is not pulled from under its netfront without being asked.  Which
+ * end held the close up is told by the guest's state.
+ */
+static void detach_timed_out(const char *cmd, struct pv_platform *p, domid_t fe, uint32_t devid,
+			     int timeout_ms, const char *why)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	long fs = frontend_state(p, fe, devid);
+
+	if (fs >= 2 && fs <= 5)
+		pv_ctl_fail(cmd, "the vif did not close within %g s (%s): the guest's netfront "
+			    "(state %ld) has not let go; it is left in place: retry, or use --force",
+			    timeout_ms / 1000.0, why, fs);
+	else
+		pv_ctl_fail(cmd, "the vif did not close within %g s (%s): the back end did not "
+			    "finish closing (is its netback running?); it is left in place: retry, "
+			    "or use --force", timeout_ms / 1000.0, why);
+}
+
+static const struct pv_ctl_detach_words vif_words = {
+	"vif", "the vif", "vif", detach_timed_out,
+};
+
+static int cmd_detach(const char *spec, int argc, char **argv, int verbose)
+{
 	const char *cmd = "network-detach";
 	struct pv_platform *p = NULL;
-	char why[300], be_path[PV_CTL_PATH_MAX];
-	int opt, force = 0, timeout_ms = (int)(PV_CTL_DEFAULT_TIMEOUT * 1000), be = -1, rc;
-	int ret = PV_CTL_EXIT_FAIL;
+	struct pv_ctl_args a;
+	int be = -1, rc;
 	uint32_t devid;
 	domid_t fe;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f': force = 1; break;
-		case 't':
-			if (pv_ctl_parse_timeout(optarg, &timeout_ms) < 0)
-				return usage_error(cmd, "bad timeout '%s' (seconds, > 0)", optarg);
-			break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error(cmd, "%s", "expected DOM and DEVID or MAC");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(net_cmds, cmd, PV_CTL_OPTS_DETACH, argc, argv, verbose, 2,
+			       "expected DOM and DEVID or MAC", &a, &fe);
+	if (rc >= 0)
+		return rc;
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
 	/* No domain check: a destroyed domain's vifs must still be removable. */
-	if (find_vif(cmd, p, fe, argv[optind + 1], &devid, &be))
-		goto out;
-	if (be >= 0) {
-		/*
-		 * As libxl: online=0 and state Closing on the back end.  The front end sees
-		 * Closing and closes; the back end follows it to Closed.
-		 */
-		rc = pv_ctl_dev_close(p, "vif", fe, (domid_t)be, devid);
-		if (rc < 0 && rc != -ENOENT) {
-			pv_ctl_fail(cmd, "cannot ask the vif to close: %s", strerror(-rc));
-			goto out;
-		}
-		if (!force && rc == 0) {
-			pv_ctl_dev_be_path(be_path, sizeof(be_path), "vif", (domid_t)be, fe, devid);
-			rc = pv_ctl_vbd_wait(p, be_path, PV_CTL_WAIT_CLOSED, timeout_ms, why,
-					     sizeof(why));
-			if (rc == -ETIMEDOUT) {
-				/*
-				 * libxl goes on to a forced removal here; pvio-ctl leaves that to the
-				 * administrator, as block-detach does, so that a guest slow to let go
-				 * is not pulled from under its netfront without being asked.
-				 */
-				long fs = frontend_state(p, fe, devid);
-
-				if (fs >= 2 && fs <= 5)
-					pv_ctl_fail(cmd, "the vif did not close within %g s (%s): the "
-						    "guest's netfront (state %ld) has not let go; it is left "
-						    "in place: retry, or use --force", timeout_ms / 1000.0,
-						    why, fs);
-				else
-					pv_ctl_fail(cmd, "the vif did not close within %g s (%s): the back "
-						    "end did not finish closing (is its netback running?); it "
-						    "is left in place: retry, or use --force",
-						    timeout_ms / 1000.0, why);
-				goto out;
-			}
-			if (rc < 0) {
-				pv_ctl_fail(cmd, "waiting for the backend: %s", strerror(-rc));
-				goto out;
-			}
-		}
-	}
-	rc = pv_ctl_dev_remove(p, "vif", fe, be, devid);
-	if (rc < 0) {
-		pv_ctl_fail(cmd, "cannot remove the vif's nodes: %s", strerror(-rc));
-		goto out;
-	}
-	ret = PV_CTL_EXIT_OK;
-out:
+	rc = find_vif(cmd, p, fe, argv[optind + 1], &devid, &be);
+	if (rc == 0)
+		rc = pv_ctl_detach(cmd, p, &vif_words, fe, be, devid, a.force, a.timeout_ms);
 	pv_platform_close(p);
-	return ret;
+	return rc;
 }
 
 /* ---- network-list -------------------------------------------------------------------- */
@@ -457,36 +361,26 @@ static void print_json(const struct pv_ctl_vif_info *v, unsigned int n, domid_t 
 	}
 }
 
-static int cmd_list(const char *spec, int argc, char **argv)
+static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cmd = "network-list";
 	struct pv_platform *p;
 	struct pv_ctl_vif_info *v;
+	struct pv_ctl_args a;
 	unsigned int n;
-	int opt, json = 0, rc, i, first = 1, ret = PV_CTL_EXIT_OK;
+	int rc, i, first = 1, ret = PV_CTL_EXIT_OK;
 	domid_t fe;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json = 1; break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind < 1)
-		return usage_error(cmd, "%s", "expected DOM");
-	for (i = optind; i < argc; i++)
+	rc = pv_ctl_parse_args(net_cmds, cmd, PV_CTL_OPTS_LIST, argc, argv, verbose, 0,
+			       "expected DOM", &a, &fe);
+	if (rc >= 0)
+		return rc;
+	for (i = optind + 1; i < argc; i++)
 		if (pv_ctl_parse_domid(argv[i], &fe) < 0)
-			return usage_error(cmd, "bad domain id '%s'", argv[i]);
+			return pv_ctl_usage_error(net_cmds, cmd, "bad domain id '%s'", argv[i]);
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
-	if (json)
+	if (a.json)
 		putchar('[');
 	else
 		print_text_header();
@@ -502,13 +396,13 @@ static int cmd_list(const char *spec, int argc, char **argv)
 					  strerror(-rc));
 			continue;
 		}
-		if (json)
+		if (a.json)
 			print_json(v, n, fe, &first);
 		else
 			print_text(v, n);
 		free(v);
 	}
-	if (json)
+	if (a.json)
 		printf("]\n");
 	pv_platform_close(p);
 	return ret;
@@ -516,33 +410,19 @@ static int cmd_list(const char *spec, int argc, char **argv)
 
 /* ---- network-stats ------------------------------------------------------------------- */
 
-static int cmd_stats(const char *spec, int argc, char **argv)
+static int cmd_stats(const char *spec, int argc, char **argv, int verbose)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "ctl", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = "network-stats", *ctl = NULL;
-	char sock[512], req[PV_BACKD_CTL_MAX_LINE], *reply, err[256];
-	int opt, json = 0, rc, be;
+	const char *cmd = "network-stats";
+	char req[PV_BACKD_CTL_MAX_LINE];
+	struct pv_ctl_args a;
+	int rc, be;
 	uint32_t devid;
 	domid_t fe;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json = 1; break;
-		case 'c': ctl = optarg; break;
-		case 'h': cmd_usage(stdout, cmd); return PV_CTL_EXIT_OK;
-		default: cmd_usage(stderr, cmd); return PV_CTL_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error(cmd, "%s", "expected DOM and DEVID or MAC");
-	if (pv_ctl_parse_domid(argv[optind], &fe) < 0)
-		return usage_error(cmd, "bad domain id '%s'", argv[optind]);
+	rc = pv_ctl_parse_args(net_cmds, cmd, PV_CTL_OPTS_STATS, argc, argv, verbose, 2,
+			       "expected DOM and DEVID or MAC", &a, &fe);
+	if (rc >= 0)
+		return rc;
 	if (strchr(argv[optind + 1], ':')) {
 		struct pv_platform *p;
 
@@ -565,42 +445,21 @@ static int cmd_stats(const char *spec, int argc, char **argv)
 					   argv[optind + 1]);
 		devid = (uint32_t)id;
 	}
-	if (ctl) {
-		if (strlen(ctl) >= sizeof(sock))
-			return pv_ctl_fail(cmd, "--ctl path is too long");
-		strcpy(sock, ctl);
-	} else if (pv_ctl_backd_socket(spec, sock, sizeof(sock)) < 0) {
-		return pv_ctl_fail(cmd, "cannot tell where pvio-backd's control socket is for "
-				   "platform '%s': use --ctl PATH", spec ? spec : "$PVIO_PLATFORM");
-	}
 	snprintf(req, sizeof(req), VIF_STATS_REQUEST " %u %u\n", fe, devid);
-	rc = pv_ctl_backd_query(sock, req, STATS_TIMEOUT_MS, &reply);
-	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTDIR)
-		return pv_ctl_fail(cmd, "pvio-backd is not running (no control socket at %s)", sock);
-	if (rc < 0)
-		return pv_ctl_fail(cmd, "pvio-backd's control socket %s: %s", sock, strerror(-rc));
-	if (pv_ctl_backd_error(reply, err, sizeof(err))) {
-		free(reply);
-		if (!strcmp(err, "unknown command"))
-			return pv_ctl_fail(cmd, "the pvio-backd at %s does not serve vifs (it answers "
-					   "'unknown command' to " VIF_STATS_REQUEST ")", sock);
-		return pv_ctl_fail(cmd, "pvio-backd: %s", err);
-	}
-	if (json || pv_ctl_print_flat_object(reply) < 0)
-		printf("%s\n", reply);
-	free(reply);
-	return PV_CTL_EXIT_OK;
+	return pv_ctl_stats(cmd, spec, a.ctl, a.json, req, "vifs", VIF_STATS_REQUEST);
 }
+
+static const struct pv_ctl_cmd_def net_cmds[5] = {
+	{ "network-attach", "network-attach DOM [VIFSPEC...] [--no-wait] [--backend-domid N] "
+			    "[--timeout SECONDS] [-v]", cmd_attach },
+	{ "network-detach", "network-detach DOM DEVID|MAC [--force] [--timeout SECONDS]",
+	  cmd_detach },
+	{ "network-list", "network-list DOM... [--json]", cmd_list },
+	{ "network-stats", "network-stats DOM DEVID|MAC [--json] [--ctl PATH]", cmd_stats },
+	{ NULL, NULL, NULL },
+};
 
 int pv_ctl_net_cmd(const char *spec, const char *cmd, int argc, char **argv, int verbose)
 {
-	if (!strcmp(cmd, "network-attach"))
-		return cmd_attach(spec, argc, argv, verbose);
-	if (!strcmp(cmd, "network-detach"))
-		return cmd_detach(spec, argc, argv);
-	if (!strcmp(cmd, "network-list"))
-		return cmd_list(spec, argc, argv);
-	if (!strcmp(cmd, "network-stats"))
-		return cmd_stats(spec, argc, argv);
-	return -1;
+	return pv_ctl_cmd_run(net_cmds, spec, cmd, argc, argv, verbose);
 }

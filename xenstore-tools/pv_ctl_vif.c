@@ -3,22 +3,15 @@
  * pv_ctl_vif.c - a vif's toolstack nodes in xenstore.  See pv_ctl_vif.h.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pv_ctl_vif.h"
 
-#define TXN_RETRIES 100
-
-static int write_node(struct pv_platform *p, pv_xs_txn_t t, const char *dir, const char *name,
-		      const char *val)
-{
-	char path[PV_CTL_PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return pv_xs_write(p, t, path, val, strlen(val));
-}
+/* pv_ctl_dev_table keys a listing's entries on their first member. */
+_Static_assert(offsetof(struct pv_ctl_vif_info, devid) == 0, "devid must come first");
 
 /* ---- devid allocation ---------------------------------------------------------------- */
 
@@ -58,7 +51,7 @@ static int devids_scan(struct pv_platform *p, pv_xs_txn_t t, const char *dir, st
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++) {
-		if (pv_ctl_parse_devid_name(names[i], &id) < 0 || id > PV_CTL_VIF_DEVID_MAX)
+		if (pv_ctl_dev_parse_devid_name(names[i], &id) < 0 || id > PV_CTL_VIF_DEVID_MAX)
 			continue;
 		rc = devids_add(d, id);
 		if (is_backend && (long)id > d->max_be)
@@ -66,6 +59,21 @@ static int devids_scan(struct pv_platform *p, pv_xs_txn_t t, const char *dir, st
 	}
 	free(names);
 	return rc;
+}
+
+struct backend_scan {
+	struct pv_platform *p;
+	pv_xs_txn_t t;
+	struct devids *d;
+};
+
+/* Unlike a listing, the choice must see every backend's devids, or not be made. */
+static int scan_backend(void *arg, domid_t be, const char *dir)
+{
+	const struct backend_scan *b = arg;
+
+	(void)be;
+	return devids_scan(b->p, b->t, dir, b->d, 1);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -87,24 +95,13 @@ static int devid_used(const struct devids *d, uint32_t id)
 static int next_devid(struct pv_platform *p, pv_xs_txn_t t, domid_t fe, uint32_t *out)
 {
 	struct devids d = { .max_be = -1 };
-	char path[PV_CTL_PATH_MAX], **doms = NULL;
-	unsigned int nd = 0, i;
+	struct backend_scan b = { p, t, &d };
+	char path[PV_CTL_PATH_MAX];
 	uint64_t id;
-	domid_t be;
 	int rc;
 
 	/* Every backend domain's directory: backend=N puts a vif of fe under domain N. */
-	rc = pv_xs_directory(p, t, "/local/domain", &doms, &nd);
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
-	rc = 0;
-	for (i = 0; i < nd && rc == 0; i++) {
-		if (pv_ctl_parse_domid_name(doms[i], &be) < 0)
-			continue;
-		snprintf(path, sizeof(path), "/local/domain/%u/backend/vif/%u", be, fe);
-		rc = devids_scan(p, t, path, &d, 1);
-	}
-	free(doms);
+	rc = pv_ctl_dev_each_backend(p, t, "vif", fe, scan_backend, &b);
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif", fe);
 	if (rc == 0)
 		rc = devids_scan(p, t, path, &d, 0);
@@ -138,112 +135,97 @@ static int write_dirs(struct pv_platform *p, pv_xs_txn_t t, domid_t fe, domid_t 
 		      const struct pv_ctl_vif *v, uint32_t devid, const char *fe_path,
 		      const char *be_path)
 {
-	/* libxl's permissions, as for a vbd: the owner's own entry "n", the peer reads. */
-	const struct pv_xs_perm be_perms[2] = { { be, PV_XS_PERM_NONE }, { fe, PV_XS_PERM_READ } };
-	const struct pv_xs_perm fe_perms[2] = { { fe, PV_XS_PERM_NONE }, { be, PV_XS_PERM_READ } };
-	char mac[18], handle[16], num[16], rate[48];
+	char mac[18], handle[16], rate[48];
 	int rc;
 
 	pv_ctl_mac_format(v->mac, mac, sizeof(mac));
 	snprintf(handle, sizeof(handle), "%u", devid);
 
-	rc = pv_xs_mkdir(p, t, be_path);
+	rc = pv_ctl_dev_mkdir(p, t, be_path, be, fe, "frontend", fe_path);
 	if (!rc)
-		rc = pv_xs_set_perms(p, t, be_path, be_perms, 2);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "online", "1");
 	if (!rc)
-		rc = write_node(p, t, be_path, "frontend", fe_path);
-	snprintf(num, sizeof(num), "%u", fe);
-	if (!rc)
-		rc = write_node(p, t, be_path, "frontend-id", num);
-	if (!rc)
-		rc = write_node(p, t, be_path, "online", "1");
-	if (!rc)
-		rc = write_node(p, t, be_path, "state", "1");
+		rc = pv_ctl_dev_write_node(p, t, be_path, "state", "1");
 	if (!rc && v->script[0])
-		rc = write_node(p, t, be_path, "script", v->script);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "script", v->script);
 	if (!rc && v->vifname[0])
-		rc = write_node(p, t, be_path, "vifname", v->vifname);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "vifname", v->vifname);
 	if (!rc)
-		rc = write_node(p, t, be_path, "mac", mac);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "mac", mac);
 	if (!rc && v->ip[0])
-		rc = write_node(p, t, be_path, "ip", v->ip);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "ip", v->ip);
 	if (!rc && v->rate_usecs) {
 		/* libxl's "<bytes per interval>,<interval in microseconds>" */
 		snprintf(rate, sizeof(rate), "%llu,%u", (unsigned long long)v->rate_bytes,
 			 v->rate_usecs);
-		rc = write_node(p, t, be_path, "rate", rate);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "rate", rate);
 	}
 	if (!rc && v->bridge[0])
-		rc = write_node(p, t, be_path, "bridge", v->bridge);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "bridge", v->bridge);
 	if (!rc)
-		rc = write_node(p, t, be_path, "handle", handle);
+		rc = pv_ctl_dev_write_node(p, t, be_path, "handle", handle);
 	if (!rc)
-		rc = write_node(p, t, be_path, "type", "vif");
+		rc = pv_ctl_dev_write_node(p, t, be_path, "type", "vif");
 
 	if (!rc)
-		rc = pv_xs_mkdir(p, t, fe_path);
+		rc = pv_ctl_dev_mkdir(p, t, fe_path, fe, be, "backend", be_path);
 	if (!rc)
-		rc = pv_xs_set_perms(p, t, fe_path, fe_perms, 2);
+		rc = pv_ctl_dev_write_node(p, t, fe_path, "state", "1");
 	if (!rc)
-		rc = write_node(p, t, fe_path, "backend", be_path);
-	snprintf(num, sizeof(num), "%u", be);
+		rc = pv_ctl_dev_write_node(p, t, fe_path, "handle", handle);
 	if (!rc)
-		rc = write_node(p, t, fe_path, "backend-id", num);
-	if (!rc)
-		rc = write_node(p, t, fe_path, "state", "1");
-	if (!rc)
-		rc = write_node(p, t, fe_path, "handle", handle);
-	if (!rc)
-		rc = write_node(p, t, fe_path, "mac", mac);
+		rc = pv_ctl_dev_write_node(p, t, fe_path, "mac", mac);
+	return rc;
+}
+
+struct vif_write {
+	domid_t fe, be;
+	const struct pv_ctl_vif *v;
+	uint32_t id; /* the devid of the last attempt: the one committed */
+};
+
+static int write_body(struct pv_platform *p, pv_xs_txn_t t, void *arg)
+{
+	struct vif_write *w = arg;
+	char fe_path[PV_CTL_PATH_MAX], be_path[PV_CTL_PATH_MAX];
+	int rc;
+
+	/*
+	 * The choice and the in-use check are inside the transaction, so two racing
+	 * attaches cannot take one devid: the second conflicts, retries and moves on.
+	 */
+	if (w->v->devid >= 0) {
+		w->id = (uint32_t)w->v->devid;
+		rc = 0;
+	} else {
+		rc = next_devid(p, t, w->fe, &w->id);
+	}
+	if (rc == 0) {
+		pv_ctl_dev_fe_path(fe_path, sizeof(fe_path), "vif", w->fe, w->id);
+		pv_ctl_dev_be_path(be_path, sizeof(be_path), "vif", w->be, w->fe, w->id);
+		rc = pv_ctl_dev_exists(p, t, fe_path);
+		if (rc == 0)
+			rc = pv_ctl_dev_exists(p, t, be_path);
+		if (rc > 0)
+			rc = -EEXIST;
+	}
+	if (rc == 0)
+		rc = write_dirs(p, t, w->fe, w->be, w->v, w->id, fe_path, be_path);
 	return rc;
 }
 
 int pv_ctl_vif_write(struct pv_platform *p, domid_t fe, domid_t be, const struct pv_ctl_vif *v,
 		     uint32_t *devid)
 {
-	char fe_path[PV_CTL_PATH_MAX], be_path[PV_CTL_PATH_MAX];
-	pv_xs_txn_t t;
-	uint32_t id;
-	int rc, tries;
+	struct vif_write w = { .fe = fe, .be = be, .v = v };
+	int rc;
 
 	if (!p || !v || !devid || !v->mac_given || v->devid > PV_CTL_VIF_DEVID_MAX)
 		return -EINVAL;
-	for (tries = 0; tries < TXN_RETRIES; tries++) {
-		rc = pv_xs_txn_start(p, &t);
-		if (rc < 0)
-			return rc;
-		/*
-		 * The choice and the in-use check are inside the transaction, so two racing
-		 * attaches cannot take one devid: the second conflicts, retries and moves on.
-		 */
-		if (v->devid >= 0) {
-			id = (uint32_t)v->devid;
-			rc = 0;
-		} else {
-			rc = next_devid(p, t, fe, &id);
-		}
-		if (rc == 0) {
-			pv_ctl_dev_fe_path(fe_path, sizeof(fe_path), "vif", fe, id);
-			pv_ctl_dev_be_path(be_path, sizeof(be_path), "vif", be, fe, id);
-			rc = pv_ctl_xs_exists(p, t, fe_path);
-			if (rc == 0)
-				rc = pv_ctl_xs_exists(p, t, be_path);
-			if (rc > 0)
-				rc = -EEXIST;
-		}
-		if (rc == 0)
-			rc = write_dirs(p, t, fe, be, v, id, fe_path, be_path);
-		if (rc < 0) {
-			pv_xs_txn_end(p, t, 1);
-			return rc;
-		}
-		rc = pv_xs_txn_end(p, t, 0);
-		if (rc == 0)
-			*devid = id;
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
+	rc = pv_ctl_dev_txn(p, write_body, &w);
+	if (rc == 0)
+		*devid = w.id;
+	return rc;
 }
 
 /* ---- listing ------------------------------------------------------------------------- */
@@ -328,42 +310,30 @@ static int read_mac(struct pv_platform *p, const char *dir, uint8_t mac[6])
 	return ok;
 }
 
-static struct pv_ctl_vif_info *find_or_add(struct pv_ctl_vif_info **v, unsigned int *n,
-					   unsigned int *cap, uint32_t devid)
+static void init_info(void *e)
 {
-	struct pv_ctl_vif_info *nv;
-	unsigned int i;
+	struct pv_ctl_vif_info *nv = e;
 
-	for (i = 0; i < *n; i++)
-		if ((*v)[i].devid == devid)
-			return &(*v)[i];
-	if (*n == *cap) {
-		unsigned int ncap = *cap ? *cap * 2 : 8;
-
-		nv = realloc(*v, ncap * sizeof(**v));
-		if (!nv)
-			return NULL;
-		*v = nv;
-		*cap = ncap;
-	}
-	nv = &(*v)[(*n)++];
-	memset(nv, 0, sizeof(*nv));
-	nv->devid = devid;
 	nv->backend_id = -1;
 	nv->fe_state = nv->be_state = PV_CTL_ABSENT;
 	nv->evtch = nv->tx_ref = nv->rx_ref = nv->queues = PV_CTL_ABSENT;
-	return nv;
 }
 
-static int cmp_info(const void *a, const void *b)
-{
-	const struct pv_ctl_vif_info *x = a, *y = b;
+struct list_ctx {
+	struct pv_platform *p;
+	domid_t fe;
+};
 
-	return x->devid < y->devid ? -1 : x->devid > y->devid;
-}
-
-static void fill_backend(struct pv_platform *p, struct pv_ctl_vif_info *e)
+static int fill_backend(void *arg, void *entry, domid_t be)
 {
+	const struct list_ctx *c = arg;
+	struct pv_ctl_vif_info *e = entry;
+	struct pv_platform *p = c->p;
+
+	if (e->backend_id >= 0)
+		return 0; /* two backends for one devid: show the first */
+	e->backend_id = be;
+	pv_ctl_dev_be_path(e->be_path, sizeof(e->be_path), "vif", be, c->fe, e->devid);
 	e->be_state = read_num(p, e->be_path, "state", 8);
 	e->has_mac = read_mac(p, e->be_path, e->mac);
 	read_str(p, e->be_path, "bridge", e->bridge, sizeof(e->bridge));
@@ -371,6 +341,7 @@ static void fill_backend(struct pv_platform *p, struct pv_ctl_vif_info *e)
 	read_str(p, e->be_path, "ip", e->ip, sizeof(e->ip));
 	read_str(p, e->be_path, "rate", e->rate, sizeof(e->rate));
 	read_str(p, e->be_path, "script", e->script, sizeof(e->script));
+	return 0;
 }
 
 /* The guest's own nodes: parsed, never copied. */
@@ -400,69 +371,25 @@ static void fill_frontend(struct pv_platform *p, domid_t fe, struct pv_ctl_vif_i
 int pv_ctl_vif_list(struct pv_platform *p, domid_t fe, struct pv_ctl_vif_info **out,
 		    unsigned int *n)
 {
-	struct pv_ctl_vif_info *v = NULL, *e;
-	unsigned int cap = 0, cnt = 0, nd = 0, nn, i, j;
-	char path[PV_CTL_PATH_MAX], **doms = NULL, **names;
-	uint32_t devid;
-	domid_t be;
-	int rc = 0;
+	struct pv_ctl_dev_table tb = { .size = sizeof(struct pv_ctl_vif_info), .init = init_info };
+	struct list_ctx c = { p, fe };
+	struct pv_ctl_vif_info *v;
+	unsigned int i;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	/* Backend directories first: only they are written by trusted domains. */
-	rc = pv_xs_directory(p, 0, "/local/domain", &doms, &nd);
-	if (rc < 0 && rc != -ENOENT)
+	/* The guest's own directories are only counted here: fill_frontend reads them all. */
+	rc = pv_ctl_dev_scan(p, "vif", fe, &tb, fill_backend, NULL, &c);
+	if (rc < 0) {
+		free(tb.v);
 		return rc;
-	rc = 0;
-	for (i = 0; i < nd && rc == 0; i++) {
-		if (pv_ctl_parse_domid_name(doms[i], &be) < 0)
-			continue;
-		snprintf(path, sizeof(path), "/local/domain/%u/backend/vif/%u", be, fe);
-		if (pv_xs_directory(p, 0, path, &names, &nn) < 0)
-			continue;
-		for (j = 0; j < nn; j++) {
-			if (pv_ctl_parse_devid_name(names[j], &devid) < 0)
-				continue;
-			e = find_or_add(&v, &cnt, &cap, devid);
-			if (!e) {
-				rc = -ENOMEM;
-				break;
-			}
-			if (e->backend_id >= 0)
-				continue; /* two backends for one devid: show the first */
-			e->backend_id = be;
-			pv_ctl_dev_be_path(e->be_path, sizeof(e->be_path), "vif", be, fe, devid);
-			fill_backend(p, e);
-		}
-		free(names);
 	}
-	free(doms);
-	if (rc < 0)
-		goto fail;
-	/* Frontend directories with no backend (half removed, or the guest's own) too. */
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vif", fe);
-	if (pv_xs_directory(p, 0, path, &names, &nn) == 0) {
-		for (j = 0; j < nn; j++) {
-			if (pv_ctl_parse_devid_name(names[j], &devid) < 0)
-				continue;
-			e = find_or_add(&v, &cnt, &cap, devid);
-			if (!e) {
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		free(names);
-		if (rc < 0)
-			goto fail;
-	}
-	for (i = 0; i < cnt; i++)
+	v = tb.v;
+	for (i = 0; i < tb.n; i++)
 		fill_frontend(p, fe, &v[i]);
-	if (cnt)
-		qsort(v, cnt, sizeof(*v), cmp_info);
-	*out = v;
-	*n = cnt;
+	pv_ctl_dev_table_sort(&tb);
+	*out = tb.v;
+	*n = tb.n;
 	return 0;
-fail:
-	free(v);
-	return rc;
 }

@@ -5,7 +5,7 @@
  *
  * Paths: backend  /local/domain/<be>/backend/vif/<fe>/<devid>
  *        frontend /local/domain/<fe>/device/vif/<devid>
- * Removal, closing and finding are pv_ctl_dev_*(..., "vif", ...) in pv_ctl_vbd.h.
+ * Removal, closing, finding and waiting are pv_ctl_dev_*(..., "vif", ...) in pv_ctl_dev.h.
  * Every function returns 0 (or a count) or -errno and prints nothing.
  */
 #ifndef PV_CTL_VIF_H
@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "pv_ctl_vbd.h"
+#include "pv_ctl_dev.h"
 #include "pv_ctl_vifspec.h"
 #include "pv_platform.h"
 
@@ -35,7 +35,7 @@ int pv_ctl_vif_write(struct pv_platform *p, domid_t fe, domid_t be, const struct
 
 /* One vif as network-list shows it. */
 struct pv_ctl_vif_info {
-	uint32_t devid;
+	uint32_t devid;               /* first: pv_ctl_dev_table keys on it */
 	int backend_id;               /* -1: no backend directory found */
 	long fe_state, be_state;      /* 0..8, or PV_CTL_ABSENT / PV_CTL_INVALID */
 	long evtch, tx_ref, rx_ref;   /* the frontend's (queue-0's with multi-queue) */

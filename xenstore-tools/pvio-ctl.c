@@ -11,8 +11,9 @@
  *
  * SPEC is a platform spec (pv_platform.h): "sim:<rundir>:0" for pvio-simd, or taken from
  * $PVIO_PLATFORM.  The domain commands exist on the sim only; on Xen, xl owns domains.
- * The block commands live in pv_ctl_block.c, the network commands in pv_ctl_net.c (both
- * linked into the unit tests); only main() and the small domain commands are here.
+ * The block commands live in pv_ctl_block.c, the network commands in pv_ctl_net.c, the
+ * steps they share in pv_ctl_cmd.c (all linked into the unit tests); only main() and the
+ * small domain commands are here.
  * See docs/man/pvio-ctl.1.
  */
 #include <errno.h>
