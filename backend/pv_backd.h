@@ -129,6 +129,17 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 #define PV_BLKBACK_KICK_BUDGET       32u
 #define PV_BLKBACK_PASS_QUEUES       64u
 /*
+ * A turn is also bounded in time: a request can cost tens of microseconds (a grant map
+ * per read), so 32 of them held the loop for milliseconds while another guest waited.
+ * The clock is read every TURN_CHECK requests of a turn, and after every batch of
+ * UNMAP_BATCH completions; a turn or a completion batch past TURN_NS yields as the
+ * request budget does (--test-turn-ns changes it, for tests).
+ */
+#define PV_BLKBACK_TURN_NS           150000u
+#define PV_BLKBACK_TURN_CHECK        4u
+/* Per-request grant mappings released at completion are unmapped this many per call. */
+#define PV_BLKBACK_UNMAP_BATCH       16u
+/*
  * A queue with at most this many requests in flight and on its ring is short (a guest at
  * a low queue depth): its notification is served before those of long queues, and
  * between the run queue's turns (pv_blkback_sched.c).
@@ -153,6 +164,8 @@ struct pv_blkback_stats {
 	uint64_t journal_replayed, journal_dropped, journal_lost;
 	/* Fairness (pv_blkback_sched.c) */
 	uint64_t budget_yields;          /* passes cut short by the request budget */
+	uint64_t time_yields;            /* turns cut short by the time budget (TURN_NS) */
+	uint64_t completion_yields;      /* completion batches cut short by the time budget */
 	uint64_t spurious_notifications; /* notifications that brought no request */
 	uint64_t storm_masks;            /* times the port was left masked for a while */
 	uint64_t persistent_evictions;   /* persistent pages unmapped to make room (LRU) */
@@ -183,6 +196,7 @@ struct pv_backd {
 	char *state_dir;               /* restart journals live here (beside the lock); NULL: none */
 	int lock_fd;                   /* the one-daemon flock; every io_uring holds it too */
 	uint64_t test_reorder;         /* --test-reorder SEED: hold and shuffle completions */
+	uint64_t turn_ns;              /* time budget of a turn; 0: PV_BLKBACK_TURN_NS */
 	uint64_t test_rng;
 	uint64_t stop_deadline_ns;
 	int ctl_fd;

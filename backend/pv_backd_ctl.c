@@ -94,12 +94,14 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		return -ENOSPC;
 	/* pv_blkback_sched.c's counters */
 	n += snprintf(buf + n, len - (size_t)n,
-		      ",\"budget_yields\":%llu,\"spurious_notifications\":%llu,"
+		      ",\"budget_yields\":%llu,\"time_yields\":%llu,\"completion_yields\":%llu,"
+		      "\"spurious_notifications\":%llu,"
 		      "\"storm_masks\":%llu,\"persistent_evictions\":%llu,"
 		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
 		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
 		      "\"fe_watch_events\":%llu}",
-		      (unsigned long long)s->budget_yields,
+		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
+		      (unsigned long long)s->completion_yields,
 		      (unsigned long long)s->spurious_notifications,
 		      (unsigned long long)s->storm_masks,
 		      (unsigned long long)s->persistent_evictions,

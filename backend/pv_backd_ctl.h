@@ -20,7 +20,9 @@
  *   (malformed requests answered with BLKIF_RSP_ERROR), "persistent_hits",
  *   "grant_maps", "grant_unmaps", "grant_copies", "notifications_in",
  *   "notifications_out", "inflight", "budget_yields" (turns cut short by the request
- *   budget), "spurious_notifications" (notifications that brought no request),
+ *   budget), "time_yields" (turns cut short by the time budget), "completion_yields"
+ *   (completion batches cut short by the time budget, the rest left for the next pass),
+ *   "spurious_notifications" (notifications that brought no request),
  *   "storm_masks" (times the port was left masked for an event storm),
  *   "persistent_evictions" (persistent pages unmapped to make room, least recently used),
  *   "bounce_waits" (copy mode: a request left on the ring until bounce pages were free),

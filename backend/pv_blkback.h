@@ -129,6 +129,10 @@ struct pv_blkback_dev {
 	unsigned int bounce_dirty; /* pages used since the last release */
 	uint64_t bounce_idle_mark; /* st.requests at the last tick */
 	unsigned int submit_retry; /* io_uring_submit failed: pv_blkback_sched.c retries */
+	/* Finished requests' grant mappings, unmapped in one call before responses go out. */
+	void *unmap_addr[PV_BLKBACK_UNMAP_BATCH];
+	unsigned int unmap_count[PV_BLKBACK_UNMAP_BATCH];
+	unsigned int nunmap;
 };
 
 /* pv_blkback_ring.c */
@@ -140,6 +144,13 @@ int pv_blkback_drained(const struct pv_blkback_dev *dev);
 void pv_blkback_disconnect(struct pv_blkback_dev *dev);
 /* Takes requests within the budget; a queue with requests left joins the run queue. */
 void pv_blkback_kick(struct pv_blkback_queue *q);
+/*
+ * Unmaps the per-request grant mappings of finished requests (one platform call): before
+ * any response is published, so that a guest told "done" finds its pages unmapped.
+ */
+void pv_blkback_unmap_flush(struct pv_blkback_dev *dev);
+/* The time budget of a turn, in ns. */
+uint64_t pv_blkback_turn_ns(const struct pv_backd *d);
 /* Releases what a finished request held in the persistent cache (pv_blkback_ring.c). */
 void pv_blkback_req_unpin(struct pv_blkback_req *rq);
 /*

@@ -196,9 +196,9 @@ static void test_release(struct pv_blkback_dev *dev)
 static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct pv_blkback_dev *dev = opaque;
-	struct io_uring_cqe *cqes[64];
-	uint64_t v;
-	unsigned int n, i;
+	struct io_uring_cqe *cqes[PV_BLKBACK_UNMAP_BATCH];
+	uint64_t v, t0 = pv_backd_now_ns(), turn = pv_blkback_turn_ns(dev->d);
+	unsigned int n, i, batches = 0;
 
 	(void)loop;
 	(void)events;
@@ -207,7 +207,23 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	/* Sized so that it cannot happen; the kernel keeps them, but we want to know. */
 	if (IO_URING_READ_ONCE(*dev->uring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
 		dev->st.cq_overflows++;
-	while ((n = io_uring_peek_batch_cqe(dev->uring, cqes, 64)) > 0) {
+	/*
+	 * Bounded like a turn: a flooder's completions (an unmap per request, a response
+	 * each) are taken a batch at a time; past the time budget the rest waits for the
+	 * next pass of the loop, after the other fds, and the eventfd is made readable again
+	 * to bring us back (the kernel signals only new completions).
+	 */
+	while ((n = io_uring_peek_batch_cqe(dev->uring, cqes, PV_BLKBACK_UNMAP_BATCH)) > 0) {
+		/* One batch at least per call: a budget too small still makes progress. */
+		if (batches++ && dev->d->sched_ok && pv_backd_now_ns() - t0 > turn) {
+			uint64_t one = 1;
+
+			dev->st.completion_yields++;
+			if (write(dev->uring_efd, &one, sizeof(one)) < 0)
+				pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: eventfd: %s",
+						dev->domid, dev->devid, strerror(errno));
+			break;
+		}
 		for (i = 0; i < n; i++) {
 			uint64_t ud = io_uring_cqe_get_data64(cqes[i]);
 			struct pv_blkback_req *rq = (struct pv_blkback_req *)(uintptr_t)(ud & ~UD_SYNC);

@@ -131,6 +131,35 @@ static void respond(struct pv_blkback_queue *q, int js, uint64_t id, uint8_t op,
 	q->need_push = 1;
 }
 
+void pv_blkback_unmap_flush(struct pv_blkback_dev *dev)
+{
+	unsigned int i, pages = 0;
+	int rc;
+
+	if (!dev->nunmap)
+		return;
+	for (i = 0; i < dev->nunmap; i++)
+		pages += dev->unmap_count[i];
+	rc = pv_gnt_unmap_batch(dev->d->plat, dev->unmap_addr, dev->unmap_count, dev->nunmap);
+	if (rc < 0) {
+		pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: unmapping %u grant "
+				"mappings: %s", dev->domid, dev->devid, dev->nunmap, strerror(-rc));
+		/*
+		 * A batch refused whole (-ENOMEM for its handle list, say) must not leave the
+		 * guest's pages mapped: one by one, which refuses what is already unmapped.
+		 */
+		for (i = 0; i < dev->nunmap; i++)
+			pv_gnt_unmap(dev->d->plat, dev->unmap_addr[i], dev->unmap_count[i]);
+	}
+	dev->st.grant_unmaps += pages;
+	dev->nunmap = 0;
+}
+
+uint64_t pv_blkback_turn_ns(const struct pv_backd *d)
+{
+	return d->turn_ns ? d->turn_ns : PV_BLKBACK_TURN_NS;
+}
+
 /* Publishes the responses of this pass; one notification at most. */
 static void push(struct pv_blkback_queue *q)
 {
@@ -139,6 +168,8 @@ static void push(struct pv_blkback_queue *q)
 
 	if (!q->need_push)
 		return;
+	/* Unmapped first: a guest told "done" may end its grants at once. */
+	pv_blkback_unmap_flush(dev);
 	q->need_push = 0;
 	notify = pv_ring_push_responses_and_check_notify(&q->ring);
 	/* Published: the journal entries of these responses are free now, not before. */
@@ -412,8 +443,11 @@ static void req_free(struct pv_blkback_req *rq)
 	pv_blkback_req_unpin(rq);
 	pv_blkback_bounce_put(rq);
 	if (rq->map_addr) {
-		pv_gnt_unmap(dev->d->plat, rq->map_addr, rq->map_count);
-		dev->st.grant_unmaps += rq->map_count;
+		/* Unmapped with others before this request's response is published (push). */
+		if (dev->nunmap == PV_BLKBACK_UNMAP_BATCH)
+			pv_blkback_unmap_flush(dev);
+		dev->unmap_addr[dev->nunmap] = rq->map_addr;
+		dev->unmap_count[dev->nunmap++] = rq->map_count;
 		rq->map_addr = NULL;
 		rq->map_count = 0;
 	}
@@ -586,7 +620,9 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 {
 	struct pv_blkback_dev *dev = q->dev;
 	unsigned int taken = 0;
-	int bounce_wait = 0;
+	int bounce_wait = 0, late = 0;
+	/* Bounded turns only (the run queue exists): a turn past its time yields. */
+	uint64_t t0 = budget != ~0u ? pv_backd_now_ns() : 0, turn = pv_blkback_turn_ns(dev->d);
 
 	*more = 0;
 	q->waiting = 0;
@@ -617,7 +653,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		}
 		while (q->ring.req_cons != prod &&
 		       !pv_ring_req_cons_overflow(&q->ring, q->ring.req_cons) &&
-		       (!q->have_stop_at || q->stop_left) && taken < budget) {
+		       (!q->have_stop_at || q->stop_left) && taken < budget && !late) {
 			struct blkif_request r;
 			int js;
 
@@ -644,6 +680,8 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 			q->stop_left -= q->have_stop_at;
 			taken++;
 			start_request(q, &r, js);
+			if (t0 && taken % PV_BLKBACK_TURN_CHECK == 0 && pv_backd_now_ns() - t0 > turn)
+				late = 1;
 		}
 		pv_blkback_io_submit(dev);
 		push(q);
@@ -660,7 +698,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 				 */
 				if (dev->target)
 					dev->dirty = 1;
-			} else if (taken >= budget)
+			} else if (taken >= budget || late)
 				*more = 1;
 			break;
 		}
@@ -668,7 +706,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		 * Out of budget: come back after the other queues, without waiting for a
 		 * notification (the guest sends none for requests it published already).
 		 */
-		if (taken >= budget) {
+		if (taken >= budget || late) {
 			*more = pv_ring_final_check_requests(&q->ring) != 0;
 			break;
 		}
@@ -677,7 +715,9 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 			break;
 	}
 	push(q);
-	if (*more)
+	if (*more && late)
+		dev->st.time_yields++;
+	else if (*more)
 		dev->st.budget_yields++;
 	return taken;
 }
@@ -1140,6 +1180,7 @@ void pv_blkback_disconnect(struct pv_blkback_dev *dev)
 
 	/* The ring first: io_uring_queue_exit waits for what the kernel still holds. */
 	pv_blkback_io_stop(dev);
+	pv_blkback_unmap_flush(dev);
 	for (i = 0; i < dev->nqueues; i++)
 		queue_release(dev, &dev->qs[i]);
 	pv_blkback_bounce_fini(dev);

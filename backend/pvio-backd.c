@@ -232,6 +232,7 @@ int main(int argc, char **argv)
 		{ "max-queues", required_argument, NULL, 'q' },
 		{ "max-persistent", required_argument, NULL, 'P' },
 		{ "test-reorder", required_argument, NULL, 'R' },
+		{ "test-turn-ns", required_argument, NULL, 'T' },
 		{ "max-bounce", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -293,6 +294,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			d.test_rng = d.test_reorder;
+			break;
+		case 'T':
+			/* Tests only: a tiny time budget makes every turn and batch yield. */
+			errno = 0;
+			d.turn_ns = strtoull(optarg, &end, 10);
+			if (errno || *end || *optarg == '-' || !d.turn_ns) {
+				fprintf(stderr, "pvio-backd: --test-turn-ns: nanoseconds > 0\n");
+				return 2;
+			}
 			break;
 		case 'B':
 			errno = 0;

@@ -169,6 +169,27 @@ int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 	return p->ops->gnt_unmap(p, addr, count);
 }
 
+int pv_gnt_unmap_batch(struct pv_platform *p, void *const *addrs, const unsigned int *counts,
+		       unsigned int n)
+{
+	unsigned int i;
+	int rc = 0, r;
+
+	if (!p || !addrs || !counts || !n)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!addrs[i] || !counts[i])
+			return -EINVAL;
+	if (!p->ops->gnt_unmap)
+		return -ENOTSUP;
+	if (p->ops->gnt_unmap_batch)
+		return p->ops->gnt_unmap_batch(p, addrs, counts, n);
+	for (i = 0; i < n; i++)
+		if ((r = p->ops->gnt_unmap(p, addrs[i], counts[i])) < 0 && !rc)
+			rc = r;
+	return rc;
+}
+
 int pv_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned int count)
 {
 	if (!p || !segs || !count)

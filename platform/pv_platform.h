@@ -76,6 +76,19 @@ int pv_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 /* Unmaps what pv_gnt_map() returned. */
 int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count);
 
+/*
+ * Unmaps n mappings at once: addrs[i] with counts[i] pages, each as pv_gnt_map() returned
+ * it.  Where the platform can (sim), every mapping is checked first and the whole batch
+ * costs one round trip to the hypervisor per PV_GNT_UNMAP_BATCH_PAGES pages; an address
+ * not mapped, a count that is not the mapping's, or a mapping named twice is -EINVAL
+ * and nothing is unmapped.  Where it cannot (xen: libxengnttab has no batch unmap), this
+ * is one pv_gnt_unmap() per mapping, and a bad one is skipped: the rest are unmapped and
+ * the first error is returned.  Returns 0 or -errno.
+ */
+#define PV_GNT_UNMAP_BATCH_PAGES 512u
+int pv_gnt_unmap_batch(struct pv_platform *p, void *const *addrs, const unsigned int *counts,
+		       unsigned int n);
+
 /* One segment of a grant copy: between our buffer and a page another domain granted. */
 struct pv_gnt_copy_seg {
 	void *local;           /* our buffer */

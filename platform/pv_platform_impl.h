@@ -31,6 +31,9 @@ struct pv_platform_ops {
 	int (*gnt_map)(struct pv_platform *p, domid_t peer, unsigned int count,
 		       const grant_ref_t *refs, int writable, void **addr);
 	int (*gnt_unmap)(struct pv_platform *p, void *addr, unsigned int count);
+	/* NULL: pv_gnt_unmap_batch() calls gnt_unmap once per mapping. */
+	int (*gnt_unmap_batch)(struct pv_platform *p, void *const *addrs,
+			       const unsigned int *counts, unsigned int n);
 	int (*gnt_copy)(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned int count);
 
 	int (*evtchn_alloc_unbound)(struct pv_platform *p, domid_t remote, evtchn_port_t *port);

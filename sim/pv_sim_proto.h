@@ -117,6 +117,7 @@ struct pv_sim_stats {
 	uint64_t maptrack_full;     /* GNT_MAP refused: the connection's maptrack is full */
 	uint64_t peer_refused;      /* GET_PEER refused: no live grant to the caller */
 	uint64_t pins;              /* pages mapped now, all connections */
+	uint64_t unmap_calls;       /* GNT_UNMAP requests, all connections (batches count once) */
 };
 
 #endif /* PV_SIM_PROTO_H */

@@ -661,6 +661,7 @@ static int op_gnt_unmap(struct sim_hv *hv, struct sim_conn *c, struct pv_sim_msg
 
 	if (n == 0 || n > PV_SIM_UNMAP_BATCH || din < n * sizeof(uint32_t))
 		return -EINVAL;
+	hv->st.unmap_calls++;
 	for (i = 0; i < n; i++) {
 		memcpy(&h, m->data + i * sizeof(h), sizeof(h));
 		bad += mt_put(hv, c, h) < 0;

@@ -728,6 +728,69 @@ static int sim_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 	return rc == -EINVAL ? -EPROTO : 0;
 }
 
+_Static_assert(PV_SIM_UNMAP_BATCH == PV_GNT_UNMAP_BATCH_PAGES, "one round trip per batch");
+
+/*
+ * Many mappings, one GNT_UNMAP for all their handles (per PV_SIM_UNMAP_BATCH): a back end
+ * that unmaps each request's pages at completion pays one round trip per batch of
+ * requests, not one per request.  Every mapping is found first, so a bad batch changes
+ * nothing.
+ */
+static int sim_gnt_unmap_batch(struct pv_platform *p, void *const *addrs,
+			       const unsigned int *counts, unsigned int n)
+{
+	struct sim *s = S(p);
+	struct mapping *stack_m[32], **mps = stack_m, **pp, *mp;
+	uint32_t stack_h[PV_SIM_UNMAP_BATCH] = { 0 }, *h = stack_h; /* 2 KiB: less than a round trip */
+	unsigned int i, j, total = 0;
+	int rc = 0;
+
+	if (n > sizeof(stack_m) / sizeof(stack_m[0]) && !(mps = malloc(n * sizeof(*mps))))
+		return -ENOMEM;
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = 0; j < i && addrs[j] != addrs[i]; j++)
+			;
+		for (mp = s->maps; mp && mp->addr != addrs[i]; mp = mp->next)
+			;
+		if (j < i || !mp || mp->count != counts[i] || total + counts[i] < total)
+			rc = -EINVAL;
+		else
+			total += counts[i];
+		mps[i] = mp;
+	}
+	if (rc == 0 && total > PV_SIM_UNMAP_BATCH && !(h = malloc((size_t)total * sizeof(*h))))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (mps != stack_m)
+			free(mps);
+		return rc;
+	}
+	for (i = 0, total = 0; i < n; i++) {
+		/* Unmap before unpinning: once unpinned the granter may reuse the page. */
+		munmap(mps[i]->addr, (size_t)mps[i]->count * PV_PAGE_SIZE);
+		memcpy(h + total, mps[i]->handle, mps[i]->count * sizeof(*h));
+		total += mps[i]->count;
+		mps[i]->addr = NULL; /* marks it for the unlinking pass below */
+	}
+	rc = hc_unmap(s, h, total);
+	for (pp = &s->maps; *pp;) {
+		mp = *pp;
+		if (mp->addr) {
+			pp = &mp->next;
+			continue;
+		}
+		*pp = mp->next;
+		if (!--mp->peer->nmaps && mp->peer->stale)
+			peers_trim(s, mp->peer->domid, NULL);
+		free(mp);
+	}
+	if (h != stack_h)
+		free(h);
+	if (mps != stack_m)
+		free(mps);
+	return rc == -EINVAL ? -EPROTO : 0;
+}
+
 /*
  * One segment on view pe.  Returns 0, -EINVAL or -EACCES.  Unlike Xen, nothing marks the
  * entry in use during the copy (that takes the daemon): the entry is checked before and
@@ -933,6 +996,7 @@ int pv_sim_stats(struct pv_platform *p, const char **names, uint64_t *values, un
 	static const char *const n[] = {
 		"refused-connections", "accept-paused", "over-fd-budget", "bad-maps",
 		"bad-unmaps", "stale-maps", "maptrack-full", "peer-refused", "pages-mapped",
+		"unmap-calls",
 	};
 	struct pv_sim_msg m = { .op = PV_SIM_OP_STATS };
 	struct pv_sim_stats st;
@@ -1011,6 +1075,7 @@ const struct pv_platform_ops pv_platform_sim_ops = {
 	.gnt_unshare = sim_gnt_unshare,
 	.gnt_map = sim_gnt_map,
 	.gnt_unmap = sim_gnt_unmap,
+	.gnt_unmap_batch = sim_gnt_unmap_batch,
 	.gnt_copy = sim_gnt_copy,
 	.evtchn_alloc_unbound = sim_evtchn_alloc_unbound,
 	.evtchn_bind_interdomain = sim_evtchn_bind_interdomain,

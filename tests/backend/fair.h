@@ -10,5 +10,8 @@
 int fair_suite_init(void);
 int fair_suite_clean(void);
 extern CU_TestInfo fair_tests[];
+/* "fair-time": pvio-backd with a 1 ns time budget (fair_suite_clean stops it). */
+int fair_time_suite_init(void);
+extern CU_TestInfo fair_time_tests[];
 
 #endif

@@ -1545,6 +1545,7 @@ int main(void)
 		{ "deep", suite_init_deep, suite_clean, NULL, NULL, deep_tests },
 		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
+		{ "fair-time", fair_time_suite_init, fair_suite_clean, NULL, NULL, fair_time_tests },
 		CU_SUITE_INFO_NULL,
 	};
 

@@ -635,6 +635,22 @@ int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 	return 0;
 }
 
+int pv_gnt_unmap_batch(struct pv_platform *p, void *const *addrs, const unsigned int *counts,
+		       unsigned int n)
+{
+	unsigned int i;
+
+	if (!p || !addrs || !counts || !n)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!addrs[i] || !counts[i])
+			return -EINVAL;
+	/* pv_gnt_unmap aborts on anything not mapped, a mapping named twice included. */
+	for (i = 0; i < n; i++)
+		pv_gnt_unmap(p, addrs[i], counts[i]);
+	return 0;
+}
+
 int pv_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned int count)
 {
 	int rc = 0;

@@ -266,7 +266,7 @@ static int fake_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 {
 	saw("gnt_unmap", p);
 	seen.ptr = addr, seen.count = count;
-	return 0;
+	return count == 999 ? -EINVAL : 0;
 }
 
 static int fake_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, unsigned int count)
@@ -474,6 +474,37 @@ static void test_dispatch_passes_through(void)
 	pv_platform_close(p);
 }
 
+/*
+ * A platform without a batch unmap (xen, and this fake) gets one gnt_unmap per mapping;
+ * a bad one does not stop the rest, and its error is the answer.  Bad arguments reach
+ * nothing.
+ */
+static void test_dispatch_unmap_batch(void)
+{
+	struct pv_platform *p = fake_platform(&fake_ops);
+	char pages[3];
+	void *addrs[3] = { &pages[0], &pages[1], &pages[2] }, *nul[2] = { &pages[0], NULL };
+	unsigned int counts[3] = { 1, 2, 3 }, zero[2] = { 1, 0 };
+
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(NULL, addrs, counts, 3), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, NULL, counts, 3), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, addrs, NULL, 3), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, addrs, counts, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, nul, counts, 2), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, addrs, zero, 2), -EINVAL);
+	CU_ASSERT_EQUAL(seen.calls, 0);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, addrs, counts, 3), 0);
+	CU_ASSERT_EQUAL(seen.calls, 3);
+	CU_ASSERT_STRING_EQUAL(seen.op, "gnt_unmap");
+	CU_ASSERT(seen.ptr == &pages[2] && seen.count == 3);
+	/* The fake refuses a count of 999: the others are still unmapped. */
+	counts[1] = 999;
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(p, addrs, counts, 3), -EINVAL);
+	CU_ASSERT_EQUAL(seen.calls, 6);
+	CU_ASSERT(seen.ptr == &pages[2] && seen.count == 3);
+	pv_platform_close(p);
+}
+
 static void test_dispatch_missing_ops(void)
 {
 	struct pv_platform *p = fake_platform(&front_only_ops);
@@ -618,6 +649,7 @@ static CU_TestInfo dispatch_tests[] = {
 	{ "NULL pointers and empty batches never reach the ops", test_dispatch_null_args },
 	{ "arguments and results pass through unchanged", test_dispatch_passes_through },
 	{ "an operation a port left out is -ENOTSUP", test_dispatch_missing_ops },
+	{ "unmap batch without a batch op: one unmap per mapping, first error", test_dispatch_unmap_batch },
 	CU_TEST_INFO_NULL,
 };
 

@@ -1060,6 +1060,72 @@ static void test_map_unmap_cost(void)
 }
 
 /*
+ * pv_gnt_unmap_batch: a bad batch (an address not mapped, a wrong count, a mapping named
+ * twice) is -EINVAL, costs no round trip and leaves every mapping in place; a good one
+ * releases every page in one round trip per 512 pages, and the granter can then unshare.
+ */
+static void test_unmap_batch(void)
+{
+	struct pv_platform *a, *b;
+	static grant_ref_t refs[600];
+	void *m[16], *big[3], *two[2], *bad[2];
+	unsigned int c[16], bigc[3] = { 200, 200, 200 }, twoc[2], badc[2], i, pages = 0;
+	uint64_t h0, u0, mapped0;
+	uint8_t *pa, junk[PV_PAGE_SIZE];
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_gnt_share(a, 2, 600, 1, refs, (void **)&pa), 0);
+	mapped0 = simd_stat("pages-mapped");
+	/* 16 mappings of 1 or 2 pages, as blkback's per-request maps are. */
+	for (i = 0; i < 16; i++) {
+		c[i] = 1 + i % 2;
+		CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, c[i], refs + pages, 1, &m[i]), 0);
+		pages += c[i];
+	}
+	CU_ASSERT_EQUAL(simd_stat("pages-mapped") - mapped0, pages);
+
+	h0 = pv_sim_hypercalls(b);
+	bad[0] = m[0], badc[0] = c[0];
+	bad[1] = junk, badc[1] = 1;
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, bad, badc, 2), -EINVAL);  /* not a mapping */
+	bad[1] = m[1], badc[1] = c[1] + 1;
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, bad, badc, 2), -EINVAL);  /* wrong count */
+	bad[1] = m[0], badc[1] = c[0];
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, bad, badc, 2), -EINVAL);  /* named twice */
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, m, c, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_sim_hypercalls(b), h0);
+	CU_ASSERT_EQUAL(simd_stat("pages-mapped") - mapped0, pages);
+	CU_ASSERT_EQUAL(((volatile uint8_t *)m[0])[0], pa[0]); /* still mapped */
+
+	/* A partial batch (the last two), then the other 14 in one: one round trip each. */
+	two[0] = m[14], twoc[0] = c[14];
+	two[1] = m[15], twoc[1] = c[15];
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, two, twoc, 2), 0);
+	CU_ASSERT_EQUAL(pv_sim_hypercalls(b) - h0, 1);
+	CU_ASSERT_EQUAL(simd_stat("pages-mapped") - mapped0, pages - c[14] - c[15]);
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, m, c, 14), 0);
+	CU_ASSERT_EQUAL(pv_sim_hypercalls(b) - h0, 2);
+	CU_ASSERT_EQUAL(simd_stat("pages-mapped"), mapped0);
+	CU_ASSERT_EQUAL(pv_gnt_unmap(b, m[3], c[3]), -EINVAL); /* gone */
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, two, twoc, 2), -EINVAL);
+
+	/* 600 pages: two round trips (512 handles each at most). */
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL_FATAL(pv_gnt_map(b, 1, 200, refs + 200 * i, 1, &big[i]), 0);
+	h0 = pv_sim_hypercalls(b);
+	u0 = simd_stat("unmap-calls");
+	CU_ASSERT_EQUAL(pv_gnt_unmap_batch(b, big, bigc, 3), 0);
+	CU_ASSERT_EQUAL(pv_sim_hypercalls(b) - h0, 2);
+	CU_ASSERT_EQUAL(simd_stat("unmap-calls") - u0, 2); /* as the daemon counts them */
+	CU_ASSERT_EQUAL(simd_stat("pages-mapped"), mapped0);
+	/* Nothing pinned any more: the granter can end every grant. */
+	CU_ASSERT_EQUAL(pv_gnt_unshare(a, pa, 600), 0);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
+/*
  * Creating a domain whose socket path another live daemon serves fails with EADDRINUSE,
  * and leaves that daemon's socket where it was.
  */
@@ -1366,6 +1432,7 @@ static CU_TestInfo grant_tests[] = {
 	{ "a mapper writing over all it can write leaves its granter's in-use view", test_scribbling_mapper },
 	{ "a mapper killed at any point leaves no pin behind", test_mapper_killed_anywhere },
 	{ "map+unmap of 1 and 32 pages: round trips and time", test_map_unmap_cost },
+	{ "unmap batch: bad batches change nothing; one round trip per 512 pages", test_unmap_batch },
 	{ "failed maps and copies on a current view ask the daemon nothing", test_failed_grants_no_round_trips },
 	{ "epochs are read-only to domains; old views of a granter are freed", test_epochs_and_old_views },
 	{ "a refused registration leaves nothing half set up", test_register_refused_then_retry },
