@@ -152,15 +152,60 @@ static int first_pending(struct pv_platform *p, int ms)
 	return pv_evtchn_pending(p);
 }
 
+/* Stops pvio-backd until it is in state T (its pending kicks then arrive together). */
+static void stop_backd(void)
+{
+	int ms;
+
+	kill(h_backd, SIGSTOP);
+	for (ms = 0; ms < 5000 && proc_state(h_backd) != 'T'; ms++)
+		usleep(1000);
+	CU_ASSERT_EQUAL(proc_state(h_backd), 'T');
+}
+
+/*
+ * With pvio-backd stopped: a's ring full of n flushes (notified only by the last
+ * response), then one flush `id` on b; the daemon resumes with both kicks pending, the
+ * flooder's first.  b's answer must come before the flooder's last, not after all of it.
+ */
+static void flood_then_one(struct h_fe *a, struct h_fe *b, unsigned int n, uint64_t id)
+{
+	struct blkif_request r;
+	struct blkif_response rsp;
+	unsigned int i;
+	int first, second;
+
+	stop_backd();
+	for (i = 0; i < n; i++) {
+		flush_req(&r, i);
+		h_put(a, 0, &r);
+	}
+	__atomic_store_n(&((struct pv_sring *)a->q[0].sring)->rsp_event, n, __ATOMIC_RELEASE);
+	h_push(a, 0);
+	flush_req(&r, id);
+	h_put(b, 0, &r);
+	h_push(b, 0);
+	kill(h_backd, SIGCONT);
+	first = first_pending(h_dom[1], 5000);
+	second = first_pending(h_dom[1], 5000);
+	CU_ASSERT_EQUAL(first, (int)b->q[0].port);
+	CU_ASSERT_EQUAL(second, (int)a->q[0].port);
+	if (first >= 0)
+		pv_evtchn_unmask(h_dom[1], (evtchn_port_t)first);
+	if (second >= 0)
+		pv_evtchn_unmask(h_dom[1], (evtchn_port_t)second);
+	CU_ASSERT_EQUAL(h_get(b, 0, &rsp, 5000), 0);
+	CU_ASSERT_EQUAL(rsp.id, id);
+	CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+}
+
 static void test_budget(void)
 {
 	struct h_conn big = { .order = 4 }, small = { 0 };
-	struct blkif_request r;
 	struct blkif_response rsp;
 	struct h_fe a, b;
-	unsigned int n, i, got = 0, dup = 0;
+	unsigned int n, got = 0, dup = 0;
 	unsigned char *seen;
-	int ms, first, second;
 	long long by, ty;
 
 	/* The flooder and the other disk on one domain, so that one epoll set orders them. */
@@ -170,34 +215,7 @@ static void test_budget(void)
 	CU_ASSERT_FATAL(n > 2 * PV_BLKBACK_KICK_BUDGET);
 	seen = calloc(n, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
-	/* Both kicks pending when the daemon wakes, the flooder's first. */
-	kill(h_backd, SIGSTOP);
-	for (ms = 0; ms < 5000 && proc_state(h_backd) != 'T'; ms++)
-		usleep(1000);
-	CU_ASSERT_EQUAL(proc_state(h_backd), 'T');
-	for (i = 0; i < n; i++) {
-		flush_req(&r, i);
-		h_put(&a, 0, &r);
-	}
-	/* The flooder asks to be notified only by its last response. */
-	__atomic_store_n(&((struct pv_sring *)a.q[0].sring)->rsp_event, n, __ATOMIC_RELEASE);
-	h_push(&a, 0);
-	flush_req(&r, 4242);
-	h_put(&b, 0, &r);
-	h_push(&b, 0);
-	kill(h_backd, SIGCONT);
-	/* The other disk's answer came before the flooder's last, not after all of it. */
-	first = first_pending(h_dom[1], 5000);
-	second = first_pending(h_dom[1], 5000);
-	CU_ASSERT_EQUAL(first, (int)b.q[0].port);
-	CU_ASSERT_EQUAL(second, (int)a.q[0].port);
-	if (first >= 0)
-		pv_evtchn_unmask(h_dom[1], (evtchn_port_t)first);
-	if (second >= 0)
-		pv_evtchn_unmask(h_dom[1], (evtchn_port_t)second);
-	CU_ASSERT_EQUAL(h_get(&b, 0, &rsp, 5000), 0);
-	CU_ASSERT_EQUAL(rsp.id, 4242);
-	CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+	flood_then_one(&a, &b, n, 4242);
 	while (got < n && h_get(&a, 0, &rsp, 5000) == 0) {
 		if (rsp.id >= n || seen[rsp.id] || rsp.status != BLKIF_RSP_OKAY)
 			dup++;
@@ -815,16 +833,6 @@ static long long simd_stat(const char *name)
 	return -1;
 }
 
-static void stop_backd(void)
-{
-	int ms;
-
-	kill(h_backd, SIGSTOP);
-	for (ms = 0; ms < 5000 && proc_state(h_backd) != 'T'; ms++)
-		usleep(1000);
-	CU_ASSERT_EQUAL(proc_state(h_backd), 'T');
-}
-
 /*
  * Every queue of f full of 4 KiB reads, posted while the daemon is stopped: slot i of
  * queue qi reads block pg into data page pg (pg = (qi * slots + i) % H_DATA_PAGES), so
@@ -923,37 +931,14 @@ int fair_time_suite_init(void)
 static void test_turn_time(void)
 {
 	struct h_conn big = { .order = 4 }, small = { 0 };
-	struct blkif_request r;
 	struct blkif_response rsp;
 	struct h_fe a, b;
-	unsigned int n, i, got = 0;
-	int first, second;
+	unsigned int n, got = 0;
 
 	CU_ASSERT_EQUAL_FATAL(null_dev(&a, 1, &big), 0);
 	CU_ASSERT_EQUAL_FATAL(null_dev(&b, 1, &small), 0);
 	n = a.q[0].ring.nr_ents;
-	stop_backd();
-	for (i = 0; i < n; i++) {
-		flush_req(&r, i);
-		h_put(&a, 0, &r);
-	}
-	/* The flooder asks to be notified only by its last response. */
-	__atomic_store_n(&((struct pv_sring *)a.q[0].sring)->rsp_event, n, __ATOMIC_RELEASE);
-	h_push(&a, 0);
-	flush_req(&r, 4545);
-	h_put(&b, 0, &r);
-	h_push(&b, 0);
-	kill(h_backd, SIGCONT);
-	first = first_pending(h_dom[1], 5000);
-	second = first_pending(h_dom[1], 5000);
-	CU_ASSERT_EQUAL(first, (int)b.q[0].port);
-	CU_ASSERT_EQUAL(second, (int)a.q[0].port);
-	if (first >= 0)
-		pv_evtchn_unmask(h_dom[1], (evtchn_port_t)first);
-	if (second >= 0)
-		pv_evtchn_unmask(h_dom[1], (evtchn_port_t)second);
-	CU_ASSERT_EQUAL(h_get(&b, 0, &rsp, 5000), 0);
-	CU_ASSERT_EQUAL(rsp.id, 4545);
+	flood_then_one(&a, &b, n, 4545);
 	while (got < n && h_get(&a, 0, &rsp, 5000) == 0)
 		got++;
 	CU_ASSERT_EQUAL(got, n);
