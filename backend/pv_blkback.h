@@ -81,6 +81,7 @@ struct pv_blkback_queue {
 	unsigned int storm_masked;  /* on d->storm_list, port masked until storm_until_ns */
 	unsigned int waiting;       /* requests left on the ring for bounce pages or behind a replay */
 	unsigned int spurious;      /* notifications in a row that brought no request */
+	pv_ring_idx_t note_cons;    /* req_cons when the last notification was handled */
 	unsigned int storm_level;   /* backoff exponent of the next mask */
 	uint64_t storm_until_ns;
 };

@@ -13,7 +13,8 @@
  * PV_BLKBACK_SPURIOUS_MAX in a row the port is left masked (Xen's lateeoi does the same
  * since XSA-332), for 1 ms doubling per storm up to 2^PV_BLKBACK_STORM_MAX_SHIFT ms; the
  * guest's notifications then cost us nothing.  Unmasking takes a turn of the ring first,
- * so a request published while masked is never lost; a request resets the backoff.
+ * so a request published while masked is never lost; a request resets the backoff, and so
+ * does one taken since the last notification by any path.
  */
 #include <errno.h>
 #include <string.h>
@@ -215,7 +216,15 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 	struct pv_blkback_dev *dev = q->dev;
 	struct pv_backd *d = dev->d;
 
-	if (taken || q->on_runq) {
+	/*
+	 * Requests taken since the last notification, by whatever path (after completions,
+	 * a run-queue turn, the unmask below), were what this one announced: the guest
+	 * notifies after publishing, and we may have looked first.  Counted spurious, an
+	 * honest QD1 guest whose requests are taken after completions ends up masked, and
+	 * once masked each request's own notification, pending across the unmask that took
+	 * it, masked it again for longer: one request per 64 ms, for good.
+	 */
+	if (taken || q->on_runq || q->ring.req_cons != q->note_cons) {
 		q->spurious = 0;
 		q->storm_level = 0;
 	} else {
@@ -223,6 +232,7 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 		if (q->spurious < PV_BLKBACK_SPURIOUS_MAX)
 			q->spurious++;
 	}
+	q->note_cons = q->ring.req_cons;
 	if (q->storm_masked)
 		return; /* the timer unmasks it */
 	if (!d->sched_ok || q->spurious < PV_BLKBACK_SPURIOUS_MAX) {

@@ -114,6 +114,9 @@ struct pv_netback_queue {
 	/* fairness */
 	struct pv_netback_queue *run_next, *timer_next;
 	unsigned int on_runq, spurious, storm_level, storm_masked_tx, storm_masked_rx;
+	/* tx/rx req_cons and rx_held when the last notification was handled */
+	pv_ring_idx_t note_txc, note_rxc;
+	unsigned int note_held;
 	uint64_t storm_until_ns;
 };
 

@@ -771,21 +771,27 @@ int pv_netback_port_event(struct pv_backd *d, evtchn_port_t port)
 {
 	struct pv_netback_queue *q;
 	struct pv_netback_vif *vif;
-	pv_ring_idx_t txc, rxc;
-	unsigned int held, progress;
+	unsigned int progress;
 
 	if (!d->net || port >= d->net->nports || !(q = d->net->ports[port]))
 		return 0;
 	vif = q->vif;
 	vif->st.notifications_in++;
-	txc = q->tx.req_cons;
-	rxc = q->rx.req_cons;
-	held = q->rx_held;
 	pv_netback_kick(q);
 	if (!vif->connected || vif->broken)
 		return 1; /* the port goes with the disconnect */
-	progress = txc != q->tx.req_cons || rxc != q->rx.req_cons || held != q->rx_held ||
-		   q->on_runq || q->credit_at_ns;
+	/*
+	 * Progress since the last notification, by any path (this kick, packets from the TAP,
+	 * a run-queue turn, the storm timer's unmask): the guest notifies after publishing and
+	 * we may have looked first.  Measured across this kick only, an honest guest whose
+	 * requests were taken elsewhere looks like a storm, and once masked its notification
+	 * pending across the unmask that served it masks the port again, for longer.
+	 */
+	progress = q->note_txc != q->tx.req_cons || q->note_rxc != q->rx.req_cons ||
+		   q->note_held != q->rx_held || q->on_runq || q->credit_at_ns;
+	q->note_txc = q->tx.req_cons;
+	q->note_rxc = q->rx.req_cons;
+	q->note_held = q->rx_held;
 	if (progress) {
 		q->spurious = 0;
 		q->storm_level = 0;

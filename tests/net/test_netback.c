@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pv_backd_ctl.h"
@@ -1210,6 +1211,48 @@ static void test_event_storm(void)
 	CU_ASSERT(good_passes());
 }
 
+/*
+ * A guest that stormed and then sends frames one at a time: each frame's notification
+ * pends on the masked port and the storm timer's turn takes the frame; that notification
+ * is progress, not another spurious one, or the port is masked again, for longer, per
+ * frame (one frame per 64 ms for good).
+ */
+static void test_storm_recovers(void)
+{
+	static uint8_t fr[300], got[400];
+	struct virtio_net_hdr h;
+	unsigned int sz = sizeof(fr);
+	struct timespec t0, t;
+	long long masks0;
+	struct nf f;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(nf_attach(&f, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nf_connect(&f, NULL), 0);
+	/* Long enough for a few masks, each twice as long: the port is masked at the end. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (i = 0; i < 64; i++)
+			pv_evtchn_notify(dom[1], f.q[0].ptx);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < 40000000ll);
+	host_flush(&f);
+	/* The frames go right after a mask begins, while their notifications pend. */
+	masks0 = stat_of(&f, "storm_masks");
+	CU_ASSERT(masks0 >= 1);
+	for (i = 0; i < 1000 && stat_of(&f, "storm_masks") == masks0; i++)
+		pv_evtchn_notify(dom[1], f.q[0].ptx);
+	masks0 = stat_of(&f, "storm_masks");
+	for (i = 0; i < 16; i++) {
+		mk_frame(fr, sizeof(fr), 90 + i, 0, 0, 0);
+		CU_ASSERT_EQUAL(tx_frame(&f, 0, fr, sizeof(fr), &sz, 1, 0, NULL), NETIF_RSP_OKAY);
+		CU_ASSERT_EQUAL(host_recv(&f, &h, got, sizeof(got), 3000), (int)sizeof(fr));
+	}
+	CU_ASSERT_EQUAL(stat_of(&f, "storm_masks") - masks0, 0);
+	CU_ASSERT_EQUAL(nf_detach(&f), 0);
+	CU_ASSERT(good_passes());
+}
+
 /* A full ring of packets at once: taken a budget per turn, every one answered. */
 static void test_budget(void)
 {
@@ -1673,6 +1716,7 @@ static CU_TestInfo hostile_tests[] = {
 	{ "a disconnected guest starts over", test_fatal_then_restart },
 	{ "hostile frontend nodes: error, Closing", test_hostile_nodes },
 	{ "event storm: port masked, traffic flows", test_event_storm },
+	{ "after a storm an honest guest's frames do not mask the port again", test_storm_recovers },
 	{ "a full ring: budget per turn, all answered", test_budget },
 	{ "rx: no buffers for long: dropped and counted", test_rx_drain },
 	CU_TEST_INFO_NULL,
