@@ -157,6 +157,14 @@ BINS += $(BUILD)/bin/pvio-ring-demo
 $(BUILD)/bin/pvio-ring-demo: $(BUILD)/bench/pvio-ring-demo.o $(PLAT_LIB)
 	$(call link,$(PLAT_LIBS))
 
+# pvio-bench: libnbd is optional (its NBD baseline is skipped, saying why, without it).
+BINS += $(BUILD)/bin/pvio-bench
+NBD_CFLAGS = $(shell pkg-config --exists libnbd 2>/dev/null && echo -DHAVE_LIBNBD $$(pkg-config --cflags libnbd))
+NBD_LIBS   = $(shell pkg-config --libs libnbd 2>/dev/null)
+EXTRA_CFLAGS_bench/pvio-bench.c = -Ifrontend $(NBD_CFLAGS)
+$(BUILD)/bin/pvio-bench: $(BUILD)/bench/pvio-bench.o $(FRONT_LIB) $(PLAT_LIB)
+	$(call link,-luring $(NBD_LIBS) -lm $(PLAT_LIBS))
+
 # ---- tests/ -------------------------------------------------------------------------------
 
 TEST_LIB := $(BUILD)/tests/lib/pv_test.o
