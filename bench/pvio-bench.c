@@ -225,7 +225,7 @@ static struct {
 	int no_persistent, no_indirect, grant_copy;
 	const char *baselines;
 	int json, csv, quiet;
-	const char *rundir, *bindir, *vdev;
+	const char *rundir, *bindir, *vdev, *save;
 	int domid;
 } o = {
 	.disk = "null", .mixread = 50, .numjobs = 1, .runtime = 5, .ramp = 1,
@@ -306,6 +306,7 @@ static void usage(FILE *f)
 		"  --baselines LIST   io_uring,nbd,eventfd,shm, all (default) or none\n"
 		"  --json | --csv     machine-readable output on stdout (default: a table)\n"
 		"  --quiet            no progress on stderr\n"
+		"  --save PREFIX      also write PREFIX.txt, PREFIX.json and PREFIX.csv\n"
 		"environment:\n"
 		"  --rundir DIR       use the pvio-simd/pvio-backd running there\n"
 		"  --domid N          ... and that guest domain (default: create one)\n"
@@ -329,6 +330,7 @@ static void parse_opts(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'V' }, { "quiet", no_argument, NULL, 'z' },
 		{ "rundir", required_argument, NULL, 'D' }, { "domid", required_argument, NULL, 'i' },
 		{ "vdev", required_argument, NULL, 'v' }, { "bin", required_argument, NULL, 'x' },
+		{ "save", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned int v[MAX_LIST];
@@ -394,6 +396,7 @@ static void parse_opts(int argc, char **argv)
 		case 'i': parse_list(optarg, v, "--domid", 0, 1, 0x7FEF); o.domid = (int)v[0]; break;
 		case 'v': o.vdev = optarg; break;
 		case 'x': o.bindir = optarg; break;
+		case 'S': o.save = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -898,7 +901,7 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 	uint64_t issued = 0, t;
 	char spec[PATH_MAX + 32];
 	const char *why = NULL;
-	unsigned char *buf;
+	unsigned char *buf, *wbuf;
 	unsigned int i, inflight = 0;
 	int rc, in_window = 0, stopping = 0;
 
@@ -921,7 +924,9 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 		goto fail;
 	}
 	slots = calloc(w.qd, sizeof(*slots));
+	/* Writes from buffers that reads never overwrite: the disk gets the 0xa5 pattern. */
 	buf = bufs_alloc(w.qd, w.bs);
+	wbuf = bufs_alloc(w.qd, w.bs);
 	if (!slots)
 		die("out of memory");
 	for (i = 0; i < w.qd; i++) {
@@ -958,6 +963,7 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 				continue;
 			slots[i].io.offset = wl_next(&w, &wr);
 			slots[i].io.op = wr ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ;
+			slots[i].io.buf = (wr ? wbuf : buf) + (size_t)i * w.bs;
 			slots[i].t0 = now_ns();
 			rc = pv_blkfront_submit(bf, &slots[i].io);
 			if (rc == -EAGAIN)
@@ -1920,6 +1926,29 @@ int main(int argc, char **argv)
 	progress("%s", "");
 	if (interrupted)
 		fprintf(stderr, "pvio-bench: interrupted; results so far\n");
+	if (o.save) {
+		static const char *const ext[] = { "txt", "json", "csv" };
+		void (*const fn[])(void) = { print_table, print_json, print_csv };
+		int out = dup(1);
+
+		fflush(stdout);
+		for (i = 0; i < 3 && out >= 0; i++) {
+			char path[PATH_MAX];
+			int fd;
+
+			snprintf(path, sizeof(path), "%s.%s", o.save, ext[i]);
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd < 0)
+				die("%s: %s", path, strerror(errno));
+			dup2(fd, 1);
+			close(fd);
+			fn[i]();
+			fflush(stdout);
+			dup2(out, 1);
+		}
+		if (out >= 0)
+			close(out);
+	}
 	if (o.json)
 		print_json();
 	else if (o.csv)
