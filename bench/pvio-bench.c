@@ -1834,6 +1834,7 @@ static int plot(const char *csv, const char *png)
 		 "set xlabel 'iodepth'\n"
 		 "set multiplot layout 1,2\n"
 		 "set ylabel 'IOPS'\n"
+		 "set logscale y\n"
 		 "stats '%s' using 0 nooutput\n"
 		 "keys = system(\"awk -F, 'NR>1 {print $1\\\"_\\\"$2\\\"_\\\"$3\\\"_q\\\"$5}' '%s' | sort -u | tr '\\\\n' ' '\")\n"
 		 "sel(k) = (strcol(1).'_'.strcol(2).'_'.strcol(3).'_q'.strcol(5)) eq k\n"
