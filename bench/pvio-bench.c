@@ -38,6 +38,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1010,6 +1011,33 @@ fail:
 
 /* ---- baselines -------------------------------------------------------------------------------- */
 
+/*
+ * Spinning on a shared word.  After 4096 pauses the spinner yields: on a machine with
+ * more runnable threads than cores a pure spin waits out its peer's whole time slice, and
+ * the figure would measure the scheduler instead of the round trip.
+ */
+static void spin_while(volatile uint64_t *w, uint64_t v)
+{
+	unsigned int n = 0;
+
+	while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == v)
+		if (++n % 4096)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+}
+
+static void spin_until(volatile uint64_t *w, uint64_t v)
+{
+	unsigned int n = 0;
+
+	while (__atomic_load_n(w, __ATOMIC_ACQUIRE) != v)
+		if (++n % 4096)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+}
+
 /* Raw round trips between two processes: eventfd (blocking) and shared memory (spinning). */
 static void rtt_baseline(int shm_spin, double secs, struct result *r)
 {
@@ -1027,8 +1055,7 @@ static void rtt_baseline(int shm_spin, double secs, struct result *r)
 
 		for (;;) {
 			if (shm_spin) {
-				while (__atomic_load_n(&cell[0], __ATOMIC_ACQUIRE) == seen)
-					__builtin_ia32_pause();
+				spin_while(&cell[0], seen);
 				seen = __atomic_load_n(&cell[0], __ATOMIC_ACQUIRE);
 				if (seen == UINT64_MAX)
 					_exit(0);
@@ -1049,8 +1076,7 @@ static void rtt_baseline(int shm_spin, double secs, struct result *r)
 			break;
 		if (shm_spin) {
 			__atomic_store_n(&cell[0], i, __ATOMIC_RELEASE);
-			while (__atomic_load_n(&cell[8], __ATOMIC_ACQUIRE) != i)
-				__builtin_ia32_pause();
+			spin_until(&cell[8], i);
 		} else {
 			v = 1;
 			if (write(a, &v, sizeof(v)) != sizeof(v) || read(b, &v, sizeof(v)) != sizeof(v))
@@ -1374,6 +1400,20 @@ struct line {
 static struct line lines[MAX_LINES];
 static unsigned int nlines, next_vdev;
 static struct result rtt_ev, rtt_shm;
+static double load0, load1; /* 1-minute load average before and after: how shared the machine was */
+
+static double loadavg(void)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double v = -1;
+
+	if (f) {
+		if (fscanf(f, "%lf", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
 static int have_ev, have_shm;
 
 static void add_back(struct back_stats *to, const struct back_stats *b)
@@ -1620,6 +1660,8 @@ static void print_table(void)
 	       "notify event, runtime %.3g s (ramp %.3g s)\n",
 	       o.disk, o.ring_pages ? "set" : "as offered", o.no_persistent ? "off" : "on",
 	       o.no_indirect ? "off" : "on", o.runtime, o.ramp);
+	printf("machine: %ld CPUs, load average %.2f before, %.2f after (other work shares the CPUs)\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
 	if (have_ev)
 		printf("baseline eventfd round trip: p50 %.2f us, p99 %.2f us (%" PRIu64 " trips)\n",
 		       hist_q(&rtt_ev.h, 0.5) / 1e3, hist_q(&rtt_ev.h, 0.99) / 1e3, rtt_ev.ios);
@@ -1710,7 +1752,9 @@ static void print_json(void)
 	unsigned int i;
 
 	printf("{\"pvio-bench\":1,\"platform\":\"sim\",\"disk\":\"%s\",\"runtime_s\":%.3f,"
-	       "\"ramp_s\":%.3f,\"notify\":\"event\",\"baselines\":{", o.disk, o.runtime, o.ramp);
+	       "\"ramp_s\":%.3f,\"notify\":\"event\",\"cpus\":%ld,\"loadavg_before\":%.2f,"
+	       "\"loadavg_after\":%.2f,\"baselines\":{", o.disk, o.runtime, o.ramp,
+	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
 	if (have_ev)
 		json_result("eventfd_rtt", &rtt_ev, have_shm ? "," : "");
 	if (have_shm)
@@ -1879,6 +1923,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	load0 = loadavg();
 	if (want_baseline("eventfd")) {
 		progress("  baseline eventfd round trip...");
 		rtt_baseline(0, 1.0, &rtt_ev);
@@ -1924,6 +1969,7 @@ int main(int argc, char **argv)
 		}
 	}
 	cleanup();
+	load1 = loadavg();
 	progress("%s", "");
 	if (interrupted)
 		fprintf(stderr, "pvio-bench: interrupted; results so far\n");
