@@ -7,7 +7,7 @@
  *              [--rwmixread PCT] [--bs SIZE[,SIZE..]] [--iodepth N[,N..]] [--queues N[,N..]]
  *              [--numjobs N] [--runtime S | --size BYTES] [--ramp S] [--ring-pages N]
  *              [--no-persistent] [--indirect N] [--grant-copy] [--notify event|poll|hybrid]
- *              [--baselines LIST|all|none] [--json|--csv] [--quiet]
+ *              [--baselines LIST|all|none] [--json|--csv] [--save PREFIX] [--quiet]
  *              [--rundir DIR [--domid N [--vdev VDEV]]] [--bin DIR]
  *   pvio-bench plot CSV PNG
  *
@@ -88,6 +88,7 @@ static void sleep_until(uint64_t t)
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static volatile sig_atomic_t interrupted;
+static pid_t main_pid; /* cleanup() is the parent's: a job or baseline child never runs it */
 static void cleanup(void);
 
 static void die(const char *fmt, ...)
@@ -266,7 +267,7 @@ static unsigned int parse_list(const char *s, unsigned int *out, const char *wha
 	if (!dup)
 		die("out of memory");
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		uint64_t v = sizes ? parse_size(tok, what) : parse_size(tok, what);
+		uint64_t v = parse_size(tok, what);
 
 		if (!sizes && strpbrk(tok, "kKmMgG"))
 			die("bad %s '%s'", what, tok);
@@ -311,7 +312,7 @@ static void usage(FILE *f)
 		"environment:\n"
 		"  --rundir DIR       use the pvio-simd/pvio-backd running there\n"
 		"  --domid N          ... and that guest domain (default: create one)\n"
-		"  --vdev VDEV        ... and that attached disk (one job, one line)\n"
+		"  --vdev VDEV        ... and that attached disk, xvd<letter> or a devid (one job)\n"
 		"  --bin DIR          where pvio-simd, pvio-backd, pvio-ctl are (default: beside us)\n");
 }
 
@@ -544,6 +545,8 @@ static void cleanup(void)
 {
 	char buf[32];
 
+	if (getpid() != main_pid)
+		return;
 	kill_wait(&env.nbdkit);
 	if (env.nbd_dir[0]) {
 		rm_rf(env.nbd_dir);
@@ -646,6 +649,8 @@ static void env_start(void)
 
 			if (fd >= 0)
 				dup2(fd, 2);
+			/* Its own process group: a ^C to pvio-bench must not stop it mid-run. */
+			setpgid(0, 0);
 			execv(path, argv);
 			_exit(127);
 		}
@@ -677,8 +682,6 @@ static void env_start(void)
 		if (f)
 			fclose(f);
 	}
-	if (!env.backd || o.rundir)
-		env.backd = o.rundir ? 0 : env.backd;
 }
 
 static pid_t backd_pid(void)
@@ -1124,7 +1127,7 @@ static void uring_baseline(const struct wl *w0, struct result *r)
 	struct io_uring ring;
 	uint64_t *start, t0w, t1w, issued = 0, t;
 	double ramp = o.ramp, c0 = 0;
-	unsigned char *buf;
+	unsigned char *buf, *wbuf;
 	unsigned int i, inflight = 0, *freeq, nfree;
 	int fd, rc, in_window = 0, stopping = 0;
 	struct stat st;
@@ -1150,7 +1153,9 @@ static void uring_baseline(const struct wl *w0, struct result *r)
 		close(fd);
 		return;
 	}
+	/* As the pvio jobs: writes from buffers reads never overwrite. */
 	buf = bufs_alloc(w.qd, w.bs);
+	wbuf = bufs_alloc(w.qd, w.bs);
 	start = calloc(w.qd, sizeof(*start));
 	freeq = calloc(w.qd, sizeof(*freeq));
 	if (!start || !freeq)
@@ -1182,7 +1187,7 @@ static void uring_baseline(const struct wl *w0, struct result *r)
 				break;
 			i = freeq[--nfree];
 			if (wr)
-				io_uring_prep_write(sqe, fd, buf + (size_t)i * w.bs, w.bs, off);
+				io_uring_prep_write(sqe, fd, wbuf + (size_t)i * w.bs, w.bs, off);
 			else
 				io_uring_prep_read(sqe, fd, buf + (size_t)i * w.bs, w.bs, off);
 			io_uring_sqe_set_data64(sqe, i);
@@ -1216,6 +1221,7 @@ static void uring_baseline(const struct wl *w0, struct result *r)
 	io_uring_queue_exit(&ring);
 	close(fd);
 	free(buf);
+	free(wbuf);
 	free(start);
 	free(freeq);
 }
@@ -1296,7 +1302,7 @@ static void nbd_baseline(const struct wl *w0, uint64_t null_bytes, struct result
 	unsigned int *freeq = NULL, nfree, i;
 	uint64_t t0w, t1w, issued = 0, t;
 	double ramp = o.ramp, c0 = 0, k0 = 0;
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, *wbuf = NULL;
 	int err = 0, in_window = 0, stopping = 0;
 	int64_t size;
 
@@ -1313,6 +1319,7 @@ static void nbd_baseline(const struct wl *w0, uint64_t null_bytes, struct result
 	}
 	w.span = (uint64_t)size;
 	buf = bufs_alloc(w.qd, w.bs);
+	wbuf = bufs_alloc(w.qd, w.bs);
 	slots = calloc(w.qd, sizeof(*slots));
 	freeq = calloc(w.qd, sizeof(*freeq));
 	if (!slots || !freeq)
@@ -1345,7 +1352,7 @@ static void nbd_baseline(const struct wl *w0, uint64_t null_bytes, struct result
 			i = freeq[--nfree];
 			slots[i].start = now_ns();
 			cb = (nbd_completion_callback){ .callback = nbd_done, .user_data = &slots[i] };
-			c = wr ? nbd_aio_pwrite(h, buf + (size_t)i * w.bs, w.bs, off, cb, 0)
+			c = wr ? nbd_aio_pwrite(h, wbuf + (size_t)i * w.bs, w.bs, off, cb, 0)
 			       : nbd_aio_pread(h, buf + (size_t)i * w.bs, w.bs, off, cb, 0);
 			if (c < 0) {
 				snprintf(r->why, sizeof(r->why), "libnbd: %s", nbd_get_error());
@@ -1376,6 +1383,7 @@ out:
 	rm_rf(env.nbd_dir);
 	env.nbd_dir[0] = '\0';
 	free(buf);
+	free(wbuf);
 	free(slots);
 	free(freeq);
 }
@@ -1644,9 +1652,15 @@ static int ok_result(const struct result *r)
 	return r->status == 0 && r->ios > 0;
 }
 
+/* What the lines are labelled with: a disk attached by someone else is just a vdev. */
+static const char *disk_kind(void)
+{
+	return o.vdev ? "vdev" : null_disk() ? "null" : "file";
+}
+
 static const char *line_name(const struct line *L, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s %s bs=%u qd=%u q=%u j=%u", null_disk() ? "null" : "file",
+	snprintf(buf, len, "%s %s bs=%u qd=%u q=%u j=%u", disk_kind(),
 		 rw_names[L->rw], L->bs, L->qd, L->queues, L->jobs);
 	return buf;
 }
@@ -1658,7 +1672,7 @@ static void print_table(void)
 
 	printf("pvio-bench: sim platform, disk %s, ring pages %s, persistent %s, indirect %s, "
 	       "notify event, runtime %.3g s (ramp %.3g s)\n",
-	       o.disk, o.ring_pages ? "set" : "as offered", o.no_persistent ? "off" : "on",
+	       o.vdev ? o.vdev : o.disk, o.ring_pages ? "set" : "as offered", o.no_persistent ? "off" : "on",
 	       o.no_indirect ? "off" : "on", o.runtime, o.ramp);
 	printf("machine: %ld CPUs, load average %.2f before, %.2f after (other work shares the CPUs)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
@@ -1753,7 +1767,7 @@ static void print_json(void)
 
 	printf("{\"pvio-bench\":1,\"platform\":\"sim\",\"disk\":\"%s\",\"runtime_s\":%.3f,"
 	       "\"ramp_s\":%.3f,\"notify\":\"event\",\"cpus\":%ld,\"loadavg_before\":%.2f,"
-	       "\"loadavg_after\":%.2f,\"baselines\":{", o.disk, o.runtime, o.ramp,
+	       "\"loadavg_after\":%.2f,\"baselines\":{", o.vdev ? o.vdev : o.disk, o.runtime, o.ramp,
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
 	if (have_ev)
 		json_result("eventfd_rtt", &rtt_ev, have_shm ? "," : "");
@@ -1835,7 +1849,7 @@ static void print_csv(void)
 		const struct line *L = &lines[i];
 
 		printf("%s,%s,%u,%u,%u,%u,%u,%d,%u,%s,%.0f,%.2f,%.3f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,"
-		       "%.4f,%.3f,%.3f,%.3f,", null_disk() ? "null" : "file", rw_names[L->rw], L->bs,
+		       "%.4f,%.3f,%.3f,%.3f,", disk_kind(), rw_names[L->rw], L->bs,
 		       L->qd, L->queues, L->jobs, L->info.ring_pages, L->info.persistent,
 		       L->info.indirect_segments, L->grant_mode, iops(&L->r), mbps(&L->r),
 		       hist_q(&L->r.h, 0.5) / 1e3, hist_q(&L->r.h, 0.99) / 1e3,
@@ -1916,9 +1930,12 @@ int main(int argc, char **argv)
 		}
 		return plot(argv[2], argv[3]);
 	}
+	main_pid = getpid();
 	parse_opts(argc, argv);
 	if (!null_disk() && o.disk[0] != '/')
 		die("--disk: null, null:SECTORS or an absolute path");
+	if (strpbrk(o.disk, "\"\\"))
+		die("--disk: a path with a quote or a backslash is not supported (JSON output)");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
