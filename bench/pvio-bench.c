@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,6 +90,7 @@ static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noret
 
 static volatile sig_atomic_t interrupted;
 static pid_t main_pid; /* cleanup() is the parent's: a job or baseline child never runs it */
+static volatile int *jobs_stop; /* the running line's stop flag: set when the parent gives up */
 static void cleanup(void);
 
 static void die(const char *fmt, ...)
@@ -547,6 +549,8 @@ static void cleanup(void)
 
 	if (getpid() != main_pid)
 		return;
+	if (jobs_stop)
+		*jobs_stop = 1;
 	kill_wait(&env.nbdkit);
 	if (env.nbd_dir[0]) {
 		rm_rf(env.nbd_dir);
@@ -651,6 +655,8 @@ static void env_start(void)
 				dup2(fd, 2);
 			/* Its own process group: a ^C to pvio-bench must not stop it mid-run. */
 			setpgid(0, 0);
+			/* But it goes when we go, even on SIGKILL (it survives exec). */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			execv(path, argv);
 			_exit(127);
 		}
@@ -997,7 +1003,7 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 	}
 	j->done = 1;
 	/* The parent reads the back end's counters before we disconnect. */
-	while (!j->release)
+	while (!j->release && !sh->stop)
 		usleep(1000);
 	pv_blkfront_close(bf);
 	pv_platform_close(p);
@@ -1493,6 +1499,7 @@ static void run_line(struct line *L)
 		}
 	}
 	next_vdev++;
+	jobs_stop = &sh->stop;
 	for (i = 0; i < L->jobs; i++) {
 		struct wl w = { .rw = L->rw, .bs = L->bs, .qd = L->qd, .mix = o.mixread,
 				.seed = 0x9E3779B97F4A7C15ull * (i + 1) + L->qd };
@@ -1511,8 +1518,14 @@ static void run_line(struct line *L)
 		pids[i] = fork();
 		if (pids[i] < 0)
 			die("fork: %s", strerror(errno));
-		if (pids[i] == 0)
+		if (pids[i] == 0) {
+			/* A job never outlives the run: not even when the parent dies. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != main_pid)
+				_exit(1);
+			signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
 			_exit(pvio_job(sh, i, devid, w, &bo));
+		}
 	}
 	deadline = now_ns() + 30000000000ull;
 	for (i = 0; i < L->jobs; i++) {
@@ -1595,6 +1608,7 @@ static void run_line(struct line *L)
 	if (!o.vdev)
 		for (i = 0; i < L->jobs; i++)
 			detach(i, vdevs[i]);
+	jobs_stop = NULL;
 	memcpy(L->grant_mode, L->bs1.grant_mode, sizeof(L->grant_mode));
 	L->r.cpu = L->cpu_front + L->cpu_back + L->cpu_sim; /* the whole pvio stack's */
 	munmap(sh, sizeof(*sh));
