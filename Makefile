@@ -3,6 +3,7 @@
 #   make                  build everything into build/
 #   make check            build and run every test (CUnit suites, end-to-end scripts)
 #   make demo             the main job on the sim platform (see README)
+#   make bench            pvio-bench's standard matrix into bench/results/ (docs/benchmarking.md)
 #   make bench-net        pvio's net path against a veth pair (docs/benchmarking.md)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
@@ -157,6 +158,14 @@ BINS += $(BUILD)/bin/pvio-ring-demo
 $(BUILD)/bin/pvio-ring-demo: $(BUILD)/bench/pvio-ring-demo.o $(PLAT_LIB)
 	$(call link,$(PLAT_LIBS))
 
+# pvio-bench: libnbd is optional (its NBD baseline is skipped, saying why, without it).
+BINS += $(BUILD)/bin/pvio-bench
+NBD_CFLAGS = $(shell pkg-config --exists libnbd 2>/dev/null && echo -DHAVE_LIBNBD $$(pkg-config --cflags libnbd))
+NBD_LIBS   = $(shell pkg-config --libs libnbd 2>/dev/null)
+EXTRA_CFLAGS_bench/pvio-bench.c = -Ifrontend $(NBD_CFLAGS)
+$(BUILD)/bin/pvio-bench: $(BUILD)/bench/pvio-bench.o $(FRONT_LIB) $(PLAT_LIB)
+	$(call link,-luring $(NBD_LIBS) -lm $(PLAT_LIBS))
+
 # ---- tests/ -------------------------------------------------------------------------------
 
 TEST_LIB := $(BUILD)/tests/lib/pv_test.o
@@ -179,7 +188,7 @@ $(BUILD)/tests/test-abi: $(ABI_OBJS) $(TEST_LIB)
 
 # Every other folder tests/<name>/ is one CUnit program, build/tests/test-<name>, made of
 # its .c files, the test library, and what TEST_DEPS_<name> / TEST_LIBS_<name> add.
-TEST_DIRS := $(filter-out lib abi unit xen fresh fuzz,$(notdir $(patsubst %/,%,$(wildcard tests/*/))))
+TEST_DIRS := $(filter-out lib abi unit xen fresh fuzz bench,$(notdir $(patsubst %/,%,$(wildcard tests/*/))))
 TEST_DEPS_xsd := $(XSD_OBJS) $(COMMON_OBJS)
 TEST_LIBS_xsd := -lxenstore
 TEST_DEPS_sim := $(SIMTEST) $(SIM_OBJS) $(XSD_OBJS) $(COMMON_OBJS) $(PLAT_LIB)
@@ -224,12 +233,19 @@ check: all $(FUZZ_BINS)
 	$(vecho) DEMO "ring round trip, two processes and two sim domains (smoke)"
 	$(Q)$(BUILD)/bin/pvio-ring-demo -n 20000 >/dev/null
 	$(Q)$(BUILD)/bin/pvio-ring-demo -s -n 20000 >/dev/null
+	$(vecho) BENCH "pvio-bench on a null and a file disk, 1 s each (smoke, no timing)"
+	$(Q)tests/bench/smoke.sh $(BUILD)/bin >/dev/null
 	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 	$(Q)PVIO_FUZZ_SEED=1 tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_DIR) $(FUZZ_NAMES)
 
 demo: all
 	$(Q)scripts/deps.sh demo
 	$(Q)scripts/demo.sh $(BUILD)/bin
+
+# pvio-bench's standard matrix (about 2 minutes) into bench/results/<time>/: docs/benchmarking.md.
+bench: all
+	$(Q)scripts/deps.sh bench
+	$(Q)bench/run-bench.sh $(BUILD)/bin
 
 # pvio's net path against a veth pair, 3 rounds (about 3 minutes): docs/benchmarking.md.
 bench-net: all
@@ -255,6 +271,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all check demo bench-net install clean xen-check
+.PHONY: all check demo bench bench-net install clean xen-check
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -25,7 +25,8 @@ void pv_ctl_block_usage(FILE *f)
 		"  block-attach DOM DISKSPEC [--no-wait] [--backend-domid N] [--timeout S] [-v]\n"
 		"                          attach a disk; DISKSPEC in xl's syntax, e.g.\n"
 		"                          target=/path/disk.img,vdev=xvdb,access=rw,format=raw\n"
-		"                          or /path/disk.img,raw,xvdb,rw; waits up to S (10) seconds\n"
+		"                          or /path/disk.img,raw,xvdb,rw, or target=null:[SECTORS]\n"
+		"                          for pvio-backd's null driver; waits up to S (10) seconds\n"
 		"                          for the backend unless --no-wait; -v prints the devid\n"
 		"  block-detach DOM VDEV [--force] [--timeout S]\n"
 		"                          close the backend, wait for Closed (not with --force),\n"
@@ -101,7 +102,7 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 	if (pv_ctl_check_domains(cmd, p, fe, be))
 		goto out;
 	/* As libxl: the path is only meaningful in the backend's domain; check it when that is ours. */
-	if (d->target[0] && be == pv_platform_domid(p) && check_target(cmd, d))
+	if (d->target[0] && !d->null_disk && be == pv_platform_domid(p) && check_target(cmd, d))
 		goto out;
 
 	rc = pv_ctl_vbd_write(p, fe, be, d);

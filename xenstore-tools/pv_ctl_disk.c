@@ -338,6 +338,7 @@ static int finish(struct spec_state *s)
 	const char *v;
 	char *end;
 	unsigned long id;
+	size_t n;
 
 	v = s->pos[P_VDEV];
 	if (!*v)
@@ -399,6 +400,19 @@ static int finish(struct spec_state *s)
 		if (!d->cdrom)
 			return fail(s, -EINVAL, "target is missing");
 		d->target[0] = '\0'; /* an empty cdrom drive */
+	} else if (!strncmp(v, "null:", 5)) {
+		/*
+		 * pvio-backd's null driver (pv_blkback_io.c): "null:" is 1 GiB, "null:<sectors>"
+		 * that many 512-byte sectors.  Kept as it is, not a path under /dev.
+		 */
+		for (n = 5; v[n] >= '0' && v[n] <= '9' && n < 5 + 15; n++)
+			;
+		if (v[n] || (v[5] && (v[5] == '0' || strtoull(v + 5, NULL, 10) >= (1ull << 50))))
+			return fail(s, -EINVAL,
+				    "bad null target '%s' (expected null: or null:<sectors>, "
+				    "sectors 1..2^50-1 with no leading zero)", v);
+		strcpy(d->target, v); /* same size buffers */
+		d->null_disk = 1;
 	} else if (*v == '/' || d->has_script) {
 		/* With a script the target is the script's argument, not a path. */
 		strcpy(d->target, v); /* same size buffers */

@@ -8,6 +8,8 @@
  *   target=/path/disk.img,vdev=xvdb,access=rw,format=raw,backendtype=phy
  *   /path/disk.img,raw,xvdb,rw            positional: target, format, vdev, access
  *   file:/path/disk.img,xvdb,w            deprecated: [<prefix>:]<target>,<vdev>[:<devtype>],<access>
+ *   target=null:,vdev=xvdb                pvio's own: pvio-backd's null driver (1 GiB; or
+ *                                         null:<sectors>), reads zeros, drops writes
  *
  * Both are pure functions (no I/O) so that they can be table-tested.
  */
@@ -32,6 +34,7 @@ struct pv_ctl_disk {
 	int backend_domid;              /* backend=<domid>, or -1 when not given */
 	int has_script;                 /* script= (or a script prefix) was given: ignored */
 	int deprecated;                 /* the old syntax or a deprecated prefix was used */
+	int null_disk;                  /* target is "null:[<sectors>]": no file behind it */
 };
 
 /*

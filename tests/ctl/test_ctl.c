@@ -162,7 +162,15 @@ static const struct spec_case spec_cases[] = {
 	OK(",hdc:cdrom,r", "", "hdc", 5632, 1, 1, 1, "phy", -1, 0, 1),
 	OK("/tmp/d.img,xvdb,r", "/tmp/d.img", "xvdb", 51728, 1, 0, 1, "phy", -1, 0, 1),
 	OK("/tmp/a:b,,xvdb", "/tmp/a:b", "xvdb", 51728, 0, 0, 1, "phy", -1, 0, 0),
+	/* pvio-backd's null driver: kept as written, not a path under /dev */
+	OK("vdev=xvdb,target=null:", "null:", "xvdb", 51728, 0, 0, 1, "phy", -1, 0, 0),
+	OK("vdev=xvdb,target=null:2048", "null:2048", "xvdb", 51728, 0, 0, 1, "phy", -1, 0, 0),
+	OK("null:,,xvdb,ro", "null:", "xvdb", 51728, 1, 0, 1, "phy", -1, 0, 0),
 	/* refused */
+	BAD("vdev=xvdb,target=null:0", -EINVAL, "bad null target"),
+	BAD("vdev=xvdb,target=null:012", -EINVAL, "bad null target"),
+	BAD("vdev=xvdb,target=null:12x", -EINVAL, "bad null target"),
+	BAD("vdev=xvdb,target=null:1125899906842624", -EINVAL, "bad null target"),
 	BAD("", -EINVAL, "empty"),
 	BAD("   ", -EINVAL, "empty"),
 	BAD("vdev=xvdb", -EINVAL, "target is missing"),
@@ -212,7 +220,8 @@ static void test_spec_table(void)
 			     !strcmp(d->backendtype, c->backendtype) &&
 			     d->backend_domid == c->backend_domid &&
 			     d->has_script == c->has_script && d->deprecated == c->deprecated &&
-			     !strcmp(d->format, "raw");
+			     !strcmp(d->format, "raw") &&
+			     d->null_disk == !strncmp(c->target, "null:", 5);
 		if (ok && rc < 0)
 			ok = strstr(err, c->err) != NULL && !strchr(err, '\n');
 		if (!ok)
