@@ -147,7 +147,7 @@ $(foreach f,$(wildcard backend/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ibackend))
 ifneq ($(wildcard backend/pvio-backd.c),)
 BINS += $(BUILD)/bin/pvio-backd
 $(BUILD)/bin/pvio-backd: $(BUILD)/backend/pvio-backd.o $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
-	$(call link,-luring $(PLAT_LIBS))
+	$(call link,-luring -lsystemd $(PLAT_LIBS))
 endif
 
 # ---- bench/ -------------------------------------------------------------------------------

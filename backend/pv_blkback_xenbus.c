@@ -314,8 +314,10 @@ static int dev_open(struct pv_blkback_dev *dev)
 		open_error(dev, rc, "frontend path refused");
 		goto out;
 	}
-	if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0) {
-		open_error(dev, rc, "mode must be r or w");
+	/* "w!": writable, shared with other guests on the administrator's word (Xen's block
+	 * script); the toolstack did the sharing check, the device is served as "w". */
+	if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "w!") != 0) {
+		open_error(dev, rc, "mode must be r, w or w!");
 		goto out;
 	}
 	snprintf(dev->mode, sizeof(dev->mode), "%s", mode);

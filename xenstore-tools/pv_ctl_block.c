@@ -15,6 +15,7 @@
 
 #include "pv_backd_ctl.h"
 #include "pv_ctl_cmd.h"
+#include "pv_ctl_dev.h"
 #include "pv_ctl_disk.h"
 #include "pv_ctl_vbd.h"
 #include "pv_platform.h"
@@ -25,7 +26,9 @@ void pv_ctl_block_usage(FILE *f)
 		"  block-attach DOM DISKSPEC [--no-wait] [--backend-domid N] [--timeout S] [-v]\n"
 		"                          attach a disk; DISKSPEC in xl's syntax, e.g.\n"
 		"                          target=/path/disk.img,vdev=xvdb,access=rw,format=raw\n"
-		"                          or /path/disk.img,raw,xvdb,rw; waits up to S (10) seconds\n"
+		"                          or /path/disk.img,raw,xvdb,rw; an image written by one\n"
+		"                          guest is refused to any other (and twice to one) unless\n"
+		"                          access=w! shares it on purpose; waits up to S (10) seconds\n"
 		"                          for the backend unless --no-wait; -v prints the devid\n"
 		"  block-detach DOM VDEV [--force] [--timeout S]\n"
 		"                          close the backend, wait for Closed (not with --force),\n"
@@ -60,11 +63,81 @@ static int check_target(const char *cmd, const struct pv_ctl_disk *d)
 	return 0;
 }
 
+/* The same image for the sharing check: the device for a block device, else the inode. */
+static int same_image(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
+		return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) && a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Xen's block script (check_sharing): an image written by one guest is attached nowhere
+ * else, not even twice to the same guest, and an image read by some is written by none;
+ * read-only sharing is fine.  access=w! skips the check (the administrator shares it on
+ * purpose, e.g. for a cluster file system); an image attached w! admits readers too.
+ * Images are compared by device and inode, so another path to the same file (a link, a
+ * bind mount, /dev/mapper vs /dev/dm-N) is the same image.  Only the backend domain's
+ * devices are looked at: its paths mean nothing elsewhere.
+ */
+static int check_sharing(const char *cmd, struct pv_platform *p, domid_t be,
+			 const struct pv_ctl_disk *d)
+{
+	char dir[PV_CTL_PATH_MAX], path[PV_CTL_PATH_MAX * 2 + 16], mode[8];
+	char **fes = NULL, **devs = NULL, *params = NULL;
+	unsigned int nfe = 0, ndev = 0, i, j;
+	struct stat mine, st;
+	int rc = 0;
+
+	if (d->shared || stat(d->target, &mine) < 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "/local/domain/%u/backend/vbd", be);
+	if (pv_xs_directory(p, 0, dir, &fes, &nfe) < 0)
+		return 0; /* no vbd at all */
+	for (i = 0; i < nfe && !rc; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, fes[i]);
+		free(devs);
+		devs = NULL;
+		if (pv_xs_directory(p, 0, path, &devs, &ndev) < 0)
+			continue;
+		for (j = 0; j < ndev && !rc; j++) {
+			char dev[PV_CTL_PATH_MAX + 64];
+
+			snprintf(dev, sizeof(dev), "%s/%s/%s", dir, fes[i], devs[j]);
+			if (pv_ctl_dev_read_line(p, dev, "mode", mode, sizeof(mode)) <= 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/params", dev);
+			free(params);
+			params = NULL;
+			if (pv_xs_read(p, 0, path, &params, NULL) < 0 || stat(params, &st) < 0 ||
+			    !same_image(&mine, &st))
+				continue;
+			if (d->readonly && (mode[0] == 'r' || !strcmp(mode, "w!")))
+				continue;
+			rc = pv_ctl_fail(cmd, "%s is already attached %s to domain %s as vbd %s "
+					 "(%s): refusing to %s (access=w! shares it on purpose)",
+					 d->target, mode[0] == 'r' ? "read-only" : "read-write",
+					 fes[i], devs[j], params,
+					 d->readonly ? "share it for reading while it is written" :
+					 "attach it writable twice");
+		}
+	}
+	free(params);
+	free(devs);
+	free(fes);
+	return rc;
+}
+
 /* Why a backend did not answer an attach: the block backend is pvio-backd's, in any domain. */
 static void backd_hint(void *arg, char *buf, size_t len)
 {
-	(void)arg;
-	snprintf(buf, len, "is pvio-backd running?");
+	const struct pv_ctl_disk *d = arg;
+
+	if (!strcmp(d->backendtype, "qdisk"))
+		snprintf(buf, len, "backendtype=qdisk is served by QEMU, not pvio-backd: does the "
+			 "domain have a device model? pvio-backd serves backendtype=phy or pvio");
+	else
+		snprintf(buf, len, "is pvio-backd running?");
 }
 
 static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
@@ -101,7 +174,14 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 	if (pv_ctl_check_domains(cmd, p, fe, be))
 		goto out;
 	/* As libxl: the path is only meaningful in the backend's domain; check it when that is ours. */
-	if (d->target[0] && be == pv_platform_domid(p) && check_target(cmd, d))
+	/* Nothing serves qdisk on the sim (no QEMU); waiting for it would blame pvio-backd. */
+	if (!strcmp(d->backendtype, "qdisk") && !strcmp(pv_platform_name(p), "sim")) {
+		pv_ctl_fail(cmd, "backendtype=qdisk is QEMU's back end, which the sim platform "
+			    "does not have: pvio-backd serves backendtype=phy (the default) or pvio");
+		goto out;
+	}
+	if (d->target[0] && be == pv_platform_domid(p) &&
+	    (check_target(cmd, d) || check_sharing(cmd, p, be, d)))
 		goto out;
 
 	rc = pv_ctl_vbd_write(p, fe, be, d);
@@ -114,7 +194,7 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		goto out;
 	}
 	if (!a.nowait &&
-	    pv_ctl_attach_wait(cmd, p, "vbd", fe, be, d->devid, a.timeout_ms, backd_hint, NULL))
+	    pv_ctl_attach_wait(cmd, p, "vbd", fe, be, d->devid, a.timeout_ms, backd_hint, d))
 		goto out;
 	if (a.verbose)
 		printf("%u\n", d->devid);
