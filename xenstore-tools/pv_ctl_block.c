@@ -33,7 +33,9 @@ void pv_ctl_block_usage(FILE *f)
 		"  block-detach DOM VDEV [--force] [--timeout S]\n"
 		"                          close the backend, wait for Closed (not with --force),\n"
 		"                          remove the device\n"
-		"  block-list DOM [--json] list the domain's virtual block devices\n"
+		"  block-list DOM [--json] list the domain's virtual block devices; of a domain that\n"
+		"                          is gone, the devices it left behind, marked as leftovers\n"
+		"                          (remove each with block-detach DOM VDEV --force)\n"
 		"  block-stats DOM VDEV [--json] [--ctl PATH]\n"
 		"                          pvio-backd's counters for one device\n");
 }
@@ -266,7 +268,8 @@ static void json_int_or_null(const char *name, int v)
 		printf("\"%s\":%d", name, v);
 }
 
-static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, domid_t fe)
+static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, domid_t fe,
+			    int gone)
 {
 	unsigned int i;
 
@@ -291,6 +294,8 @@ static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, dom
 			pv_ctl_json_puts(stdout, v[i].be_path);
 		else
 			printf("null");
+		if (gone)
+			printf(",\"domain_gone\":true"); /* a leftover: block-detach --force */
 		putchar('}');
 	}
 	printf("]\n");
@@ -304,7 +309,7 @@ static const char *num_or_dash(char *buf, size_t len, int v)
 	return buf;
 }
 
-static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n)
+static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n, int gone)
 {
 	char a[16], b[16], c[16];
 	unsigned int i;
@@ -313,11 +318,12 @@ static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n)
 	printf("%-10s %-6s %-4s %-8s %-8s %-4s %-5s %s\n", "Vdev", "Name", "BE", "FE-state",
 	       "BE-state", "Mode", "Type", "Params");
 	for (i = 0; i < n; i++)
-		printf("%-10u %-6s %-4s %-8s %-8s %-4s %-5s %s\n", v[i].devid,
+		printf("%-10u %-6s %-4s %-8s %-8s %-4s %-5s %s%s\n", v[i].devid,
 		       v[i].dev[0] ? v[i].dev : "-", num_or_dash(a, sizeof(a), v[i].backend_id),
 		       num_or_dash(b, sizeof(b), v[i].fe_state),
 		       num_or_dash(c, sizeof(c), v[i].be_state), v[i].mode[0] ? v[i].mode : "-",
-		       v[i].type[0] ? v[i].type : "-", v[i].params);
+		       v[i].type[0] ? v[i].type : "-", v[i].params,
+		       gone ? "  [leftover: domain gone]" : "");
 }
 
 static int cmd_list(const char *spec, int argc, char **argv, int verbose)
@@ -327,7 +333,7 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 	struct pv_ctl_vbd_info *v;
 	struct pv_ctl_args a;
 	unsigned int n;
-	int rc;
+	int rc, gone;
 	domid_t fe;
 
 	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_LIST, argc, argv, verbose, 1,
@@ -336,7 +342,12 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 		return rc;
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
-	if (pv_ctl_check_domain(cmd, p, fe, "")) {
+	/*
+	 * A domain that is gone may have left devices behind (destroyed by a toolstack that did
+	 * not remove them): list those, marked, so that they can be found and removed.
+	 */
+	gone = pv_ctl_domain_gone(cmd, p, fe);
+	if (gone < 0) {
 		pv_platform_close(p);
 		return PV_CTL_EXIT_FAIL;
 	}
@@ -344,10 +355,14 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 	pv_platform_close(p);
 	if (rc < 0)
 		return pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
+	if (gone)
+		pv_ctl_leftover_note(cmd, fe, n, "block-detach DOM VDEV --force");
+	if (gone && !n)
+		return PV_CTL_EXIT_FAIL;
 	if (a.json)
-		print_list_json(v, n, fe);
+		print_list_json(v, n, fe, gone);
 	else
-		print_list_text(v, n);
+		print_list_text(v, n, gone);
 	pv_ctl_vbd_list_free(v, n);
 	return PV_CTL_EXIT_OK;
 }

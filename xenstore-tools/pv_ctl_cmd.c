@@ -201,6 +201,30 @@ int pv_ctl_check_domain(const char *cmd, struct pv_platform *p, domid_t d, const
 	return 0;
 }
 
+int pv_ctl_domain_gone(const char *cmd, struct pv_platform *p, domid_t d)
+{
+	struct pv_dominfo info;
+	int rc = pv_domain_info(p, d, &info);
+
+	if (rc == -ESRCH)
+		return 1;
+	if (rc < 0) {
+		pv_ctl_fail(cmd, "cannot query domain %u: %s", d, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+void pv_ctl_leftover_note(const char *cmd, domid_t d, unsigned int n, const char *remove)
+{
+	if (n)
+		fprintf(stderr, "pvio-ctl: %s: domain %u does not exist: %u leftover device%s "
+			"(its back end may still hold it); remove with: pvio-ctl %s\n", cmd, d, n,
+			n == 1 ? "" : "s", remove);
+	else
+		fprintf(stderr, "pvio-ctl: %s: domain %u does not exist\n", cmd, d);
+}
+
 int pv_ctl_check_domains(const char *cmd, struct pv_platform *p, domid_t fe, domid_t be)
 {
 	if (pv_ctl_check_domain(cmd, p, fe, "") ||
