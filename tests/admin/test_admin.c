@@ -327,6 +327,12 @@ static void test_daemons_detach(void)
 	CU_ASSERT_EQUAL(run(out, sizeof(out), "timeout 20 sh -c '%s --rundir %s 2>&1 | cat'",
 			    pv_simtest_bin("pvio-simd"), dir), 0);
 	CU_ASSERT_EQUAL(access(pidf, F_OK), 0);
+	/* pvio-backd logs to syslog once detached, not to the pipe. */
+	CU_ASSERT_EQUAL(run(out, sizeof(out), "timeout 20 sh -c '%s --platform sim:%s:0 2>&1 | cat'",
+			    pv_simtest_bin("pvio-backd"), dir), 0);
+	CU_ASSERT_EQUAL(access(lockf, F_OK), 0);
+	kill_pidfile(lockf);
+	/* Or to --log-file. */
 	CU_ASSERT_EQUAL(run(out, sizeof(out), "timeout 20 sh -c '%s --platform sim:%s:0 "
 			    "--log-file %s 2>&1 | cat'", pv_simtest_bin("pvio-backd"), dir, logf), 0);
 	/* Its log went to the file, with the level. */
