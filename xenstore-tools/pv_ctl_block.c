@@ -82,7 +82,7 @@ static int same_image(const struct stat *a, const struct stat *b)
  * bind mount, /dev/mapper vs /dev/dm-N) is the same image.  Only the backend domain's
  * devices are looked at: its paths mean nothing elsewhere.
  */
-static int check_sharing(const char *cmd, struct pv_platform *p, domid_t be,
+static int check_sharing(const char *cmd, struct pv_platform *p, domid_t fe, domid_t be,
 			 const struct pv_ctl_disk *d)
 {
 	char dir[PV_CTL_PATH_MAX], path[PV_CTL_PATH_MAX * 2 + 16], mode[8];
@@ -104,6 +104,13 @@ static int check_sharing(const char *cmd, struct pv_platform *p, domid_t be,
 			continue;
 		for (j = 0; j < ndev && !rc; j++) {
 			char dev[PV_CTL_PATH_MAX + 64];
+			uint32_t devid;
+			domid_t other;
+
+			/* The same vdev again is "already in use", said by the write. */
+			if (pv_ctl_dev_parse_domid_name(fes[i], &other) == 0 && other == fe &&
+			    pv_ctl_dev_parse_devid_name(devs[j], &devid) == 0 && devid == d->devid)
+				continue;
 
 			snprintf(dev, sizeof(dev), "%s/%s/%s", dir, fes[i], devs[j]);
 			if (pv_ctl_dev_read_line(p, dev, "mode", mode, sizeof(mode)) <= 0)
@@ -183,7 +190,7 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		goto out;
 	}
 	if (d->target[0] && be == pv_platform_domid(p) &&
-	    (check_target(cmd, d) || check_sharing(cmd, p, be, d)))
+	    (check_target(cmd, d) || check_sharing(cmd, p, fe, be, d)))
 		goto out;
 
 	rc = pv_ctl_vbd_write(p, fe, be, d);
