@@ -197,7 +197,7 @@ TEST_LIBS_net := -luring $(PLAT_LIBS)
 TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
 # pvio-ctl, pvio-backd and pvio-simd as an administrator runs them (issue 13).
-TEST_DEPS_admin := $(SIMTEST) $(PLAT_LIB) $(BUILD)/bin/pvio-ctl $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-simd
+TEST_DEPS_admin := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB) $(BUILD)/bin/pvio-ctl $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-simd
 TEST_LIBS_admin := $(PLAT_LIBS)
 TEST_DEPS_grant := $(SIMTEST) $(GRANT_LIB) $(PLAT_LIB)
 TEST_LIBS_grant := $(PLAT_LIBS)

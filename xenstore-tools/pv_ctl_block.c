@@ -31,8 +31,10 @@ void pv_ctl_block_usage(FILE *f)
 		"                          access=w! shares it on purpose; waits up to S (10) seconds\n"
 		"                          for the backend unless --no-wait; -v prints the devid\n"
 		"  block-detach DOM VDEV [--force] [--timeout S]\n"
-		"                          close the backend, wait for Closed (not with --force),\n"
-		"                          remove the device\n"
+		"                          ask the guest to let go and wait (S, 10 s) for the back\n"
+		"                          end's Closed, then remove the device; a guest that still\n"
+		"                          holds the disk: \"busy\", exit 1, nothing removed;\n"
+		"                          --force removes it at once, under the guest's I/O\n"
 		"  block-list DOM [--json] list the domain's virtual block devices; of a domain that\n"
 		"                          is gone, the devices it left behind, marked as leftovers\n"
 		"                          (remove each with block-detach DOM VDEV --force)\n"
@@ -223,14 +225,30 @@ static int vdev_arg(const char *cmd, const char *s, uint32_t *devid)
 	return 0;
 }
 
+/*
+ * pvio-backd serves on until the guest's front end lets go, as Linux's blkback does: a
+ * front end still Initialised or Connected means the guest holds the disk (a mounted file
+ * system, an open pvio-fuse), which is xl's "busy".  Anything else means the back end did
+ * not finish closing.
+ */
 static void detach_timed_out(const char *cmd, struct pv_platform *p, domid_t fe, uint32_t devid,
 			     int timeout_ms, const char *why)
 {
-	(void)p;
-	(void)fe;
-	(void)devid;
-	pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in place: "
-		    "retry, or use --force", timeout_ms / 1000.0, why);
+	char dir[PV_CTL_PATH_MAX], st[8];
+	long fs = -1;
+
+	pv_ctl_dev_fe_path(dir, sizeof(dir), "vbd", fe, devid);
+	if (pv_ctl_dev_read_line(p, dir, "state", st, sizeof(st)) == 1 && st[0] >= '0' &&
+	    st[0] <= '8' && !st[1])
+		fs = st[0] - '0';
+	if (fs == 3 || fs == 4)
+		pv_ctl_fail(cmd, "busy: domain %u still uses vbd %u (its front end is %s and did "
+			    "not let go within %g s); the device is left in place: release the disk "
+			    "in the guest and retry, or use --force to remove it under the guest's "
+			    "I/O", fe, devid, pv_backd_state_name((int)fs), timeout_ms / 1000.0);
+	else
+		pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in "
+			    "place: retry, or use --force", timeout_ms / 1000.0, why);
 }
 
 static const struct pv_ctl_detach_words vbd_words = {

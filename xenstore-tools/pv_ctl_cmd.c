@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pv_backd_ctl.h"
 #include "pv_ctl_backd.h"
@@ -288,6 +289,11 @@ int pv_ctl_detach(const char *cmd, struct pv_platform *p, const struct pv_ctl_de
 			return pv_ctl_fail(cmd, "cannot ask %s to close: %s", w->closer,
 					   strerror(-rc));
 		if (!force && rc == 0) {
+			/* Someone at a terminal sees why nothing happens for a while. */
+			if (isatty(2))
+				fprintf(stderr, "pvio-ctl: %s: asked domain %u to release %s %u; "
+					"waiting up to %g s...\n", cmd, fe, w->kind, devid,
+					timeout_ms / 1000.0);
 			pv_ctl_dev_be_path(be_path, sizeof(be_path), w->kind, (domid_t)be, fe, devid);
 			rc = pv_ctl_dev_wait(p, be_path, PV_CTL_WAIT_CLOSED, timeout_ms, why,
 					     sizeof(why));

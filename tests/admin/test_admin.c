@@ -23,6 +23,7 @@
 
 #include "pv_test.h"
 #include "pv_simtest.h"
+#include "pv_blkfront.h"
 #include "pv_platform.h"
 #include "sim/pv_sim.h"
 
@@ -77,6 +78,15 @@ static int xs_has(const char *path)
 
 	free(v);
 	return rc == 0;
+}
+
+static int xs_is(const char *path, const char *want)
+{
+	char *v = NULL;
+	int ok = pv_xs_read(T.dom0, 0, path, &v, NULL) == 0 && !strcmp(v, want);
+
+	free(v);
+	return ok;
 }
 
 /* 1 if pvio-backd has file path open (one of its /proc/PID/fd links names it). */
@@ -253,6 +263,117 @@ static void test_destroy_teardown(void)
 	CU_ASSERT(backd_holds_wait(img, 0));
 }
 
+/* ---- item 4: block-detach while the guest uses the disk ------------------------------- */
+
+/* Starts pvio-ctl with args in the background, its output to file out; returns its pid. */
+static pid_t ctl_bg(const char *out, const char *args)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char cmd[2048];
+
+		snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 %s >%s 2>&1",
+			 pv_simtest_bin("pvio-ctl"), T.rundir, args, out);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* 1 once child pid has exited (its status in *st), 0 while it runs. */
+static int exited(pid_t pid, int *st)
+{
+	return waitpid(pid, st, WNOHANG) == pid;
+}
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/*
+ * xl's semantics: detach asks the guest to let go and waits; a guest that holds the disk
+ * makes it fail "busy" (exit 1, nothing removed) and its I/O goes on, during and after;
+ * a guest that lets go while detach waits lets it finish; --force pulls it out at once.
+ */
+static void test_detach_busy(void)
+{
+	struct pv_blkfront_opts o = { .timeout_ms = 10000 };
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_stats bst;
+	char img[700], out[8192], outf[700];
+	uint8_t buf[4096], back[4096];
+	unsigned int ios = 0, bad = 0;
+	int st = -1, done;
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(make_image("busy.img", img, sizeof(img)), 0);
+	snprintf(outf, sizeof(outf), "%s/detach.out", T.rundir);
+	CU_ASSERT_EQUAL_FATAL(CTL(out, "block-attach 1 vdev=xvdb,target=%s", img), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_simtest_open(&T, 1, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, 51728, &o, &bf), 0);
+
+	/* The guest writes and reads back all along while detach waits, then refuses. */
+	pid = ctl_bg(outf, "block-detach 1 xvdb --timeout 1");
+	do {
+		done = exited(pid, &st);
+		memset(buf, (int)(ios & 0xff), sizeof(buf));
+		if (pv_blkfront_pwrite(bf, buf, sizeof(buf), (ios % 64) * 4096) != sizeof(buf) ||
+		    pv_blkfront_pread(bf, back, sizeof(back), (ios % 64) * 4096) != sizeof(back) ||
+		    memcmp(buf, back, sizeof(buf)))
+			bad++;
+		ios++;
+	} while (!done && bad < 10);
+	if (!done)
+		waitpid(pid, &st, 0);
+	CU_ASSERT(ios > 1);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	slurp(outf, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "busy: domain 1 still uses vbd 51728"));
+	CU_ASSERT(xs_has("/local/domain/0/backend/vbd/1/51728"));
+	/* still the guest's, after the refusal too */
+	CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
+	pv_blkfront_get_stats(bf, &bst);
+	CU_ASSERT(bst.detach_requests >= 1);
+
+	/* Asked again, the guest lets go while detach waits: detach finishes, exit 0. */
+	pid = ctl_bg(outf, "block-detach 1 xvdb --timeout 20");
+	/* once it has asked (online 0 again after the refusal's), give it time to misbehave */
+	for (int i = 0; i < 500 && !xs_is("/local/domain/0/backend/vbd/1/51728/online", "0"); i++)
+		usleep(10000);
+	usleep(300000);
+	CU_ASSERT(!exited(pid, &st)); /* still waiting for the guest */
+	pv_blkfront_close(bf);
+	bf = NULL;
+	waitpid(pid, &st, 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	slurp(outf, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "");
+	CU_ASSERT(!xs_has("/local/domain/0/backend/vbd/1/51728"));
+	CU_ASSERT(backd_holds_wait(img, 0));
+
+	/* --force: removed at once, under the guest, whose I/O then fails. */
+	CU_ASSERT_EQUAL_FATAL(CTL(out, "block-attach 1 vdev=xvdb,target=%s", img), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, 51728, &o, &bf), 0);
+	CU_ASSERT_EQUAL(CTL(out, "block-detach 1 xvdb --force"), 0);
+	CU_ASSERT(!xs_has("/local/domain/0/backend/vbd/1/51728"));
+	for (int i = 0; i < 100 && pv_blkfront_pread(bf, back, sizeof(back), 0) >= 0; i++)
+		usleep(10000);
+	CU_ASSERT(pv_blkfront_pread(bf, back, sizeof(back), 0) < 0);
+	pv_blkfront_close(bf);
+	pv_platform_close(p);
+	CU_ASSERT(backd_holds_wait(img, 0));
+}
+
 /* ---- item 5: messages that name the cause ---------------------------------------------- */
 
 static void test_messages(void)
@@ -394,6 +515,8 @@ static CU_TestInfo admin_tests[] = {
 	  test_rw_exclusive },
 	{ "domain-destroy removes its disks, pvio-backd closes them; leftovers listed, removed",
 	  test_destroy_teardown },
+	{ "block-detach under I/O: busy while the guest holds the disk, waits for it to let go, "
+	  "--force at once", test_detach_busy },
 	{ "messages name the cause: no pvio-simd, no Xen, qdisk, target first, long rundir",
 	  test_messages },
 	{ "detached pvio-simd and pvio-backd let go of stderr; --log-file", test_daemons_detach },
