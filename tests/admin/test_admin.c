@@ -370,6 +370,17 @@ static void test_detach_busy(void)
 		usleep(10000);
 	CU_ASSERT(pv_blkfront_pread(bf, back, sizeof(back), 0) < 0);
 	pv_blkfront_close(bf);
+	bf = NULL;
+	CU_ASSERT(backd_holds_wait(img, 0));
+
+	/* Refused, then the guest closes on its own: the next detach removes it. */
+	CU_ASSERT_EQUAL_FATAL(CTL(out, "block-attach 1 vdev=xvdb,target=%s", img), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, 51728, &o, &bf), 0);
+	CU_ASSERT_EQUAL(CTL(out, "block-detach 1 xvdb --timeout 0.5"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "busy:"));
+	pv_blkfront_close(bf);
+	CU_ASSERT_EQUAL(CTL(out, "block-detach 1 xvdb --timeout 5"), 0);
+	CU_ASSERT(!xs_has("/local/domain/0/backend/vbd/1/51728"));
 	pv_platform_close(p);
 	CU_ASSERT(backd_holds_wait(img, 0));
 }
