@@ -119,7 +119,8 @@ static void usage(FILE *f)
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
 		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n"
 		"                  [--log-file PATH]\n"
-		"Detached (no --foreground) it logs to syslog (LOG_DAEMON), or to --log-file.\n"
+		"Detached (no --foreground) it logs to syslog (LOG_DAEMON), or to --log-file PATH\n"
+		"(lines with time and pid; also on stderr while it has one).\n"
 		"Under systemd (Type=notify) it reports READY=1 once it serves.\n");
 }
 
@@ -371,11 +372,13 @@ int main(int argc, char **argv)
 				lock_fd == -EBUSY ? "another pvio-backd serves this domain" :
 				strerror(-lock_fd));
 		free(lock_path);
+		pv_backd_log_close();
 		return 1;
 	}
 
 	if (!foreground && pv_daemon_detach(&ready) < 0) {
 		perror("pvio-backd: fork");
+		pv_backd_log_close();
 		return 1;
 	}
 	/* Detached, nobody reads our stderr once we serve: syslog, unless --log-file. */

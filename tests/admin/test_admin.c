@@ -256,6 +256,21 @@ static void test_destroy_teardown(void)
 	CU_ASSERT(backd_holds_wait(img, 0));
 	CU_ASSERT_EQUAL(CTL(out, "block-list 3"), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "domain 3 does not exist"));
+	/* The same for a vif: destroy removes it; a leftover is listed and removable. */
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 3, &id), 0);
+	CU_ASSERT_EQUAL(CTL(out, "network-attach 3 --no-wait"), 0);
+	CU_ASSERT(xs_has("/local/domain/0/backend/vif/3/0"));
+	CU_ASSERT_EQUAL(CTL(out, "domain-destroy 3"), 0);
+	CU_ASSERT(!xs_has("/local/domain/0/backend/vif/3/0"));
+	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 3, &id), 0);
+	CU_ASSERT_EQUAL(CTL(out, "network-attach 3 --no-wait"), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_sim_domain_destroy(T.dom0, 3), 0);
+	CU_ASSERT_EQUAL(CTL(out, "network-list 3"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "[leftover: domain gone]"));
+	CU_ASSERT_EQUAL(CTL(out, "network-detach 3 0 --force"), 0);
+	CU_ASSERT(!xs_has("/local/domain/0/backend/vif/3/0"));
+	CU_ASSERT_EQUAL(CTL(out, "network-list 3"), 1);
+
 	/* And the id again, once more. */
 	CU_ASSERT_EQUAL(pv_sim_domain_create(T.dom0, 3, &id), 0);
 	CU_ASSERT_EQUAL(CTL(out, "block-attach 3 vdev=xvdb,target=%s", img), 0);
