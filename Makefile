@@ -148,7 +148,7 @@ $(foreach f,$(wildcard backend/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ibackend))
 ifneq ($(wildcard backend/pvio-backd.c),)
 BINS += $(BUILD)/bin/pvio-backd
 $(BUILD)/bin/pvio-backd: $(BUILD)/backend/pvio-backd.o $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
-	$(call link,-luring $(PLAT_LIBS))
+	$(call link,-luring -lsystemd $(PLAT_LIBS))
 endif
 
 # ---- bench/ -------------------------------------------------------------------------------
@@ -205,6 +205,9 @@ TEST_DEPS_net := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
 TEST_LIBS_net := -luring $(PLAT_LIBS)
 TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
+# pvio-ctl, pvio-backd and pvio-simd as an administrator runs them (issue 13).
+TEST_DEPS_admin := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB) $(BUILD)/bin/pvio-ctl $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-simd
+TEST_LIBS_admin := $(PLAT_LIBS)
 TEST_DEPS_grant := $(SIMTEST) $(GRANT_LIB) $(PLAT_LIB)
 TEST_LIBS_grant := $(PLAT_LIBS)
 TEST_DEPS_netfront := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)

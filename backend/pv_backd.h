@@ -35,7 +35,23 @@ extern enum pv_backd_level pv_backd_log_level;
 /* Parses "error" | "warn" | "info" | "debug".  Returns 0 or -EINVAL. */
 int pv_backd_log_parse(const char *s, enum pv_backd_level *out);
 
-/* "pvio-backd: <component>: <level>: message" on stderr, when level is enabled. */
+/*
+ * Where log lines go.  STDERR: "pvio-backd: <component>: <level>: message", with a
+ * "<N>" syslog priority prefix when stderr is journald's stream ($JOURNAL_STREAM), so
+ * that journalctl -p works for the systemd unit.  SYSLOG: syslog(3), facility LOG_DAEMON,
+ * the level as priority (a detached daemon has no terminal to write to).  FILE: appended
+ * to a file with a timestamp (--log-file).  also_stderr keeps stderr too (a detaching
+ * daemon's start-up errors still reach whoever started it).
+ */
+enum pv_backd_sink { PV_LOG_TO_STDERR, PV_LOG_TO_SYSLOG, PV_LOG_TO_FILE };
+/* Switches to sink (path for PV_LOG_TO_FILE).  Returns 0 or -errno (the sink is unchanged). */
+int pv_backd_log_open(enum pv_backd_sink sink, const char *path, int also_stderr);
+/* Stops copying lines to stderr (it is about to be /dev/null). */
+void pv_backd_log_stderr_off(void);
+/* Closes a log file or syslog; logging goes back to stderr. */
+void pv_backd_log_close(void);
+
+/* One log line to the current sink, when level is enabled. */
 void pv_backd_log(enum pv_backd_level lvl, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -65,7 +65,7 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 	    json_str(type, sizeof(type), dev->type) < 0)
 		return -ENOSPC;
 	n = snprintf(buf, len,
-		     "{\"domid\":%u,\"devid\":%u,\"state\":%d,\"params\":%s,\"mode\":\"%s\","
+		     "{\"domid\":%u,\"devid\":%u,\"state\":%d,\"state_name\":\"%s\",\"params\":%s,\"mode\":\"%s\","
 		     "\"type\":%s,\"sectors\":%llu,\"sector_size\":%u,\"queues\":%u,"
 		     "\"ring_pages\":%u,\"persistent\":%u,\"indirect_segments\":%u,"
 		     "\"grant_mode\":\"%s\",\"requests\":%llu,\"reads\":%llu,\"writes\":%llu,"
@@ -75,7 +75,7 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     "\"grant_unmaps\":%llu,\"grant_copies\":%llu,\"notifications_in\":%llu,"
 		     "\"notifications_out\":%llu,\"journal_replayed\":%llu,"
 		     "\"journal_dropped\":%llu,\"journal_lost\":%llu,\"inflight\":%u",
-		     dev->domid, dev->devid, dev->state, params, dev->lim.readonly ? "r" : "w", type,
+		     dev->domid, dev->devid, dev->state, pv_backd_state_name(dev->state), params, dev->lim.readonly ? "r" : "w", type,
 		     (unsigned long long)dev->lim.sectors, dev->sector_size ? dev->sector_size : 512,
 		     dev->nqueues, dev->connected ? 1u << dev->ring_order : 0, dev->persistent,
 		     dev->lim.max_indirect, dev->d->grant_copy ? "copy" : "map",

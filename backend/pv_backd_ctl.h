@@ -12,7 +12,8 @@
  *   anything else                       ->  {"error":"<reason>"}\n
  *
  * Object members (counters are cumulative since the device was first seen):
- *   "domid", "devid", "state" (XenBus state number), "params", "mode" ("r"|"w"),
+ *   "domid", "devid", "state" (XenBus state number), "state_name" (its name, e.g.
+ *   "Connected"), "params", "mode" ("r"|"w"),
  *   "type", "sectors", "sector_size", "queues", "ring_pages", "persistent" (0|1),
  *   "indirect_segments", "grant_mode" ("map"|"copy"),
  *   "requests", "reads", "writes", "flushes", "barriers", "discards", "indirect",
@@ -32,7 +33,7 @@
  *   io_uring completion queue was seen overflowed; sized so that it never is),
  *   "fe_watch_events" (watch events on the front end's state node)
  *
- * vif objects (netback, pv_netback.h): "domid", "devid", "state", "ifname", "bridge",
+ * vif objects (netback, pv_netback.h): "domid", "devid", "state", "state_name", "ifname", "bridge",
  *   "queues", "split_event_channels", "sg", "gso_tcpv4", "gso_tcpv6", "csum",
  *   "ipv6_csum", "rx_notify" (what the front end negotiated), "rate_bytes", "rate_usec",
  *   "tx_packets", "tx_bytes", "tx_gso", "tx_csum_blank", "tx_dropped" (packets answered
@@ -51,5 +52,19 @@
 #define PV_BACKD_CTL_SIM_NAME   "pvio-backd.sock"   /* <rundir>/pvio-backd.sock */
 #define PV_BACKD_CTL_XEN_PATH   "/run/pvio/pvio-backd.sock"
 #define PV_BACKD_CTL_MAX_LINE   128
+
+/*
+ * The name of XenBus state st (xen/include/public/io/xenbus.h), as administrators read it;
+ * "Unknown" for 0 and anything out of range.  Shared by pvio-backd's replies and pvio-ctl's
+ * text output, so the two never disagree.
+ */
+static inline const char *pv_backd_state_name(int st)
+{
+	static const char *const names[] = { "Unknown", "Initialising", "InitWait", "Initialised",
+					     "Connected", "Closing", "Closed", "Reconfiguring",
+					     "Reconfigured" };
+
+	return st >= 0 && st < (int)(sizeof(names) / sizeof(names[0])) ? names[st] : "Unknown";
+}
 
 #endif

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pv_backd_log.c - pvio-backd's logging: stderr, a level, a component prefix, and a
- * token bucket for whatever a guest can provoke (a guest must not be able to fill dom0's
- * logs by sending bad requests).
+ * pv_backd_log.c - pvio-backd's logging: stderr, syslog or a file; a level, a component
+ * prefix, and a token bucket for whatever a guest can provoke (a guest must not be able to
+ * fill dom0's logs by sending bad requests).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pv_backd.h"
 
@@ -78,15 +82,84 @@ void pv_backd_str_printable(char *s)
 			*s = '?';
 }
 
+static enum pv_backd_sink sink = PV_LOG_TO_STDERR;
+static int copy_to_stderr;
+static FILE *log_file;
+
+static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+/* journald sets JOURNAL_STREAM to our stderr's device:inode when it reads it. */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+int pv_backd_log_open(enum pv_backd_sink to, const char *path, int also_stderr)
+{
+	FILE *f = NULL;
+
+	if (to == PV_LOG_TO_FILE) {
+		f = fopen(path, "ae"); /* O_APPEND: lines of a restarted daemon follow on */
+		if (!f)
+			return -errno;
+		setvbuf(f, NULL, _IOLBF, 0);
+	}
+	pv_backd_log_close();
+	if (to == PV_LOG_TO_SYSLOG)
+		openlog("pvio-backd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_file = f;
+	sink = to;
+	copy_to_stderr = also_stderr;
+	return 0;
+}
+
+void pv_backd_log_stderr_off(void)
+{
+	copy_to_stderr = 0;
+}
+
+void pv_backd_log_close(void)
+{
+	if (sink == PV_LOG_TO_SYSLOG)
+		closelog();
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
+	sink = PV_LOG_TO_STDERR;
+	copy_to_stderr = 0;
+}
+
 static void vlog(enum pv_backd_level lvl, const char *component, const char *fmt, va_list ap)
 {
-	char msg[512];
+	char msg[512], stamp[32];
+	struct timespec ts;
+	struct tm tm;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* Whatever reached the message (a guest's string by mistake): one line, no escapes. */
 	pv_backd_str_printable(msg);
+	if (sink == PV_LOG_TO_SYSLOG) {
+		syslog(priorities[lvl], "%s: %s: %s", component, names[lvl], msg);
+	} else if (sink == PV_LOG_TO_FILE) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(log_file, "%s.%03ld pvio-backd[%d]: %s: %s: %s\n", stamp,
+			ts.tv_nsec / 1000000, (int)getpid(), component, names[lvl], msg);
+	}
+	if (sink != PV_LOG_TO_STDERR && !copy_to_stderr)
+		return;
 	/* One fprintf per line, so lines of concurrent writers to the same stderr do not mix. */
-	fprintf(stderr, "pvio-backd: %s: %s: %s\n", component, names[lvl], msg);
+	if (sink == PV_LOG_TO_STDERR && stderr_is_journal())
+		fprintf(stderr, "<%d>pvio-backd: %s: %s: %s\n", priorities[lvl], component,
+			names[lvl], msg);
+	else
+		fprintf(stderr, "pvio-backd: %s: %s: %s\n", component, names[lvl], msg);
 }
 
 void pv_backd_log(enum pv_backd_level lvl, const char *component, const char *fmt, ...)

@@ -11,7 +11,9 @@
  *   new backend dir ------> open target, write features ---------------> InitWait(2)
  *   front Initialised(3)/Connected(4) -> map, bind, write sectors ... -> Connected(4)
  *   front Closing(5) ------> drain, unmap -----------------------------> Closing(5)
- *   front Closed(6) / online=0 / state 5 by the toolstack -> drain ----> Closed(6)
+ *   front Closed(6) -------> drain -----------------------------------> Closed(6)
+ *   online=0 / state 5 by the toolstack: serve on until the front end leaves Connected,
+ *                           then drain -------------------------------> Closed(6)
  *   front Initialising(1) after a close -------------------------------> InitWait(2)
  *   backend dir removed ---> drain, unmap, forget
  *   bad frontend values ---> `error` node -----------------------------> Closing(5)
@@ -314,8 +316,10 @@ static int dev_open(struct pv_blkback_dev *dev)
 		open_error(dev, rc, "frontend path refused");
 		goto out;
 	}
-	if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0) {
-		open_error(dev, rc, "mode must be r or w");
+	/* "w!": writable, shared with other guests on the administrator's word (Xen's block
+	 * script); the toolstack did the sharing check, the device is served as "w". */
+	if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "w!") != 0) {
+		open_error(dev, rc, "mode must be r, w or w!");
 		goto out;
 	}
 	snprintf(dev->mode, sizeof(dev->mode), "%s", mode);
@@ -513,10 +517,19 @@ static void dev_update(struct pv_blkback_dev *dev)
 	if (be == ST_CLOSING && dev->state != ST_CLOSING && dev->state != ST_CLOSED)
 		dev->detach = 1; /* the toolstack asks us to close */
 	if (dev->detach) {
-		if (dev->connected)
-			begin_disconnect(dev, ST_CLOSED);
-		else if (dev->state != ST_CLOSED || be != ST_CLOSED)
+		/*
+		 * As Linux's blkback: asked to close, the back end goes on serving until the
+		 * front end closes (the guest sees the backend's Closing and lets go, or refuses
+		 * while the disk is in use).  The toolstack waits for our Closed, and says
+		 * "busy" or removes the device (--force) when it does not come.
+		 */
+		if (dev->connected) {
+			fe = read_state(d->plat, dev->fe_path);
+			if (fe != ST_INITIALISED && fe != ST_CONNECTED)
+				begin_disconnect(dev, ST_CLOSED);
+		} else if (dev->state != ST_CLOSED || be != ST_CLOSED) {
 			set_state(dev, ST_CLOSED); /* the toolstack waits for this Closed */
+		}
 		return;
 	}
 	if (!dev->opened && dev_open(dev) < 0)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "pv_netback.h"
+#include "pv_backd_ctl.h"
 
 #define COMP "netback"
 
@@ -769,7 +770,7 @@ int pv_netback_ctl_json(const struct pv_netback_vif *vif, char *buf, size_t len)
 
 #define U(x) (unsigned long long)(x)
 	n = snprintf(buf, len,
-		     "{\"domid\":%u,\"devid\":%u,\"state\":%d,\"ifname\":\"%s\",\"bridge\":\"%s\","
+		     "{\"domid\":%u,\"devid\":%u,\"state\":%d,\"state_name\":\"%s\",\"ifname\":\"%s\",\"bridge\":\"%s\","
 		     "\"queues\":%u,\"split_event_channels\":%u,\"sg\":%u,\"gso_tcpv4\":%u,"
 		     "\"gso_tcpv6\":%u,\"csum\":%u,\"ipv6_csum\":%u,\"rx_notify\":%u,"
 		     "\"rate_bytes\":%llu,\"rate_usec\":%llu,"
@@ -783,7 +784,7 @@ int pv_netback_ctl_json(const struct pv_netback_vif *vif, char *buf, size_t len)
 		     "\"notifications_out\":%llu,\"budget_yields\":%llu,"
 		     "\"spurious_notifications\":%llu,\"storm_masks\":%llu,"
 		     "\"fe_watch_events\":%llu}",
-		     vif->domid, vif->devid, vif->state, vif->ifname, vif->bridge,
+		     vif->domid, vif->devid, vif->state, pv_backd_state_name(vif->state), vif->ifname, vif->bridge,
 		     vif->connected ? vif->nqueues : 0, vif->split, vif->sg, vif->gso4, vif->gso6,
 		     vif->csum, vif->ipv6_csum, vif->rx_notify, U(vif->rate_bytes),
 		     U(vif->rate_usec), U(s->tx_packets), U(s->tx_bytes), U(s->tx_gso),

@@ -21,7 +21,10 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "pv_blkback.h"
 #include "pv_netback.h"
@@ -114,7 +117,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pvio-backd [--platform SPEC] [--foreground] [--log-level error|warn|info|debug]\n"
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
-		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n");
+		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n"
+		"                  [--log-file PATH]\n"
+		"Detached (no --foreground) it logs to syslog (LOG_DAEMON), or to --log-file PATH\n"
+		"(lines with time and pid; also on stderr while it has one).\n"
+		"Under systemd (Type=notify) it reports READY=1 once it serves.\n");
 }
 
 /* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
@@ -220,6 +227,28 @@ static int take_lock(const char *spec, char **path_out)
 	return fd;
 }
 
+/*
+ * On the sim, the lock and the control socket live in pvio-simd's rundir: with no such
+ * directory, the failure would be a missing lock file.  Say what is missing instead.
+ * Returns 1 (and has said why) when the rundir is not there.
+ */
+static int sim_not_running(const char *spec)
+{
+	const char *end;
+	char rundir[4096];
+	struct stat st;
+
+	if (!spec || strncmp(spec, "sim:", 4) || !(end = strrchr(spec, ':')) || end <= spec + 4 ||
+	    (size_t)(end - spec - 4) >= sizeof(rundir))
+		return 0;
+	snprintf(rundir, sizeof(rundir), "%.*s", (int)(end - spec - 4), spec + 4);
+	if (stat(rundir, &st) == 0)
+		return 0;
+	fprintf(stderr, "pvio-backd: pvio-simd is not running in %s (%s: %s): start it with "
+		"pvio-simd --rundir %s\n", rundir, rundir, strerror(errno), rundir);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -234,9 +263,11 @@ int main(int argc, char **argv)
 		{ "test-reorder", required_argument, NULL, 'R' },
 		{ "test-turn-ns", required_argument, NULL, 'T' },
 		{ "max-bounce", required_argument, NULL, 'B' },
+		{ "log-file", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *log_file = NULL;
 	struct pv_backd d = { .ctl_fd = -1, .lock_fd = -1 };
 	const char *spec = NULL, *ctl = NULL, *why = NULL;
 	char *ctl_default = NULL, *end;
@@ -315,6 +346,7 @@ int main(int argc, char **argv)
 			}
 			d.max_bounce = (size_t)v << 20;
 			break;
+		case 'L': log_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -325,6 +357,12 @@ int main(int argc, char **argv)
 	}
 	if (!spec)
 		spec = getenv("PVIO_PLATFORM");
+	if (sim_not_running(spec))
+		return 1;
+	if (log_file && (rc = pv_backd_log_open(PV_LOG_TO_FILE, log_file, 1)) < 0) {
+		fprintf(stderr, "pvio-backd: --log-file %s: %s\n", log_file, strerror(-rc));
+		return 1;
+	}
 	lock_fd = take_lock(spec, &lock_path);
 	if (lock_fd < 0) {
 		if (!lock_path)
@@ -334,13 +372,18 @@ int main(int argc, char **argv)
 				lock_fd == -EBUSY ? "another pvio-backd serves this domain" :
 				strerror(-lock_fd));
 		free(lock_path);
+		pv_backd_log_close();
 		return 1;
 	}
 
 	if (!foreground && pv_daemon_detach(&ready) < 0) {
 		perror("pvio-backd: fork");
+		pv_backd_log_close();
 		return 1;
 	}
+	/* Detached, nobody reads our stderr once we serve: syslog, unless --log-file. */
+	if (!foreground && !log_file)
+		pv_backd_log_open(PV_LOG_TO_SYSLOG, NULL, 1);
 	lock_note_pid(lock_fd);
 	d.lock_fd = lock_fd;
 	/* Restart journals beside the lock: the rundir on sim, /run/pvio on Xen. */
@@ -380,6 +423,12 @@ int main(int argc, char **argv)
 	if (ctl) {
 		int e = pv_backd_ctl_open(&d, ctl);
 
+		if (e == -ENAMETOOLONG) {
+			pv_backd_log(PV_LOG_ERROR, COMP, "control socket %s is too long (%zu bytes): a "
+				     "unix socket path holds at most %zu; use --ctl PATH", ctl,
+				     strlen(ctl), sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			goto out;
+		}
 		if (e < 0) {
 			pv_backd_log(PV_LOG_ERROR, COMP, "control socket %s: %s", ctl, strerror(-e));
 			goto out;
@@ -398,10 +447,15 @@ int main(int argc, char **argv)
 	}
 	pv_backd_log(PV_LOG_INFO, COMP, "serving %s (%s, max %u queues, control %s)", d.root,
 		     d.grant_copy ? "grant copy" : "grant map", d.max_queues, ctl ? ctl : "none");
-	if (!foreground)
+	if (!foreground) {
+		pv_backd_log_stderr_off();
 		pv_daemon_ready(&ready);
+	}
+	/* systemd's Type=notify: the devices are watched and the control socket answers. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%lu", d.root, (unsigned long)getpid());
 	d.last_tick_ns = pv_backd_now_ns();
 	rc = pv_loop_run(d.loop, 1000, tick, &d) < 0;
+	sd_notify(0, "STOPPING=1");
 	pv_backd_log(PV_LOG_INFO, COMP, "stopped");
 out:
 	d.stopping = 1;
@@ -420,5 +474,6 @@ out:
 	close(lock_fd);
 	if (ready >= 0)
 		close(ready); /* never served: the waiting parent exits 1 */
+	pv_backd_log_close();
 	return rc;
 }

@@ -41,9 +41,15 @@ void pv_daemon_ready(int *ready)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+	/*
+	 * stderr too: a detached daemon that kept the terminal's (or a pipe's) stderr would
+	 * write into whatever runs there later, and `pvio-simd ... 2>&1 | head` would never see
+	 * end of file.  Daemons that log say where before this (syslog, a file).
+	 */
 	if (devnull >= 0) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
+		dup2(devnull, 2);
 		close(devnull);
 	}
 	if (*ready >= 0) {

@@ -15,7 +15,7 @@
  */
 int pv_daemon_detach(int *ready);
 
-/* Tells the waiting parent that we serve; stdin and stdout go to /dev/null. */
+/* Tells the waiting parent that we serve; stdin, stdout and stderr go to /dev/null. */
 void pv_daemon_ready(int *ready);
 
 /* Blocks SIGTERM and SIGINT, ignores SIGPIPE; returns a signalfd for the two, or -errno. */

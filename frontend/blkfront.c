@@ -628,6 +628,16 @@ int bf_xenbus_events(struct pv_blkfront *bf)
 
 	if (!xbf_drain_watch(&bf->xb))
 		return 0;
+	/*
+	 * The toolstack asks us to let go (block-detach).  An open handle is a disk in use:
+	 * as Linux's blkfront ("Device in use; refusing to close"), go on; the back end
+	 * serves until we close, and the toolstack says busy, or forces the removal.
+	 */
+	if (xbf_detach_requested(&bf->xb)) {
+		bf->st.detach_requests++;
+		bf_reread_size(bf);
+		return 0;
+	}
 	if (xbf_backend_state(&bf->xb) != XB_CONNECTED) {
 		for (i = 0; i < bf->nq; i++) {
 			rc = process_queue(bf, &bf->q[i]);

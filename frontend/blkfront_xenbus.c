@@ -337,6 +337,7 @@ int pv_blkfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 	rc = xbf_find_backend(&bf->xb, p, "vbd", devid);
 	if (rc < 0)
 		goto fail_quiet;
+	bf->xb.close_waits_closed = 1; /* blkback drains on our Closing, then says Closed */
 	rc = xbf_watch(&bf->xb, "pv_blkfront", devid, bf);
 	if (rc < 0)
 		goto fail_quiet;

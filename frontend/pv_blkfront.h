@@ -137,6 +137,8 @@ struct pv_blkfront_stats {
 	uint64_t indirect_requests;
 	uint64_t bad_responses;           /* unknown id, bad op, overflowed producer */
 	uint64_t errors;                  /* BLKIF_RSP_ERROR / EOPNOTSUPP */
+	uint64_t detach_requests;         /* the toolstack asked us to let go while open:
+					   * the disk was in use, we went on */
 };
 void pv_blkfront_get_stats(struct pv_blkfront *bf, struct pv_blkfront_stats *st);
 

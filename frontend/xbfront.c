@@ -173,6 +173,14 @@ int xbf_backend_state(struct xbf *x)
 	return (int)v;
 }
 
+int xbf_detach_requested(struct xbf *x)
+{
+	uint64_t online;
+
+	return xbf_backend_state(x) == XB_CLOSING &&
+	       xbf_read_uint(x, x->be_path, "online", 1, 1, &online) == 1 && online == 0;
+}
+
 int xbf_drain_watch(struct xbf *x)
 {
 	char *path, *token;
@@ -236,14 +244,16 @@ void xbf_reset_stale(struct xbf *x, uint64_t deadline)
 
 int xbf_close(struct xbf *x, uint64_t deadline)
 {
-	int rc;
+	int rc, detach;
 
 	if (!x->be_path || !x->fe_path || x->closed)
 		return 0;
 	x->closed = 1;
+	detach = x->close_waits_closed && xbf_detach_requested(x);
 	xbf_write_state(x, XB_CLOSING);
 	/* Tolerate a back end that is gone or never started (no state). */
-	rc = xbf_wait_backend(x, ST(XB_UNKNOWN) | ST(XB_CLOSING) | ST(XB_CLOSED), 0, deadline);
+	rc = xbf_wait_backend(x, ST(XB_UNKNOWN) | ST(XB_CLOSED) | (detach ? 0 : ST(XB_CLOSING)), 0,
+			      deadline);
 	xbf_write_state(x, XB_CLOSED);
 	return rc < 0 ? rc : 0;
 }

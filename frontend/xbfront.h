@@ -38,6 +38,12 @@ struct xbf {
 	char token[48];
 	int watching;                  /* a watch on be_path under token is set */
 	int closed;                    /* the Closing -> Closed walk is done */
+	/*
+	 * The back end drains when we leave Connected and only then says Closed: on a
+	 * toolstack's detach (its Closing is already there) the close waits for Closed, so
+	 * that nothing of ours is still mapped when we end our grants (blkfront).
+	 */
+	int close_waits_closed;
 };
 
 uint64_t xbf_now_ms(void);
@@ -78,6 +84,11 @@ void xbf_forget_backend(struct xbf *x);
 int xbf_write_state(struct xbf *x, int state);
 /* The back end's state; XB_UNKNOWN when absent or unreadable (a peer's garbage included). */
 int xbf_backend_state(struct xbf *x);
+/*
+ * 1 if the toolstack asks us to let go of the device (libxl's and pvio-ctl's detach: the
+ * back end's online=0 and state Closing), 0 if not.
+ */
+int xbf_detach_requested(struct xbf *x);
 /* Takes every queued watch event; 1 if one was ours. */
 int xbf_drain_watch(struct xbf *x);
 /*

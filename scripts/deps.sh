@@ -11,7 +11,8 @@
 # apt-get line to run and fails.  Set PVIO_NO_APT=1 to only check.
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev"
+# libsystemd-dev: pvio-backd's sd_notify readiness (the systemd unit is Type=notify).
+build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev libsystemd-dev"
 # clang and its compiler-rt (libFuzzer, sanitizers) build the fuzzers of tests/fuzz/.
 # iproute2: tests/net makes a bridge and reads a TAP's master and flags with ip; with
 # iperf3, ethtool and iputils-ping: tests/netpath (guests in network namespaces).  jq:

@@ -32,6 +32,15 @@
 
 #define PV_SIM_PROTO_VERSION 2
 
+/*
+ * The longest rundir pvio-simd can serve: every domain's sockets live under it, and the
+ * longest, "<rundir>/dom32751/hypercall", must fit a unix socket address (108 bytes with
+ * its NUL on Linux).
+ */
+#define PV_SIM_LONGEST_SOCKET "/dom32751/hypercall"
+#define PV_SIM_SUN_PATH_MAX   108
+#define PV_SIM_RUNDIR_MAX     (PV_SIM_SUN_PATH_MAX - 1 - (sizeof(PV_SIM_LONGEST_SOCKET) - 1))
+
 /* Xen's own grant_table.h defines these too; a file includes one or the other. */
 #ifndef __XEN_PUBLIC_GRANT_TABLE_H__
 /*

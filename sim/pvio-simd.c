@@ -26,9 +26,13 @@
 #include <unistd.h>
 
 #include "pv_daemon.h"
+#include "pv_sim_proto.h"
 #include "pv_loop.h"
 #include "pv_xsd.h"
 #include "sim_hv.h"
+
+_Static_assert(PV_SIM_SUN_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path),
+	       "PV_SIM_SUN_PATH_MAX is this system's unix socket path size");
 
 static void on_signal(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
@@ -103,6 +107,13 @@ int main(int argc, char **argv)
 	if (!rundir || optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (strlen(rundir) > PV_SIM_RUNDIR_MAX) {
+		fprintf(stderr, "pvio-simd: rundir %s is too long (%zu bytes): its sockets "
+			"(e.g. %s" PV_SIM_LONGEST_SOCKET ") must fit a unix socket path of %d "
+			"bytes, so at most %zu bytes\n", rundir, strlen(rundir), rundir,
+			PV_SIM_SUN_PATH_MAX, (size_t)PV_SIM_RUNDIR_MAX);
+		return 1;
 	}
 	if (mkdir(rundir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "pvio-simd: cannot create %s: %s\n", rundir, strerror(errno));

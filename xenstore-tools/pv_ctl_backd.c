@@ -184,6 +184,27 @@ static const char *scan_string(const char *s, char *out, size_t len)
 	return s + 1;
 }
 
+/*
+ * One "name  value" line.  A XenBus state is shown by its name, the number after it; the
+ * daemon's own "state_name" would only repeat it (it is there for --json readers).
+ */
+static void print_member(const char *key, const char *val)
+{
+	char *end;
+	long st;
+
+	if (!strcmp(key, "state_name"))
+		return;
+	if (!strcmp(key, "state")) {
+		st = strtol(val, &end, 10);
+		if (end != val && !*end) {
+			printf("%-20s %s (%ld)\n", key, pv_backd_state_name((int)st), st);
+			return;
+		}
+	}
+	printf("%-20s %s\n", key, val);
+}
+
 int pv_ctl_backd_print_flat(const char *s)
 {
 	char key[64], val[512];
@@ -215,7 +236,7 @@ int pv_ctl_backd_print_flat(const char *s)
 			val[n] = '\0';
 			s += n;
 		}
-		printf("%-20s %s\n", key, val);
+		print_member(key, val);
 		s = skip_ws(s);
 		if (*s == '}')
 			return 0;

@@ -15,6 +15,7 @@
 
 #include "pv_backd_ctl.h"
 #include "pv_ctl_cmd.h"
+#include "pv_ctl_dev.h"
 #include "pv_ctl_disk.h"
 #include "pv_ctl_vbd.h"
 #include "pv_platform.h"
@@ -26,12 +27,18 @@ void pv_ctl_block_usage(FILE *f)
 		"                          attach a disk; DISKSPEC in xl's syntax, e.g.\n"
 		"                          target=/path/disk.img,vdev=xvdb,access=rw,format=raw\n"
 		"                          or /path/disk.img,raw,xvdb,rw, or target=null:[SECTORS]\n"
-		"                          for pvio-backd's null driver; waits up to S (10) seconds\n"
+		"                          for pvio-backd's null driver; an image written by one\n"
+		"                          guest is refused to any other (and twice to one) unless\n"
+		"                          access=w! shares it on purpose; waits up to S (10) seconds\n"
 		"                          for the backend unless --no-wait; -v prints the devid\n"
 		"  block-detach DOM VDEV [--force] [--timeout S]\n"
-		"                          close the backend, wait for Closed (not with --force),\n"
-		"                          remove the device\n"
-		"  block-list DOM [--json] list the domain's virtual block devices\n"
+		"                          ask the guest to let go and wait (S, 10 s) for the back\n"
+		"                          end's Closed, then remove the device; a guest that still\n"
+		"                          holds the disk: \"busy\", exit 1, nothing removed;\n"
+		"                          --force removes it at once, under the guest's I/O\n"
+		"  block-list DOM [--json] list the domain's virtual block devices; of a domain that\n"
+		"                          is gone, the devices it left behind, marked as leftovers\n"
+		"                          (remove each with block-detach DOM VDEV --force)\n"
 		"  block-stats DOM VDEV [--json] [--ctl PATH]\n"
 		"                          pvio-backd's counters for one device\n");
 }
@@ -61,11 +68,88 @@ static int check_target(const char *cmd, const struct pv_ctl_disk *d)
 	return 0;
 }
 
+/* The same image for the sharing check: the device for a block device, else the inode. */
+static int same_image(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
+		return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) && a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Xen's block script (check_sharing): an image written by one guest is attached nowhere
+ * else, not even twice to the same guest, and an image read by some is written by none;
+ * read-only sharing is fine.  access=w! skips the check (the administrator shares it on
+ * purpose, e.g. for a cluster file system); an image attached w! admits readers too.
+ * Images are compared by device and inode, so another path to the same file (a link, a
+ * bind mount, /dev/mapper vs /dev/dm-N) is the same image.  Only the backend domain's
+ * devices are looked at: its paths mean nothing elsewhere.
+ */
+static int check_sharing(const char *cmd, struct pv_platform *p, domid_t fe, domid_t be,
+			 const struct pv_ctl_disk *d)
+{
+	char dir[PV_CTL_PATH_MAX], path[PV_CTL_PATH_MAX * 2 + 16], mode[8];
+	char **fes = NULL, **devs = NULL, *params = NULL;
+	unsigned int nfe = 0, ndev = 0, i, j;
+	struct stat mine, st;
+	int rc = 0;
+
+	if (d->shared || stat(d->target, &mine) < 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "/local/domain/%u/backend/vbd", be);
+	if (pv_xs_directory(p, 0, dir, &fes, &nfe) < 0)
+		return 0; /* no vbd at all */
+	for (i = 0; i < nfe && !rc; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, fes[i]);
+		free(devs);
+		devs = NULL;
+		if (pv_xs_directory(p, 0, path, &devs, &ndev) < 0)
+			continue;
+		for (j = 0; j < ndev && !rc; j++) {
+			char dev[PV_CTL_PATH_MAX + 64];
+			uint32_t devid;
+			domid_t other;
+
+			/* The same vdev again is "already in use", said by the write. */
+			if (pv_ctl_dev_parse_domid_name(fes[i], &other) == 0 && other == fe &&
+			    pv_ctl_dev_parse_devid_name(devs[j], &devid) == 0 && devid == d->devid)
+				continue;
+
+			snprintf(dev, sizeof(dev), "%s/%s/%s", dir, fes[i], devs[j]);
+			if (pv_ctl_dev_read_line(p, dev, "mode", mode, sizeof(mode)) <= 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/params", dev);
+			free(params);
+			params = NULL;
+			if (pv_xs_read(p, 0, path, &params, NULL) < 0 || stat(params, &st) < 0 ||
+			    !same_image(&mine, &st))
+				continue;
+			if (d->readonly && (mode[0] == 'r' || !strcmp(mode, "w!")))
+				continue;
+			rc = pv_ctl_fail(cmd, "%s is already attached %s to domain %s as vbd %s "
+					 "(%s): refusing to %s (access=w! shares it on purpose)",
+					 d->target, mode[0] == 'r' ? "read-only" : "read-write",
+					 fes[i], devs[j], params,
+					 d->readonly ? "share it for reading while it is written" :
+					 "attach it writable twice");
+		}
+	}
+	free(params);
+	free(devs);
+	free(fes);
+	return rc;
+}
+
 /* Why a backend did not answer an attach: the block backend is pvio-backd's, in any domain. */
 static void backd_hint(void *arg, char *buf, size_t len)
 {
-	(void)arg;
-	snprintf(buf, len, "is pvio-backd running?");
+	const struct pv_ctl_disk *d = arg;
+
+	if (!strcmp(d->backendtype, "qdisk"))
+		snprintf(buf, len, "backendtype=qdisk is served by QEMU, not pvio-backd: does the "
+			 "domain have a device model? pvio-backd serves backendtype=phy or pvio");
+	else
+		snprintf(buf, len, "is pvio-backd running?");
 }
 
 static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
@@ -101,8 +185,15 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		goto out;
 	if (pv_ctl_check_domains(cmd, p, fe, be))
 		goto out;
+	/* Nothing serves qdisk on the sim (no QEMU); waiting for it would blame pvio-backd. */
+	if (!strcmp(d->backendtype, "qdisk") && !strcmp(pv_platform_name(p), "sim")) {
+		pv_ctl_fail(cmd, "backendtype=qdisk is QEMU's back end, which the sim platform "
+			    "does not have: pvio-backd serves backendtype=phy (the default) or pvio");
+		goto out;
+	}
 	/* As libxl: the path is only meaningful in the backend's domain; check it when that is ours. */
-	if (d->target[0] && !d->null_disk && be == pv_platform_domid(p) && check_target(cmd, d))
+	if (d->target[0] && !d->null_disk && be == pv_platform_domid(p) &&
+	    (check_target(cmd, d) || check_sharing(cmd, p, fe, be, d)))
 		goto out;
 
 	rc = pv_ctl_vbd_write(p, fe, be, d);
@@ -115,7 +206,7 @@ static int cmd_attach(const char *spec, int argc, char **argv, int verbose)
 		goto out;
 	}
 	if (!a.nowait &&
-	    pv_ctl_attach_wait(cmd, p, "vbd", fe, be, d->devid, a.timeout_ms, backd_hint, NULL))
+	    pv_ctl_attach_wait(cmd, p, "vbd", fe, be, d->devid, a.timeout_ms, backd_hint, d))
 		goto out;
 	if (a.verbose)
 		printf("%u\n", d->devid);
@@ -135,14 +226,30 @@ static int vdev_arg(const char *cmd, const char *s, uint32_t *devid)
 	return 0;
 }
 
+/*
+ * pvio-backd serves on until the guest's front end lets go, as Linux's blkback does: a
+ * front end still Initialised or Connected means the guest holds the disk (a mounted file
+ * system, an open pvio-fuse), which is xl's "busy".  Anything else means the back end did
+ * not finish closing.
+ */
 static void detach_timed_out(const char *cmd, struct pv_platform *p, domid_t fe, uint32_t devid,
 			     int timeout_ms, const char *why)
 {
-	(void)p;
-	(void)fe;
-	(void)devid;
-	pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in place: "
-		    "retry, or use --force", timeout_ms / 1000.0, why);
+	char dir[PV_CTL_PATH_MAX], st[8];
+	long fs = -1;
+
+	pv_ctl_dev_fe_path(dir, sizeof(dir), "vbd", fe, devid);
+	if (pv_ctl_dev_read_line(p, dir, "state", st, sizeof(st)) == 1 && st[0] >= '0' &&
+	    st[0] <= '8' && !st[1])
+		fs = st[0] - '0';
+	if (fs == 3 || fs == 4)
+		pv_ctl_fail(cmd, "busy: domain %u still uses vbd %u (its front end is %s and did "
+			    "not let go within %g s); the device is left in place: release the disk "
+			    "in the guest and retry, or use --force to remove it under the guest's "
+			    "I/O", fe, devid, pv_backd_state_name((int)fs), timeout_ms / 1000.0);
+	else
+		pv_ctl_fail(cmd, "backend did not close within %g s (%s); the device is left in "
+			    "place: retry, or use --force", timeout_ms / 1000.0, why);
 }
 
 static const struct pv_ctl_detach_words vbd_words = {
@@ -187,7 +294,8 @@ static void json_int_or_null(const char *name, int v)
 		printf("\"%s\":%d", name, v);
 }
 
-static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, domid_t fe)
+static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, domid_t fe,
+			    int gone)
 {
 	unsigned int i;
 
@@ -212,6 +320,8 @@ static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, dom
 			pv_ctl_json_puts(stdout, v[i].be_path);
 		else
 			printf("null");
+		if (gone)
+			printf(",\"domain_gone\":true"); /* a leftover: block-detach --force */
 		putchar('}');
 	}
 	printf("]\n");
@@ -225,7 +335,7 @@ static const char *num_or_dash(char *buf, size_t len, int v)
 	return buf;
 }
 
-static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n)
+static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n, int gone)
 {
 	char a[16], b[16], c[16];
 	unsigned int i;
@@ -234,11 +344,12 @@ static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n)
 	printf("%-10s %-6s %-4s %-8s %-8s %-4s %-5s %s\n", "Vdev", "Name", "BE", "FE-state",
 	       "BE-state", "Mode", "Type", "Params");
 	for (i = 0; i < n; i++)
-		printf("%-10u %-6s %-4s %-8s %-8s %-4s %-5s %s\n", v[i].devid,
+		printf("%-10u %-6s %-4s %-8s %-8s %-4s %-5s %s%s\n", v[i].devid,
 		       v[i].dev[0] ? v[i].dev : "-", num_or_dash(a, sizeof(a), v[i].backend_id),
 		       num_or_dash(b, sizeof(b), v[i].fe_state),
 		       num_or_dash(c, sizeof(c), v[i].be_state), v[i].mode[0] ? v[i].mode : "-",
-		       v[i].type[0] ? v[i].type : "-", v[i].params);
+		       v[i].type[0] ? v[i].type : "-", v[i].params,
+		       gone ? "  [leftover: domain gone]" : "");
 }
 
 static int cmd_list(const char *spec, int argc, char **argv, int verbose)
@@ -248,7 +359,7 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 	struct pv_ctl_vbd_info *v;
 	struct pv_ctl_args a;
 	unsigned int n;
-	int rc;
+	int rc, gone;
 	domid_t fe;
 
 	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_LIST, argc, argv, verbose, 1,
@@ -257,7 +368,12 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 		return rc;
 	if (pv_ctl_open_platform(cmd, spec, &p))
 		return PV_CTL_EXIT_FAIL;
-	if (pv_ctl_check_domain(cmd, p, fe, "")) {
+	/*
+	 * A domain that is gone may have left devices behind (destroyed by a toolstack that did
+	 * not remove them): list those, marked, so that they can be found and removed.
+	 */
+	gone = pv_ctl_domain_gone(cmd, p, fe);
+	if (gone < 0) {
 		pv_platform_close(p);
 		return PV_CTL_EXIT_FAIL;
 	}
@@ -265,10 +381,14 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 	pv_platform_close(p);
 	if (rc < 0)
 		return pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
+	if (gone)
+		pv_ctl_leftover_note(cmd, fe, n, "block-detach DOM VDEV --force");
+	if (gone && !n)
+		return PV_CTL_EXIT_FAIL;
 	if (a.json)
-		print_list_json(v, n, fe);
+		print_list_json(v, n, fe, gone);
 	else
-		print_list_text(v, n);
+		print_list_text(v, n, gone);
 	pv_ctl_vbd_list_free(v, n);
 	return PV_CTL_EXIT_OK;
 }

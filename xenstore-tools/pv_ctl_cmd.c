@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pv_backd_ctl.h"
 #include "pv_ctl_backd.h"
@@ -201,6 +202,30 @@ int pv_ctl_check_domain(const char *cmd, struct pv_platform *p, domid_t d, const
 	return 0;
 }
 
+int pv_ctl_domain_gone(const char *cmd, struct pv_platform *p, domid_t d)
+{
+	struct pv_dominfo info;
+	int rc = pv_domain_info(p, d, &info);
+
+	if (rc == -ESRCH)
+		return 1;
+	if (rc < 0) {
+		pv_ctl_fail(cmd, "cannot query domain %u: %s", d, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+void pv_ctl_leftover_note(const char *cmd, domid_t d, unsigned int n, const char *remove)
+{
+	if (n)
+		fprintf(stderr, "pvio-ctl: %s: domain %u does not exist: %u leftover device%s "
+			"(its back end may still hold it); remove with: pvio-ctl %s\n", cmd, d, n,
+			n == 1 ? "" : "s", remove);
+	else
+		fprintf(stderr, "pvio-ctl: %s: domain %u does not exist\n", cmd, d);
+}
+
 int pv_ctl_check_domains(const char *cmd, struct pv_platform *p, domid_t fe, domid_t be)
 {
 	if (pv_ctl_check_domain(cmd, p, fe, "") ||
@@ -264,6 +289,11 @@ int pv_ctl_detach(const char *cmd, struct pv_platform *p, const struct pv_ctl_de
 			return pv_ctl_fail(cmd, "cannot ask %s to close: %s", w->closer,
 					   strerror(-rc));
 		if (!force && rc == 0) {
+			/* Someone at a terminal sees why nothing happens for a while. */
+			if (isatty(2))
+				fprintf(stderr, "pvio-ctl: %s: asked domain %u to release %s %u; "
+					"waiting up to %g s...\n", cmd, fe, w->kind, devid,
+					timeout_ms / 1000.0);
 			pv_ctl_dev_be_path(be_path, sizeof(be_path), w->kind, (domid_t)be, fe, devid);
 			rc = pv_ctl_dev_wait(p, be_path, PV_CTL_WAIT_CLOSED, timeout_ms, why,
 					     sizeof(why));

@@ -99,6 +99,13 @@ int pv_ctl_parse_timeout(const char *s, int *ms);
 int pv_ctl_open_platform(const char *cmd, const char *spec, struct pv_platform **p);
 /* 0 if domain d exists and is not dying; else prints why and returns PV_CTL_EXIT_FAIL. */
 int pv_ctl_check_domain(const char *cmd, struct pv_platform *p, uint16_t d, const char *role);
+/*
+ * For a listing: 1 if domain d does not exist (its devices, if any, are leftovers of a
+ * domain destroyed without removing them), 0 if it does, -1 (printed why) on error.
+ */
+int pv_ctl_domain_gone(const char *cmd, struct pv_platform *p, uint16_t d);
+/* Says domain d is gone and, with n leftovers, how to remove them (remove: a synopsis). */
+void pv_ctl_leftover_note(const char *cmd, uint16_t d, unsigned int n, const char *remove);
 /* The frontend domain and, when another, the backend domain: pv_ctl_check_domain for each. */
 int pv_ctl_check_domains(const char *cmd, struct pv_platform *p, uint16_t fe, uint16_t be);
 /*

@@ -503,3 +503,42 @@ int pv_ctl_dev_scan(struct pv_platform *p, const char *kind, domid_t fe,
 	snprintf(path, sizeof(path), "/local/domain/%u/device/%s", fe, kind);
 	return scan_dir(p, path, tb, call_frontend, 0, &c.fc);
 }
+
+struct remove_all_ctx {
+	struct pv_platform *p;
+	const char *kind;
+	domid_t fe;
+	int removed;
+};
+
+static int remove_all_in(void *arg, domid_t be, const char *dir)
+{
+	struct remove_all_ctx *c = arg;
+	char **devs = NULL;
+	unsigned int n = 0, i;
+	uint32_t devid;
+	int rc;
+
+	rc = pv_xs_directory(c->p, 0, dir, &devs, &n);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (pv_ctl_dev_parse_devid_name(devs[i], &devid) < 0)
+			continue;
+		rc = pv_ctl_dev_remove(c->p, c->kind, c->fe, be, devid);
+		if (rc == 0)
+			c->removed++;
+	}
+	free(devs);
+	return rc;
+}
+
+int pv_ctl_dev_remove_all(struct pv_platform *p, const char *kind, domid_t fe)
+{
+	struct remove_all_ctx c = { p, kind, fe, 0 };
+	int rc = pv_ctl_dev_each_backend(p, 0, kind, fe, remove_all_in, &c);
+
+	return rc < 0 ? rc : c.removed;
+}

@@ -56,6 +56,12 @@ int pv_ctl_dev_txn(struct pv_platform *p, int (*body)(struct pv_platform *p, pv_
  */
 int pv_ctl_dev_remove(struct pv_platform *p, const char *kind, domid_t fe, int be,
 		      uint32_t devid);
+/*
+ * Removes every device of kind that fe has, under every backend domain, without asking
+ * anyone to close (libxl's forced removal, as when a domain is destroyed): each backend
+ * sees its directory go, drains and lets go of its target.  Returns how many, or -errno.
+ */
+int pv_ctl_dev_remove_all(struct pv_platform *p, const char *kind, domid_t fe);
 /* Asks the backend to close for good: online=0 and state=5 (Closing), one transaction. */
 int pv_ctl_dev_close(struct pv_platform *p, const char *kind, domid_t fe, domid_t be,
 		     uint32_t devid);

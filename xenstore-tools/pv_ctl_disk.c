@@ -341,6 +341,10 @@ static int finish(struct spec_state *s)
 	size_t n;
 
 	v = s->pos[P_VDEV];
+	if (!*v && strstr(s->pos[P_TARGET], "vdev="))
+		/* target= takes the rest of the line, commas and all (xl-disk-configuration(5)) */
+		return fail(s, -EINVAL, "vdev is missing: target= must come last, it takes the "
+			    "rest of the spec (here it took '%s')", s->pos[P_TARGET]);
 	if (!*v)
 		return fail(s, -EINVAL, "vdev is missing");
 	if (strlen(v) >= sizeof(d->vdev) || pv_ctl_vdev_to_devid(v, &d->devid) < 0)
@@ -372,8 +376,11 @@ static int finish(struct spec_state *s)
 		d->readonly = 1;
 	else if (!strcmp(v, "w") || !strcmp(v, "rw"))
 		d->readonly = 0;
+	else if (!strcmp(v, "w!") || !strcmp(v, "rw!"))
+		d->shared = 1; /* Xen's block script: "w!" skips the sharing check */
 	else
-		return fail(s, -EINVAL, "bad access '%s' (expected r, ro, rw or w)", v);
+		return fail(s, -EINVAL, "bad access '%s' (expected r, ro, rw, w, or w! to share "
+			    "a writable image)", v);
 
 	v = s->backendtype;
 	if (!*v || !strcmp(v, "phy") || !strcmp(v, "pvio") || !strcmp(v, "qdisk"))

@@ -29,6 +29,7 @@ struct pv_ctl_disk {
 	char format[8];                 /* always "raw" after a successful parse */
 	char backendtype[8];            /* "phy" (default), "pvio" or "qdisk": the type node */
 	int readonly;                   /* access r/ro (default for a cdrom) */
+	int shared;                     /* access w!: writable and shared on purpose */
 	int cdrom;                      /* devtype=cdrom */
 	int discard;                    /* discard-enable: 1 unless no-discard */
 	int backend_domid;              /* backend=<domid>, or -1 when not given */

@@ -296,7 +296,7 @@ static void print_text_header(void)
 	       "handle", "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path");
 }
 
-static void print_text(const struct pv_ctl_vif_info *v, unsigned int n)
+static void print_text(const struct pv_ctl_vif_info *v, unsigned int n, int gone)
 {
 	char mac[18], a[16], b[24], c[24], d[24], e[24];
 	unsigned int i;
@@ -306,11 +306,12 @@ static void print_text(const struct pv_ctl_vif_info *v, unsigned int n)
 			pv_ctl_mac_format(v[i].mac, mac, sizeof(mac));
 		else
 			snprintf(mac, sizeof(mac), "-");
-		printf("%-3u %-2s %-17s %6u %-14s %6s %5s/%-11s %s\n", v[i].devid,
+		printf("%-3u %-2s %-17s %6u %-14s %6s %5s/%-11s %s%s\n", v[i].devid,
 		       col(a, sizeof(a), v[i].backend_id >= 0 ? v[i].backend_id : PV_CTL_ABSENT),
 		       mac, v[i].devid, state_col(b, sizeof(b), v[i].fe_state),
 		       col(c, sizeof(c), v[i].evtch), col(d, sizeof(d), v[i].tx_ref),
-		       col(e, sizeof(e), v[i].rx_ref), v[i].backend_id >= 0 ? v[i].be_path : "-");
+		       col(e, sizeof(e), v[i].rx_ref), v[i].backend_id >= 0 ? v[i].be_path : "-",
+		       gone ? "  [leftover: domain gone]" : "");
 	}
 }
 
@@ -331,7 +332,8 @@ static void json_str(const char *name, const char *s)
 		printf("null");
 }
 
-static void print_json(const struct pv_ctl_vif_info *v, unsigned int n, domid_t fe, int *first)
+static void print_json(const struct pv_ctl_vif_info *v, unsigned int n, domid_t fe, int *first,
+		       int gone)
 {
 	char mac[18];
 	unsigned int i;
@@ -357,6 +359,8 @@ static void print_json(const struct pv_ctl_vif_info *v, unsigned int n, domid_t 
 		json_str("rate", v[i].rate);
 		json_str("script", v[i].script);
 		json_str("backend", v[i].backend_id >= 0 ? v[i].be_path : NULL);
+		if (gone)
+			printf(",\"domain_gone\":true"); /* a leftover: network-detach --force */
 		putchar('}');
 	}
 }
@@ -368,7 +372,7 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 	struct pv_ctl_vif_info *v;
 	struct pv_ctl_args a;
 	unsigned int n;
-	int rc, i, first = 1, ret = PV_CTL_EXIT_OK;
+	int rc, i, first = 1, ret = PV_CTL_EXIT_OK, gone;
 	domid_t fe;
 
 	rc = pv_ctl_parse_args(net_cmds, cmd, PV_CTL_OPTS_LIST, argc, argv, verbose, 0,
@@ -386,7 +390,9 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 		print_text_header();
 	for (i = optind; i < argc; i++) {
 		pv_ctl_parse_domid(argv[i], &fe);
-		if (pv_ctl_check_domain(cmd, p, fe, "")) {
+		/* A domain that is gone: the vifs it left behind, marked (as block-list). */
+		gone = pv_ctl_domain_gone(cmd, p, fe);
+		if (gone < 0) {
 			ret = PV_CTL_EXIT_FAIL; /* as xl: the other domains are still listed */
 			continue;
 		}
@@ -396,10 +402,15 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 					  strerror(-rc));
 			continue;
 		}
+		if (gone) {
+			pv_ctl_leftover_note(cmd, fe, n, "network-detach DOM DEVID --force");
+			if (!n)
+				ret = PV_CTL_EXIT_FAIL;
+		}
 		if (a.json)
-			print_json(v, n, fe, &first);
+			print_json(v, n, fe, &first, gone);
 		else
-			print_text(v, n);
+			print_text(v, n, gone);
 		free(v);
 	}
 	if (a.json)

@@ -31,7 +31,8 @@ static int write_dirs(struct pv_platform *p, pv_xs_txn_t t, domid_t fe, domid_t 
 	if (!rc)
 		rc = pv_ctl_dev_write_node(p, t, be_path, "type", d->backendtype);
 	if (!rc)
-		rc = pv_ctl_dev_write_node(p, t, be_path, "mode", d->readonly ? "r" : "w");
+		rc = pv_ctl_dev_write_node(p, t, be_path, "mode",
+						   d->readonly ? "r" : d->shared ? "w!" : "w");
 	if (!rc)
 		rc = pv_ctl_dev_write_node(p, t, be_path, "device-type", devtype);
 	if (!rc)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "pv_ctl_cmd.h"
+#include "pv_ctl_dev.h"
 #include "pv_platform.h"
 #include "sim/pv_sim.h"
 
@@ -31,7 +32,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pvio-ctl [--platform SPEC] [-v] COMMAND [ARGS]\n"
 		"  domain-create [DOMID]   create a simulated domain (sim only); prints its id\n"
-		"  domain-destroy DOMID    destroy it, releasing its grants, ports and xenstore nodes\n"
+		"  domain-destroy DOMID    destroy it: its disks and vifs are removed first (their\n"
+		"                          back ends let go of them), then its grants, ports and\n"
+		"                          xenstore nodes are released\n"
 		"  domain-list             list the domains\n"
 		"  domain-stats            pvio-simd's counters of refused and hostile input\n");
 	pv_ctl_block_usage(f);
@@ -85,8 +88,22 @@ static int cmd_domain(struct pv_platform *p, const char *cmd, int argc, char **a
 		return rc;
 	}
 	if (!strcmp(cmd, "domain-destroy")) {
+		static const char *const kinds[] = { "vbd", "vif" };
+
 		if (argc != 1 || parse_domid(argv[0], &id) < 0)
 			return -EINVAL;
+		/*
+		 * As libxl (libxl__devices_destroy): the domain's devices go first, forcibly (a
+		 * dying guest answers nobody), so that each back end lets go of its disk or TAP
+		 * and the id can be reused with the same vdev.
+		 */
+		for (i = 0; i < 2; i++) {
+			rc = pv_ctl_dev_remove_all(p, kinds[i], id);
+			if (rc < 0)
+				fprintf(stderr, "pvio-ctl: domain-destroy: cannot remove domain %u's "
+					"%s devices: %s (see block-list / network-list %u)\n", id,
+					kinds[i], strerror(-rc), id);
+		}
 		return pv_sim_domain_destroy(p, id);
 	}
 	if (!strcmp(cmd, "domain-list")) {

@@ -222,7 +222,14 @@ static int sim_open(struct pv_platform *p, const char *arg, const char **errmsg)
 	}
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dom%lu/hypercall", rundir,
 			     domid) >= sizeof(sa.sun_path)) {
-		*errmsg = "sim platform: rundir path too long";
+		/* errmsg points at static text: this one names the rundir, per thread. */
+		static __thread char msg[400];
+
+		snprintf(msg, sizeof(msg), "sim platform: rundir %.*s is too long (%d bytes): "
+			 "pvio-simd's sockets under it must fit a unix socket path of %zu bytes, "
+			 "so at most %zu bytes", (int)(colon - arg), arg, (int)(colon - arg),
+			 sizeof(sa.sun_path), (size_t)PV_SIM_RUNDIR_MAX);
+		*errmsg = msg;
 		rc = -ENAMETOOLONG;
 		goto fail;
 	}

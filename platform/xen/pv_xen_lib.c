@@ -120,7 +120,8 @@ int pv_xenlib_open(struct pv_xenlib **out, const char **errmsg)
 		case ENODEV:
 		case ENXIO:
 			*errmsg = "no Xen hypervisor: /dev/xen/evtchn is missing (is this a Xen "
-				  "domain with xen-evtchn loaded?)";
+				  "domain with xen-evtchn loaded?  Without Xen, run pvio-simd and "
+				  "use --platform sim:RUNDIR:DOMID, or set PVIO_PLATFORM)";
 			return -ENOENT;
 		case EACCES:
 		case EPERM:

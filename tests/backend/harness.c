@@ -91,6 +91,8 @@ int h_stop(void)
 
 /* ---- toolstack ------------------------------------------------------------------------ */
 
+static int fe_w(struct h_fe *f, const char *node, const char *fmt, unsigned int v);
+
 static int xs_w(pv_xs_txn_t t, const char *dir, const char *node, const char *val)
 {
 	char path[256];
@@ -181,10 +183,20 @@ int h_wait_be_state(struct h_fe *f, int state, int ms)
 
 int h_detach(struct h_fe *f)
 {
+	char path[256], *v = NULL;
 	int rc;
 
 	xs_w(0, f->be, "online", "0");
 	xs_w(0, f->be, "state", "5");
+	/*
+	 * pvio-backd serves a connected front end until it lets go (as Linux's blkback): this
+	 * guest, asked to, does (a Linux blkfront with nobody holding the disk).
+	 */
+	snprintf(path, sizeof(path), "%s/state", f->fe);
+	if (pv_xs_read(h_dom[f->domid], 0, path, &v, NULL) == 0 &&
+	    (!strcmp(v, "3") || !strcmp(v, "4")))
+		fe_w(f, "state", "%u", 5);
+	free(v);
 	rc = h_wait_be_state(f, 6, 5000);
 	pv_xs_rm(h_sim.dom0, 0, f->be);
 	pv_xs_rm(h_sim.dom0, 0, f->fe);

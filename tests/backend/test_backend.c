@@ -822,7 +822,10 @@ static void test_detach_inflight(void)
 	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
 	/* Published, not yet kicked: the drain must still serve what was published. */
 	put_burst(&f, 0);
-	/* The toolstack detaches at once, without waiting for any answer. */
+	/*
+	 * The toolstack detaches at once, without waiting for any answer, and the guest lets
+	 * go at once too (the back end serves a connected front end until it does).
+	 */
 	{
 		char path[200];
 
@@ -830,6 +833,8 @@ static void test_detach_inflight(void)
 		pv_xs_write(h_sim.dom0, 0, path, "0", 1);
 		snprintf(path, sizeof(path), "%s/state", f.be);
 		pv_xs_write(h_sim.dom0, 0, path, "5", 1);
+		snprintf(path, sizeof(path), "%s/state", f.fe);
+		pv_xs_write(h_dom[1], 0, path, "5", 1);
 	}
 	CU_ASSERT_EQUAL(h_wait_be_state(&f, 6, 5000), 0);
 	got = collect(&f, seen, 200, &bad);

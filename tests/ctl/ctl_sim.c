@@ -351,8 +351,9 @@ static void test_attach_options(void)
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 file:%s,xvdc,w --no-wait -v", img), 0);
 	CU_ASSERT_STRING_EQUAL(out, "51744\n");
 	CU_ASSERT(xs_is("/local/domain/0/backend/vbd/1/51744/params", img));
-	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 script=foo,vdev=xvdd,target=%s "
-					     "--no-wait", img), 0);
+	/* (read-only, of another image: img is xvdc's, written, and not to be shared) */
+	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 script=foo,vdev=xvdd,access=ro,"
+					     "target=%s --no-wait", roimg), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "note: script= is ignored"));
 	/* A backend domain other than 0 gets the directory, and owns it. */
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 %s,,xvde --no-wait --backend-domid 2",

@@ -123,6 +123,8 @@ static const struct spec_case spec_cases[] = {
 	OK("vdev=xvdc,mode=ro,target=/img", "/img", "xvdc", 51744, 1, 0, 1, "phy", -1, 0, 0),
 	OK("vdev=xvdc,access=r,target=/img", "/img", "xvdc", 51744, 1, 0, 1, "phy", -1, 0, 0),
 	OK("vdev=xvdc,access=w,target=/img", "/img", "xvdc", 51744, 0, 0, 1, "phy", -1, 0, 0),
+	OK("vdev=xvdc,access=w!,target=/img", "/img", "xvdc", 51744, 0, 0, 1, "phy", -1, 0, 0),
+	OK("/img,raw,xvdc,rw!", "/img", "xvdc", 51744, 0, 0, 1, "phy", -1, 0, 0),
 	OK("vdev=xvdb,devtype=disk,target=/img", "/img", "xvdb", 51728, 0, 0, 1, "phy", -1, 0, 0),
 	OK("vdev=xvdb,devtype=cdrom,target=/iso", "/iso", "xvdb", 51728, 1, 1, 1, "phy", -1, 0, 0),
 	OK("vdev=xvdb,backendtype=pvio,target=/img", "/img", "xvdb", 51728, 0, 0, 1, "pvio", -1, 0,
@@ -176,6 +178,8 @@ static const struct spec_case spec_cases[] = {
 	BAD("vdev=xvdb", -EINVAL, "target is missing"),
 	BAD("/tmp/d.img,raw,,rw", -EINVAL, "vdev is missing"),
 	BAD("target=/tmp/d.img,vdev=xvdb", -EINVAL, "vdev is missing"), /* target= eats vdev= */
+	BAD("target=/tmp/d.img,vdev=xvdb", -EINVAL, "target= must come last, it takes the rest"),
+	BAD("/x,raw,xvdb,w!x", -EINVAL, "or w! to share"),
 	BAD("foo=bar,vdev=xvdb,target=/x", -EINVAL, "unknown key 'foo'"),
 	BAD("=bar,vdev=xvdb,target=/x", -EINVAL, "key is missing"),
 	BAD("vdev=xvdb,vdev=xvdc,target=/x", -EINVAL, "vdev given twice"),

@@ -751,6 +751,8 @@ static int disk_detach(void)
 	snprintf(tmp.be, sizeof(tmp.be), "%s", disk.be);
 	xs_w(sim.dom0, 0, disk.be, "online", "0");
 	xs_w(sim.dom0, 0, disk.be, "state", "5");
+	/* blkback serves a connected front end until it lets go: this guest, asked, does. */
+	xs_w(dom[3], 0, disk.fe, "state", "5");
 	rc = wait_be(&tmp, 6, 5000);
 	pv_xs_rm(sim.dom0, 0, disk.be);
 	pv_xs_rm(sim.dom0, 0, disk.fe);
