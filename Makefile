@@ -203,6 +203,13 @@ TEST_LIBS_netfront := $(PLAT_LIBS)
 # The net path end to end (needs pvio-tap built); its back end is tests/netfront's fake.
 TEST_DEPS_netpath := $(SIMTEST) $(BUILD)/tests/netfront/fake_netback.o $(FRONT_LIB) $(PLAT_LIB) $(BUILD)/bin/pvio-tap
 TEST_LIBS_netpath := $(PLAT_LIBS)
+# pvio-fuse end to end: its usage errors (tests/fuse), queue depth and data under fio
+# (tests/fuseqd), each with a real pvio-simd and pvio-backd.
+FUSE_TEST_BINS := $(BUILD)/bin/pvio-fuse $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-ctl $(BUILD)/bin/pvio-simd
+TEST_DEPS_fuse := $(SIMTEST) $(PLAT_LIB) $(FUSE_TEST_BINS)
+TEST_LIBS_fuse := $(PLAT_LIBS)
+TEST_DEPS_fuseqd := $(SIMTEST) $(PLAT_LIB) $(FUSE_TEST_BINS)
+TEST_LIBS_fuseqd := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)
 $(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd -Ibackend -Ifrontend -Ixenstore-tools))

@@ -3,34 +3,72 @@
  * pvio-fuse - a sim (or Xen) guest's virtual disk as a regular file, so that standard
  * tools (mkfs, fsck, fio, qemu-img ...) can use it unchanged:
  *
- *     pvio-fuse --platform sim:<rundir>:<domid> --vdev xvdb|<devid> [fuse options] MOUNTPOINT
+ *     pvio-fuse --platform sim:<rundir>:<domid> --vdev xvdb|<devid> [--threads N]
+ *               [--stats] [fuse options] MOUNTPOINT
  *
  * MOUNTPOINT/disk is the disk: its size, read, write, fsync (a cache flush on the back
  * end), fallocate(PUNCH_HOLE) (a discard, when the back end offers it).  Reads and writes
  * need no alignment: partial sectors are read, modified and written back.
  *
- * The FUSE loop is single-threaded (a blkfront handle is used by one thread at a time).
+ * By default the FUSE loop is single-threaded and calls blkfront's synchronous API: one
+ * request in flight at a time.  --threads N runs libfuse's multi-threaded loop with up to
+ * N workers; a blkfront handle is used by one thread at a time (pv_blkfront.h), so one I/O
+ * thread owns it and the workers hand it their requests (struct mt below), which puts as
+ * many requests on the rings at once as the workers have.
+ *
  * On unmount, SIGTERM or SIGINT the disk is flushed and the device closed through the
  * XenBus Closing -> Closed handshake.
  */
-#define FUSE_USE_VERSION 31
+#define FUSE_USE_VERSION 312
 
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "pv_blkfront.h"
 
-#define CHUNK (1u << 20) /* bytes moved per blkfront call */
+#define CHUNK (1u << 20)  /* bytes moved per blkfront call */
+#define MAX_SECTOR 4096u  /* the largest sector-size we read-modify-write (on the stack) */
+#define MAX_THREADS 256u
+
+/*
+ * One request handed by a FUSE worker to the I/O thread.  The worker sleeps on cv until
+ * the I/O thread has set done; the request lives on the worker's stack.
+ */
+struct mt_req {
+	struct pv_blkfront_io io;
+	pthread_cond_t cv;
+	int done, status;
+	struct mt_req *next;
+};
+
+/*
+ * The multi-threaded mode's I/O thread and its queue.  Everything below lock is shared by
+ * the workers and the I/O thread; inflight and peak only by the I/O thread.
+ */
+struct mt {
+	pthread_t thread;
+	int running;
+	int efd;                   /* eventfd: wakes the I/O thread (new request, stop) */
+	pthread_mutex_t lock;
+	struct mt_req *head, **tail; /* submitted by workers, not yet taken */
+	int stop;
+	unsigned int inflight;     /* taken and not completed (I/O thread only) */
+	unsigned int peak;         /* most at once */
+	uint64_t requests;
+};
 
 static struct {
 	const char *spec;
@@ -40,8 +78,12 @@ static struct {
 	struct pv_blkfront_info info;
 	uint64_t size;       /* bytes, a multiple of the sector size */
 	unsigned int ss;
-	uint8_t *bounce;     /* two sectors for read-modify-write */
-} g;
+	unsigned int threads; /* 1: fuse_loop() and blkfront's synchronous API */
+	/* Read-modify-write of a partial sector excludes all other I/O (see disk_io). */
+	pthread_rwlock_t rmw;
+	struct mt mt;
+} g = { .threads = 1, .rmw = PTHREAD_RWLOCK_INITIALIZER,
+	.mt = { .efd = -1, .lock = PTHREAD_MUTEX_INITIALIZER } };
 
 static const char disk_name[] = "disk";
 
@@ -68,6 +110,10 @@ static int dev_open(const char **why)
 	pv_blkfront_info(g.bf, &g.info);
 	g.ss = g.info.sector_size;
 	g.size = g.info.sectors * 512u / g.ss * g.ss;
+	if (g.ss > MAX_SECTOR || (g.ss & (g.ss - 1))) {
+		*why = "sector-size not supported";
+		return -EPROTO; /* dev_close() undoes the rest */
+	}
 	return 0;
 }
 
@@ -89,45 +135,240 @@ static int dev_close(void)
 	return rc;
 }
 
+/* ---- the I/O thread (--threads N > 1) ---------------------------------------------------- */
+
+/* Called by pv_blkfront_poll() in the I/O thread. */
+static void mt_done(struct pv_blkfront_io *io, int status)
+{
+	struct mt_req *r = io->opaque;
+
+	g.mt.inflight--;
+	pthread_mutex_lock(&g.mt.lock);
+	r->status = status;
+	r->done = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&g.mt.lock);
+}
+
+static void mt_finish(struct mt_req *r, int status)
+{
+	r->io.opaque = r;
+	g.mt.inflight++;
+	mt_done(&r->io, status);
+}
+
+/*
+ * Takes the workers' requests, submits them, and waits for responses, new requests or
+ * the back end's xenstore nodes changing.  Requests the rings cannot take yet (-EAGAIN)
+ * wait in order in a local list until responses free room.
+ */
+static void *mt_main(void *arg)
+{
+	struct mt_req *wait_head = NULL, **wait_tail = &wait_head, *r;
+	int evfd = pv_evtchn_fd(g.p), xsfd = pv_xs_watch_fd(g.p), failed = 0;
+
+	(void)arg;
+	for (;;) {
+		struct pollfd pfd[3];
+		uint64_t v;
+		int n, stop, progress;
+
+		pthread_mutex_lock(&g.mt.lock);
+		*wait_tail = g.mt.head;
+		if (g.mt.head)
+			wait_tail = g.mt.tail;
+		g.mt.head = NULL;
+		g.mt.tail = &g.mt.head;
+		stop = g.mt.stop;
+		pthread_mutex_unlock(&g.mt.lock);
+
+		while ((r = wait_head) != NULL) {
+			int rc;
+
+			r->io.done = mt_done;
+			r->io.opaque = r;
+			rc = pv_blkfront_submit(g.bf, &r->io);
+			if (rc == -EAGAIN)
+				break;
+			wait_head = r->next;
+			if (!wait_head)
+				wait_tail = &wait_head;
+			if (rc < 0) {
+				mt_finish(r, rc);
+				continue;
+			}
+			g.mt.requests++;
+			if (++g.mt.inflight > g.mt.peak)
+				g.mt.peak = g.mt.inflight;
+		}
+		pv_blkfront_kick(g.bf);
+		/*
+		 * Non-blocking polls until one completes nothing: that one has also asked the back
+		 * end for an event at the next response (pv_ring_final_check_responses), so the
+		 * poll() below cannot miss it.
+		 */
+		progress = 0;
+		while ((n = pv_blkfront_poll(g.bf, 0)) > 0)
+			progress = 1;
+		if (n < 0)
+			failed = 1; /* every io in flight completed; submit() now fails at once */
+		if (wait_head && (progress || failed))
+			continue; /* room on the rings, or submit() fails them now */
+		if (stop && !wait_head && !g.mt.inflight)
+			break;
+
+		pfd[0] = (struct pollfd){ .fd = g.mt.efd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = evfd, .events = POLLIN };
+		/* A failed handle no longer drains the watch: do not spin on it. */
+		pfd[2] = (struct pollfd){ .fd = failed ? -1 : xsfd, .events = POLLIN };
+		/* A finite wait when requests are waiting for room: a back end that frees slots
+		 * without an event for us must not stall them for good. */
+		if (poll(pfd, 3, wait_head ? 100 : -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			(void)!read(g.mt.efd, &v, sizeof(v));
+	}
+	/* Out of the loop by a poll() error: nobody may be left waiting. */
+	while ((r = wait_head) != NULL) {
+		wait_head = r->next;
+		mt_finish(r, -EIO);
+	}
+	return NULL;
+}
+
+static int mt_start(void)
+{
+	int rc;
+
+	g.mt.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g.mt.efd < 0)
+		return -errno;
+	g.mt.tail = &g.mt.head;
+	g.mt.stop = 0;
+	rc = pthread_create(&g.mt.thread, NULL, mt_main, NULL);
+	if (rc) {
+		close(g.mt.efd);
+		g.mt.efd = -1;
+		return -rc;
+	}
+	g.mt.running = 1;
+	return 0;
+}
+
+static void mt_kick(void)
+{
+	uint64_t one = 1;
+
+	(void)!write(g.mt.efd, &one, sizeof(one));
+}
+
+/* After the FUSE loop ended (no worker left): completes what is in flight and joins. */
+static void mt_stop(void)
+{
+	if (!g.mt.running)
+		return;
+	pthread_mutex_lock(&g.mt.lock);
+	g.mt.stop = 1;
+	pthread_mutex_unlock(&g.mt.lock);
+	mt_kick();
+	pthread_join(g.mt.thread, NULL);
+	g.mt.running = 0;
+	close(g.mt.efd);
+	g.mt.efd = -1;
+}
+
+/* Queues io for the I/O thread and waits for its status. */
+static int mt_run(struct pv_blkfront_io *io)
+{
+	struct mt_req r = { .io = *io };
+	int rc;
+
+	pthread_cond_init(&r.cv, NULL);
+	pthread_mutex_lock(&g.mt.lock);
+	*g.mt.tail = &r;
+	g.mt.tail = &r.next;
+	pthread_mutex_unlock(&g.mt.lock);
+	mt_kick();
+	pthread_mutex_lock(&g.mt.lock);
+	while (!r.done)
+		pthread_cond_wait(&r.cv, &g.mt.lock);
+	rc = r.status;
+	pthread_mutex_unlock(&g.mt.lock);
+	pthread_cond_destroy(&r.cv);
+	return rc;
+}
+
+/* One blkfront operation, by the synchronous API or through the I/O thread. */
+static int blk_io(enum pv_blkfront_op op, void *buf, size_t len, uint64_t off)
+{
+	struct pv_blkfront_io io = { .op = op, .offset = off, .len = len, .buf = buf };
+	ssize_t r;
+
+	if (g.mt.running)
+		return mt_run(&io);
+	g.mt.requests++; /* one thread: nobody else counts */
+	switch (op) {
+	case PV_BLKFRONT_READ:
+		r = pv_blkfront_pread(g.bf, buf, len, off);
+		break;
+	case PV_BLKFRONT_WRITE:
+		r = pv_blkfront_pwrite(g.bf, buf, len, off);
+		break;
+	case PV_BLKFRONT_FLUSH:
+		r = pv_blkfront_flush(g.bf);
+		break;
+	default:
+		r = pv_blkfront_discard(g.bf, off, len);
+		break;
+	}
+	return r < 0 ? (int)r : 0;
+}
+
 /*
  * Reads or writes [off, off + len) of the disk, any alignment.  Whole sectors move
- * straight between buf and blkfront; a partial sector at either end goes through the
- * bounce buffer (read, patch, write back).
+ * straight between buf and blkfront; a partial sector at either end goes through a
+ * bounce buffer (read, patch, write back).  With several workers, that read-modify-write
+ * holds the rmw lock exclusively, so that no other request can land on the sector
+ * between its read and its write and be undone by it; whole-sector I/O shares the lock.
  */
 static int disk_io(int write, uint8_t *buf, size_t len, uint64_t off)
 {
 	const uint64_t mask = g.ss - 1;
+	uint8_t bounce[MAX_SECTOR];
 
 	while (len) {
 		uint64_t head = off & mask;
 		size_t n;
-		ssize_t r;
+		int r;
 
 		if (head || len < g.ss) {
 			/* One partial sector. */
 			uint64_t sec = off - head;
 
 			n = g.ss - head < len ? g.ss - head : len;
-			r = pv_blkfront_pread(g.bf, g.bounce, g.ss, sec);
-			if (r < 0)
-				return (int)r;
-			if (write) {
-				memcpy(g.bounce + head, buf, n);
-				r = pv_blkfront_pwrite(g.bf, g.bounce, g.ss, sec);
-				if (r < 0)
-					return (int)r;
-			} else {
-				memcpy(buf, g.bounce + head, n);
+			if (write)
+				pthread_rwlock_wrlock(&g.rmw);
+			else
+				pthread_rwlock_rdlock(&g.rmw);
+			r = blk_io(PV_BLKFRONT_READ, bounce, g.ss, sec);
+			if (r == 0 && write) {
+				memcpy(bounce + head, buf, n);
+				r = blk_io(PV_BLKFRONT_WRITE, bounce, g.ss, sec);
+			} else if (r == 0) {
+				memcpy(buf, bounce + head, n);
 			}
+			pthread_rwlock_unlock(&g.rmw);
 		} else {
 			/* Whole sectors, up to a chunk. */
 			n = len & ~(size_t)mask;
 			if (n > CHUNK)
 				n = CHUNK;
-			r = write ? pv_blkfront_pwrite(g.bf, buf, n, off) : pv_blkfront_pread(g.bf, buf, n, off);
-			if (r < 0)
-				return (int)r;
+			pthread_rwlock_rdlock(&g.rmw);
+			r = blk_io(write ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ, buf, n, off);
+			pthread_rwlock_unlock(&g.rmw);
 		}
+		if (r < 0)
+			return r;
 		buf += n;
 		off += n;
 		len -= n;
@@ -228,7 +469,7 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	(void)fi;
 	if (!g.info.flush && !g.info.barrier)
 		return 0; /* no volatile cache to flush, as far as the back end tells */
-	rc = pv_blkfront_flush(g.bf);
+	rc = blk_io(PV_BLKFRONT_FLUSH, NULL, 0, 0);
 	return rc == -EOPNOTSUPP ? 0 : rc;
 }
 
@@ -290,7 +531,11 @@ static int op_fallocate(const char *path, int mode, off_t off, off_t len, struct
 	b = end & ~(uint64_t)(g.ss - 1);
 	if (a >= b)
 		return zero_range(start, end); /* no whole sector inside */
-	rc = pv_blkfront_discard(g.bf, a, b - a);
+	if (b - a > SIZE_MAX)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&g.rmw);
+	rc = blk_io(PV_BLKFRONT_DISCARD, NULL, (size_t)(b - a), a);
+	pthread_rwlock_unlock(&g.rmw);
 	if (rc < 0)
 		return rc;
 	rc = zero_range(start, a);
@@ -308,7 +553,10 @@ static int op_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg);
+
 static const struct fuse_operations ops = {
+	.init = op_init,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.open = op_open,
@@ -362,8 +610,11 @@ static int parse_vdev(const char *s, unsigned int *devid)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-fuse --platform SPEC --vdev xvdX|DEVID [fuse options] MOUNTPOINT\n"
-		   "  SPEC: sim:<rundir>:<domid> (pvio-simd) or xen; MOUNTPOINT/disk is the disk\n");
+	fprintf(f, "usage: pvio-fuse --platform SPEC --vdev xvdX|DEVID [--threads N] [--stats]\n"
+		   "                 [fuse options] MOUNTPOINT\n"
+		   "  SPEC: sim:<rundir>:<domid> (pvio-simd) or xen; MOUNTPOINT/disk is the disk\n"
+		   "  --threads N: up to N FUSE workers, so up to N requests in flight (default 1)\n"
+		   "  --stats: at exit, print the requests made and the most in flight at once\n");
 }
 
 /* "sim:<dir>:<id>" with dir made absolute: a daemonized process runs in "/". */
@@ -384,14 +635,41 @@ static char *absolute_spec(const char *spec)
 	return out ? out : strdup(spec);
 }
 
+/* Lets the kernel send as many requests at once as we have workers to take them. */
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)cfg;
+	if (g.threads > 1 && conn->max_background < 2 * g.threads) {
+		conn->max_background = 2 * g.threads;
+		conn->congestion_threshold = 2 * g.threads * 3 / 4;
+	}
+	return NULL;
+}
+
+static int parse_threads(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > MAX_THREADS)
+		return -EINVAL;
+	g.threads = (unsigned int)v;
+	return 0;
+}
+
+/*
+ * What the command line gave.  spec_arg and vdev point into argv (never freed); spec
+ * is ours (absolute_spec()).
+ */
 int main(int argc, char **argv)
 {
 	struct fuse_cmdline_opts fo = { 0 };
 	struct fuse_args args;
+	struct fuse_loop_config *lc = NULL;
 	struct fuse *f = NULL;
 	char **av, *spec = NULL;
-	const char *vdev = NULL, *why = "";
-	int ac = 0, i, rc, status = 1;
+	const char *spec_arg = NULL, *vdev = NULL, *threads = NULL, *why = "";
+	int ac = 0, i, rc, status = 1, stats = 0;
 
 	av = calloc((size_t)argc + 1, sizeof(*av));
 	if (!av)
@@ -399,13 +677,19 @@ int main(int argc, char **argv)
 	av[ac++] = argv[0];
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--platform") == 0 && i + 1 < argc)
-			spec = argv[++i];
+			spec_arg = argv[++i];
 		else if (strncmp(argv[i], "--platform=", 11) == 0)
-			spec = argv[i] + 11;
+			spec_arg = argv[i] + 11;
 		else if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
 			vdev = argv[++i];
 		else if (strncmp(argv[i], "--vdev=", 7) == 0)
 			vdev = argv[i] + 7;
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			threads = argv[++i];
+		else if (strncmp(argv[i], "--threads=", 10) == 0)
+			threads = argv[i] + 10;
+		else if (strcmp(argv[i], "--stats") == 0)
+			stats = 1;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			free(av);
@@ -419,13 +703,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-fuse: %s\n", vdev ? "bad --vdev" : "--vdev is required");
 		goto out;
 	}
-	if (fuse_parse_cmdline(&args, &fo) != 0 || !fo.mountpoint) {
+	if (threads && parse_threads(threads) < 0) {
 		usage(stderr);
+		fprintf(stderr, "pvio-fuse: bad --threads (1 to %u)\n", MAX_THREADS);
 		goto out;
 	}
-	g.spec = spec = absolute_spec(spec ? spec : (getenv("PVIO_PLATFORM") ? getenv("PVIO_PLATFORM") : "xen"));
-	g.bounce = malloc(4096);
-	if (!spec || !g.bounce)
+	/* libfuse says what is wrong with a bad mount point or option itself. */
+	if (fuse_parse_cmdline(&args, &fo) != 0)
+		goto out;
+	if (!fo.mountpoint) {
+		usage(stderr);
+		fprintf(stderr, "pvio-fuse: MOUNTPOINT is missing\n");
+		goto out;
+	}
+	if (!spec_arg)
+		spec_arg = getenv("PVIO_PLATFORM") ? getenv("PVIO_PLATFORM") : "xen";
+	g.spec = spec = absolute_spec(spec_arg);
+	if (!spec)
 		goto out;
 
 	/*
@@ -436,7 +730,7 @@ int main(int argc, char **argv)
 	rc = dev_open(&why);
 	if (rc < 0) {
 		fprintf(stderr, "pvio-fuse: %s: %s: %s\n", g.spec, why ? why : "", strerror(-rc));
-		goto out;
+		goto out_dev;
 	}
 	f = fuse_new(&args, &ops, sizeof(ops), NULL);
 	if (!f)
@@ -452,10 +746,25 @@ int main(int argc, char **argv)
 		if (dev_open(&why) < 0)
 			goto out_signals;
 	}
-	/* Single-threaded on purpose: one thread at a time per blkfront handle. */
 	/* libfuse returns the signal's number when SIGTERM/SIGINT/SIGHUP ended the loop. */
-	rc = fuse_loop(f);
+	if (g.threads == 1) {
+		/* One request at a time, blkfront's synchronous API straight from the loop. */
+		rc = fuse_loop(f);
+	} else {
+		lc = fuse_loop_cfg_create();
+		if (!lc || (rc = mt_start()) < 0) {
+			fprintf(stderr, "pvio-fuse: cannot start the I/O thread\n");
+			goto out_signals;
+		}
+		fuse_loop_cfg_set_max_threads(lc, g.threads);
+		fuse_loop_cfg_set_idle_threads(lc, g.threads);
+		rc = fuse_loop_mt(f, lc);
+		mt_stop();
+	}
 	status = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
+	if (stats)
+		fprintf(stderr, "pvio-fuse: threads %u, requests %llu, most in flight %u\n", g.threads,
+			(unsigned long long)g.mt.requests, g.threads > 1 ? g.mt.peak : 1u);
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
@@ -467,10 +776,11 @@ out_dev:
 	if (f)
 		fuse_destroy(f);
 out:
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	free(spec);
-	free(g.bounce);
 	free(av);
 	return status;
 }
