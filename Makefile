@@ -254,10 +254,16 @@ fresh-check:
 	$(Q)bash tests/fresh/run.sh
 .PHONY: fresh-check
 
+MAN1 := $(wildcard docs/man/*.1)
+MAN8 := $(wildcard docs/man/*.8)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(RING_HEADERS) platform/pv_platform.h $(GRANT_HEADERS) $(DESTDIR)$(PREFIX)/include/pvio/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build
