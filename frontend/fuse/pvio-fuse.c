@@ -12,9 +12,9 @@
  *
  * By default the FUSE loop is single-threaded and calls blkfront's synchronous API: one
  * request in flight at a time.  --threads N runs libfuse's multi-threaded loop with up to
- * N workers; a blkfront handle is used by one thread at a time (pv_blkfront.h), so one I/O
- * thread owns it and the workers hand it their requests (struct mt below), which puts as
- * many requests on the rings at once as the workers have.
+ * N workers; a blkfront handle is used by one thread at a time, so the workers go through
+ * pv_blkfront_mt_io() (pv_blkfront.h): an I/O thread owns the handle and puts as many
+ * requests on the rings at once as the workers have.
  *
  * On unmount, SIGTERM or SIGINT the disk is flushed and the device closed through the
  * XenBus Closing -> Closed handshake.
@@ -26,14 +26,12 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,33 +40,6 @@
 #define CHUNK (1u << 20)  /* bytes moved per blkfront call */
 #define MAX_SECTOR 4096u  /* the largest sector-size we read-modify-write (on the stack) */
 #define MAX_THREADS 256u
-
-/*
- * One request handed by a FUSE worker to the I/O thread.  The worker sleeps on cv until
- * the I/O thread has set done; the request lives on the worker's stack.
- */
-struct mt_req {
-	struct pv_blkfront_io io;
-	pthread_cond_t cv;
-	int done, status;
-	struct mt_req *next;
-};
-
-/*
- * The multi-threaded mode's I/O thread and its queue.  Everything below lock is shared by
- * the workers and the I/O thread; inflight and peak only by the I/O thread.
- */
-struct mt {
-	pthread_t thread;
-	int running;
-	int efd;                   /* eventfd: wakes the I/O thread (new request, stop) */
-	pthread_mutex_t lock;
-	struct mt_req *head, **tail; /* submitted by workers, not yet taken */
-	int stop;
-	unsigned int inflight;     /* taken and not completed (I/O thread only) */
-	unsigned int peak;         /* most at once */
-	uint64_t requests;
-};
 
 static struct {
 	const char *spec;
@@ -81,9 +52,9 @@ static struct {
 	unsigned int threads; /* 1: fuse_loop() and blkfront's synchronous API */
 	/* Read-modify-write of a partial sector excludes all other I/O (see disk_io). */
 	pthread_rwlock_t rmw;
-	struct mt mt;
-} g = { .threads = 1, .rmw = PTHREAD_RWLOCK_INITIALIZER,
-	.mt = { .efd = -1, .lock = PTHREAD_MUTEX_INITIALIZER } };
+	struct pv_blkfront_mt *mt;  /* --threads > 1: the I/O thread (pv_blkfront.h) */
+	uint64_t ios;               /* single-threaded: blkfront calls made */
+} g = { .threads = 1, .rmw = PTHREAD_RWLOCK_INITIALIZER };
 
 static const char disk_name[] = "disk";
 
@@ -135,178 +106,14 @@ static int dev_close(void)
 	return rc;
 }
 
-/* ---- the I/O thread (--threads N > 1) ---------------------------------------------------- */
-
-/* Called by pv_blkfront_poll() in the I/O thread. */
-static void mt_done(struct pv_blkfront_io *io, int status)
-{
-	struct mt_req *r = io->opaque;
-
-	g.mt.inflight--;
-	pthread_mutex_lock(&g.mt.lock);
-	r->status = status;
-	r->done = 1;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&g.mt.lock);
-}
-
-static void mt_finish(struct mt_req *r, int status)
-{
-	r->io.opaque = r;
-	g.mt.inflight++;
-	mt_done(&r->io, status);
-}
-
-/*
- * Takes the workers' requests, submits them, and waits for responses, new requests or
- * the back end's xenstore nodes changing.  Requests the rings cannot take yet (-EAGAIN)
- * wait in order in a local list until responses free room.
- */
-static void *mt_main(void *arg)
-{
-	struct mt_req *wait_head = NULL, **wait_tail = &wait_head, *r;
-	int evfd = pv_evtchn_fd(g.p), xsfd = pv_xs_watch_fd(g.p), failed = 0;
-
-	(void)arg;
-	for (;;) {
-		struct pollfd pfd[3];
-		uint64_t v;
-		int n, stop, progress;
-
-		pthread_mutex_lock(&g.mt.lock);
-		*wait_tail = g.mt.head;
-		if (g.mt.head)
-			wait_tail = g.mt.tail;
-		g.mt.head = NULL;
-		g.mt.tail = &g.mt.head;
-		stop = g.mt.stop;
-		pthread_mutex_unlock(&g.mt.lock);
-
-		while ((r = wait_head) != NULL) {
-			int rc;
-
-			r->io.done = mt_done;
-			r->io.opaque = r;
-			rc = pv_blkfront_submit(g.bf, &r->io);
-			if (rc == -EAGAIN)
-				break;
-			wait_head = r->next;
-			if (!wait_head)
-				wait_tail = &wait_head;
-			if (rc < 0) {
-				mt_finish(r, rc);
-				continue;
-			}
-			g.mt.requests++;
-			if (++g.mt.inflight > g.mt.peak)
-				g.mt.peak = g.mt.inflight;
-		}
-		pv_blkfront_kick(g.bf);
-		/*
-		 * Non-blocking polls until one completes nothing: that one has also asked the back
-		 * end for an event at the next response (pv_ring_final_check_responses), so the
-		 * poll() below cannot miss it.
-		 */
-		progress = 0;
-		while ((n = pv_blkfront_poll(g.bf, 0)) > 0)
-			progress = 1;
-		if (n < 0)
-			failed = 1; /* every io in flight completed; submit() now fails at once */
-		if (wait_head && (progress || failed))
-			continue; /* room on the rings, or submit() fails them now */
-		if (stop && !wait_head && !g.mt.inflight)
-			break;
-
-		pfd[0] = (struct pollfd){ .fd = g.mt.efd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = evfd, .events = POLLIN };
-		/* A failed handle no longer drains the watch: do not spin on it. */
-		pfd[2] = (struct pollfd){ .fd = failed ? -1 : xsfd, .events = POLLIN };
-		/* A finite wait when requests are waiting for room: a back end that frees slots
-		 * without an event for us must not stall them for good. */
-		if (poll(pfd, 3, wait_head ? 100 : -1) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents & POLLIN)
-			(void)!read(g.mt.efd, &v, sizeof(v));
-	}
-	/* Out of the loop by a poll() error: nobody may be left waiting. */
-	while ((r = wait_head) != NULL) {
-		wait_head = r->next;
-		mt_finish(r, -EIO);
-	}
-	return NULL;
-}
-
-static int mt_start(void)
-{
-	int rc;
-
-	g.mt.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (g.mt.efd < 0)
-		return -errno;
-	g.mt.tail = &g.mt.head;
-	g.mt.stop = 0;
-	rc = pthread_create(&g.mt.thread, NULL, mt_main, NULL);
-	if (rc) {
-		close(g.mt.efd);
-		g.mt.efd = -1;
-		return -rc;
-	}
-	g.mt.running = 1;
-	return 0;
-}
-
-static void mt_kick(void)
-{
-	uint64_t one = 1;
-
-	(void)!write(g.mt.efd, &one, sizeof(one));
-}
-
-/* After the FUSE loop ended (no worker left): completes what is in flight and joins. */
-static void mt_stop(void)
-{
-	if (!g.mt.running)
-		return;
-	pthread_mutex_lock(&g.mt.lock);
-	g.mt.stop = 1;
-	pthread_mutex_unlock(&g.mt.lock);
-	mt_kick();
-	pthread_join(g.mt.thread, NULL);
-	g.mt.running = 0;
-	close(g.mt.efd);
-	g.mt.efd = -1;
-}
-
-/* Queues io for the I/O thread and waits for its status. */
-static int mt_run(struct pv_blkfront_io *io)
-{
-	struct mt_req r = { .io = *io };
-	int rc;
-
-	pthread_cond_init(&r.cv, NULL);
-	pthread_mutex_lock(&g.mt.lock);
-	*g.mt.tail = &r;
-	g.mt.tail = &r.next;
-	pthread_mutex_unlock(&g.mt.lock);
-	mt_kick();
-	pthread_mutex_lock(&g.mt.lock);
-	while (!r.done)
-		pthread_cond_wait(&r.cv, &g.mt.lock);
-	rc = r.status;
-	pthread_mutex_unlock(&g.mt.lock);
-	pthread_cond_destroy(&r.cv);
-	return rc;
-}
-
 /* One blkfront operation, by the synchronous API or through the I/O thread. */
 static int blk_io(enum pv_blkfront_op op, void *buf, size_t len, uint64_t off)
 {
-	struct pv_blkfront_io io = { .op = op, .offset = off, .len = len, .buf = buf };
 	ssize_t r;
 
-	if (g.mt.running)
-		return mt_run(&io);
-	g.mt.requests++; /* one thread: nobody else counts */
+	if (g.mt)
+		return pv_blkfront_mt_io(g.mt, op, buf, len, off);
+	g.ios++;
 	switch (op) {
 	case PV_BLKFRONT_READ:
 		r = pv_blkfront_pread(g.bf, buf, len, off);
@@ -570,44 +377,6 @@ static const struct fuse_operations ops = {
 
 /* ---- command line ------------------------------------------------------------------------ */
 
-/*
- * Xen's virtual-device number (docs/protocol.md): xvd<letters>[<partition>], or a plain
- * number.  Returns 0 and *devid, or -EINVAL.
- */
-static int parse_vdev(const char *s, unsigned int *devid)
-{
-	unsigned long d = 0, part = 0;
-	const char *c;
-	char *end;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		unsigned long v = strtoul(s, &end, 10);
-
-		if (*end || v > UINT_MAX)
-			return -EINVAL;
-		*devid = (unsigned int)v;
-		return 0;
-	}
-	if (strncmp(s, "xvd", 3) != 0 || !(s[3] >= 'a' && s[3] <= 'z'))
-		return -EINVAL;
-	for (c = s + 3; *c >= 'a' && *c <= 'z'; c++) {
-		d = d * 26 + (unsigned long)(*c - 'a' + 1);
-		if (d > 1u << 20)
-			return -EINVAL;
-	}
-	d--; /* bijective base 26: a = 0, z = 25, aa = 26 */
-	if (*c) {
-		part = strtoul(c, &end, 10);
-		if (*end || part > 255)
-			return -EINVAL;
-	}
-	if (d < 16 && part < 16)
-		*devid = (unsigned int)((202u << 8) | (d << 4) | part);
-	else
-		*devid = (unsigned int)((1u << 28) | (d << 8) | part);
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pvio-fuse --platform SPEC --vdev xvdX|DEVID [--threads N] [--stats]\n"
@@ -670,6 +439,7 @@ int main(int argc, char **argv)
 	char **av, *spec = NULL;
 	const char *spec_arg = NULL, *vdev = NULL, *threads = NULL, *why = "";
 	int ac = 0, i, rc, status = 1, stats = 0;
+	unsigned int peak = 1;
 
 	av = calloc((size_t)argc + 1, sizeof(*av));
 	if (!av)
@@ -698,7 +468,7 @@ int main(int argc, char **argv)
 			av[ac++] = argv[i];
 	}
 	args = (struct fuse_args)FUSE_ARGS_INIT(ac, av);
-	if (!vdev || parse_vdev(vdev, &g.devid) < 0) {
+	if (!vdev || pv_blkfront_parse_vdev(vdev, &g.devid) < 0) {
 		usage(stderr);
 		fprintf(stderr, "pvio-fuse: %s\n", vdev ? "bad --vdev" : "--vdev is required");
 		goto out;
@@ -751,20 +521,26 @@ int main(int argc, char **argv)
 		/* One request at a time, blkfront's synchronous API straight from the loop. */
 		rc = fuse_loop(f);
 	} else {
+		struct pv_blkfront_mt_stats st = { 0 };
+
 		lc = fuse_loop_cfg_create();
-		if (!lc || (rc = mt_start()) < 0) {
+		if (!lc || pv_blkfront_mt_start(g.bf, &g.mt) < 0) {
 			fprintf(stderr, "pvio-fuse: cannot start the I/O thread\n");
 			goto out_signals;
 		}
 		fuse_loop_cfg_set_max_threads(lc, g.threads);
 		fuse_loop_cfg_set_idle_threads(lc, g.threads);
 		rc = fuse_loop_mt(f, lc);
-		mt_stop();
+		/* No worker is left: the handle goes back to this thread (dev_close()). */
+		pv_blkfront_mt_stop(g.mt, &st);
+		g.mt = NULL;
+		g.ios = st.ios;
+		peak = st.max_inflight;
 	}
 	status = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
 	if (stats)
 		fprintf(stderr, "pvio-fuse: threads %u, requests %llu, most in flight %u\n", g.threads,
-			(unsigned long long)g.mt.requests, g.threads > 1 ? g.mt.peak : 1u);
+			(unsigned long long)g.ios, peak);
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
