@@ -124,8 +124,8 @@ static void *mt_main(void *arg)
 			break;
 
 		pfd[0] = (struct pollfd){ .fd = m->efd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = evfd, .events = POLLIN };
-		/* A failed handle no longer drains its watch: do not spin on it. */
+		/* A failed handle drains neither its events nor its watch: do not spin on them. */
+		pfd[1] = (struct pollfd){ .fd = failed ? -1 : evfd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = failed ? -1 : xsfd, .events = POLLIN };
 		/* Ios waiting for room: a finite sleep, whatever frees the slots. */
 		if (poll(pfd, 3, wait_head ? 100 : -1) < 0 && errno != EINTR)
