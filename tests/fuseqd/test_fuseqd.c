@@ -157,7 +157,7 @@ static int fuse_down(void)
 
 #define FIO_JOB "fio --name=qd --rw=randwrite --bs=4k --direct=1 --ioengine=libaio " \
 		"--iodepth=32 --size=%uM --randseed=1313 --verify=crc32c --verify_fatal=1 " \
-		"--output=/dev/null"
+		"--verify_state_save=0 --output=/dev/null"
 
 static void test_threads_fio(void)
 {
