@@ -135,6 +135,26 @@ $(BUILD)/bin/pvio-fuse: $(patsubst %.c,$(BUILD)/%.o,$(wildcard frontend/fuse/*.c
 	$(call link,$(FUSE_LIBS) $(PLAT_LIBS))
 endif
 
+# frontend/nbdkit/: nbdkit-pvio-plugin.so, a guest's disk over NBD (libpvio-front and the
+# platform built again with -fPIC into it).  Not with SANITIZE=1: nbdkit itself is not
+# built with the sanitizers, and their runtime must come first in a process.
+ifneq ($(SANITIZE),1)
+ifneq ($(wildcard frontend/nbdkit/*.c),)
+PIC_SRCS := $(wildcard frontend/*.c grant/*.c platform/*.c platform/xen/*.c platform/sim/*.c)
+EXTRA_CFLAGS_frontend/nbdkit/nbdkit-pvio-plugin.c := -Ifrontend
+NBDKIT_PLUGIN := $(BUILD)/lib/nbdkit-pvio-plugin.so
+$(BUILD)/pic/%.o: %.c | $(DEPS_STAMP)
+	$(vecho) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(PV_CFLAGS) $(CFLAGS) -fPIC $(EXTRA_CFLAGS_$<) -MMD -MP -c -o $@ $<
+$(NBDKIT_PLUGIN): $(patsubst %.c,$(BUILD)/pic/%.o,frontend/nbdkit/nbdkit-pvio-plugin.c $(PIC_SRCS))
+	$(vecho) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared $(PV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PLAT_LIBS)
+all: $(NBDKIT_PLUGIN)
+endif
+endif
+
 # frontend/tap/: pvio-tap, a guest's vif as a TAP device.
 $(foreach f,$(wildcard frontend/tap/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ifrontend))
 BINS += $(BUILD)/bin/pvio-tap
@@ -215,6 +235,16 @@ TEST_LIBS_netfront := $(PLAT_LIBS)
 # The net path end to end (needs pvio-tap built); its back end is tests/netfront's fake.
 TEST_DEPS_netpath := $(SIMTEST) $(BUILD)/tests/netfront/fake_netback.o $(FRONT_LIB) $(PLAT_LIB) $(BUILD)/bin/pvio-tap
 TEST_LIBS_netpath := $(PLAT_LIBS)
+# pvio-fuse end to end: its usage errors (tests/fuse), queue depth and data under fio
+# (tests/fuseqd), each with a real pvio-simd and pvio-backd.
+FUSE_TEST_BINS := $(BUILD)/bin/pvio-fuse $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-ctl $(BUILD)/bin/pvio-simd
+TEST_DEPS_fuse := $(SIMTEST) $(PLAT_LIB) $(FUSE_TEST_BINS)
+TEST_LIBS_fuse := $(PLAT_LIBS)
+TEST_DEPS_fuseqd := $(SIMTEST) $(PLAT_LIB) $(FUSE_TEST_BINS)
+TEST_LIBS_fuseqd := $(PLAT_LIBS)
+# The nbdkit plugin over NBD (tests/nbd; skipped with SANITIZE=1, which does not build it).
+TEST_DEPS_nbd := $(SIMTEST) $(PLAT_LIB) $(FUSE_TEST_BINS) $(NBDKIT_PLUGIN)
+TEST_LIBS_nbd := $(PLAT_LIBS)
 define test_prog
 TESTS += $(BUILD)/tests/test-$(1)
 $(foreach f,$(wildcard tests/$(1)/*.c),$(eval EXTRA_CFLAGS_$(f) := -Itests/lib -Itests/$(1) -Isim -Isim/xsd -Ibackend -Ifrontend -Ixenstore-tools))
@@ -266,10 +296,20 @@ fresh-check:
 	$(Q)bash tests/fresh/run.sh
 .PHONY: fresh-check
 
+MAN1 := $(wildcard docs/man/*.1)
+MAN8 := $(wildcard docs/man/*.8)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(RING_HEADERS) platform/pv_platform.h $(GRANT_HEADERS) $(DESTDIR)$(PREFIX)/include/pvio/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
+ifneq ($(NBDKIT_PLUGIN),)
+	install -d $(DESTDIR)$(PREFIX)/lib/nbdkit/plugins
+	install -m 0755 $(NBDKIT_PLUGIN) $(DESTDIR)$(PREFIX)/lib/nbdkit/plugins/
+endif
 
 clean:
 	rm -rf build

@@ -13,7 +13,8 @@
  * (feature-persistent) or pages granted per request.  The caller's buffers need no
  * alignment; offsets and lengths must be multiples of the disk's sector-size.
  *
- * Threads: one thread at a time per handle.  Everything returns 0, a count or -errno.
+ * Threads: one thread at a time per handle, or any number through pv_blkfront_mt_io()
+ * (below).  Everything returns 0, a count or -errno.
  */
 #ifndef PV_BLKFRONT_H
 #define PV_BLKFRONT_H
@@ -126,6 +127,44 @@ ssize_t pv_blkfront_pread(struct pv_blkfront *bf, void *buf, size_t len, uint64_
 ssize_t pv_blkfront_pwrite(struct pv_blkfront *bf, const void *buf, size_t len, uint64_t offset);
 int pv_blkfront_flush(struct pv_blkfront *bf);
 int pv_blkfront_discard(struct pv_blkfront *bf, uint64_t offset, uint64_t len);
+
+/*
+ * (Extension.)  A Xen virtual-device name, xvd<letters>[<partition>] (xvdb, xvdb1, xvdaa),
+ * or a plain number, to the devid of device/vbd/<devid> (docs/protocol.md).  Returns 0
+ * and *devid, or -EINVAL.
+ */
+int pv_blkfront_parse_vdev(const char *s, unsigned int *devid);
+
+/* ---- several threads (extension) ------------------------------------------------------ */
+
+/*
+ * A handle is one thread's at a time.  pv_blkfront_mt_start() hands it to an I/O thread
+ * of its own; from then on any number of threads may call pv_blkfront_mt_io(), each
+ * blocking until its io has completed, and their ios are on the rings together (queue
+ * depth: as many as there are callers).  Nothing else may use the handle or its platform
+ * handle until pv_blkfront_mt_stop(), which waits for the ios in flight, ends the thread
+ * and gives the handle back (pv_blkfront_flush(), _close() ...).  Needs a connected
+ * handle.  Returns 0 or -errno (-ENOMEM, or pthread_create()'s error).
+ */
+struct pv_blkfront_mt;
+int pv_blkfront_mt_start(struct pv_blkfront *bf, struct pv_blkfront_mt **out);
+
+/*
+ * One io through the I/O thread, from any thread: READ or WRITE (buf, len, offset as for
+ * pv_blkfront_submit(); one io may be split over several ring requests), FLUSH (buf NULL,
+ * len 0), DISCARD.  Returns 0 or -errno as done() would get it, or submit()'s error;
+ * -ESHUTDOWN once pv_blkfront_mt_stop() has begun.
+ */
+int pv_blkfront_mt_io(struct pv_blkfront_mt *m, enum pv_blkfront_op op, void *buf, size_t len,
+		      uint64_t offset);
+
+struct pv_blkfront_mt_stats {
+	uint64_t ios;                /* ios submitted */
+	unsigned int max_inflight;   /* most ios in flight at once */
+};
+
+/* Call when no thread is in, or will enter, pv_blkfront_mt_io().  Safe on NULL. */
+void pv_blkfront_mt_stop(struct pv_blkfront_mt *m, struct pv_blkfront_mt_stats *st);
 
 /* ---- counters ------------------------------------------------------------------------- */
 

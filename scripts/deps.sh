@@ -4,7 +4,7 @@
 #   scripts/deps.sh build    what `make` needs (compiler, libraries, headers)
 #   scripts/deps.sh test     what `make check` needs beyond that
 #   scripts/deps.sh demo     what `make demo` needs beyond `build`
-#   scripts/deps.sh bench    what `make bench` and `make bench-net` need beyond `build`
+#   scripts/deps.sh bench    what `make bench`, `make bench-net` and bench/fuse-bench.sh need beyond `build`
 #   scripts/deps.sh all      both
 #
 # As root it installs what is missing with apt-get; otherwise it prints the exact
@@ -12,19 +12,22 @@
 set -eu
 
 # libsystemd-dev: pvio-backd's sd_notify readiness (the systemd unit is Type=notify).
-build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev libsystemd-dev"
+# nbdkit-plugin-dev: frontend/nbdkit's plugin.
+build_pkgs="gcc make pkg-config libc6-dev libcunit1-dev libxen-dev liburing-dev libfuse3-dev libsystemd-dev nbdkit-plugin-dev"
 # clang and its compiler-rt (libFuzzer, sanitizers) build the fuzzers of tests/fuzz/.
 # iproute2: tests/net makes a bridge and reads a TAP's master and flags with ip; with
 # iperf3, ethtool and iputils-ping: tests/netpath (guests in network namespaces).  jq:
-# tests/bench/smoke.sh reads pvio-bench's JSON.
-test_pkgs="xenstore-utils fuse3 fio e2fsprogs clang libclang-rt-dev iproute2 iperf3 ethtool iputils-ping jq"
+# tests/bench/smoke.sh reads pvio-bench's JSON.  fio (libaio and nbd engines), fuse3 and
+# nbdkit: tests/fuseqd and tests/nbd (queue depth through pvio-fuse and the nbdkit plugin).
+test_pkgs="xenstore-utils fuse3 fio nbdkit e2fsprogs clang libclang-rt-dev iproute2 iperf3 ethtool iputils-ping jq"
 # scripts/demo.sh: pvio-fuse (fusermount3), mkfs.ext4/e2fsck/debugfs; its network part runs
 # guests in network namespaces (ip), pings them and runs iperf3 between them.
 demo_pkgs="fuse3 e2fsprogs iproute2 iperf3 iputils-ping"
 # bench/net-bench.sh: as the demo's network, plus ethtool (offloads off) and jq (iperf3 -J).
 # bench/run-bench.sh (pvio-bench): nbdkit and libnbd-dev for the NBD baseline (pvio-bench
 # builds without libnbd and then skips it, saying why), gnuplot-nox for its plot.
-bench_pkgs="iproute2 iperf3 iputils-ping ethtool jq nbdkit libnbd-dev gnuplot-nox"
+# bench/fuse-bench.sh: fio, fuse3 and nbdkit.
+bench_pkgs="iproute2 iperf3 iputils-ping ethtool jq nbdkit libnbd-dev gnuplot-nox fio fuse3"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

@@ -3,23 +3,30 @@
  * pvio-fuse - a sim (or Xen) guest's virtual disk as a regular file, so that standard
  * tools (mkfs, fsck, fio, qemu-img ...) can use it unchanged:
  *
- *     pvio-fuse --platform sim:<rundir>:<domid> --vdev xvdb|<devid> [fuse options] MOUNTPOINT
+ *     pvio-fuse --platform sim:<rundir>:<domid> --vdev xvdb|<devid> [--threads N]
+ *               [--stats] [fuse options] MOUNTPOINT
  *
  * MOUNTPOINT/disk is the disk: its size, read, write, fsync (a cache flush on the back
  * end), fallocate(PUNCH_HOLE) (a discard, when the back end offers it).  Reads and writes
  * need no alignment: partial sectors are read, modified and written back.
  *
- * The FUSE loop is single-threaded (a blkfront handle is used by one thread at a time).
+ * By default the FUSE loop is single-threaded and calls blkfront's synchronous API: one
+ * request in flight at a time.  --threads N runs libfuse's multi-threaded loop with up to
+ * N workers; a blkfront handle is used by one thread at a time, so the workers go through
+ * pv_blkfront_mt_io() (pv_blkfront.h): an I/O thread owns the handle and puts as many
+ * requests on the rings at once as the workers have.
+ *
  * On unmount, SIGTERM or SIGINT the disk is flushed and the device closed through the
  * XenBus Closing -> Closed handshake.
  */
-#define FUSE_USE_VERSION 31
+#define FUSE_USE_VERSION 312
 
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <linux/falloc.h>
 #include <stdio.h>
@@ -30,7 +37,9 @@
 
 #include "pv_blkfront.h"
 
-#define CHUNK (1u << 20) /* bytes moved per blkfront call */
+#define CHUNK (1u << 20)  /* bytes moved per blkfront call */
+#define MAX_SECTOR 4096u  /* the largest sector-size we read-modify-write (on the stack) */
+#define MAX_THREADS 256u
 
 static struct {
 	const char *spec;
@@ -40,8 +49,12 @@ static struct {
 	struct pv_blkfront_info info;
 	uint64_t size;       /* bytes, a multiple of the sector size */
 	unsigned int ss;
-	uint8_t *bounce;     /* two sectors for read-modify-write */
-} g;
+	unsigned int threads; /* 1: fuse_loop() and blkfront's synchronous API */
+	/* Read-modify-write of a partial sector excludes all other I/O (see disk_io). */
+	pthread_rwlock_t rmw;
+	struct pv_blkfront_mt *mt;  /* --threads > 1: the I/O thread (pv_blkfront.h) */
+	uint64_t ios;               /* single-threaded: blkfront calls made */
+} g = { .threads = 1, .rmw = PTHREAD_RWLOCK_INITIALIZER };
 
 static const char disk_name[] = "disk";
 
@@ -68,6 +81,10 @@ static int dev_open(const char **why)
 	pv_blkfront_info(g.bf, &g.info);
 	g.ss = g.info.sector_size;
 	g.size = g.info.sectors * 512u / g.ss * g.ss;
+	if (g.ss > MAX_SECTOR || (g.ss & (g.ss - 1))) {
+		*why = "sector-size not supported";
+		return -EPROTO; /* dev_close() undoes the rest */
+	}
 	return 0;
 }
 
@@ -89,45 +106,76 @@ static int dev_close(void)
 	return rc;
 }
 
+/* One blkfront operation, by the synchronous API or through the I/O thread. */
+static int blk_io(enum pv_blkfront_op op, void *buf, size_t len, uint64_t off)
+{
+	ssize_t r;
+
+	if (g.mt)
+		return pv_blkfront_mt_io(g.mt, op, buf, len, off);
+	g.ios++;
+	switch (op) {
+	case PV_BLKFRONT_READ:
+		r = pv_blkfront_pread(g.bf, buf, len, off);
+		break;
+	case PV_BLKFRONT_WRITE:
+		r = pv_blkfront_pwrite(g.bf, buf, len, off);
+		break;
+	case PV_BLKFRONT_FLUSH:
+		r = pv_blkfront_flush(g.bf);
+		break;
+	default:
+		r = pv_blkfront_discard(g.bf, off, len);
+		break;
+	}
+	return r < 0 ? (int)r : 0;
+}
+
 /*
  * Reads or writes [off, off + len) of the disk, any alignment.  Whole sectors move
- * straight between buf and blkfront; a partial sector at either end goes through the
- * bounce buffer (read, patch, write back).
+ * straight between buf and blkfront; a partial sector at either end goes through a
+ * bounce buffer (read, patch, write back).  With several workers, that read-modify-write
+ * holds the rmw lock exclusively, so that no other request can land on the sector
+ * between its read and its write and be undone by it; whole-sector I/O shares the lock.
  */
 static int disk_io(int write, uint8_t *buf, size_t len, uint64_t off)
 {
 	const uint64_t mask = g.ss - 1;
+	uint8_t bounce[MAX_SECTOR];
 
 	while (len) {
 		uint64_t head = off & mask;
 		size_t n;
-		ssize_t r;
+		int r;
 
 		if (head || len < g.ss) {
 			/* One partial sector. */
 			uint64_t sec = off - head;
 
 			n = g.ss - head < len ? g.ss - head : len;
-			r = pv_blkfront_pread(g.bf, g.bounce, g.ss, sec);
-			if (r < 0)
-				return (int)r;
-			if (write) {
-				memcpy(g.bounce + head, buf, n);
-				r = pv_blkfront_pwrite(g.bf, g.bounce, g.ss, sec);
-				if (r < 0)
-					return (int)r;
-			} else {
-				memcpy(buf, g.bounce + head, n);
+			if (write)
+				pthread_rwlock_wrlock(&g.rmw);
+			else
+				pthread_rwlock_rdlock(&g.rmw);
+			r = blk_io(PV_BLKFRONT_READ, bounce, g.ss, sec);
+			if (r == 0 && write) {
+				memcpy(bounce + head, buf, n);
+				r = blk_io(PV_BLKFRONT_WRITE, bounce, g.ss, sec);
+			} else if (r == 0) {
+				memcpy(buf, bounce + head, n);
 			}
+			pthread_rwlock_unlock(&g.rmw);
 		} else {
 			/* Whole sectors, up to a chunk. */
 			n = len & ~(size_t)mask;
 			if (n > CHUNK)
 				n = CHUNK;
-			r = write ? pv_blkfront_pwrite(g.bf, buf, n, off) : pv_blkfront_pread(g.bf, buf, n, off);
-			if (r < 0)
-				return (int)r;
+			pthread_rwlock_rdlock(&g.rmw);
+			r = blk_io(write ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ, buf, n, off);
+			pthread_rwlock_unlock(&g.rmw);
 		}
+		if (r < 0)
+			return r;
 		buf += n;
 		off += n;
 		len -= n;
@@ -228,7 +276,7 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	(void)fi;
 	if (!g.info.flush && !g.info.barrier)
 		return 0; /* no volatile cache to flush, as far as the back end tells */
-	rc = pv_blkfront_flush(g.bf);
+	rc = blk_io(PV_BLKFRONT_FLUSH, NULL, 0, 0);
 	return rc == -EOPNOTSUPP ? 0 : rc;
 }
 
@@ -290,7 +338,11 @@ static int op_fallocate(const char *path, int mode, off_t off, off_t len, struct
 	b = end & ~(uint64_t)(g.ss - 1);
 	if (a >= b)
 		return zero_range(start, end); /* no whole sector inside */
-	rc = pv_blkfront_discard(g.bf, a, b - a);
+	if (b - a > SIZE_MAX)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&g.rmw);
+	rc = blk_io(PV_BLKFRONT_DISCARD, NULL, (size_t)(b - a), a);
+	pthread_rwlock_unlock(&g.rmw);
 	if (rc < 0)
 		return rc;
 	rc = zero_range(start, a);
@@ -308,7 +360,10 @@ static int op_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg);
+
 static const struct fuse_operations ops = {
+	.init = op_init,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.open = op_open,
@@ -322,48 +377,13 @@ static const struct fuse_operations ops = {
 
 /* ---- command line ------------------------------------------------------------------------ */
 
-/*
- * Xen's virtual-device number (docs/protocol.md): xvd<letters>[<partition>], or a plain
- * number.  Returns 0 and *devid, or -EINVAL.
- */
-static int parse_vdev(const char *s, unsigned int *devid)
-{
-	unsigned long d = 0, part = 0;
-	const char *c;
-	char *end;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		unsigned long v = strtoul(s, &end, 10);
-
-		if (*end || v > UINT_MAX)
-			return -EINVAL;
-		*devid = (unsigned int)v;
-		return 0;
-	}
-	if (strncmp(s, "xvd", 3) != 0 || !(s[3] >= 'a' && s[3] <= 'z'))
-		return -EINVAL;
-	for (c = s + 3; *c >= 'a' && *c <= 'z'; c++) {
-		d = d * 26 + (unsigned long)(*c - 'a' + 1);
-		if (d > 1u << 20)
-			return -EINVAL;
-	}
-	d--; /* bijective base 26: a = 0, z = 25, aa = 26 */
-	if (*c) {
-		part = strtoul(c, &end, 10);
-		if (*end || part > 255)
-			return -EINVAL;
-	}
-	if (d < 16 && part < 16)
-		*devid = (unsigned int)((202u << 8) | (d << 4) | part);
-	else
-		*devid = (unsigned int)((1u << 28) | (d << 8) | part);
-	return 0;
-}
-
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pvio-fuse --platform SPEC --vdev xvdX|DEVID [fuse options] MOUNTPOINT\n"
-		   "  SPEC: sim:<rundir>:<domid> (pvio-simd) or xen; MOUNTPOINT/disk is the disk\n");
+	fprintf(f, "usage: pvio-fuse --platform SPEC --vdev xvdX|DEVID [--threads N] [--stats]\n"
+		   "                 [fuse options] MOUNTPOINT\n"
+		   "  SPEC: sim:<rundir>:<domid> (pvio-simd) or xen; MOUNTPOINT/disk is the disk\n"
+		   "  --threads N: up to N FUSE workers, so up to N requests in flight (default 1)\n"
+		   "  --stats: at exit, print the requests made and the most in flight at once\n");
 }
 
 /* "sim:<dir>:<id>" with dir made absolute: a daemonized process runs in "/". */
@@ -384,14 +404,42 @@ static char *absolute_spec(const char *spec)
 	return out ? out : strdup(spec);
 }
 
+/* Lets the kernel send as many requests at once as we have workers to take them. */
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)cfg;
+	if (g.threads > 1 && conn->max_background < 2 * g.threads) {
+		conn->max_background = 2 * g.threads;
+		conn->congestion_threshold = 2 * g.threads * 3 / 4;
+	}
+	return NULL;
+}
+
+static int parse_threads(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > MAX_THREADS)
+		return -EINVAL;
+	g.threads = (unsigned int)v;
+	return 0;
+}
+
+/*
+ * What the command line gave.  spec_arg and vdev point into argv (never freed); spec
+ * is ours (absolute_spec()).
+ */
 int main(int argc, char **argv)
 {
 	struct fuse_cmdline_opts fo = { 0 };
 	struct fuse_args args;
+	struct fuse_loop_config *lc = NULL;
 	struct fuse *f = NULL;
 	char **av, *spec = NULL;
-	const char *vdev = NULL, *why = "";
-	int ac = 0, i, rc, status = 1;
+	const char *spec_arg = NULL, *vdev = NULL, *threads = NULL, *why = "";
+	int ac = 0, i, rc, status = 1, stats = 0;
+	unsigned int peak = 1;
 
 	av = calloc((size_t)argc + 1, sizeof(*av));
 	if (!av)
@@ -399,13 +447,19 @@ int main(int argc, char **argv)
 	av[ac++] = argv[0];
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--platform") == 0 && i + 1 < argc)
-			spec = argv[++i];
+			spec_arg = argv[++i];
 		else if (strncmp(argv[i], "--platform=", 11) == 0)
-			spec = argv[i] + 11;
+			spec_arg = argv[i] + 11;
 		else if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
 			vdev = argv[++i];
 		else if (strncmp(argv[i], "--vdev=", 7) == 0)
 			vdev = argv[i] + 7;
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			threads = argv[++i];
+		else if (strncmp(argv[i], "--threads=", 10) == 0)
+			threads = argv[i] + 10;
+		else if (strcmp(argv[i], "--stats") == 0)
+			stats = 1;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			free(av);
@@ -414,18 +468,28 @@ int main(int argc, char **argv)
 			av[ac++] = argv[i];
 	}
 	args = (struct fuse_args)FUSE_ARGS_INIT(ac, av);
-	if (!vdev || parse_vdev(vdev, &g.devid) < 0) {
+	if (!vdev || pv_blkfront_parse_vdev(vdev, &g.devid) < 0) {
 		usage(stderr);
 		fprintf(stderr, "pvio-fuse: %s\n", vdev ? "bad --vdev" : "--vdev is required");
 		goto out;
 	}
-	if (fuse_parse_cmdline(&args, &fo) != 0 || !fo.mountpoint) {
+	if (threads && parse_threads(threads) < 0) {
 		usage(stderr);
+		fprintf(stderr, "pvio-fuse: bad --threads (1 to %u)\n", MAX_THREADS);
 		goto out;
 	}
-	g.spec = spec = absolute_spec(spec ? spec : (getenv("PVIO_PLATFORM") ? getenv("PVIO_PLATFORM") : "xen"));
-	g.bounce = malloc(4096);
-	if (!spec || !g.bounce)
+	/* libfuse says what is wrong with a bad mount point or option itself. */
+	if (fuse_parse_cmdline(&args, &fo) != 0)
+		goto out;
+	if (!fo.mountpoint) {
+		usage(stderr);
+		fprintf(stderr, "pvio-fuse: MOUNTPOINT is missing\n");
+		goto out;
+	}
+	if (!spec_arg)
+		spec_arg = getenv("PVIO_PLATFORM") ? getenv("PVIO_PLATFORM") : "xen";
+	g.spec = spec = absolute_spec(spec_arg);
+	if (!spec)
 		goto out;
 
 	/*
@@ -436,7 +500,7 @@ int main(int argc, char **argv)
 	rc = dev_open(&why);
 	if (rc < 0) {
 		fprintf(stderr, "pvio-fuse: %s: %s: %s\n", g.spec, why ? why : "", strerror(-rc));
-		goto out;
+		goto out_dev;
 	}
 	f = fuse_new(&args, &ops, sizeof(ops), NULL);
 	if (!f)
@@ -452,10 +516,31 @@ int main(int argc, char **argv)
 		if (dev_open(&why) < 0)
 			goto out_signals;
 	}
-	/* Single-threaded on purpose: one thread at a time per blkfront handle. */
 	/* libfuse returns the signal's number when SIGTERM/SIGINT/SIGHUP ended the loop. */
-	rc = fuse_loop(f);
+	if (g.threads == 1) {
+		/* One request at a time, blkfront's synchronous API straight from the loop. */
+		rc = fuse_loop(f);
+	} else {
+		struct pv_blkfront_mt_stats st = { 0 };
+
+		lc = fuse_loop_cfg_create();
+		if (!lc || pv_blkfront_mt_start(g.bf, &g.mt) < 0) {
+			fprintf(stderr, "pvio-fuse: cannot start the I/O thread\n");
+			goto out_signals;
+		}
+		fuse_loop_cfg_set_max_threads(lc, g.threads);
+		fuse_loop_cfg_set_idle_threads(lc, g.threads);
+		rc = fuse_loop_mt(f, lc);
+		/* No worker is left: the handle goes back to this thread (dev_close()). */
+		pv_blkfront_mt_stop(g.mt, &st);
+		g.mt = NULL;
+		g.ios = st.ios;
+		peak = st.max_inflight;
+	}
 	status = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
+	if (stats)
+		fprintf(stderr, "pvio-fuse: threads %u, requests %llu, most in flight %u\n", g.threads,
+			(unsigned long long)g.ios, peak);
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out_unmount:
@@ -467,10 +552,11 @@ out_dev:
 	if (f)
 		fuse_destroy(f);
 out:
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	free(spec);
-	free(g.bounce);
 	free(av);
 	return status;
 }
