@@ -60,8 +60,14 @@ fuse_up() {
 	for _ in $(seq 200); do [ -f "$MNT/disk" ] && return 0; sleep 0.05; done
 	return 1
 }
+# A mount namespace made elsewhere while the disk is mounted keeps a copy of the mount, and
+# with it the FUSE connection: pvio-fuse then never hears of the unmount.  SIGTERM ends it
+# the same way (flush, then Closing -> Closed).
 fuse_down() {
-	fusermount3 -u "$MNT" && wait "$FUSE_PID"
+	fusermount3 -u "$MNT" || return 1
+	for _ in $(seq 100); do kill -0 "$FUSE_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$FUSE_PID" 2>/dev/null && kill -TERM "$FUSE_PID"
+	wait "$FUSE_PID"
 	FUSE_PID=
 }
 
