@@ -86,6 +86,25 @@ struct pv_ring_back {
 #define pv_ring_barrier() __asm__ __volatile__("" ::: "memory")
 
 /*
+ * One look of a busy-polling loop: tells the CPU we spin (x86 PAUSE, arm YIELD), which
+ * spares the sibling hyperthread and the memory-order flush on exit from the loop.
+ * Spinners also sched_yield() every PV_RING_SPIN_YIELD looks: with more runnable threads
+ * than cores a pure spin waits out the peer's whole time slice (pvio-bench's shm
+ * baseline does the same, so the two compare).
+ */
+#define PV_RING_SPIN_YIELD 4096u
+static inline void pv_ring_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	pv_ring_barrier();
+#endif
+}
+
+/*
  * Shared indices are read and written with single, untorn accesses: the peer writes
  * them concurrently, and a value read once must be the value used.
  */
