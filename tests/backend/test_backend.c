@@ -22,6 +22,7 @@
 #include "fair.h"
 #include "harness.h"
 #include "pv_backd.h"
+#include "busypoll.h"
 #include "pv_test.h"
 #include "restart.h"
 
@@ -1546,6 +1547,7 @@ int main(void)
 		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		{ "fair-time", fair_time_suite_init, fair_suite_clean, NULL, NULL, fair_time_tests },
+		{ "poll", poll_suite_init, poll_suite_clean, NULL, NULL, poll_tests },
 		CU_SUITE_INFO_NULL,
 	};
 
