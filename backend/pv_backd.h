@@ -222,7 +222,7 @@ struct pv_backd {
 	/* Busy-polling (--poll-us, pv_blkback_sched.c): rings looked at instead of re-armed. */
 	uint64_t poll_ns;              /* 0: off */
 	struct pv_blkback_queue *poll_head;
-	unsigned int poll_looks;       /* since the last sched_yield() */
+	uint64_t poll_yielded_ns;      /* the last sched_yield() while polling */
 	struct pv_netback *net;        /* netback's vifs (pv_netback.h); NULL: none served */
 };
 

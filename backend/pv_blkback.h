@@ -223,6 +223,12 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev);
 int pv_blkback_io_queue(struct pv_blkback_req *rq);
 /* Submits everything queued since the last call: one system call per pass. */
 void pv_blkback_io_submit(struct pv_blkback_dev *dev);
+/*
+ * Busy-polling (--poll-us): are completions waiting in dev's io_uring (a look at shared
+ * memory, no system call)?  pv_blkback_io_reap() takes them as their eventfd would.
+ */
+int pv_blkback_io_cq_ready(const struct pv_blkback_dev *dev);
+void pv_blkback_io_reap(struct pv_blkback_dev *dev);
 
 /* pv_blkback_journal.c: the restart journal of one queue (see the comment there). */
 enum { PV_BJ_FRESH, PV_BJ_RESUME };

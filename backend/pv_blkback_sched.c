@@ -366,14 +366,22 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 	for (;;) {
 		for (looks = 0; looks < PV_BLKBACK_POLL_LOOKS && !found; looks++) {
 			for (q = d->poll_head; q && !found; q = q->poll_next)
-				found = pv_ring_unconsumed_requests(&q->ring) != 0;
+				found = pv_ring_unconsumed_requests(&q->ring) != 0 ||
+					pv_blkback_io_cq_ready(q->dev);
 			if (!found)
 				pv_ring_cpu_relax();
 		}
-		/* The guest may wait for our CPU (pv_ring_cpu_relax()). */
-		if (!found && (d->poll_looks += looks) >= PV_RING_SPIN_YIELD) {
-			d->poll_looks = 0;
-			sched_yield();
+		/*
+		 * A polled device's completions are taken as they land, not at the next
+		 * epoll_wait: its guest is waiting for them.  One device per call (its
+		 * completions may end in a disconnect that changes the list).
+		 */
+		for (q = d->poll_head; found && q; q = q->poll_next) {
+			if (pv_blkback_io_cq_ready(q->dev)) {
+				pv_blkback_io_reap(q->dev);
+				pv_blkback_process_dirty(d);
+				return d->poll_head != NULL;
+			}
 		}
 		if (found) {
 			struct pv_blkback_queue *turn[PV_BLKBACK_PASS_QUEUES];
@@ -398,6 +406,11 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 			return d->poll_head != NULL;
 		}
 		now = pv_backd_now_ns();
+		/* The guest may wait for our CPU (PV_RING_SPIN_YIELD_NS). */
+		if (now - d->poll_yielded_ns >= PV_RING_SPIN_YIELD_NS) {
+			sched_yield();
+			d->poll_yielded_ns = now;
+		}
 		for (q = d->poll_head; q; q = next) {
 			next = q->poll_next;
 			if (q->poll_until_ns > now && !q->stopped)

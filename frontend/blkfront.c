@@ -687,8 +687,8 @@ int pv_blkfront_set_notify(struct pv_blkfront *bf, enum pv_blkfront_notify mode,
  */
 static int bf_spin(struct pv_blkfront *bf, uint64_t limit_ns)
 {
-	uint64_t start = bf_now_ns(), now;
-	unsigned int i, looks, total = 0;
+	uint64_t start = bf_now_ns(), yielded = start, now;
+	unsigned int i, looks;
 	int rc;
 
 	for (;;) {
@@ -698,12 +698,13 @@ static int bf_spin(struct pv_blkfront *bf, uint64_t limit_ns)
 					return 1;
 			pv_ring_cpu_relax();
 		}
-		total += BF_SPIN_LOOKS;
-		if (total % PV_RING_SPIN_YIELD == 0)
-			sched_yield(); /* the back end may wait for our CPU */
 		now = bf_now_ns();
 		if (now - start >= limit_ns)
 			return 0;
+		if (now - yielded >= PV_RING_SPIN_YIELD_NS) {
+			sched_yield(); /* the back end may wait for our CPU */
+			yielded = now;
+		}
 		if (now >= bf->next_xs_ns) {
 			bf->next_xs_ns = now + BF_SPIN_XS_NS;
 			if ((rc = bf_xenbus_events(bf)) < 0)
