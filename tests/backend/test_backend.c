@@ -1068,6 +1068,9 @@ static void test_bad_arguments(void)
 		{ "--max-bounce 0", 2, "--max-bounce: 1..1024 (MiB)" },
 		{ "--max-bounce 1025", 2, "--max-bounce: 1..1024 (MiB)" },
 		{ "--max-bounce 4x", 2, "--max-bounce: 1..1024 (MiB)" },
+		{ "--poll-us 1000001", 2, "--poll-us: 0..1000000 (microseconds)" },
+		{ "--poll-us -1", 2, "--poll-us: 0..1000000 (microseconds)" },
+		{ "--poll-us 5ms", 2, "--poll-us: 0..1000000 (microseconds)" },
 		{ "--platform sim:", 1, "bad platform spec 'sim:'" },
 	};
 	char cmd[1024], line[256];
