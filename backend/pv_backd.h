@@ -191,6 +191,8 @@ struct pv_blkback_stats {
 	uint64_t submit_retries;         /* io_uring_submit refused or took nothing: retried */
 	uint64_t cq_overflows;           /* io_uring completion queue seen overflowed */
 	uint64_t fe_watch_events;        /* watch events of the front end's state node */
+	/* Busy-polling (--poll-us): looks that found requests, polls that ran out and slept. */
+	uint64_t poll_hits, poll_expired;
 };
 
 struct pv_blkback_dev;
@@ -233,6 +235,10 @@ struct pv_backd {
 	unsigned int runq_len;
 	struct pv_blkback_queue *storm_list;
 	uint64_t retry_at_ns;          /* devices with submit_retry set: submit again then */
+	/* Busy-polling (--poll-us, pv_blkback_sched.c): rings looked at instead of re-armed. */
+	uint64_t poll_ns;              /* 0: off */
+	struct pv_blkback_queue *poll_head;
+	uint64_t poll_yielded_ns;      /* the last sched_yield() while polling */
 	struct pv_netback *net;        /* netback's vifs (pv_netback.h); NULL: none served */
 };
 

@@ -99,7 +99,7 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      "\"storm_masks\":%llu,\"persistent_evictions\":%llu,"
 		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
 		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
-		      "\"fe_watch_events\":%llu}",
+		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu}",
 		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
 		      (unsigned long long)s->completion_yields,
 		      (unsigned long long)s->spurious_notifications,
@@ -108,7 +108,8 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      (unsigned long long)s->bounce_waits, (unsigned long long)s->bounce_peak,
 		      (unsigned long long)s->bounce_releases,
 		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows,
-		      (unsigned long long)s->fe_watch_events);
+		      (unsigned long long)s->fe_watch_events, (unsigned long long)s->poll_hits,
+		      (unsigned long long)s->poll_expired);
 	return (size_t)n >= len ? -ENOSPC : n;
 }
 

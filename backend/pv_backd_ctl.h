@@ -31,7 +31,9 @@
  *   (copy mode: the idle device's bounce pages given back to the kernel),
  *   "submit_retries" (io_uring_submit refused: retried), "cq_overflows" (times the
  *   io_uring completion queue was seen overflowed; sized so that it never is),
- *   "fe_watch_events" (watch events on the front end's state node)
+ *   "fe_watch_events" (watch events on the front end's state node), "poll_hits"
+ *   (--poll-us: looks at a polled ring that found requests), "poll_expired" (polls that
+ *   ran out of time: req_event re-armed, back to notifications)
  *
  * vif objects (netback, pv_netback.h): "domid", "devid", "state", "state_name", "ifname", "bridge",
  *   "queues", "split_event_channels", "sg", "gso_tcpv4", "gso_tcpv6", "csum",

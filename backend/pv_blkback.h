@@ -84,6 +84,10 @@ struct pv_blkback_queue {
 	pv_ring_idx_t note_cons;    /* req_cons when the last notification was handled */
 	unsigned int storm_level;   /* backoff exponent of the next mask */
 	uint64_t storm_until_ns;
+	/* Busy-polling: on d->poll_head, req_event not re-armed, until poll_until_ns. */
+	struct pv_blkback_queue *poll_next;
+	unsigned int on_poll;
+	uint64_t poll_until_ns;
 };
 
 enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
@@ -189,6 +193,14 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken);
 void pv_blkback_sched_retry(struct pv_blkback_dev *dev);
 /* q is going away: off the run queue and the storm list (its port is unbound next). */
 void pv_blkback_sched_forget(struct pv_blkback_queue *q);
+/*
+ * --poll-us: q's turn found no more requests.  Returns 1 when q is polled instead of
+ * re-armed (req_event left behind, deadline renewed), 0 when polling is off or q takes
+ * no more requests: then re-arm as usual.
+ */
+int pv_blkback_poll_begin(struct pv_blkback_queue *q);
+/* pv_loop's idle hook: a slice of looking at polled rings.  Nonzero: keep polling. */
+int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque);
 
 /* pv_blkback_bounce.c: copy mode's bounded bounce pool */
 int pv_blkback_bounce_init(struct pv_blkback_dev *dev);
@@ -211,6 +223,12 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev);
 int pv_blkback_io_queue(struct pv_blkback_req *rq);
 /* Submits everything queued since the last call: one system call per pass. */
 void pv_blkback_io_submit(struct pv_blkback_dev *dev);
+/*
+ * Busy-polling (--poll-us): are completions waiting in dev's io_uring (a look at shared
+ * memory, no system call)?  pv_blkback_io_reap() takes them as their eventfd would.
+ */
+int pv_blkback_io_cq_ready(const struct pv_blkback_dev *dev);
+void pv_blkback_io_reap(struct pv_blkback_dev *dev);
 
 /* pv_blkback_journal.c: the restart journal of one queue (see the comment there). */
 enum { PV_BJ_FRESH, PV_BJ_RESUME };

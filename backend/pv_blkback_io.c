@@ -253,6 +253,16 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	pv_blkback_after_completions(dev);
 }
 
+int pv_blkback_io_cq_ready(const struct pv_blkback_dev *dev)
+{
+	return dev->uring && dev->uring_efd >= 0 && io_uring_cq_ready(dev->uring) > 0;
+}
+
+void pv_blkback_io_reap(struct pv_blkback_dev *dev)
+{
+	on_cqe(dev->d->loop, dev->uring_efd, EPOLLIN, dev);
+}
+
 int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 {
 	struct io_uring_params p;

@@ -710,6 +710,16 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 			*more = pv_ring_final_check_requests(&q->ring) != 0;
 			break;
 		}
+		/*
+		 * --poll-us: req_event is left behind (the guest then sends no notification)
+		 * and the loop keeps looking at the ring; pv_blkback_poll_idle() re-arms it
+		 * as below when the time is up.
+		 */
+		if (pv_blkback_poll_begin(q)) {
+			if (!pv_ring_unconsumed_requests(&q->ring))
+				break;
+			continue;
+		}
 		/* Re-arms req_event, then looks again: closes the race with a sleeping producer. */
 		if (!pv_ring_final_check_requests(&q->ring))
 			break;

@@ -17,6 +17,7 @@
  * does one taken since the last notification by any path.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -25,6 +26,8 @@
 #include "pv_blkback.h"
 
 #define COMP "sched"
+
+static void poll_unlink(struct pv_backd *d, struct pv_blkback_queue *q);
 
 static void work_set(struct pv_backd *d, int on)
 {
@@ -200,6 +203,8 @@ void pv_blkback_sched_more(struct pv_blkback_queue *q)
 
 	if (q->on_runq || !d->sched_ok)
 		return;
+	/* Served by the run queue now; its turn puts it back on the poll list if idle. */
+	poll_unlink(d, q);
 	q->on_runq = 1;
 	q->run_next = NULL;
 	if (d->runq_tail)
@@ -291,5 +296,143 @@ void pv_blkback_sched_forget(struct pv_blkback_queue *q)
 	if (q->storm_masked) {
 		storm_unlink(d, q);
 		timer_arm(d);
+	}
+	poll_unlink(d, q);
+}
+
+/* ---- busy-polling (pvio-backd --poll-us) ----------------------------------------------- */
+
+/*
+ * A queue whose turn found no more requests is looked at instead of re-armed: req_event
+ * stays behind req_cons, so the guest's push finds no notification asked for and makes
+ * no system call, and we make none to learn of the request.  The loop does not sleep
+ * while a queue is polled; between slices of PV_BLKBACK_POLL_SLICE_NS of looking it
+ * looks at every fd (epoll_wait with no timeout), so other guests, xenstore and the
+ * control socket are served as before, a slice late at most.  After --poll-us with
+ * nothing found the queue is re-armed with the final check (a request published
+ * meanwhile is taken then, never lost) and the guest's notifications wake us again.
+ */
+#define PV_BLKBACK_POLL_SLICE_NS 10000ull
+/* Looks between clock reads. */
+#define PV_BLKBACK_POLL_LOOKS 64
+
+static void poll_unlink(struct pv_backd *d, struct pv_blkback_queue *q)
+{
+	struct pv_blkback_queue **pp;
+
+	if (!q->on_poll)
+		return;
+	for (pp = &d->poll_head; *pp; pp = &(*pp)->poll_next) {
+		if (*pp == q) {
+			*pp = q->poll_next;
+			break;
+		}
+	}
+	q->poll_next = NULL;
+	q->on_poll = 0;
+}
+
+int pv_blkback_poll_begin(struct pv_blkback_queue *q)
+{
+	struct pv_backd *d = q->dev->d;
+	struct pv_blkback_queue **pp;
+
+	if (!d->poll_ns || !d->sched_ok || q->stopped || q->have_stop_at)
+		return 0;
+	q->poll_until_ns = pv_backd_now_ns() + d->poll_ns;
+	if (!q->on_poll) {
+		/* At the tail: the queues with requests are served in list order. */
+		for (pp = &d->poll_head; *pp; pp = &(*pp)->poll_next)
+			;
+		*pp = q;
+		q->poll_next = NULL;
+		q->on_poll = 1;
+	}
+	return 1;
+}
+
+int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
+{
+	struct pv_backd *d = opaque;
+	struct pv_blkback_queue *q, *next;
+	uint64_t start, now;
+	unsigned int looks;
+
+	(void)loop;
+	if (!d->poll_head)
+		return 0;
+	start = pv_backd_now_ns();
+	/*
+	 * A whole slice even when there is work: an epoll_wait costs about 2 us here, and a
+	 * return to the loop after every turn made it most of a polling daemon's time.
+	 * Nothing below keeps a queue pointer across a turn: the list is walked afresh.
+	 */
+	for (;;) {
+		int found = 0;
+
+		for (looks = 0; looks < PV_BLKBACK_POLL_LOOKS && !found; looks++) {
+			for (q = d->poll_head; q && !found; q = q->poll_next)
+				found = pv_ring_unconsumed_requests(&q->ring) != 0 ||
+					pv_blkback_io_cq_ready(q->dev);
+			if (!found)
+				pv_ring_cpu_relax();
+		}
+		if (found) {
+			struct pv_blkback_queue *turn[PV_BLKBACK_PASS_QUEUES];
+			unsigned int n = 0, i;
+
+			/*
+			 * A polled device's completions are taken as they land, not at the next
+			 * epoll_wait: its guest is waiting for them.  One device per pass (its
+			 * completions may end in a disconnect that changes the list).
+			 */
+			for (q = d->poll_head; q; q = q->poll_next)
+				if (pv_blkback_io_cq_ready(q->dev))
+					break;
+			if (q) {
+				pv_blkback_io_reap(q->dev);
+			} else {
+				/*
+				 * The guest's index only chose whom to look at; the turn checks it.
+				 * Every queue with requests gets one turn (a budget), taken off the
+				 * list first: the turn puts it back at the tail if it ends idle.
+				 * Turns cannot unbind a queue (a disconnect waits for
+				 * process_dirty), so the array holds.
+				 */
+				for (q = d->poll_head; q && n < PV_BLKBACK_PASS_QUEUES; q = q->poll_next)
+					if (pv_ring_unconsumed_requests(&q->ring))
+						turn[n++] = q;
+				for (i = 0; i < n; i++)
+					poll_unlink(d, turn[i]);
+				for (i = 0; i < n; i++) {
+					turn[i]->dev->st.poll_hits++;
+					pv_blkback_kick(turn[i]);
+				}
+			}
+			pv_blkback_process_dirty(d);
+		}
+		now = pv_backd_now_ns();
+		/* The guest may wait for our CPU (PV_RING_SPIN_YIELD_NS). */
+		if (now - d->poll_yielded_ns >= PV_RING_SPIN_YIELD_NS) {
+			sched_yield();
+			d->poll_yielded_ns = now;
+		}
+		for (q = d->poll_head; !found && q; q = next) {
+			next = q->poll_next;
+			if (q->poll_until_ns > now && !q->stopped)
+				continue;
+			poll_unlink(d, q);
+			if (q->stopped)
+				continue;
+			q->dev->st.poll_expired++;
+			/* Re-armed; what came meanwhile is taken (and polled for again). */
+			if (pv_ring_final_check_requests(&q->ring)) {
+				pv_blkback_kick(q);
+				pv_blkback_process_dirty(d);
+				break; /* the list may have changed under us */
+			}
+		}
+		if (!d->poll_head || now - start >= PV_BLKBACK_POLL_SLICE_NS)
+			return d->poll_head != NULL;
 	}
 }

@@ -4,7 +4,7 @@
  *
  *   pvio-backd [--platform SPEC] [--foreground] [--log-level LEVEL] [--types LIST]
  *              [--grant-copy] [--ctl PATH] [--max-queues N] [--max-persistent PAGES]
- *              [--max-bounce MIB]
+ *              [--max-bounce MIB] [--poll-us N]
  *
  * One single-threaded pv_loop holds everything: the xenstore watch fd, the event-channel
  * fd, one io_uring eventfd per connected device, the control socket and a signalfd.
@@ -118,10 +118,11 @@ static void usage(FILE *f)
 		"usage: pvio-backd [--platform SPEC] [--foreground] [--log-level error|warn|info|debug]\n"
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
 		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n"
-		"                  [--log-file PATH]\n"
+		"                  [--log-file PATH] [--poll-us N]\n"
 		"Detached (no --foreground) it logs to syslog (LOG_DAEMON), or to --log-file PATH\n"
 		"(lines with time and pid; also on stderr while it has one).\n"
-		"Under systemd (Type=notify) it reports READY=1 once it serves.\n");
+		"Under systemd (Type=notify) it reports READY=1 once it serves.\n"
+		"--poll-us N: an idle ring is polled for N microseconds before it is re-armed.\n");
 }
 
 /* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
 		{ "test-turn-ns", required_argument, NULL, 'T' },
 		{ "max-bounce", required_argument, NULL, 'B' },
 		{ "log-file", required_argument, NULL, 'L' },
+		{ "poll-us", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -279,7 +281,7 @@ int main(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
 	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
-	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:U:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': spec = optarg; break;
 		case 'f': foreground = 1; break;
@@ -347,6 +349,16 @@ int main(int argc, char **argv)
 			d.max_bounce = (size_t)v << 20;
 			break;
 		case 'L': log_file = optarg; break;
+		case 'U':
+			/* Busy-polling of idle rings (pv_blkback_sched.c); 0: off. */
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || *optarg == '-' || v > 1000000) {
+				fprintf(stderr, "pvio-backd: --poll-us: 0..1000000 (microseconds)\n");
+				return 2;
+			}
+			d.poll_ns = (uint64_t)v * 1000u;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -418,6 +430,8 @@ int main(int argc, char **argv)
 		pv_backd_log(PV_LOG_ERROR, COMP, "cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
+	if (d.poll_ns)
+		pv_loop_set_idle(d.loop, pv_blkback_poll_idle, &d);
 	if (!ctl)
 		ctl = ctl_default = default_ctl(spec);
 	if (ctl) {

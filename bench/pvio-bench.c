@@ -6,7 +6,8 @@
  *   pvio-bench [--disk null|null:SECTORS|PATH] [--rw read|write|randread|randwrite|randrw]
  *              [--rwmixread PCT] [--bs SIZE[,SIZE..]] [--iodepth N[,N..]] [--queues N[,N..]]
  *              [--numjobs N] [--runtime S | --size BYTES] [--ramp S] [--ring-pages N]
- *              [--no-persistent] [--indirect N] [--grant-copy] [--notify event|poll|hybrid]
+ *              [--no-persistent] [--indirect N] [--grant-copy] [--notify event|poll|hybrid[,..]]
+ *              [--poll-us N] [--backend-poll-us N]
  *              [--baselines LIST|all|none] [--json|--csv] [--save PREFIX] [--quiet]
  *              [--rundir DIR [--domid N [--vdev VDEV]]] [--bin DIR]
  *   pvio-bench plot CSV PNG
@@ -14,7 +15,7 @@
  * On the sim platform the run starts its own pvio-simd and pvio-backd in a temporary
  * rundir, creates a guest domain and attaches one disk per job with pvio-ctl; --rundir
  * uses the daemons already running there (and --domid that guest, --vdev that disk).
- * Every combination of the comma lists (rw, bs, iodepth, queues) is one result line; each
+ * Every combination of the comma lists (rw, bs, iodepth, queues, notify) is one result line; each
  * attaches fresh disks, so that the negotiated knobs (queues, ring pages, persistent
  * grants, indirect segments) are those of the line.
  *
@@ -227,14 +228,35 @@ static struct {
 	uint64_t size;
 	unsigned int ring_pages, indirect;
 	int no_persistent, no_indirect, grant_copy;
+	unsigned int notify[3], nnotify;  /* enum pv_blkfront_notify */
+	unsigned int poll_us;             /* front end's spin budget; 0: the library's default */
+	int backend_poll_us;              /* pvio-backd --poll-us; -1: by notify mode */
 	const char *baselines;
 	int json, csv, quiet;
 	const char *rundir, *bindir, *vdev, *save;
 	int domid;
 } o = {
 	.disk = "null", .mixread = 50, .numjobs = 1, .runtime = 5, .ramp = 1,
-	.baselines = "all", .domid = -1,
+	.baselines = "all", .domid = -1, .backend_poll_us = -1,
 };
+
+static const char *const notify_names[] = { "event", "hybrid", "poll" };
+
+/*
+ * pvio-backd --poll-us for a notify mode: none for event (the daemon sleeps between
+ * requests), the front end's budget for hybrid, and a long one for poll (the time a
+ * ring stays polled after its last request: requests keep coming during a run).
+ */
+static unsigned int backend_poll_us(unsigned int mode)
+{
+	if (o.backend_poll_us >= 0 && mode != PV_BLKFRONT_NOTIFY_EVENT)
+		return (unsigned int)o.backend_poll_us;
+	switch (mode) {
+	case PV_BLKFRONT_NOTIFY_HYBRID: return o.poll_us ? o.poll_us : PV_BLKFRONT_HYBRID_US;
+	case PV_BLKFRONT_NOTIFY_POLL: return 100000;
+	default: return 0;
+	}
+}
 
 static uint64_t parse_size(const char *s, const char *what)
 {
@@ -305,7 +327,12 @@ static void usage(FILE *f)
 		"  --no-persistent    no persistent grants (a grant per page per request)\n"
 		"  --indirect N | --no-indirect      indirect segments per request\n"
 		"  --grant-copy       the back end copies (GNTTABOP_copy) instead of mapping\n"
-		"  --notify event     the only mode so far (poll, hybrid: not supported yet)\n"
+		"  --notify MODE[,..] event (sleep on the event channel, default), hybrid (spin on\n"
+		"                     the ring for --poll-us, then sleep) or poll (spin while I/O is\n"
+		"                     in flight); both ends: own daemons get pvio-backd --poll-us\n"
+		"  --poll-us N        front end's spin budget (default: 50 hybrid, 100000 poll)\n"
+		"  --backend-poll-us N   pvio-backd --poll-us in hybrid and poll lines (default:\n"
+		"                     hybrid as --poll-us, poll 100000; event lines: 0)\n"
 		"measure and output:\n"
 		"  --baselines LIST   io_uring,nbd,eventfd,shm, all (default) or none\n"
 		"  --json | --csv     machine-readable output on stdout (default: a table)\n"
@@ -330,6 +357,8 @@ static void parse_opts(int argc, char **argv)
 		{ "no-persistent", no_argument, NULL, 'P' },
 		{ "indirect", required_argument, NULL, 'I' }, { "no-indirect", no_argument, NULL, 'N' },
 		{ "grant-copy", no_argument, NULL, 'C' }, { "notify", required_argument, NULL, 'n' },
+		{ "poll-us", required_argument, NULL, 'u' },
+		{ "backend-poll-us", required_argument, NULL, 'U' },
 		{ "baselines", required_argument, NULL, 'B' }, { "json", no_argument, NULL, 'J' },
 		{ "csv", no_argument, NULL, 'V' }, { "quiet", no_argument, NULL, 'z' },
 		{ "rundir", required_argument, NULL, 'D' }, { "domid", required_argument, NULL, 'i' },
@@ -344,6 +373,7 @@ static void parse_opts(int argc, char **argv)
 	o.bs[0] = 4096, o.nbs = 1;
 	o.qd[0] = 1, o.nqd = 1;
 	o.queues[0] = 1, o.nqueues = 1;
+	o.notify[0] = PV_BLKFRONT_NOTIFY_EVENT, o.nnotify = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.disk = optarg; break;
@@ -382,16 +412,28 @@ static void parse_opts(int argc, char **argv)
 			break;
 		case 'N': o.no_indirect = 1; break;
 		case 'C': o.grant_copy = 1; break;
-		case 'n':
-			if (!strcmp(optarg, "event"))
-				break;
-			if (!strcmp(optarg, "poll") || !strcmp(optarg, "hybrid")) {
-				fprintf(stderr, "pvio-bench: --notify %s: not supported yet (issue 12: "
-						"busy-polling needs support in pvio-backd and libpvio-front; "
-						"only event notification exists)\n", optarg);
-				exit(2);
+		case 'n': {
+			char *dup = strdup(optarg), *save = NULL, *tok;
+
+			o.nnotify = 0;
+			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				for (i = 0; i < 3 && strcmp(tok, notify_names[i]); i++)
+					;
+				if (i == 3 || o.nnotify == 3)
+					die("bad --notify '%s' (event, hybrid, poll)", tok);
+				o.notify[o.nnotify++] = (unsigned int)i;
 			}
-			die("bad --notify '%s' (event, poll, hybrid)", optarg);
+			free(dup);
+			if (!o.nnotify)
+				die("--notify: no value");
+			break;
+		}
+		case 'u': parse_list(optarg, v, "--poll-us", 0, 1, PV_BLKFRONT_SPIN_MAX_US);
+			o.poll_us = v[0];
+			break;
+		case 'U': parse_list(optarg, v, "--backend-poll-us", 0, 0, 1000000);
+			o.backend_poll_us = (int)v[0];
+			break;
 		case 'B': o.baselines = optarg; break;
 		case 'J': o.json = 1; break;
 		case 'V': o.csv = 1; break;
@@ -448,6 +490,7 @@ static struct {
 	char spec0[PATH_MAX + 16];   /* sim:<rundir>:0 */
 	int own_rundir, own_domain;
 	pid_t backd, simd, nbdkit;
+	unsigned int backd_poll_us;     /* our pvio-backd's --poll-us */
 	int domid[MAX_JOBS];         /* one guest domain per job: one grant table each */
 	unsigned int ndom;
 	char nbd_dir[64];
@@ -607,6 +650,47 @@ static pid_t backd_pid_of(const char *rundir)
 	return pid;
 }
 
+/*
+ * Our own pvio-backd, busy-polling idle rings for poll_us (0: not).  A line of another
+ * notify mode restarts it: a daemon takes over the devices of the one before.
+ */
+static void start_backd(unsigned int poll_us)
+{
+	char path[PATH_MAX + 32], log[PATH_MAX + 32], pollarg[16];
+	pid_t pid;
+	int i;
+
+	snprintf(pollarg, sizeof(pollarg), "%u", poll_us);
+	snprintf(path, sizeof(path), "%s/pvio-backd", env.bin);
+	snprintf(log, sizeof(log), "%s/backd.log", env.rundir);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		char *argv[] = { path, "--platform", env.spec0, "--foreground", "--log-level",
+				 "warn", "--max-queues", "4", "--poll-us", pollarg,
+				 o.grant_copy ? "--grant-copy" : NULL, NULL };
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, 2);
+		/* Its own process group: a ^C to pvio-bench must not stop it mid-run. */
+		setpgid(0, 0);
+		/* But it goes when we go, even on SIGKILL (it survives exec). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execv(path, argv);
+		_exit(127);
+	}
+	env.backd = pid;
+	env.backd_poll_us = poll_us;
+	snprintf(path, sizeof(path), "%s/pvio-backd.sock", env.rundir);
+	/* The socket of the daemon before goes with it (SIGTERM). */
+	for (i = 0; i < 200 && access(path, F_OK) < 0; i++)
+		usleep(25000);
+	if (access(path, F_OK) < 0)
+		die("pvio-backd did not start (see %s)", log);
+}
+
 static void env_start(void)
 {
 	char path[PATH_MAX + 32], out[64];
@@ -636,37 +720,8 @@ static void env_start(void)
 			die("%s did not start", path);
 	}
 	snprintf(env.spec0, sizeof(env.spec0), "sim:%s:0", env.rundir);
-	if (!o.rundir) {
-		char log[PATH_MAX + 32];
-		pid_t pid;
-
-		snprintf(path, sizeof(path), "%s/pvio-backd", env.bin);
-		snprintf(log, sizeof(log), "%s/backd.log", env.rundir);
-		pid = fork();
-		if (pid < 0)
-			die("fork: %s", strerror(errno));
-		if (pid == 0) {
-			char *argv[] = { path, "--platform", env.spec0, "--foreground", "--log-level",
-					 "warn", "--max-queues", "4", o.grant_copy ? "--grant-copy" : NULL,
-					 NULL };
-			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			if (fd >= 0)
-				dup2(fd, 2);
-			/* Its own process group: a ^C to pvio-bench must not stop it mid-run. */
-			setpgid(0, 0);
-			/* But it goes when we go, even on SIGKILL (it survives exec). */
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			execv(path, argv);
-			_exit(127);
-		}
-		env.backd = pid;
-		snprintf(path, sizeof(path), "%s/pvio-backd.sock", env.rundir);
-		for (i = 0; i < 200 && access(path, F_OK) < 0; i++)
-			usleep(25000);
-		if (access(path, F_OK) < 0)
-			die("pvio-backd did not start (see %s)", log);
-	}
+	if (!o.rundir)
+		start_backd(backend_poll_us(o.notify[0]));
 	if (o.domid >= 0) {
 		env.domid[0] = o.domid;
 		env.ndom = 1;
@@ -789,6 +844,7 @@ static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
 struct wl {
 	enum rw rw;
 	unsigned int bs, qd, mix;
+	unsigned int notify;  /* enum pv_blkfront_notify */
 	uint64_t span;        /* bytes addressed: [0, span) */
 	uint64_t seq, seed;
 };
@@ -924,6 +980,11 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 	rc = pv_blkfront_open(p, devid, bo, &bf);
 	if (rc < 0) {
 		snprintf(j->why, sizeof(j->why), "pv_blkfront_open(%u): %s", devid, strerror(-rc));
+		goto fail;
+	}
+	rc = pv_blkfront_set_notify(bf, (enum pv_blkfront_notify)w.notify, o.poll_us);
+	if (rc < 0) {
+		snprintf(j->why, sizeof(j->why), "pv_blkfront_set_notify: %s", strerror(-rc));
 		goto fail;
 	}
 	pv_blkfront_info(bf, &j->info);
@@ -1400,6 +1461,8 @@ out:
 struct line {
 	enum rw rw;
 	unsigned int bs, qd, queues, jobs;
+	unsigned int notify;             /* enum pv_blkfront_notify */
+	unsigned int backend_poll_us;    /* pvio-backd --poll-us (as started by us) */
 	struct result r;                 /* merged over jobs */
 	double cpu_front, cpu_back, cpu_sim;  /* seconds in the window */
 	struct pv_blkfront_stats fs;     /* summed deltas */
@@ -1482,6 +1545,16 @@ static void run_line(struct line *L)
 	unsigned int i;
 	int readonly = !wl_writes(L->rw) && !null_disk();
 
+	if (!o.rundir && backend_poll_us(L->notify) != env.backd_poll_us) {
+		char sock[PATH_MAX + 32];
+
+		kill_wait(&env.backd);
+		snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", env.rundir);
+		unlink(sock);
+		start_backd(backend_poll_us(L->notify));
+	}
+	L->backend_poll_us = o.rundir ? 0 : env.backd_poll_us;
+
 	if (o.ring_pages == 1)
 		bo.no_ring_order = 1;
 	else if (o.ring_pages)
@@ -1502,6 +1575,7 @@ static void run_line(struct line *L)
 	jobs_stop = &sh->stop;
 	for (i = 0; i < L->jobs; i++) {
 		struct wl w = { .rw = L->rw, .bs = L->bs, .qd = L->qd, .mix = o.mixread,
+				.notify = L->notify,
 				.seed = 0x9E3779B97F4A7C15ull * (i + 1) + L->qd };
 		unsigned int devid;
 
@@ -1674,8 +1748,10 @@ static const char *disk_kind(void)
 
 static const char *line_name(const struct line *L, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s %s bs=%u qd=%u q=%u j=%u", disk_kind(),
-		 rw_names[L->rw], L->bs, L->qd, L->queues, L->jobs);
+	snprintf(buf, len, "%s %s bs=%u qd=%u q=%u j=%u%s%s", disk_kind(),
+		 rw_names[L->rw], L->bs, L->qd, L->queues, L->jobs,
+		 L->notify != PV_BLKFRONT_NOTIFY_EVENT ? " " : "",
+		 L->notify != PV_BLKFRONT_NOTIFY_EVENT ? notify_names[L->notify] : "");
 	return buf;
 }
 
@@ -1684,10 +1760,25 @@ static void print_table(void)
 	char name[96];
 	unsigned int i;
 
+	char modes[32] = "";
+
+	for (i = 0; i < o.nnotify; i++)
+		snprintf(modes + strlen(modes), sizeof(modes) - strlen(modes), "%s%s", i ? "," : "",
+			 notify_names[o.notify[i]]);
 	printf("pvio-bench: sim platform, disk %s, ring pages %s, persistent %s, indirect %s, "
-	       "notify event, runtime %.3g s (ramp %.3g s)\n",
+	       "notify %s, runtime %.3g s (ramp %.3g s)\n",
 	       o.vdev ? o.vdev : o.disk, o.ring_pages ? "set" : "as offered", o.no_persistent ? "off" : "on",
-	       o.no_indirect ? "off" : "on", o.runtime, o.ramp);
+	       o.no_indirect ? "off" : "on", modes, o.runtime, o.ramp);
+	for (i = 0; i < o.nnotify; i++)
+		if (o.notify[i] != PV_BLKFRONT_NOTIFY_EVENT)
+			break;
+	if (i < o.nnotify)
+		printf("polling: front end spins %u us (hybrid) / %u us (poll) before sleeping; "
+		       "pvio-backd --poll-us %u (hybrid) / %u (poll)%s; a spinning front end and back "
+		       "end take a CPU each\n", o.poll_us ? o.poll_us : PV_BLKFRONT_HYBRID_US,
+		       o.poll_us ? o.poll_us : PV_BLKFRONT_POLL_US,
+		       backend_poll_us(PV_BLKFRONT_NOTIFY_HYBRID), backend_poll_us(PV_BLKFRONT_NOTIFY_POLL),
+		       o.rundir ? " (--rundir: the running daemon's own setting instead)" : "");
 	printf("machine: %ld CPUs, load average %.2f before, %.2f after (other work shares the CPUs)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
 	if (have_ev)
@@ -1780,7 +1871,7 @@ static void print_json(void)
 	unsigned int i;
 
 	printf("{\"pvio-bench\":1,\"platform\":\"sim\",\"disk\":\"%s\",\"runtime_s\":%.3f,"
-	       "\"ramp_s\":%.3f,\"notify\":\"event\",\"cpus\":%ld,\"loadavg_before\":%.2f,"
+	       "\"ramp_s\":%.3f,\"cpus\":%ld,\"loadavg_before\":%.2f,"
 	       "\"loadavg_after\":%.2f,\"baselines\":{", o.vdev ? o.vdev : o.disk, o.runtime, o.ramp,
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
 	if (have_ev)
@@ -1794,8 +1885,9 @@ static void print_json(void)
 		int first = 1;
 
 		printf("%s{\"jobname\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"iodepth\":%u,\"queues\":%u,"
-		       "\"numjobs\":%u,", i ? "," : "", line_name(L, name, sizeof(name)),
-		       rw_names[L->rw], L->bs, L->qd, L->queues, L->jobs);
+		       "\"numjobs\":%u,\"notify\":\"%s\",\"backend_poll_us\":%u,", i ? "," : "",
+		       line_name(L, name, sizeof(name)), rw_names[L->rw], L->bs, L->qd, L->queues,
+		       L->jobs, notify_names[L->notify], L->backend_poll_us);
 		printf("\"negotiated\":{\"queues\":%u,\"ring_pages\":%u,\"persistent\":%d,"
 		       "\"indirect_segments\":%u,\"grant_mode\":\"%s\"},",
 		       L->info.queues, L->info.ring_pages, L->info.persistent,
@@ -1858,7 +1950,7 @@ static void print_csv(void)
 	       "iops,mbps,p50_us,p99_us,p999_us,max_us,front_kicks_per_io,front_wakeups_per_io,"
 	       "back_notif_in_per_io,back_notif_out_per_io,cpu_front_us_per_io,cpu_back_us_per_io,"
 	       "cpu_sim_us_per_io,io_uring_iops,nbd_iops,iops_vs_io_uring,iops_vs_nbd,"
-	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt\n");
+	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify\n");
 	for (i = 0; i < nlines; i++) {
 		const struct line *L = &lines[i];
 
@@ -1882,7 +1974,7 @@ static void print_csv(void)
 		csv_ratio(L->have_nbd, &L->nbd, iops(&L->r), 0, L);
 		csv_ratio(L->qd == 1 && have_ev, &rtt_ev, 0, 1, L);
 		csv_ratio(L->qd == 1 && have_shm, &rtt_shm, 0, 1, L);
-		printf("\n");
+		printf(",%s\n", notify_names[L->notify]);
 	}
 }
 
@@ -1908,8 +2000,8 @@ static int plot(const char *csv, const char *png)
 		 "set ylabel 'IOPS'\n"
 		 "set logscale y\n"
 		 "stats '%s' using 0 nooutput\n"
-		 "keys = system(\"awk -F, 'NR>1 {print $1\\\"_\\\"$2\\\"_\\\"$3\\\"_q\\\"$5}' '%s' | sort -u | tr '\\\\n' ' '\")\n"
-		 "sel(k) = (strcol(1).'_'.strcol(2).'_'.strcol(3).'_q'.strcol(5)) eq k\n"
+		 "keys = system(\"awk -F, 'NR>1 {print $1\\\"_\\\"$2\\\"_\\\"$3\\\"_q\\\"$5\\\"_\\\"$30}' '%s' | sort -u | tr '\\\\n' ' '\")\n"
+		 "sel(k) = (strcol(1).'_'.strcol(2).'_'.strcol(3).'_q'.strcol(5).'_'.strcol(30)) eq k\n"
 		 "plot for [k in keys] '%s' using (sel(k) ? $4 : NaN):(sel(k) ? $11 : NaN) "
 		 "with linespoints title k\n"
 		 "set ylabel 'p50 latency (us)'\n"
@@ -1935,7 +2027,7 @@ static int plot(const char *csv, const char *png)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned int a, b, c, d, i;
+	unsigned int a, b, c, d, e, i;
 
 	if (argc > 1 && !strcmp(argv[1], "plot")) {
 		if (argc != 4) {
@@ -1969,13 +2061,15 @@ int main(int argc, char **argv)
 	for (a = 0; a < o.nrw; a++)
 		for (b = 0; b < o.nbs; b++)
 			for (c = 0; c < o.nqueues; c++)
-				for (d = 0; d < o.nqd && !interrupted; d++) {
+				for (d = 0; d < o.nqd; d++)
+				for (e = 0; e < o.nnotify && !interrupted; e++) {
 					struct line *L;
 
 					if (nlines == MAX_LINES)
 						die("more than %d lines in the matrix", MAX_LINES);
 					L = &lines[nlines++];
 
+					L->notify = o.notify[e];
 					L->rw = o.rw[a];
 					L->bs = o.bs[b];
 					L->queues = o.queues[c];

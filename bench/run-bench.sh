@@ -7,8 +7,10 @@
 #   null    4 KiB randread, iodepth 1 and 32, queues 1 and 2 (eventfd, shm, NBD null plugin)
 #   file    4 KiB randread, iodepth 1 and 32, on a 256 MiB file in /dev/shm (io_uring, NBD)
 #   seq     1 MiB sequential read, iodepth 4, on the same file (io_uring, NBD)
+#   notify-null, notify-file   4 KiB randread, iodepth 1 and 32, --notify event,hybrid,poll
+#           (busy-polling on both ends: a spinning front end and back end take both CPUs)
 # Each run leaves <name>.txt (the table), .json and .csv in OUT_DIR; all.csv joins the CSVs
-# and plot.png draws them (when gnuplot is installed).  About two minutes on 2 cores.
+# and plot.png draws them (when gnuplot is installed).  About four minutes on 2 cores.
 set -eu
 
 B=$(cd "${1:-build/bin}" && pwd)
@@ -37,11 +39,15 @@ run() {
 		--baselines eventfd,shm,nbd
 	run file --disk "$IMG" --rw randread --bs 4k --iodepth 1,32 --baselines io_uring,nbd
 	run seq --disk "$IMG" --rw read --bs 1M --iodepth 4 --baselines io_uring,nbd
+	run notify-null --disk null --rw randread --bs 4k --iodepth 1,32 \
+		--notify event,hybrid,poll --baselines eventfd,shm,nbd
+	run notify-file --disk "$IMG" --rw randread --bs 4k --iodepth 1,32 \
+		--notify event,hybrid,poll --baselines io_uring,nbd
 	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 
 head -n 1 "$OUT/null.csv" >"$OUT/all.csv"
-for n in null file seq; do tail -n +2 "$OUT/$n.csv" >>"$OUT/all.csv"; done
+for n in null file seq notify-null notify-file; do tail -n +2 "$OUT/$n.csv" >>"$OUT/all.csv"; done
 if command -v gnuplot >/dev/null 2>&1; then
 	"$B/pvio-bench" plot "$OUT/all.csv" "$OUT/plot.png" && echo "plot: $OUT/plot.png"
 else

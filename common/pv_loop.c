@@ -23,6 +23,9 @@ struct pv_loop {
 	uint32_t next_gen;
 	struct handler *h;
 	int nh;
+	int (*idle)(struct pv_loop *, void *);
+	void *idle_opaque;
+	int busy;                   /* idle() asked not to sleep */
 };
 
 struct pv_loop *pv_loop_new(void)
@@ -108,6 +111,13 @@ int pv_loop_del(struct pv_loop *l, int fd)
 	return 0;
 }
 
+void pv_loop_set_idle(struct pv_loop *l, int (*idle)(struct pv_loop *, void *), void *opaque)
+{
+	l->idle = idle;
+	l->idle_opaque = opaque;
+	l->busy = 0;
+}
+
 void pv_loop_stop(struct pv_loop *l)
 {
 	l->stop = 1;
@@ -120,7 +130,7 @@ int pv_loop_run(struct pv_loop *l, int timeout_ms, void (*tick)(struct pv_loop *
 
 	l->stop = 0;
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+		int n = epoll_wait(l->epfd, evs, 64, l->busy ? 0 : timeout_ms);
 
 		if (n < 0) {
 			if (errno == EINTR) {
@@ -139,6 +149,7 @@ int pv_loop_run(struct pv_loop *l, int timeout_ms, void (*tick)(struct pv_loop *
 		}
 		if (tick)
 			tick(l, opaque);
+		l->busy = l->idle && !l->stop ? l->idle(l, l->idle_opaque) : 0;
 	}
 	return 0;
 }

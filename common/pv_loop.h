@@ -35,4 +35,12 @@ int pv_loop_run(struct pv_loop *loop, int timeout_ms, void (*tick)(struct pv_loo
 		void *opaque);
 void pv_loop_stop(struct pv_loop *loop);
 
+/*
+ * Busy-polling (pvio-backd --poll-us): idle, if not NULL, runs after every batch and
+ * tick; while it returns nonzero the loop does not sleep (epoll_wait with no timeout
+ * between calls), so every fd is still served between two calls.  idle must return
+ * within a few microseconds for that to hold.
+ */
+void pv_loop_set_idle(struct pv_loop *loop, int (*idle)(struct pv_loop *, void *), void *opaque);
+
 #endif

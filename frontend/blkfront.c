@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -653,10 +654,79 @@ int bf_xenbus_events(struct pv_blkfront *bf)
 	return 0;
 }
 
+/* Looks between clock reads while spinning: a clock read is ~20 ns, a look a few. */
+#define BF_SPIN_LOOKS 64
+/* Spinning: how often xenstore is looked at (a system call or two). */
+#define BF_SPIN_XS_NS 1000000ull
+
+static uint64_t bf_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int pv_blkfront_set_notify(struct pv_blkfront *bf, enum pv_blkfront_notify mode,
+			   unsigned int budget_us)
+{
+	if (!bf || budget_us > PV_BLKFRONT_SPIN_MAX_US)
+		return -EINVAL;
+	switch (mode) {
+	case PV_BLKFRONT_NOTIFY_EVENT:
+		budget_us = 0;
+		break;
+	case PV_BLKFRONT_NOTIFY_HYBRID:
+		budget_us = budget_us ? budget_us : PV_BLKFRONT_HYBRID_US;
+		break;
+	case PV_BLKFRONT_NOTIFY_POLL:
+		budget_us = budget_us ? budget_us : PV_BLKFRONT_POLL_US;
+		break;
+	default:
+		return -EINVAL;
+	}
+	bf->notify = mode;
+	bf->spin_ns = (uint64_t)budget_us * 1000u;
+	return 0;
+}
+
+/*
+ * Spins on the rings, rsp_event left where it is (we want no notification), until a
+ * response is there (1), limit_ns passed (0), or xenstore says the device is gone
+ * (-errno).  Only the shared producer indices are read; process_queue() checks them.
+ */
+static int bf_spin(struct pv_blkfront *bf, uint64_t limit_ns)
+{
+	uint64_t start = bf_now_ns(), yielded = start, now;
+	unsigned int i, looks;
+	int rc;
+
+	for (;;) {
+		for (looks = 0; looks < BF_SPIN_LOOKS; looks++) {
+			for (i = 0; i < bf->nq; i++)
+				if (pv_ring_unconsumed_responses(&bf->q[i].ring))
+					return 1;
+			pv_ring_cpu_relax();
+		}
+		now = bf_now_ns();
+		if (now - start >= limit_ns)
+			return 0;
+		if (now - yielded >= PV_RING_SPIN_YIELD_NS) {
+			sched_yield(); /* the back end may wait for our CPU */
+			yielded = now;
+		}
+		if (now >= bf->next_xs_ns) {
+			bf->next_xs_ns = now + BF_SPIN_XS_NS;
+			if ((rc = bf_xenbus_events(bf)) < 0)
+				return rc;
+		}
+	}
+}
+
 int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 {
-	uint64_t deadline = 0;
-	int completed = 0, evfd, xsfd, rc0;
+	uint64_t deadline = 0, limit;
+	int completed = 0, evfd, xsfd, rc0, spin;
 	unsigned int i;
 
 	if (!bf)
@@ -669,15 +739,25 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 		deadline = xbf_now_ms() + (uint64_t)timeout_ms;
 	evfd = pv_evtchn_fd(bf->xb.p);
 	xsfd = pv_xs_watch_fd(bf->xb.p);
+	/*
+	 * Spinning is what polling modes do instead of system calls: xenstore is then looked
+	 * at once a millisecond, and events are only drained on the way to a sleep.
+	 */
+	spin = bf->notify != PV_BLKFRONT_NOTIFY_EVENT && bf->spin_ns && timeout_ms != 0;
 	/* Even an idle guest must notice a resize or a back end that left. */
-	if ((rc0 = bf_xenbus_events(bf)) < 0)
-		return rc0;
+	if (!spin || bf_now_ns() >= bf->next_xs_ns) {
+		if (spin)
+			bf->next_xs_ns = bf_now_ns() + BF_SPIN_XS_NS;
+		if ((rc0 = bf_xenbus_events(bf)) < 0)
+			return rc0;
+	}
 	for (;;) {
 		struct pollfd pfd[2];
 		int work = 0, ms, rc;
 
 		/* Our ports are unmasked before the rings are looked at. */
-		bf->st.wakeups += xbf_drain_events(bf->xb.p);
+		if (!spin)
+			bf->st.wakeups += xbf_drain_events(bf->xb.p);
 		for (i = 0; i < bf->nq; i++) {
 			rc = process_queue(bf, &bf->q[i]);
 			if (rc < 0) {
@@ -692,6 +772,22 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 			return completed;
 		if (!bf_inflight(bf) && !bf->backlog)
 			return 0;
+		if (spin) {
+			/* Once per call: after it, the event path below (final check, sleep). */
+			spin = 0;
+			limit = bf->spin_ns;
+			if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000000u < limit)
+				limit = (uint64_t)timeout_ms * 1000000u;
+			rc = bf_spin(bf, limit);
+			if (rc < 0)
+				return rc;
+			if (rc > 0) {
+				spin = 1; /* responses came: take them without a system call */
+				continue;
+			}
+			bf->st.spin_expired++;
+			continue; /* events drained, rings looked at once more, then the final check */
+		}
 		/* Ask for an event at the next response, then look once more (no lost wakeup). */
 		for (i = 0; i < bf->nq; i++)
 			if (pv_ring_final_check_responses(&bf->q[i].ring))

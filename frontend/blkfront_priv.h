@@ -98,6 +98,11 @@ struct pv_blkfront {
 	int failed;                    /* 0, or why the device is unusable (-EPROTO, -ENOTCONN) */
 	struct pv_blkfront_io *backlog; /* the one io only partly on the rings */
 	struct pv_blkfront_stats st;
+
+	/* pv_blkfront_set_notify() */
+	unsigned int notify;           /* enum pv_blkfront_notify */
+	uint64_t spin_ns;              /* spin budget of one poll */
+	uint64_t next_xs_ns;           /* spinning: when to look at xenstore again */
 };
 
 /* blkfront.c: data-path setup and teardown, called by the handshake. */

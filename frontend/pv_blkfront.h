@@ -121,6 +121,37 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms);
 /* The fd that becomes readable when responses may be ready (for the caller's poll loop). */
 int pv_blkfront_fd(struct pv_blkfront *bf);
 
+/*
+ * How pv_blkfront_poll() waits for responses (docs/benchmarking.md, "Polling").
+ *
+ *   EVENT   ask the back end for a notification (rsp_event) and sleep on the event
+ *           channel: no CPU spent waiting, a wake-up per batch of responses.
+ *   HYBRID  first spin on the rings (a pause instruction per look, the clock every few
+ *           dozen looks) for up to budget_us (default PV_BLKFRONT_HYBRID_US), then as EVENT.
+ *   POLL    spin while requests are in flight, up to budget_us (default
+ *           PV_BLKFRONT_POLL_US, long: only a back end that stopped answering reaches
+ *           it), then as EVENT.
+ *
+ * While spinning, rsp_event is not moved: the back end sees that we want no notification
+ * and sends none, so a request's round trip costs no system call on our side.  When the
+ * spin gives up, the usual final check (rsp_event moved, the ring looked at again) comes
+ * before the sleep, so no response is missed.  A poll with timeout_ms 0 never spins, and
+ * the spin never outlasts timeout_ms.  Xenstore (a back end that left, a resize) is looked
+ * at about once a millisecond while spinning.  A spinning front end takes a core: with a
+ * polling back end as well, two.  budget_us 0 picks the default; at most 10 s.
+ * Returns 0, or -EINVAL.
+ */
+enum pv_blkfront_notify {
+	PV_BLKFRONT_NOTIFY_EVENT,
+	PV_BLKFRONT_NOTIFY_HYBRID,
+	PV_BLKFRONT_NOTIFY_POLL,
+};
+#define PV_BLKFRONT_HYBRID_US 50u
+#define PV_BLKFRONT_POLL_US   100000u
+#define PV_BLKFRONT_SPIN_MAX_US 10000000u
+int pv_blkfront_set_notify(struct pv_blkfront *bf, enum pv_blkfront_notify mode,
+			   unsigned int budget_us);
+
 /* ---- synchronous API ------------------------------------------------------------------ */
 
 ssize_t pv_blkfront_pread(struct pv_blkfront *bf, void *buf, size_t len, uint64_t offset);
@@ -178,6 +209,7 @@ struct pv_blkfront_stats {
 	uint64_t errors;                  /* BLKIF_RSP_ERROR / EOPNOTSUPP */
 	uint64_t detach_requests;         /* the toolstack asked us to let go while open:
 					   * the disk was in use, we went on */
+	uint64_t spin_expired;            /* spins that ran out of budget and slept */
 };
 void pv_blkfront_get_stats(struct pv_blkfront *bf, struct pv_blkfront_stats *st);
 

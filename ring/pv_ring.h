@@ -86,6 +86,26 @@ struct pv_ring_back {
 #define pv_ring_barrier() __asm__ __volatile__("" ::: "memory")
 
 /*
+ * One look of a busy-polling loop: tells the CPU we spin (x86 PAUSE, arm YIELD), which
+ * spares the sibling hyperthread and the memory-order flush on exit from the loop.
+ * Spinners also sched_yield() every PV_RING_SPIN_YIELD_NS of spinning: with more
+ * runnable threads than cores the peer may be waiting for our CPU, and a pure spin would
+ * keep it waiting for the rest of our time slice (or the whole spin budget).  A yield
+ * costs a system call (about 2 us in a PVM guest), so not much more often than that.
+ */
+#define PV_RING_SPIN_YIELD_NS 20000u
+static inline void pv_ring_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	pv_ring_barrier();
+#endif
+}
+
+/*
  * Shared indices are read and written with single, untorn accesses: the peer writes
  * them concurrently, and a value read once must be the value used.
  */

@@ -341,10 +341,14 @@ void h_put(struct h_fe *f, unsigned int qi, const struct blkif_request *r)
 	memcpy(pv_blkif_front_req(ring, ring->req_prod_pvt++), r, sizeof(*r));
 }
 
+unsigned long h_kicks;
+
 void h_push(struct h_fe *f, unsigned int qi)
 {
-	if (pv_ring_push_requests_and_check_notify(&f->q[qi].ring))
+	if (pv_ring_push_requests_and_check_notify(&f->q[qi].ring)) {
 		pv_evtchn_notify(h_dom[f->domid], f->q[qi].port);
+		h_kicks++;
+	}
 }
 
 int h_get(struct h_fe *f, unsigned int qi, struct blkif_response *rsp, int ms)

@@ -78,8 +78,9 @@ int h_be_has(struct h_fe *f, const char *node);
 
 /* Puts one request on queue qi (the caller filled everything but the slot). */
 void h_put(struct h_fe *f, unsigned int qi, const struct blkif_request *r);
-/* Publishes and notifies if asked. */
+/* Publishes and notifies if asked (counted in h_kicks). */
 void h_push(struct h_fe *f, unsigned int qi);
+extern unsigned long h_kicks;
 /* Takes one response (waits up to ms).  Returns 0 or -ETIMEDOUT. */
 int h_get(struct h_fe *f, unsigned int qi, struct blkif_response *rsp, int ms);
 /* One request, its response; returns the status or -1000 on time-out. */

@@ -22,6 +22,7 @@
 #include "fair.h"
 #include "harness.h"
 #include "pv_backd.h"
+#include "busypoll.h"
 #include "pv_test.h"
 #include "restart.h"
 
@@ -1072,6 +1073,9 @@ static void test_bad_arguments(void)
 		{ "--max-bounce 0", 2, "--max-bounce: 1..1024 (MiB)" },
 		{ "--max-bounce 1025", 2, "--max-bounce: 1..1024 (MiB)" },
 		{ "--max-bounce 4x", 2, "--max-bounce: 1..1024 (MiB)" },
+		{ "--poll-us 1000001", 2, "--poll-us: 0..1000000 (microseconds)" },
+		{ "--poll-us -1", 2, "--poll-us: 0..1000000 (microseconds)" },
+		{ "--poll-us 5ms", 2, "--poll-us: 0..1000000 (microseconds)" },
 		{ "--platform sim:", 1, "bad platform spec 'sim:'" },
 	};
 	char cmd[1024], line[256];
@@ -1551,6 +1555,7 @@ int main(void)
 		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		{ "fair-time", fair_time_suite_init, fair_suite_clean, NULL, NULL, fair_time_tests },
+		{ "poll", poll_suite_init, poll_suite_clean, NULL, NULL, poll_tests },
 		CU_SUITE_INFO_NULL,
 	};
 

@@ -36,7 +36,11 @@ awk -F, 'NR == 2 && $1 == "file" && $2 == "randrw" && $11 > 0 && $24 > 0 { ok = 
 [ "$(tr -d '\000' <"$T/disk.img" | head -c 1 | od -An -tx1 | tr -d ' ')" = a5 ] ||
 	fail "file: no write reached the disk image"
 
-# Polling is not implemented: it must say so and fail, not pretend.
-if "$B/pvio-bench" --notify poll >/dev/null 2>"$T/err"; then fail "--notify poll succeeded"; fi
-grep -q "not supported yet" "$T/err" || fail "--notify poll: no 'not supported yet'"
+# Both polling modes run, on both ends (pvio-backd restarted with --poll-us between lines).
+"$B/pvio-bench" --notify hybrid,poll --runtime 1 --ramp 0.2 --iodepth 1 --baselines none --json \
+	--quiet >"$T/poll.json" 2>"$T/err" || { cat "$T/err" >&2; fail "poll run failed"; }
+jq -e '.jobs | length == 2' "$T/poll.json" >/dev/null || fail "poll: not two lines in the JSON"
+jq -e '([.jobs[] | .pvio.ios > 0 and .backend_poll_us > 0] | all) and
+       .jobs[0].notify == "hybrid" and .jobs[1].notify == "poll"' "$T/poll.json" >/dev/null ||
+	fail "poll: no I/O counted, or the modes or pvio-backd --poll-us not as asked"
 echo "bench smoke: ok"

@@ -363,6 +363,8 @@ static int serve(struct child *ch, struct fq *q)
 			q->b.req_cons++;
 			if (c->hostile == FAKE_CLOSE_MID_IO)
 				return -1; /* never answered */
+			if (c->hostile == FAKE_MUTE)
+				continue; /* never answered, and nothing said */
 			st = handle(ch, &req);
 			switch (c->hostile) {
 			case FAKE_UNKNOWN_ID:
@@ -397,8 +399,10 @@ static int serve(struct child *ch, struct fq *q)
 		if (!pv_ring_final_check_requests(&q->b))
 			break;
 	}
-	if (notify)
+	if (notify) {
 		pv_evtchn_notify(ch->p, q->port);
+		ch->f->seen->notifications++;
+	}
 	return 0;
 }
 

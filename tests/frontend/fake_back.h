@@ -26,6 +26,7 @@ enum fake_hostile {
 	FAKE_SILENT,         /* never leaves Initialising */
 	FAKE_ERROR_AT,       /* BLKIF_RSP_ERROR for requests touching sector error_sector */
 	FAKE_EOPNOTSUPP_FLUSH, /* offers flush, answers it EOPNOTSUPP */
+	FAKE_MUTE,           /* takes requests, never answers, stays Connected */
 };
 
 #define FAKE_MAX_NODES 4
@@ -59,6 +60,7 @@ struct fake_seen {
 	volatile uint64_t requests, reads, writes, flushes, barriers, discards, indirect;
 	volatile unsigned int max_segs;
 	volatile int bad_requests;
+	volatile uint64_t notifications; /* sent to the front end */
 	volatile int exited;
 };
 

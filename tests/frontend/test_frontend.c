@@ -924,6 +924,239 @@ static void test_fuse(void)
 	CU_ASSERT_EQUAL(fake_stop(&f), 0);
 }
 
+/* ---- polling (pv_blkfront_set_notify) ------------------------------------------------ */
+
+/*
+ * Writes then reads back count ios of up to 8 KiB at queue depth qd, every write checked
+ * on the fake's disk and every read against it; done() must come exactly once per io.
+ * Returns 0 or the first error.
+ */
+static int exactly_once(struct pv_blkfront *bf, struct fake *f, unsigned int qd, unsigned int count)
+{
+	struct aio *a = calloc(qd, sizeof(*a));
+	/* used: slot submitted at least once; checked: its last io looked at */
+	uint8_t *used = calloc(qd, 1), *checked = calloc(qd, 1);
+	unsigned int issued, done, pass, i;
+	int rc = 0;
+
+	if (!a || !used || !checked)
+		rc = -ENOMEM;
+	for (i = 0; !rc && i < qd; i++)
+		if (!(a[i].buf = malloc(8192)))
+			rc = -ENOMEM;
+	for (pass = 0; pass < 2 && !rc; pass++) {
+		issued = done = 0;
+		while (!rc && done < count) {
+			for (i = 0; i < qd && issued < count; i++) {
+				/* io k of the pass: a slot of its own (no overlap), sizes 512..8192 */
+				size_t len = (size_t)(1 + issued % 16) * 512;
+				uint64_t off = (uint64_t)issued * 8192 % (f->disk_bytes - 8192);
+
+				if (a[i].busy || (used[i] && !checked[i]))
+					continue;
+				if (pass == 0)
+					for (size_t b = 0; b < len; b++)
+						a[i].buf[b] = (uint8_t)rnd(256);
+				else
+					memset(a[i].buf, 0xEE, len);
+				a[i].io = (struct pv_blkfront_io){
+					.op = pass ? PV_BLKFRONT_READ : PV_BLKFRONT_WRITE, .offset = off,
+					.len = len, .buf = a[i].buf, .done = aio_done, .opaque = &a[i] };
+				a[i].calls = 0;
+				a[i].busy = 1;
+				rc = pv_blkfront_submit(bf, &a[i].io);
+				if (rc < 0) {
+					a[i].busy = 0;
+					rc = rc == -EAGAIN ? 0 : rc;
+					break;
+				}
+				used[i] = 1;
+				checked[i] = 0;
+				issued++;
+			}
+			if (rc)
+				break;
+			pv_blkfront_kick(bf);
+			int n = pv_blkfront_poll(bf, 5000);
+
+			if (n <= 0) {
+				rc = n < 0 ? n : -ETIMEDOUT;
+				break;
+			}
+			done += (unsigned int)n;
+			for (i = 0; i < qd && !rc; i++) {
+				if (!used[i] || checked[i] || a[i].busy)
+					continue;
+				if (a[i].calls != 1)
+					rc = -EALREADY;
+				else if (a[i].status)
+					rc = a[i].status;
+				else if (memcmp(f->disk + a[i].io.offset, a[i].buf, a[i].io.len))
+					rc = -EILSEQ;
+				checked[i] = 1;
+			}
+		}
+		/* Nothing answered twice after the last io either. */
+		if (!rc && pv_blkfront_poll(bf, 0) != 0)
+			rc = -EALREADY;
+		for (i = 0; i < qd && !rc; i++)
+			if (used[i] && (a[i].calls != 1 || a[i].busy))
+				rc = -EALREADY;
+		if (!rc && (done != count || issued != count))
+			rc = -EPROTO;
+	}
+	for (i = 0; a && i < qd; i++)
+		free(a[i].buf);
+	free(a);
+	free(used);
+	free(checked);
+	return rc;
+}
+
+/*
+ * Polling and hybrid waits answer every io once with the right data, at QD1 and QD32.
+ * While spinning the front end never moves rsp_event, so the (event-driven) fake sends a
+ * notification only after a spin ran out and re-armed it: notifications <= expired spins
+ * + 1 (the ring starts armed).
+ */
+static void test_poll_modes(void)
+{
+	static const unsigned int qds[] = { 1, 32 };
+	unsigned int mode, k;
+
+	for (mode = PV_BLKFRONT_NOTIFY_HYBRID; mode <= PV_BLKFRONT_NOTIFY_POLL; mode++) {
+		struct fake_cfg c = base_cfg();
+		struct pv_platform *p = NULL;
+		struct pv_blkfront *bf = NULL;
+		struct pv_blkfront_stats st;
+		struct fake f;
+
+		c.persistent = 1;
+		CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+		CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, (enum pv_blkfront_notify)mode, 0), 0);
+		for (k = 0; k < 2; k++) {
+			int rc = exactly_once(bf, &f, qds[k], 400);
+
+			if (rc)
+				fprintf(stderr, "notify %u qd %u: %s\n", mode, qds[k], strerror(-rc));
+			CU_ASSERT_EQUAL(rc, 0);
+		}
+		pv_blkfront_get_stats(bf, &st);
+		CU_ASSERT_EQUAL(st.responses, st.requests);
+		if (mode == PV_BLKFRONT_NOTIFY_POLL) {
+			uint64_t sent = f.seen->notifications;
+
+			CU_ASSERT(sent <= st.spin_expired + 1);
+			if (sent > st.spin_expired + 1)
+				fprintf(stderr, "poll: %llu notifications, %llu expired spins\n",
+					(unsigned long long)sent, (unsigned long long)st.spin_expired);
+		}
+		/* Back to events: still answered, with notifications again. */
+		CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, PV_BLKFRONT_NOTIFY_EVENT, 0), 0);
+		CU_ASSERT_EQUAL(exactly_once(bf, &f, 4, 50), 0);
+		pv_blkfront_close(bf);
+		stop(&f, p);
+	}
+}
+
+static void test_poll_bad_args(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct fake f;
+
+	CU_ASSERT_EQUAL(pv_blkfront_set_notify(NULL, PV_BLKFRONT_NOTIFY_POLL, 0), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, (enum pv_blkfront_notify)7, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, PV_BLKFRONT_NOTIFY_POLL,
+					       PV_BLKFRONT_SPIN_MAX_US + 1), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, PV_BLKFRONT_NOTIFY_POLL, PV_BLKFRONT_SPIN_MAX_US), 0);
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
+/* User plus system CPU time of this process so far, in seconds (/proc/self/stat). */
+static double self_cpu_s(void)
+{
+	char buf[1024], *s;
+	unsigned long long ut = 0, stime = 0;
+	FILE *fp = fopen("/proc/self/stat", "r");
+	size_t n;
+
+	if (!fp)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	s = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
+		return -1;
+	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A back end that takes a request and never answers (still Connected): a polling front
+ * end spins for its budget, then sleeps on the event channel, so over a long wait it
+ * spends far less CPU than wall time.  A front end that spun for the whole wait would use
+ * about as much CPU as wall time.  (CPU against wall, not a latency.)
+ */
+static void test_poll_gives_up(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_blkfront_opts o = { .timeout_ms = 500 };
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_stats st;
+	struct aio a = { 0 };
+	uint8_t buf[4096];
+	double cpu0, cpu1, t0, t1;
+	int rc, polls = 0;
+	struct fake f;
+
+	c.hostile = FAKE_MUTE;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	/* 20 ms of spinning per poll call at most. */
+	CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, PV_BLKFRONT_NOTIFY_POLL, 20000), 0);
+	a.io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_READ, .offset = 0, .len = sizeof(buf),
+					.buf = buf, .done = aio_done, .opaque = &a };
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_submit(bf, &a.io), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_kick(bf), 0);
+	cpu0 = self_cpu_s();
+	t0 = mono_s();
+	/* Several calls: each spins once, then sleeps out its timeout. */
+	do {
+		rc = pv_blkfront_poll(bf, 400);
+		polls++;
+	} while (rc == 0 && mono_s() - t0 < 1.6);
+	t1 = mono_s();
+	cpu1 = self_cpu_s();
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(a.calls, 0);
+	CU_ASSERT(cpu0 >= 0 && cpu1 >= 0);
+	pv_blkfront_get_stats(bf, &st);
+	CU_ASSERT(st.spin_expired >= (uint64_t)polls);
+	CU_ASSERT(t1 - t0 >= 1.6);
+	/* 4 polls x 20 ms of spinning is ~0.08 s; spinning throughout would be ~1.6 s. */
+	CU_ASSERT(cpu1 - cpu0 < 0.4 * (t1 - t0));
+	if (cpu1 - cpu0 >= 0.4 * (t1 - t0))
+		fprintf(stderr, "poll gives up: %.3f s CPU in %.3f s (%d polls, %llu expired)\n",
+			cpu1 - cpu0, t1 - t0, polls, (unsigned long long)st.spin_expired);
+	pv_blkfront_close(bf); /* the io fails at close: nobody answers it */
+	stop(&f, p);
+}
+
 /* ---- registry ------------------------------------------------------------------------ */
 
 static CU_TestInfo functional_tests[] = {
@@ -949,6 +1182,14 @@ static CU_TestInfo hostile_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo poll_tests[] = {
+	{ "poll and hybrid waits: every io answered once, right data, QD1 and QD32", test_poll_modes },
+	{ "pv_blkfront_set_notify refuses bad modes and budgets", test_poll_bad_args },
+	{ "a back end that stops answering: a polling front end sleeps after its budget",
+	  test_poll_gives_up },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo fuse_tests[] = {
 	{ "pvio-fuse: mkfs.ext4, e2fsck, fio verify, unaligned io, unmount", test_fuse },
 	CU_TEST_INFO_NULL,
@@ -957,6 +1198,7 @@ static CU_TestInfo fuse_tests[] = {
 static CU_SuiteInfo suites[] = {
 	{ "blkfront", suite_init, suite_clean, NULL, NULL, functional_tests },
 	{ "blkfront-hostile", suite_init, suite_clean, NULL, NULL, hostile_tests },
+	{ "blkfront-poll", suite_init, suite_clean, NULL, NULL, poll_tests },
 	{ "pvio-fuse", suite_init, suite_clean, NULL, NULL, fuse_tests },
 	CU_SUITE_INFO_NULL,
 };
