@@ -4,7 +4,7 @@
 #   make check            build and run every test (CUnit suites, end-to-end scripts)
 #   make demo             the main job on the sim platform (see README)
 #   make bench-net        pvio's net path against a veth pair (docs/benchmarking.md)
-#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make install PREFIX=/usr/local [DESTDIR=...] [XEN_SCRIPTS=/etc/xen/scripts]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
 #   make fuzz             each libFuzzer target for 10 minutes (tests/fuzz/fuzz.mk)
 #   make V=1              show full command lines
@@ -12,6 +12,8 @@
 # Debian packages the build or tests need are checked by scripts/deps.sh first.
 
 PREFIX   ?= /usr/local
+# libxl's hotplug scripts (dist/xen: pvio-noop for disks, pvio-vif for vifs; docs/xen.md)
+XEN_SCRIPTS ?= /etc/xen/scripts
 DESTDIR  ?=
 CC       ?= cc
 O        ?= 2
@@ -251,6 +253,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pvio
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(RING_HEADERS) platform/pv_platform.h $(GRANT_HEADERS) $(DESTDIR)$(PREFIX)/include/pvio/
+	install -d $(DESTDIR)$(XEN_SCRIPTS)
+	install -m 0755 dist/xen/pvio-noop dist/xen/pvio-vif $(DESTDIR)$(XEN_SCRIPTS)/
 
 clean:
 	rm -rf build
