@@ -15,7 +15,7 @@ net_up() {
   i=0; while [ ! -e /sys/class/net/$1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
   [ -e /sys/class/net/$1 ] || return 1
   ip addr add 10.0.0.2/24 dev $1; ip link set $1 up
-  i=0; while ! ping -c 1 -W 2 10.0.0.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 30 ] && return 1; done
+  i=0; while ! ping -c 1 -W 2 10.0.0.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 30 ] && return 2; done
 }
 # $1 = scenario, $2 = interface, $3 = tag: ping, then 16 MiB up and the dom0 file down, each
 # sha256 compared (dom0 compares the upload against the "up-<tag>" line; the domU the download
@@ -200,7 +200,7 @@ pvio-netback-linux|pvio-netfront-netback|pvio-net-pvio)
       { cat /tmp/tap.err; fail "pvio-tap did not start"; }
     cat /tmp/tap.err
   fi
-  net_up eth0 || fail "eth0 did not come up"
+  net_up eth0; case $? in 1) fail "eth0 did not appear" ;; 2) fail "eth0 is up, but dom0 (10.0.0.1) did not answer ping within 60 s" ;; esac
   mark info $S "eth0: $(ls -d /sys/class/net/eth0/queues/tx-* | wc -l) tx queues, $(cat /sys/class/net/eth0/address)"
   net_xfer $S eth0 on || fail "transfers with the offloads on"
   ethtool -K eth0 tso off gso off sg off tx off 2>&1 | head -3
