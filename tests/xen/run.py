@@ -58,6 +58,7 @@ ap.add_argument("--timeout", type=float, default=1500, help="whole run, seconds"
 ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> dom0-ready")
 ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
 ap.add_argument("--verbose", action="store_true", help="echo the serial console")
+ap.add_argument("--perf", action="store_true", help="perf profiles of dom0 in net-bench")
 a = ap.parse_args()
 scens = [s for s in a.scenarios.split(",") if s]
 
@@ -66,6 +67,8 @@ scens = [s for s in a.scenarios.split(",") if s]
 xen_cmdline = ("dom0_mem=1G,max:1G dom0_max_vcpus=1 console=com1 com1=115200,8n1 loglvl=all "
                "guest_loglvl=all noreboot console_timestamps=boot smap=0")
 dom0_cmdline = f"console=hvc0 earlyprintk=xen loglevel=4 pvio.scenarios={','.join(scens)}"
+if a.perf:
+    dom0_cmdline += " pvio.perf=1"
 # QEMU multiboot modules: "-initrd 'file args,file2'"; a comma inside args is written ",,"
 initrd = f"{a.out}/vmlinuz {dom0_cmdline.replace(',', ',,')},{a.out}/dom0.cpio.gz"
 # XSAVE off (so no AVX either), PCID/INVPCID off: with -cpu max alone, processes in dom0 and
@@ -121,7 +124,14 @@ def handle(s, el):
     global current, problem
     if "Hardware Dom0 crashed" in s or "Kernel panic" in s:
         problem = problem or f"dom0 crash or kernel panic (dom0 or a domU): {s.strip()}"
-    m = re.search(r"PVIO-XEN (\S+)(?: (\S+))?(?: (.*))?$", s)
+    # dom0's console and the domU console it copies share the serial line, and two markers
+    # can end up on one line ("...done pvio-copyPVIO-XEN ok bench pvio-copy"): each counts
+    for seg in s.split("PVIO-XEN ")[1:]:
+        marker(seg.rstrip(), el)
+
+def marker(seg, el):
+    global current
+    m = re.match(r"(\S+)(?: (\S+))?(?: (.*))?$", seg)
     if not m:
         return
     kind, arg, rest = m.group(1), m.group(2), (m.group(3) or "")

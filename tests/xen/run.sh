@@ -24,6 +24,8 @@
 #   PVIO_XEN_TIMEOUT whole-run limit in seconds for QEMU (default 1500)
 #   PVIO_XEN_SCENARIOS comma-separated subset of the scenarios (default: all, in run.py's order)
 #   PVIO_XEN_VERBOSE=1 echo the serial console while it runs
+#   PVIO_XEN_PERF=1 net-bench prints perf profiles of dom0 for each back end (the host's perf,
+#                   which must match the Debian kernel's version, is copied into dom0)
 # Nothing is written into the repository and nothing is installed into the host's /boot.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -182,6 +184,10 @@ for b in "$SHARE"/bin/*; do libs_of "$D0" "$b"; done   # the binaries run from /
 put "$D0" "$(host_bin e2fsck)" /sbin/e2fsck
 put "$D0" "$(host_bin debugfs)" /sbin/debugfs
 put "$D0" "$(host_bin iperf3)" /usr/bin/iperf3
+if [ -n "${PVIO_XEN_PERF:-}" ]; then
+  host_bin perf >/dev/null || die "PVIO_XEN_PERF is set but perf is missing (linux-perf)"
+  put "$D0" "$(host_bin perf)" /usr/bin/perf
+fi
 if [ -e "$STAGE/usr/libexec/xen-qemu-system-i386" ]; then
   put "$D0" "$STAGE/usr/libexec/xen-qemu-system-i386" /usr/libexec/xen-qemu-system-i386
   # libxl starts it with "-vnc none -k en-us": without the keymap it exits at once
@@ -205,7 +211,7 @@ say "images built in $(( $(date +%s) - T0 )) s (work dir $WORK)"
 set +e
 python3 "$HERE/run.py" --out "$OUT" --share "$SHARE" --logdir "$WORK/logs" \
   --timeout "${PVIO_XEN_TIMEOUT:-1500}" ${PVIO_XEN_SCENARIOS:+--scenarios "$PVIO_XEN_SCENARIOS"} \
-  ${PVIO_XEN_VERBOSE:+--verbose}
+  ${PVIO_XEN_VERBOSE:+--verbose} ${PVIO_XEN_PERF:+--perf}
 rc=$?
 say "total run time $(( $(date +%s) - T0 )) s"
 exit $rc
