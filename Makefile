@@ -5,7 +5,7 @@
 #   make demo             the main job on the sim platform (see README)
 #   make bench            pvio-bench's standard matrix into bench/results/ (docs/benchmarking.md)
 #   make bench-net        pvio's net path against a veth pair (docs/benchmarking.md)
-#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make install PREFIX=/usr/local [DESTDIR=...] [XEN_SCRIPTS=/etc/xen/scripts]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
 #   make fuzz             each libFuzzer target for 10 minutes (tests/fuzz/fuzz.mk)
 #   make V=1              show full command lines
@@ -13,6 +13,8 @@
 # Debian packages the build or tests need are checked by scripts/deps.sh first.
 
 PREFIX   ?= /usr/local
+# libxl's hotplug scripts (dist/xen: pvio-noop for disks, pvio-vif for vifs; docs/xen.md)
+XEN_SCRIPTS ?= /etc/xen/scripts
 DESTDIR  ?=
 CC       ?= cc
 O        ?= 2
@@ -310,6 +312,8 @@ ifneq ($(NBDKIT_PLUGIN),)
 	install -d $(DESTDIR)$(PREFIX)/lib/nbdkit/plugins
 	install -m 0755 $(NBDKIT_PLUGIN) $(DESTDIR)$(PREFIX)/lib/nbdkit/plugins/
 endif
+	install -d $(DESTDIR)$(XEN_SCRIPTS)
+	install -m 0755 dist/xen/pvio-noop dist/xen/pvio-vif $(DESTDIR)$(XEN_SCRIPTS)/
 
 clean:
 	rm -rf build

@@ -4,7 +4,7 @@
  * any TCP application run unchanged over netfront:
  *
  *     pvio-tap --platform sim:<rundir>[:<domid>] [--dom DOMID] [--vif DEVID] [--name eth0]
- *              [--no-gso] [--no-csum] [--max-queues N] [--daemon] [--pidfile FILE]
+ *              [--no-gso] [--no-csum] [--max-queues N] [--timeout S] [--daemon] [--pidfile FILE]
  *
  * The TAP device (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) is made in the network namespace
  * pvio-tap starts in, gets the vif's mac, and is brought up.  Frames move both ways with
@@ -42,7 +42,7 @@
 
 static struct {
 	char spec[8192];
-	unsigned int devid, max_queues;
+	unsigned int devid, max_queues, timeout_s;
 	const char *name, *pidfile;
 	int daemon, no_gso, no_csum, verbose, pid_written;
 	struct pv_platform *p;
@@ -59,7 +59,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pvio-tap --platform sim:<rundir>[:<domid>] [--dom DOMID] [--vif DEVID]\n"
 		   "                [--name IFNAME] [--no-gso] [--no-csum] [--max-queues N]\n"
-		   "                [--daemon] [--pidfile FILE] [-v]\n");
+		   "                [--timeout S] [--daemon] [--pidfile FILE] [-v]\n");
 }
 
 static int parse_uint(const char *s, unsigned int *v)
@@ -428,6 +428,10 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--max-queues") == 0 && v && parse_uint(v, &g.max_queues) == 0) {
 			i++;
+		} else if (strcmp(a, "--timeout") == 0 && v && parse_uint(v, &g.timeout_s) == 0 &&
+			   g.timeout_s > 0 && g.timeout_s <= 3600) {
+			/* netfront's connect/close wait (10 s): an emulated guest can need longer */
+			i++;
 		} else if (strcmp(a, "--pidfile") == 0 && v) {
 			g.pidfile = v;
 			i++;
@@ -491,6 +495,7 @@ int main(int argc, char **argv)
 	o.no_gso = g.no_gso;
 	o.no_csum_offload = g.no_csum;
 	o.max_queues = g.max_queues;
+	o.timeout_ms = g.timeout_s * 1000;
 	rc = pv_netfront_open(g.p, g.devid, &o, &g.nf);
 	if (rc < 0) {
 		fprintf(stderr, "pvio-tap: vif %u: %s\n", g.devid, strerror(-rc));

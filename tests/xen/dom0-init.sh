@@ -19,6 +19,10 @@ for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop \
   insmod /lib/modules/$KVER/$m.ko || echo "insmod $m failed"
 done
 mount -t xenfs xenfs /proc/xen
+# the guests' network: bridge xenbr0 with dom0 at 10.0.0.1; vifs join it (Linux's through the
+# pvio-vif hotplug script, pvio-backd's by itself from the backend's bridge node)
+for m in llc stp bridge tun; do insmod /lib/modules/$KVER/$m.ko || echo "insmod $m failed"; done
+brctl addbr xenbr0 && ip addr add 10.0.0.1/24 dev xenbr0 && ip link set xenbr0 up && ip link set lo up
 mkdir -p /run/xenstored /run/xen /var/lib/xen /var/lib/xenstored /var/log/xen/console /var/lib/xen/dump
 xenstored --pid-file=/run/xenstored.pid
 xen-init-dom0
@@ -56,6 +60,15 @@ blkback() {
   esac
 }
 
+# Linux's xen-netback, likewise, binds every backend/vif of dom0: loaded only when it is the
+# back end under test
+netback() {
+  case $1 in
+  on)  grep -q '^xen_netback ' /proc/modules || insmod /lib/modules/$KVER/xen-netback.ko ;;
+  off) ! grep -q '^xen_netback ' /proc/modules || rmmod xen_netback ;;
+  esac
+}
+
 # pvio-backd's pid and exit status live in files: the dom0 side of a scenario runs in a
 # subshell, and a daemon it started must be stopped by the scenario even when the side
 # gave up early.
@@ -79,19 +92,22 @@ backd_stop() {  # SIGTERM: drains and exits 0; returns its exit status (0 if non
 
 # waits for a line matching $1 in the current domU's console ($LOG), at most $2 s; fails at
 # once if the domU reported a failure
+# once a second, and the domU's liveness every 4 s: perf in net-bench showed this loop (at
+# 5 Hz, with a dynamically linked xenstore-read each time) taking a third of dom0's CPU
 wait_console() {
-  i=0
+  i=0 gone=0
   while ! grep -q "$1" $LOG 2>/dev/null; do
     grep -q "PVIO-XEN fail" $LOG 2>/dev/null && return 1
-    if ! xenstore-read /local/domain/$domid/domid >/dev/null 2>/tmp/wc.err; then
-      gone=$((${gone:-0} + 1))   # three misses in a row, a second apart: it is gone
-      [ $gone -ge 3 ] && { echo "dom0: the domU ended before '$1' ($(cat /tmp/wc.err))"; return 1; }
-      sleep 0.8
-    else
-      gone=0
+    if [ $((i % 4)) = 3 ]; then
+      if ! xenstore-read /local/domain/$domid/domid >/dev/null 2>/tmp/wc.err; then
+        gone=$((gone + 1))   # three misses in a row: it is gone
+        [ $gone -ge 3 ] && { echo "dom0: the domU ended before '$1' ($(cat /tmp/wc.err))"; return 1; }
+      else
+        gone=0
+      fi
     fi
-    [ $i -ge $(($2 * 5)) ] && { echo "dom0: no '$1' from the domU within $2 s"; return 1; }
-    sleep 0.2; i=$((i+1))
+    [ $i -ge $2 ] && { echo "dom0: no '$1' from the domU within $2 s"; return 1; }
+    sleep 1; i=$((i+1))
   done
 }
 
@@ -331,6 +347,146 @@ scen_pvio_kill() {
   grep -E "journal|killed|waiting" /var/log/pvio-backd.log | tail -20
 }
 
+# ---- net scenarios ----------------------------------------------------------------------------
+# dom0 serves files to the domU's transfers (xennet_xfer serve) from /tmp/net: down.bin
+# (16 MiB random; its sha256 goes into the domU's data/pvio-down-sha) and whatever it uploads
+VIFCFG="vif = [ 'mac=00:16:3e:00:00:02, bridge=xenbr0, script=/etc/xen/scripts/pvio-vif' ]"
+xfer_start() {
+  rm -rf /tmp/net; mkdir -p /tmp/net
+  dd if=/dev/urandom of=/tmp/net/down.bin bs=1M count=16 2>/dev/null
+  ( sh -c 'echo $$ > /run/xfer.pid; exec "$0" "$@"' $B/xennet_xfer serve 5001 /tmp/net 2>>/var/log/xennet-xfer.log & )
+}
+xfer_stop() { [ -s /run/xfer.pid ] && kill $(cat /run/xfer.pid) 2>/dev/null; rm -f /run/xfer.pid; cat /var/log/xennet-xfer.log; rm -f /var/log/xennet-xfer.log; }
+# $1 = scenario, $2 = queues pvio-backd must have negotiated (0: Linux's netback, no stats),
+# $3 = attach command or "-", $4 = domid
+net_side() {
+  scen=$1 nq=$2 attach=$3 domid=$4
+  xenstore-write /local/domain/$domid/data/pvio-down-sha $(sha256sum < /tmp/net/down.bin | cut -d' ' -f1)
+  if [ "$attach" != - ]; then $attach $domid && mark ok $scen attach || { mark fail $scen "attach failed"; return; }; fi
+  if ! wait_console "PVIO-XEN step $scen stats-me" 300; then
+    xenstore-ls -f /local/domain/0/backend/vif/$domid; xenstore-ls -f /local/domain/$domid/device/vif
+    return
+  fi
+  for tag in on off; do
+    want=$(sed -n "s/.*PVIO-XEN info $scen up-$tag \([0-9a-f]*\) .*/\1/p" $LOG | tr -d '\r')
+    got=$(sha256sum < /tmp/net/up-$tag.bin | cut -d' ' -f1)
+    if [ -n "$want" ] && [ "$got" = "$want" ]; then mark ok $scen dom0-up-$tag sha256=$got
+    else mark fail $scen "upload ($tag): dom0 received sha256 $got, the domU sent $want"; fi
+  done
+  if [ $nq -gt 0 ]; then
+    STATS=$($B/pvio-ctl network-stats --json $domid 0); echo "$STATS"
+    check_stats $scen stats state eq 4 queues eq $nq split_event_channels eq 1 sg eq 1 \
+      gso_tcpv4 eq 1 csum eq 1 tx_bytes ge 33554432 rx_bytes ge 33554432 tx_gso ge 1 \
+      protocol_errors eq 0 tx_bad_grant eq 0 rx_bad_grant eq 0 tx_bad_csum eq 0
+  else  # Linux's vif: on the bridge (the pvio-vif script), and the 2 x 16 MiB each way went through it
+    v=/sys/class/net/vif$domid.0
+    tx=$(cat $v/statistics/tx_bytes 2>/dev/null) rx=$(cat $v/statistics/rx_bytes 2>/dev/null)
+    if [ -e /sys/class/net/xenbr0/brif/vif$domid.0 ] && [ "${tx:-0}" -ge 33554432 ] && [ "${rx:-0}" -ge 33554432 ]; then
+      mark ok $scen linux-vif tx_bytes=$tx rx_bytes=$rx
+    else
+      mark fail $scen "vif$domid.0: on xenbr0: $(ls /sys/class/net/xenbr0/brif | tr '\n' ' '), tx_bytes=$tx rx_bytes=$rx"
+    fi
+  fi
+  xenstore-write /local/domain/$domid/data/pvio-stats-done 1
+}
+ctl_net_attach() { $B/pvio-ctl network-attach $1 "mac=00:16:3e:00:00:04,bridge=xenbr0"; }
+ctl_net_detach() { $B/pvio-ctl network-detach $1 0; }
+
+# N1: the domU's own xen-netfront (2 vCPUs: 2 queues) against pvio-backd, the vif declared
+# in the xl config with the pvio-vif hotplug script; and a disk declared there too, with the
+# no-op pvio-noop script (docs/xen.md's recipe), served by the same pvio-backd
+N1=pvio-netback-linux N1IMG=/tmp/n1disk.img
+scen_netback_linux() {
+  netback off || { mark fail $N1 "cannot unload xen-netback"; return; }
+  blkback off || { mark fail $N1 "cannot unload xen-blkback"; return; }
+  backd_start --max-queues 2 || { mark fail $N1 "pvio-backd did not start"; return; }
+  xfer_start
+  truncate -s 64M $N1IMG
+  DOM0_SIDE="net_side $N1 2 -" SIDE_LIMIT=30 run_domu $N1 $(mkcfg pvio-n1 $N1 2 512 "$VIFCFG" \
+    "disk = [ 'format=raw, vdev=xvdc, access=rw, backendtype=phy, script=/etc/xen/scripts/pvio-noop, target=$N1IMG' ]") 400
+  xfer_stop
+  want=$(sed -n "s/.*PVIO-XEN ok $N1 xl-disk md5=\([0-9a-f]*\).*/\1/p" $LOG | tr -d '\r')
+  got=$(dd if=$N1IMG bs=1M skip=1 count=4 2>/dev/null | md5sum | cut -d' ' -f1)
+  if [ -n "$want" ] && [ "$got" = "$want" ]; then mark ok $N1 dom0-xl-disk md5=$got
+  else mark fail $N1 "the xl config's disk: the backing file has md5 $got, the domU wrote $want"; fi
+  rm -f $N1IMG
+  i=0; while xenstore-ls /local/domain/0/backend/vif 2>/dev/null | grep -q . && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
+  backd_stop && mark ok $N1 backd-exit || mark fail $N1 "pvio-backd did not stop cleanly after SIGTERM"
+  tail -20 /var/log/pvio-backd.log; cat /var/log/xen/pvio-vif.log 2>/dev/null; rm -f /var/log/xen/pvio-vif.log
+}
+# N2: pvio-tap in the domU against Linux's xen-netback, the vif declared in the xl config
+N2=pvio-netfront-netback
+scen_netfront_netback() {
+  netback on || { mark fail $N2 "cannot load xen-netback"; return; }
+  xfer_start
+  DOM0_SIDE="net_side $N2 0 -" SIDE_LIMIT=30 run_domu $N2 $(mkcfg pvio-n2 $N2 1 512 "$VIFCFG") 400
+  xfer_stop
+  cat /var/log/xen/pvio-vif.log 2>/dev/null; rm -f /var/log/xen/pvio-vif.log
+  i=0; while xenstore-ls /local/domain/0/backend/vif 2>/dev/null | grep -q . && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
+  netback off
+}
+# N3: pvio-tap against pvio-backd, the vif attached by pvio-ctl once the domU runs and
+# detached after it ended
+N3=pvio-net-pvio
+n3_side() {
+  net_side $N3 2 ctl_net_attach $1
+  i=0; while xenstore-read /local/domain/$1/domid >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.5; i=$((i+1)); done
+  ctl_net_detach $1 && mark ok $N3 detach || mark fail $N3 "pvio-ctl network-detach failed"
+}
+scen_net_pvio() {
+  netback off || { mark fail $N3 "cannot unload xen-netback"; return; }
+  backd_start --max-queues 2 --log-level debug || { mark fail $N3 "pvio-backd did not start"; return; }
+  xfer_start
+  DOM0_SIDE=n3_side SIDE_LIMIT=60 run_domu $N3 $(mkcfg pvio-n3 $N3 2 512) 400
+  xfer_stop
+  backd_stop && mark ok $N3 backd-exit || mark fail $N3 "pvio-backd did not stop cleanly after SIGTERM"
+  tail -20 /var/log/pvio-backd.log
+}
+
+# Net timing in one boot: the domU's xen-netfront (1 vCPU, so one queue with either back end)
+# against pvio-backd (attached by pvio-ctl) and Linux's xen-netback (xl network-attach); dom0's
+# CPU time over each back end's whole run goes with the bytes moved
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }   # user nice system irq softirq, in ticks
+nbench_side() {
+  domid=$1
+  wait_console "PVIO-XEN step net-bench ready" 240 || { mark fail net-bench "the domU never got ready"; return; }
+  iperf3 -s -D -I /run/iperf3.pid --logfile /tmp/iperf3.log
+  for be in pvio linux; do
+    xenstore-write /local/domain/$domid/data/pvio-bench $be
+    c0=$(cpu_busy)
+    # PVIO_XEN_PERF=1 (pvio.perf=1): where dom0's CPU goes during each back end's run
+    pp=
+    if [ "$(arg pvio.perf)" = 1 ] && command -v perf >/dev/null; then
+      perf record -q -e cpu-clock -F 250 -a -o /tmp/perf-$be.data >/dev/null 2>&1 & pp=$!
+    fi
+    case $be in
+    pvio)  netback off && backd_start && ctl_net_attach $domid ;;
+    linux) netback on && xl network-attach $domid mac=00:16:3e:00:00:06 bridge=xenbr0 script=/etc/xen/scripts/pvio-vif ;;
+    esac || { mark fail net-bench "attaching $be failed"; continue; }
+    wait_console "PVIO-XEN step net-bench done $be" 240 && mark ok net-bench $be
+    c1=$(cpu_busy)
+    mark bench-net $be dom0_ticks=$((c1 - c0)) hz=100
+    if [ -n "$pp" ]; then
+      kill -INT $pp; wait $pp
+      echo "---- perf $be: dom0 samples by command and object ----"
+      perf report -i /tmp/perf-$be.data --stdio --sort comm,dso --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
+      echo "---- perf $be: by symbol ----"
+      perf report -i /tmp/perf-$be.data --stdio --sort comm,sym --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+      rm -f /tmp/perf-$be.data
+    fi
+    case $be in
+    pvio)  $B/pvio-ctl network-stats $domid 0; ctl_net_detach $domid && backd_stop ;;
+    linux) xl network-detach $domid 0 ;;
+    esac || mark fail net-bench "detaching $be failed"
+  done
+  xenstore-write /local/domain/$domid/data/pvio-bench end
+  [ -s /run/iperf3.pid ] && kill $(cat /run/iperf3.pid)
+}
+scen_net_bench() {
+  DOM0_SIDE=nbench_side SIDE_LIMIT=30 run_domu net-bench $(mkcfg pvio-nb net-bench 1 512) 600
+  backd_stop; netback off
+}
+
 SCENS=$(arg pvio.scenarios); [ -n "$SCENS" ] || SCENS=linux-blk,pvio-platform,pvio-back-linux,pvio-front-blkback,pvio-pvio
 for s in $(echo $SCENS | tr ',' ' '); do
   mark begin $s
@@ -342,6 +498,10 @@ for s in $(echo $SCENS | tr ',' ' '); do
     pvio-pvio)          scen_pvio_pvio ;;
     pvio-kill)          scen_pvio_kill ;;
     bench)              scen_bench ;;
+    pvio-netback-linux) scen_netback_linux ;;
+    pvio-netfront-netback) scen_netfront_netback ;;
+    pvio-net-pvio)      scen_net_pvio ;;
+    net-bench)          scen_net_bench ;;
     *)             mark fail $s "unknown scenario" ;;
   esac
   mark end $s

@@ -10,6 +10,30 @@ mark domu-init $SCEN
 for m in xen-evtchn xen-gntalloc xen-gntdev xen-privcmd xenfs; do insmod /lib/modules/$m.ko; done
 mkdir -p /proc/xen; mount -t xenfs xenfs /proc/xen
 
+# $1 = interface: wait for it, 10.0.0.2/24, up, and dom0 (10.0.0.1) answering
+net_up() {
+  i=0; while [ ! -e /sys/class/net/$1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+  [ -e /sys/class/net/$1 ] || return 1
+  ip addr add 10.0.0.2/24 dev $1; ip link set $1 up
+  i=0; while ! ping -c 1 -W 2 10.0.0.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 30 ] && return 2; done
+}
+# $1 = scenario, $2 = interface, $3 = tag: ping, then 16 MiB up and the dom0 file down, each
+# sha256 compared (dom0 compares the upload against the "up-<tag>" line; the domU the download
+# against what dom0 published in data/pvio-down-sha)
+net_xfer() {
+  ping -c 5 -i 0.2 10.0.0.1 > /tmp/ping.out 2>&1 || { cat /tmp/ping.out; mark fail $1 "ping ($3)"; return 1; }
+  mark ok $1 ping-$3 "$(tail -1 /tmp/ping.out)"
+  dd if=/dev/urandom of=/tmp/up.bin bs=1M count=16 2>/dev/null
+  sum=$(sha256sum < /tmp/up.bin | cut -d' ' -f1)
+  r=$(xennet_xfer put 10.0.0.1 5001 /tmp/up.bin up-$3.bin) || { mark fail $1 "upload ($3) failed"; return 1; }
+  mark info $1 up-$3 $sum $r
+  rm -f /tmp/down.bin
+  r=$(xennet_xfer get 10.0.0.1 5001 down.bin /tmp/down.bin) || { mark fail $1 "download ($3) failed"; return 1; }
+  got=$(sha256sum < /tmp/down.bin | cut -d' ' -f1); want=$(xenstore-read data/pvio-down-sha)
+  if [ -n "$want" ] && [ "$got" = "$want" ]; then mark ok $1 down-$3 $r
+  else mark fail $1 "download ($3): sha256 $got, dom0 sent $want"; return 1; fi
+}
+
 case $SCEN in
 linux-blk)
   insmod /lib/modules/xen-blkfront.ko
@@ -146,6 +170,87 @@ pvio-kill)
     mark step $S detach-me
     i=0; while [ -b /dev/xvdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
   fi
+  ;;
+pvio-netback-linux|pvio-netfront-netback|pvio-net-pvio)
+  # Scenarios N1-N3: one vif, 10.0.0.2/24 here, dom0's xenbr0 at 10.0.0.1; ping and 16 MiB
+  # each way (xennet_xfer; sha256 at both ends) with the offloads on, then off.  The front
+  # end is the kernel's xen-netfront (N1) or pvio-tap (N2, N3: xen-netfront not loaded).
+  S=$SCEN
+  fail() { mark fail $S "$*"; mark domu-done $S; poweroff -f; }
+  insmod /lib/modules/tun.ko 2>/dev/null
+  if [ $S = pvio-netback-linux ]; then
+    # and a disk from the xl config (script=pvio-noop), served by the same pvio-backd
+    insmod /lib/modules/xen-blkfront.ko
+    i=0; while [ ! -b /dev/xvdc ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+    [ -b /dev/xvdc ] || fail "/dev/xvdc (the xl config's disk, script=pvio-noop) did not appear"
+    dd if=/dev/urandom of=/tmp/pat bs=1M count=4 2>/dev/null
+    W=$(md5sum < /tmp/pat | cut -d' ' -f1)
+    dd if=/tmp/pat of=/dev/xvdc bs=1M seek=1 conv=fsync 2>/dev/null
+    blockdev --flushbufs /dev/xvdc; echo 3 > /proc/sys/vm/drop_caches
+    R=$(dd if=/dev/xvdc bs=1M count=4 skip=1 2>/dev/null | md5sum | cut -d' ' -f1)
+    [ "$W" = "$R" ] || fail "xvdc: wrote md5 $W, read back $R"
+    mark ok $S xl-disk md5=$W
+    insmod /lib/modules/xen-netfront.ko
+  else
+    # pvio-ctl attaches the vif of N3 after the domU started: wait for it
+    i=0; while ! xenstore-read device/vif/0/backend >/dev/null 2>&1 && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+    # --timeout: under TCG its connect took 11 s once, past netfront's default 10 (it gave up
+    # and ended its grants as pvio-backd mapped them)
+    pvio-tap --platform xen --vif 0 --max-queues 2 --timeout 60 --daemon --pidfile /tmp/tap.pid -v 2>/tmp/tap.err ||
+      { cat /tmp/tap.err; fail "pvio-tap did not start"; }
+    cat /tmp/tap.err
+  fi
+  net_up eth0; case $? in 1) fail "eth0 did not appear" ;; 2) fail "eth0 is up, but dom0 (10.0.0.1) did not answer ping within 60 s" ;; esac
+  mark info $S "eth0: $(ls -d /sys/class/net/eth0/queues/tx-* | wc -l) tx queues, $(cat /sys/class/net/eth0/address)"
+  net_xfer $S eth0 on || fail "transfers with the offloads on"
+  ethtool -K eth0 tso off gso off sg off tx off 2>&1 | head -3
+  mark info $S "offloads off: $(ethtool -k eth0 2>/dev/null | grep -E '^(tx-checksumming|scatter-gather|tcp-segmentation-offload|generic-segmentation-offload):' | tr '\n' ' ')"
+  net_xfer $S eth0 off || fail "transfers with the offloads off"
+  mark step $S stats-me
+  i=0; while [ -z "$(xenstore-read data/pvio-stats-done 2>/dev/null)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+  if [ -s /tmp/tap.pid ]; then
+    p=$(cat /tmp/tap.pid); kill $p; i=0; while kill -0 $p 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  fi
+  ;;
+net-bench)
+  # the same measurements against each back end dom0 attaches in turn (it names the back end
+  # in data/pvio-bench): ping RTT, iperf3 TCP each way, 64-byte UDP
+  insmod /lib/modules/xen-netfront.ko
+  mark step net-bench ready
+  while :; do
+    i=0
+    while ! ls /sys/class/net | grep -q '^eth' && [ "$(xenstore-read data/pvio-bench 2>/dev/null)" != end ] && [ $i -lt 1800 ]; do
+      sleep 0.1; i=$((i+1))
+    done
+    IF=$(ls /sys/class/net | grep '^eth' | head -1)
+    [ -n "$IF" ] || break
+    be=$(xenstore-read data/pvio-bench)
+    if net_up $IF; then
+      ping -c 20 -i 0.2 10.0.0.1 > /tmp/ping.out 2>&1
+      rtt=$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' /tmp/ping.out)
+      res="rtt_ms=${rtt:-0}"
+      for d in tx rx; do
+        r=; [ $d = rx ] && r=-R
+        iperf3 -c 10.0.0.1 -t 8 -O 1 $r -f m > /tmp/ip.out 2>&1 || cat /tmp/ip.out
+        m=$(awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i }' /tmp/ip.out | tail -1)
+        b=$(awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /Bytes$/) { v = $i; u = $(i+1) } }
+                 END { if (u == "GBytes") v *= 1024; if (u == "KBytes") v /= 1024; printf "%.1f", v }' /tmp/ip.out)
+        res="$res tcp_${d}_mbps=${m:-0} tcp_${d}_mib=${b:-0}"
+      done
+      iperf3 -c 10.0.0.1 -u -l 64 -b 0 -t 5 -f m > /tmp/ip.out 2>&1 || cat /tmp/ip.out
+      grep -E "sender|receiver" /tmp/ip.out
+      pps=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, a, "/"); n = a[2] - a[1] }
+                              for (i = 1; i < NF; i++) if ($(i+1) == "sec" && $i ~ /-/) { split($i, t, "-"); s = t[2] } }
+                 END { if (s > 0) printf "%d", n / s; else print 0 }' /tmp/ip.out)
+      res="$res udp64_pps=${pps:-0}"
+      mark bench-net $be $res
+    else
+      mark fail net-bench "$IF did not come up against $be"
+    fi
+    mark step net-bench done $be
+    i=0; while [ -e /sys/class/net/$IF ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+    ip addr flush dev $IF 2>/dev/null
+  done
   ;;
 pvio-front-blkback|pvio-pvio)
   # pvio's userspace blkfront: the kernel's xen-blkfront is not loaded

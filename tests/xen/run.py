@@ -31,10 +31,23 @@ REQUIRED = {
     "pvio-kill": ["attach", "killed", "restarted", "domu-fio", "stats", "backd-exit"],
     # side-by-side fio timing in one domU (qdisk too when qemu-system-xen runs in dom0)
     "bench": ["pvio-map", "pvio-copy", "blkback"],
+    # N1: Linux's xen-netfront in the domU (2 vCPUs, 2 queues), pvio-backd's netback in dom0
+    # (and a disk in its xl config, script=pvio-noop, served by pvio-backd)
+    "pvio-netback-linux": ["xl-disk", "ping-on", "down-on", "dom0-up-on", "ping-off", "down-off",
+                           "dom0-up-off", "stats", "dom0-xl-disk", "backd-exit"],
+    # N2: pvio-tap (pvio's netfront) in the domU, Linux's xen-netback in dom0
+    "pvio-netfront-netback": ["ping-on", "down-on", "dom0-up-on", "ping-off", "down-off",
+                              "dom0-up-off", "linux-vif"],
+    # N3: pvio-tap against pvio-backd, attached and detached by pvio-ctl
+    "pvio-net-pvio": ["attach", "ping-on", "down-on", "dom0-up-on", "ping-off", "down-off",
+                      "dom0-up-off", "stats", "detach", "backd-exit"],
+    # side-by-side net timing in one domU
+    "net-bench": ["pvio", "linux"],
 }
 ALL = ",".join(REQUIRED)
 # begin -> end of a scenario, seconds (TCG); the default for the others is --scenario-timeout
-LIMIT = {"pvio-kill": 420, "pvio-back-linux": 540, "pvio-front-blkback": 330, "pvio-pvio": 330, "bench": 660}
+LIMIT = {"pvio-netback-linux": 480, "pvio-netfront-netback": 480, "pvio-net-pvio": 480,
+         "net-bench": 660, "pvio-kill": 420, "pvio-back-linux": 540, "pvio-front-blkback": 330, "pvio-pvio": 330, "bench": 660}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", required=True, help="dir with xen.elf, vmlinuz, dom0.cpio.gz")
@@ -45,6 +58,7 @@ ap.add_argument("--timeout", type=float, default=1500, help="whole run, seconds"
 ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> dom0-ready")
 ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
 ap.add_argument("--verbose", action="store_true", help="echo the serial console")
+ap.add_argument("--perf", action="store_true", help="perf profiles of dom0 in net-bench")
 a = ap.parse_args()
 scens = [s for s in a.scenarios.split(",") if s]
 
@@ -53,6 +67,8 @@ scens = [s for s in a.scenarios.split(",") if s]
 xen_cmdline = ("dom0_mem=1G,max:1G dom0_max_vcpus=1 console=com1 com1=115200,8n1 loglvl=all "
                "guest_loglvl=all noreboot console_timestamps=boot smap=0")
 dom0_cmdline = f"console=hvc0 earlyprintk=xen loglevel=4 pvio.scenarios={','.join(scens)}"
+if a.perf:
+    dom0_cmdline += " pvio.perf=1"
 # QEMU multiboot modules: "-initrd 'file args,file2'"; a comma inside args is written ",,"
 initrd = f"{a.out}/vmlinuz {dom0_cmdline.replace(',', ',,')},{a.out}/dom0.cpio.gz"
 # XSAVE off (so no AVX either), PCID/INVPCID off: with -cpu max alone, processes in dom0 and
@@ -85,6 +101,7 @@ began, ended = {}, {}      # scenario -> elapsed
 oks = {s: set() for s in scens}
 fails = {}                 # scenario or "boot" -> [reasons]
 bench = {}                 # (back end, job) -> {"iops": .., "mibs": .., ...}
+nbench = {}                # net back end -> {"rtt_ms": .., "tcp_tx_mbps": .., ...}
 current = None
 problem = None             # why the run stopped early
 buf = b""
@@ -107,7 +124,14 @@ def handle(s, el):
     global current, problem
     if "Hardware Dom0 crashed" in s or "Kernel panic" in s:
         problem = problem or f"dom0 crash or kernel panic (dom0 or a domU): {s.strip()}"
-    m = re.search(r"PVIO-XEN (\S+)(?: (\S+))?(?: (.*))?$", s)
+    # dom0's console and the domU console it copies share the serial line, and two markers
+    # can end up on one line ("...done pvio-copyPVIO-XEN ok bench pvio-copy"): each counts
+    for seg in s.split("PVIO-XEN ")[1:]:
+        marker(seg.rstrip(), el)
+
+def marker(seg, el):
+    global current
+    m = re.match(r"(\S+)(?: (\S+))?(?: (.*))?$", seg)
     if not m:
         return
     kind, arg, rest = m.group(1), m.group(2), (m.group(3) or "")
@@ -121,6 +145,8 @@ def handle(s, el):
         oks[arg].add(rest.split(" ")[0])
     elif kind == "fail" and arg:
         fails.setdefault(arg, []).append(rest)
+    elif kind == "bench-net" and arg:
+        nbench.setdefault(arg, {}).update(kv.split("=", 1) for kv in rest.split() if "=" in kv)
     elif kind == "bench" and arg:
         f = rest.split()
         if f:
@@ -209,6 +235,26 @@ if bench:
                 cell += f" x{iops / float(base['iops']):.2f}"
             row.append("%22s" % cell)
         print("  %-18s" % j + "".join(row))
+if nbench:
+    # pvio-backd's netback against Linux's xen-netback, same domU, same boot
+    def num(be, k):
+        try:
+            return float(nbench.get(be, {}).get(k, "nan"))
+        except ValueError:
+            return float("nan")
+    for be in nbench:  # dom0 CPU seconds per GiB moved by the two TCP runs
+        gib = (num(be, "tcp_tx_mib") + num(be, "tcp_rx_mib")) / 1024
+        if gib > 0:
+            nbench[be]["cpu_s_per_gib"] = "%.1f" % (num(be, "dom0_ticks") / num(be, "hz") / gib)
+    print("xen-check: net in the domU (xen-netfront), pvio-backd vs xen-netback (TCG: compare ratios only)")
+    print("  %-22s%16s%16s%10s" % ("measure", "pvio-backd", "xen-netback", "ratio"))
+    for k, label in (("tcp_tx_mbps", "TCP domU->dom0 Mbit/s"), ("tcp_rx_mbps", "TCP dom0->domU Mbit/s"),
+                     ("udp64_pps", "UDP 64 B pkt/s"), ("rtt_ms", "ping RTT ms"),
+                     ("cpu_s_per_gib", "dom0 CPU s/GiB")):
+        p_, l_ = num("pvio", k), num("linux", k)
+        ratio = "%.2f" % (p_ / l_) if l_ == l_ and l_ > 0 and p_ == p_ else "-"
+        print("  %-22s%16s%16s%10s" % (label, nbench.get("pvio", {}).get(k, "-"),
+                                       nbench.get("linux", {}).get(k, "-"), ratio), flush=True)
 if problem:
     print(f"xen-check: {problem}", flush=True)
 if nfail or problem:

@@ -10,6 +10,11 @@
 #   pvio-pvio           pvio blkfront <-> pvio-backd
 #   pvio-kill           Linux xen-blkfront <-> pvio-backd killed (SIGKILL) under fio verify, restarted
 #   bench               the same fio jobs against qdisk, pvio-backd (map, copy), xen-blkback
+#   pvio-netback-linux  Linux xen-netfront (2 queues) <-> pvio-backd's netback (vif in the xl
+#                       config): ping, 16 MiB each way with sha256, offloads on and off
+#   pvio-netfront-netback pvio-tap (pvio netfront) <-> Linux xen-netback: the same
+#   pvio-net-pvio       pvio-tap <-> pvio-backd (pvio-ctl network-attach): the same
+#   net-bench           ping, iperf3 TCP each way, UDP 64 B: pvio-backd vs xen-netback
 # Prints "XEN-SCENARIO <name>: PASS|FAIL (<s> s)" per scenario and "xen-check: N passed, N failed".
 #
 # Environment:
@@ -19,6 +24,8 @@
 #   PVIO_XEN_TIMEOUT whole-run limit in seconds for QEMU (default 1500)
 #   PVIO_XEN_SCENARIOS comma-separated subset of the scenarios (default: all, in run.py's order)
 #   PVIO_XEN_VERBOSE=1 echo the serial console while it runs
+#   PVIO_XEN_PERF=1 net-bench prints perf profiles of dom0 for each back end (the host's perf,
+#                   which must match the Debian kernel's version, is copied into dom0)
 # Nothing is written into the repository and nothing is installed into the host's /boot.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -110,6 +117,8 @@ cpio_of() {  # $1 = root, $2 = output, $3 = gzip|cat
 
 # the check programs, built against the freshly built libpvio-platform.a / libpvio-front.a
 CC=${CC:-cc}
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -o "$SHARE/bin/xennet_xfer" "$HERE/xennet_xfer.c" ||
+  die "building xennet_xfer failed"
 for t in xenplat_check xenblk_check; do
   $CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/platform" -I"$ROOT/ring" \
       -I"$ROOT/common" -I"$ROOT/frontend" -o "$SHARE/bin/$t" "$HERE/$t.c" "$BUILD/lib/libpvio-front.a" \
@@ -118,9 +127,9 @@ for t in xenplat_check xenblk_check; do
 done
 # pvio's binaries go to the 9p share (mounted at /mnt/host in dom0)
 for b in "$BUILD"/bin/*; do [ -x "$b" ] && cp "$b" "$SHARE/bin/"; done
-for t in fio mke2fs e2fsck debugfs; do
+for t in fio mke2fs e2fsck debugfs iperf3 ethtool; do
   command -v $t >/dev/null || PATH=$PATH:/sbin:/usr/sbin command -v $t >/dev/null ||
-    skip "$t missing (scripts/deps.sh test installs fio and e2fsprogs)"
+    skip "$t missing (scripts/deps.sh test installs fio, e2fsprogs, iperf3 and ethtool)"
 done
 host_bin() { PATH=$PATH:/sbin:/usr/sbin command -v "$1"; }
 
@@ -132,10 +141,13 @@ DU=$WORK/rootfs-domu
 mkroot "$DU"
 for m in drivers/block/xen-blkfront.ko drivers/xen/xen-evtchn.ko drivers/xen/xen-gntalloc.ko \
          drivers/xen/xen-gntdev.ko drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko \
-         lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
+         lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko \
+         drivers/net/xen-netfront.ko drivers/net/tun.ko; do
   cp "$MODSRC/$m" "$DU/lib/modules/"
 done
-for t in xenplat_check xenblk_check; do put "$DU" "$SHARE/bin/$t" /usr/local/bin/$t; done
+for t in xenplat_check xenblk_check xennet_xfer pvio-tap; do put "$DU" "$SHARE/bin/$t" /usr/local/bin/$t; done
+put "$DU" "$(host_bin iperf3)" /usr/bin/iperf3
+put "$DU" "$(host_bin ethtool)" /usr/sbin/ethtool
 put "$DU" "$(host_bin mke2fs)" /sbin/mke2fs
 ln -sfn mke2fs "$DU/sbin/mkfs.ext4"
 put "$DU" "$(host_bin e2fsck)" /sbin/e2fsck
@@ -155,6 +167,8 @@ mkdir -p "$D0/lib/modules/$KVER"
 for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko drivers/xen/xen-gntalloc.ko \
          drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko \
          drivers/block/xen-blkback/xen-blkback.ko drivers/block/loop.ko \
+         drivers/net/xen-netback/xen-netback.ko drivers/net/tun.ko net/llc/llc.ko net/802/stp.ko \
+         net/bridge/bridge.ko \
          drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_modern_dev.ko \
          drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko \
          net/9p/9pnet.ko net/9p/9pnet_virtio.ko fs/netfs/netfs.ko fs/fscache/fscache.ko fs/9p/9p.ko; do
@@ -169,6 +183,11 @@ done
 for b in "$SHARE"/bin/*; do libs_of "$D0" "$b"; done   # the binaries run from /mnt/host/bin
 put "$D0" "$(host_bin e2fsck)" /sbin/e2fsck
 put "$D0" "$(host_bin debugfs)" /sbin/debugfs
+put "$D0" "$(host_bin iperf3)" /usr/bin/iperf3
+if [ -n "${PVIO_XEN_PERF:-}" ]; then
+  host_bin perf >/dev/null || die "PVIO_XEN_PERF is set but perf is missing (linux-perf)"
+  put "$D0" "$(host_bin perf)" /usr/bin/perf
+fi
 if [ -e "$STAGE/usr/libexec/xen-qemu-system-i386" ]; then
   put "$D0" "$STAGE/usr/libexec/xen-qemu-system-i386" /usr/libexec/xen-qemu-system-i386
   # libxl starts it with "-vnc none -k en-us": without the keymap it exits at once
@@ -182,6 +201,8 @@ mkdir -p "$D0/lib/x86_64-linux-gnu"
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$D0/lib/x86_64-linux-gnu/"   # xl's forked children need it
 cp -a "$STAGE/etc/xen" "$D0/etc/"
 install -m755 "$HERE/block-hotplug" "$D0/etc/xen/scripts/pvio-block"
+# the hotplug scripts make install ships (docs/xen.md), as a real host would have them
+install -m755 "$ROOT/dist/xen/pvio-vif" "$ROOT/dist/xen/pvio-noop" "$D0/etc/xen/scripts/"
 install -m755 "$HERE/dom0-init.sh" "$D0/init"
 cpio_of "$D0" "$OUT/dom0.cpio.gz" "gzip -1"
 say "images built in $(( $(date +%s) - T0 )) s (work dir $WORK)"
@@ -190,7 +211,7 @@ say "images built in $(( $(date +%s) - T0 )) s (work dir $WORK)"
 set +e
 python3 "$HERE/run.py" --out "$OUT" --share "$SHARE" --logdir "$WORK/logs" \
   --timeout "${PVIO_XEN_TIMEOUT:-1500}" ${PVIO_XEN_SCENARIOS:+--scenarios "$PVIO_XEN_SCENARIOS"} \
-  ${PVIO_XEN_VERBOSE:+--verbose}
+  ${PVIO_XEN_VERBOSE:+--verbose} ${PVIO_XEN_PERF:+--perf}
 rc=$?
 say "total run time $(( $(date +%s) - T0 )) s"
 exit $rc
