@@ -34,56 +34,24 @@ static struct pv_simtest T;
 static pid_t backd = -1, fuse_pid = -1;
 static char mnt[128], errlog[128];
 
-static int start_backd(void)
-{
-	char sock[600];
-
-	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", T.rundir);
-	backd = fork();
-	if (backd == 0) {
-		char spec[600];
-		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level", "warn",
-				 NULL };
-
-		snprintf(spec, sizeof(spec), "sim:%s:0", T.rundir);
-		execv(pv_simtest_bin("pvio-backd"), argv);
-		_exit(127);
-	}
-	if (backd > 0 && pv_simtest_wait_path(sock, 5000) == 0)
-		return 0;
-	fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)backd, sock);
-	return -1;
-}
-
 static int suite_init(void)
 {
-	if (pv_simtest_start(&T, "pvio-test-fuseqd", 1) < 0)
+	if (pv_simtest_disk_guest(&T, "pvio-test-fuseqd", DISK_MB, &backd) < 0)
 		return -1;
 	snprintf(mnt, sizeof(mnt), "%s/mnt", T.rundir);
 	snprintf(errlog, sizeof(errlog), "%s/fuse.log", T.rundir);
-	if (pv_simtest_sh("truncate -s %uM %s/disk.img && mkdir %s", DISK_MB, T.rundir, mnt) != 0)
-		return -1;
-	if (start_backd() < 0)
-		return -1;
-	return pv_simtest_sh("%s --platform sim:%s:0 block-attach 1 "
-			     "format=raw,vdev=xvdb,access=rw,target=%s/disk.img >&2",
-			     pv_simtest_bin("pvio-ctl"), T.rundir, T.rundir) == 0 ? 0 : -1;
+	return pv_simtest_sh("mkdir %s", mnt) == 0 ? 0 : -1;
 }
 
 static int fuse_down(void);
 
 static int suite_clean(void)
 {
-	int st = 0, rc = 0;
+	int rc;
 
 	if (fuse_pid > 0)
 		fuse_down();
-	if (backd > 0) {
-		kill(backd, SIGTERM);
-		waitpid(backd, &st, 0);
-		rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-		backd = -1;
-	}
+	rc = pv_simtest_backd_stop(&backd);
 	return pv_simtest_stop(&T) < 0 ? -1 : rc;
 }
 

@@ -45,6 +45,17 @@ int pv_simtest_wait_path(const char *path, int ms);
  */
 int pv_simtest_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A guest with a disk, as the tools' tests need one: pvio-simd (pv_simtest_start, domain 1),
+ * a sparse RUNDIR/disk.img of mb MiB, pvio-backd in the foreground (*backd: its pid) and
+ * the image attached to domain 1 as xvdb with pvio-ctl.  Returns 0 or -1.
+ */
+int pv_simtest_disk_guest(struct pv_simtest *t, const char *prefix, unsigned int mb,
+			  pid_t *backd);
+
+/* SIGTERM to *backd (if > 0) and wait; 0 only if it exited with status 0.  *backd = -1. */
+int pv_simtest_backd_stop(pid_t *backd);
+
 /* A xorshift generator: tests are reproducible from their seed. */
 uint64_t pv_simtest_rand(uint64_t *state, uint64_t bound);
 

@@ -29,56 +29,24 @@ static struct pv_simtest T;
 static pid_t backd = -1, nbdkit = -1;
 static char sock[128], errlog[128], plugin[256];
 
-static int start_backd(void)
-{
-	char bsock[600];
-
-	snprintf(bsock, sizeof(bsock), "%s/pvio-backd.sock", T.rundir);
-	backd = fork();
-	if (backd == 0) {
-		char spec[600];
-		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level", "warn",
-				 NULL };
-
-		snprintf(spec, sizeof(spec), "sim:%s:0", T.rundir);
-		execv(pv_simtest_bin("pvio-backd"), argv);
-		_exit(127);
-	}
-	if (backd > 0 && pv_simtest_wait_path(bsock, 5000) == 0)
-		return 0;
-	fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)backd, bsock);
-	return -1;
-}
-
 static int suite_init(void)
 {
-	if (pv_simtest_start(&T, "pvio-test-nbd", 1) < 0)
+	if (pv_simtest_disk_guest(&T, "pvio-test-nbd", DISK_MB, &backd) < 0)
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/nbd.sock", T.rundir);
 	snprintf(errlog, sizeof(errlog), "%s/nbdkit.log", T.rundir);
-	if (pv_simtest_sh("truncate -s %uM %s/disk.img", DISK_MB, T.rundir) != 0)
-		return -1;
-	if (start_backd() < 0)
-		return -1;
-	return pv_simtest_sh("%s --platform sim:%s:0 block-attach 1 "
-			     "format=raw,vdev=xvdb,access=rw,target=%s/disk.img >&2",
-			     pv_simtest_bin("pvio-ctl"), T.rundir, T.rundir) == 0 ? 0 : -1;
+	return 0;
 }
 
 static int nbd_down(void);
 
 static int suite_clean(void)
 {
-	int st = 0, rc = 0;
+	int rc;
 
 	if (nbdkit > 0)
 		nbd_down();
-	if (backd > 0) {
-		kill(backd, SIGTERM);
-		waitpid(backd, &st, 0);
-		rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-		backd = -1;
-	}
+	rc = pv_simtest_backd_stop(&backd);
 	return pv_simtest_stop(&T) < 0 ? -1 : rc;
 }
 
