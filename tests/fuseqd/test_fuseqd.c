@@ -85,11 +85,7 @@ static int fuse_up(const char *threads)
 /* Unmounts, waits for pvio-fuse, and returns its "most in flight" (-1 on any failure). */
 static int fuse_down(void)
 {
-	char buf[4096] = "";
-	const char *at;
-	unsigned int peak;
-	int st = 0, fd, i;
-	ssize_t n;
+	int st = 0, i;
 
 	if (fuse_pid <= 0)
 		return -1;
@@ -106,21 +102,7 @@ static int fuse_down(void)
 		waitpid(fuse_pid, &st, 0);
 	}
 	fuse_pid = -1;
-	fd = open(errlog, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "pvio-fuse exited with %d: %s\n", st, buf);
-		return -1;
-	}
-	at = strstr(buf, "most in flight ");
-	if (!at || sscanf(at, "most in flight %u", &peak) != 1)
-		return -1;
-	printf("\n    pvio-fuse: %s", strstr(buf, "pvio-fuse: threads") ? strstr(buf, "pvio-fuse: threads") + 11 : "?\n");
-	return (int)peak;
+	return pv_simtest_peak_inflight(errlog, st, "pvio-fuse: threads");
 }
 
 #define FIO_JOB "fio --name=qd --rw=randwrite --bs=4k --direct=1 --ioengine=libaio " \

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,4 +180,29 @@ int pv_simtest_backd_stop(pid_t *backd)
 	waitpid(*backd, &st, 0);
 	*backd = -1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+int pv_simtest_peak_inflight(const char *log, int st, const char *tag)
+{
+	char buf[4096] = "";
+	const char *at;
+	unsigned int peak;
+	ssize_t n;
+	int fd;
+
+	fd = open(log, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	at = strstr(buf, "most in flight ");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !at ||
+	    sscanf(at, "most in flight %u", &peak) != 1) {
+		fprintf(stderr, "exit status %d, log: %s\n", st, buf);
+		return -1;
+	}
+	if ((at = strstr(buf, tag)))
+		printf("\n    %s", at);
+	return (int)peak;
 }

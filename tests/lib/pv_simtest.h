@@ -56,6 +56,13 @@ int pv_simtest_disk_guest(struct pv_simtest *t, const char *prefix, unsigned int
 /* SIGTERM to *backd (if > 0) and wait; 0 only if it exited with status 0.  *backd = -1. */
 int pv_simtest_backd_stop(pid_t *backd);
 
+/*
+ * After a guest-side adapter (pvio-fuse --stats, the nbdkit plugin's stats=1) ended with
+ * wait status st: its log's "most in flight N", or -1 when it did not exit 0 or said no
+ * such line (the log is echoed to stderr then).  Prints the log from tag on, if present.
+ */
+int pv_simtest_peak_inflight(const char *log, int st, const char *tag);
+
 /* A xorshift generator: tests are reproducible from their seed. */
 uint64_t pv_simtest_rand(uint64_t *state, uint64_t bound);
 

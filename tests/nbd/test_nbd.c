@@ -75,34 +75,14 @@ static int nbd_up(const char *vdev)
 /* Stops nbdkit (SIGTERM) and returns the plugin's "most in flight" (-1 on any failure). */
 static int nbd_down(void)
 {
-	char buf[4096] = "";
-	const char *at;
-	unsigned int peak;
-	int st = 0, fd;
-	ssize_t n;
+	int st = 0;
 
 	if (nbdkit <= 0)
 		return -1;
 	kill(nbdkit, SIGTERM);
 	waitpid(nbdkit, &st, 0);
 	nbdkit = -1;
-	fd = open(errlog, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "nbdkit exited with %d: %s\n", st, buf);
-		return -1;
-	}
-	at = strstr(buf, "most in flight ");
-	if (!at || sscanf(at, "most in flight %u", &peak) != 1) {
-		fprintf(stderr, "nbdkit said: %s\n", buf);
-		return -1;
-	}
-	printf("\n    %s", strstr(buf, "nbdkit-pvio-plugin:"));
-	return (int)peak;
+	return pv_simtest_peak_inflight(errlog, st, "nbdkit-pvio-plugin:");
 }
 
 #define FIO_JOB "fio --name=qd --ioengine=nbd --uri='nbd+unix:///?socket=%s' --rw=randwrite " \
