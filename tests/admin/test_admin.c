@@ -119,49 +119,18 @@ static int backd_holds_wait(const char *path, int want)
 	return 0;
 }
 
-static int start_backd(void)
-{
-	char sock[600];
-
-	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", T.rundir);
-	backd = fork();
-	if (backd == 0) {
-		char spec[600];
-		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level",
-				 "warn", NULL };
-
-		snprintf(spec, sizeof(spec), "sim:%s:0", T.rundir);
-		execv(pv_simtest_bin("pvio-backd"), argv);
-		_exit(127);
-	}
-	if (backd > 0 && pv_simtest_wait_path(sock, 5000) == 0)
-		return 0;
-	fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)backd, sock);
-	return -1;
-}
-
 static int suite_init(void)
 {
 	if (pv_simtest_start(&T, "pvio-test-admin", 2) < 0)
 		return -1;
-	return start_backd();
+	return (backd = pv_simtest_backd_start(&T, NULL)) > 0 ? 0 : -1;
 }
 
 static int suite_clean(void)
 {
-	int st = 0, ok = 1;
+	int rc = pv_simtest_backd_stop(&backd);
 
-	if (backd > 0) {
-		kill(backd, SIGTERM);
-		waitpid(backd, &st, 0);
-		ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-		if (!ok)
-			fprintf(stderr, "pvio-backd exit status %#x\n", st);
-	}
-	backd = -1;
-	if (pv_simtest_stop(&T) < 0)
-		ok = 0;
-	return ok ? 0 : -1;
+	return pv_simtest_stop(&T) < 0 ? -1 : rc;
 }
 
 /* ---- item 9: block-stats names the state ---------------------------------------------- */
@@ -578,7 +547,8 @@ static void test_backd_sd_notify(void)
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(fd);
 	unlink(sa.sun_path);
-	CU_ASSERT_EQUAL(start_backd(), 0);
+	backd = pv_simtest_backd_start(&T, NULL);
+	CU_ASSERT(backd > 0);
 }
 
 static CU_TestInfo admin_tests[] = {

@@ -140,31 +140,48 @@ int pv_simtest_stop(struct pv_simtest *t)
 	return rc;
 }
 
+pid_t pv_simtest_backd_start(const struct pv_simtest *t, const char *const *extra)
+{
+	char sock[600];
+	pid_t pid;
+
+	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", t->rundir);
+	unlink(sock);
+	pid = fork();
+	if (pid == 0) {
+		char spec[600];
+		/* PVIO_TEST_BACKD_LOG=info|debug shows the daemon's view when a test fails. */
+		const char *level = getenv("PVIO_TEST_BACKD_LOG") ? getenv("PVIO_TEST_BACKD_LOG") : "warn";
+		const char *argv[16] = { "pvio-backd", "--platform", spec, "--foreground",
+					 "--log-level", level };
+		unsigned int a = 6;
+
+		while (extra && *extra && a < 15)
+			argv[a++] = *extra++;
+		snprintf(spec, sizeof(spec), "sim:%s:0", t->rundir);
+		execv(pv_simtest_bin("pvio-backd"), (char *const *)argv);
+		_exit(127);
+	}
+	if (pid > 0 && pv_simtest_wait_path(sock, 5000) == 0)
+		return pid;
+	fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)pid, sock);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
 int pv_simtest_disk_guest(struct pv_simtest *t, const char *prefix, unsigned int mb,
 			  pid_t *backd)
 {
-	char sock[600];
-
 	*backd = -1;
 	if (pv_simtest_start(t, prefix, 1) < 0)
 		return -1;
 	if (pv_simtest_sh("truncate -s %uM %s/disk.img", mb, t->rundir) != 0)
 		return -1;
-	snprintf(sock, sizeof(sock), "%s/pvio-backd.sock", t->rundir);
-	*backd = fork();
-	if (*backd == 0) {
-		char spec[600];
-		char *argv[] = { "pvio-backd", "--platform", spec, "--foreground", "--log-level", "warn",
-				 NULL };
-
-		snprintf(spec, sizeof(spec), "sim:%s:0", t->rundir);
-		execv(pv_simtest_bin("pvio-backd"), argv);
-		_exit(127);
-	}
-	if (*backd < 0 || pv_simtest_wait_path(sock, 5000) < 0) {
-		fprintf(stderr, "pvio-backd (pid %d) made no %s\n", (int)*backd, sock);
+	if ((*backd = pv_simtest_backd_start(t, NULL)) < 0)
 		return -1;
-	}
 	return pv_simtest_sh("%s --platform sim:%s:0 block-attach 1 "
 			     "format=raw,vdev=xvdb,access=rw,target=%s/disk.img >&2",
 			     pv_simtest_bin("pvio-ctl"), t->rundir, t->rundir) == 0 ? 0 : -1;
@@ -179,7 +196,10 @@ int pv_simtest_backd_stop(pid_t *backd)
 	kill(*backd, SIGTERM);
 	waitpid(*backd, &st, 0);
 	*backd = -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	fprintf(stderr, "pvio-backd exit status %#x\n", st);
+	return -1;
 }
 
 int pv_simtest_peak_inflight(const char *log, int st, const char *tag)

@@ -53,6 +53,13 @@ int pv_simtest_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pv_simtest_disk_guest(struct pv_simtest *t, const char *prefix, unsigned int mb,
 			  pid_t *backd);
 
+/*
+ * Starts pvio-backd for dom0 of t in the foreground (log level $PVIO_TEST_BACKD_LOG, else
+ * warn) with the NULL-terminated extra arguments (or none), and waits for its control
+ * socket.  Returns its pid, or -1.
+ */
+pid_t pv_simtest_backd_start(const struct pv_simtest *t, const char *const *extra);
+
 /* SIGTERM to *backd (if > 0) and wait; 0 only if it exited with status 0.  *backd = -1. */
 int pv_simtest_backd_stop(pid_t *backd);
 
