@@ -383,31 +383,32 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 
 			/*
 			 * A polled device's completions are taken as they land, not at the next
-			 * epoll_wait: its guest is waiting for them.  One device per pass (its
-			 * completions may end in a disconnect that changes the list).
+			 * epoll_wait: its guest is waiting for them.  One device per pass, and
+			 * the rings' turns in the same pass: a device whose completions keep
+			 * landing must not keep the other polled rings (which send no
+			 * notification) waiting.  Nothing is freed before process_dirty, so
+			 * the list walked after the reap holds.
 			 */
 			for (q = d->poll_head; q; q = q->poll_next)
 				if (pv_blkback_io_cq_ready(q->dev))
 					break;
-			if (q) {
+			if (q)
 				pv_blkback_io_reap(q->dev);
-			} else {
-				/*
-				 * The guest's index only chose whom to look at; the turn checks it.
-				 * Every queue with requests gets one turn (a budget), taken off the
-				 * list first: the turn puts it back at the tail if it ends idle.
-				 * Turns cannot unbind a queue (a disconnect waits for
-				 * process_dirty), so the array holds.
-				 */
-				for (q = d->poll_head; q && n < PV_BLKBACK_PASS_QUEUES; q = q->poll_next)
-					if (pv_ring_unconsumed_requests(&q->ring))
-						turn[n++] = q;
-				for (i = 0; i < n; i++)
-					poll_unlink(d, turn[i]);
-				for (i = 0; i < n; i++) {
-					turn[i]->dev->st.poll_hits++;
-					pv_blkback_kick(turn[i]);
-				}
+			/*
+			 * The guest's index only chose whom to look at; the turn checks it.
+			 * Every queue with requests gets one turn (a budget), taken off the
+			 * list first: the turn puts it back at the tail if it ends idle.
+			 * Turns cannot unbind a queue (a disconnect waits for process_dirty),
+			 * so the array holds.
+			 */
+			for (q = d->poll_head; q && n < PV_BLKBACK_PASS_QUEUES; q = q->poll_next)
+				if (pv_ring_unconsumed_requests(&q->ring))
+					turn[n++] = q;
+			for (i = 0; i < n; i++)
+				poll_unlink(d, turn[i]);
+			for (i = 0; i < n; i++) {
+				turn[i]->dev->st.poll_hits++;
+				pv_blkback_kick(turn[i]);
 			}
 			pv_blkback_process_dirty(d);
 		}

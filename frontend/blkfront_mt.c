@@ -47,20 +47,6 @@ static void mt_wake(struct pv_blkfront_mt *m)
 	(void)!write(m->efd, &one, sizeof(one));
 }
 
-/* From pv_blkfront_poll() in the I/O thread (so inflight needs no lock). */
-static void mt_done(struct pv_blkfront_io *io, int status)
-{
-	struct mt_req *r = io->opaque;
-	struct pv_blkfront_mt *m = r->m;
-
-	m->inflight--;
-	pthread_mutex_lock(&m->lock);
-	r->status = status;
-	r->done = 1;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&m->lock);
-}
-
 static void mt_fail(struct pv_blkfront_mt *m, struct mt_req *r, int status)
 {
 	pthread_mutex_lock(&m->lock);
@@ -68,6 +54,15 @@ static void mt_fail(struct pv_blkfront_mt *m, struct mt_req *r, int status)
 	r->done = 1;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* From pv_blkfront_poll() in the I/O thread (so inflight needs no lock). */
+static void mt_done(struct pv_blkfront_io *io, int status)
+{
+	struct mt_req *r = io->opaque;
+
+	r->m->inflight--;
+	mt_fail(r->m, r, status);
 }
 
 static void *mt_main(void *arg)
@@ -133,7 +128,19 @@ static void *mt_main(void *arg)
 		if (pfd[0].revents & POLLIN)
 			(void)!read(m->efd, &v, sizeof(v));
 	}
-	/* Left by a poll() error: nobody may stay asleep. */
+	/*
+	 * Left by a poll() error: nobody may stay asleep, neither callers with an io in flight
+	 * (failed through their done callbacks), nor ios queued since the last take, nor
+	 * callers to come (stop refuses them).
+	 */
+	if (m->inflight)
+		bf_fail_all(bf, -EIO);
+	pthread_mutex_lock(&m->lock);
+	m->stop = 1;
+	*wait_tail = m->head;
+	m->head = NULL;
+	m->tail = &m->head;
+	pthread_mutex_unlock(&m->lock);
 	while ((r = wait_head) != NULL) {
 		wait_head = r->next;
 		mt_fail(m, r, -EIO);

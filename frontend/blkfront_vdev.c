@@ -22,9 +22,12 @@ int pv_blkfront_parse_vdev(const char *s, unsigned int *devid)
 	char *end;
 
 	if (s[0] >= '0' && s[0] <= '9') {
-		unsigned long v = strtoul(s, &end, 10);
+		unsigned long v;
 
-		if (*end || v > UINT_MAX)
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		/* As xl: 0 and the reserved numbers from 2 << 28 on are no disk. */
+		if (errno || *end || v == 0 || v >= (2ul << 28))
 			return -EINVAL;
 		*devid = (unsigned int)v;
 		return 0;
@@ -38,6 +41,9 @@ int pv_blkfront_parse_vdev(const char *s, unsigned int *devid)
 	}
 	d--; /* bijective base 26: a = 0, z = 25, aa = 26 */
 	if (*c) {
+		/* Digits only: strtoul alone would take "xvda 1" and "xvda+1". */
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
 		part = strtoul(c, &end, 10);
 		if (*end || part > 255)
 			return -EINVAL;

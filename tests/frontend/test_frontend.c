@@ -1157,6 +1157,37 @@ static void test_poll_gives_up(void)
 	stop(&f, p);
 }
 
+/* ---- vdev names (pvio-fuse --vdev, the nbdkit plugin's vdev=) ------------------------- */
+
+static void test_parse_vdev(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		unsigned int devid;
+	} c[] = {
+		{ "xvda", 0, 51712 }, { "xvdb", 0, 51728 }, { "xvdb1", 0, 51729 },
+		{ "xvdp15", 0, 51967 }, { "xvdq", 0, (1u << 28) | (16u << 8) },
+		{ "xvdaa", 0, (1u << 28) | (26u << 8) }, { "xvdb16", 0, (1u << 28) | (1u << 8) | 16 },
+		{ "51728", 0, 51728 }, { "268435455", 0, 268435455 },
+		{ "0", -EINVAL, 0 }, { "536870912", -EINVAL, 0 }, { "4294967295", -EINVAL, 0 },
+		{ "99999999999999999999", -EINVAL, 0 }, { "12x", -EINVAL, 0 }, { "", -EINVAL, 0 },
+		{ "xvd", -EINVAL, 0 }, { "xvdA", -EINVAL, 0 }, { "xvda 1", -EINVAL, 0 },
+		{ "xvda+1", -EINVAL, 0 }, { "xvda-1", -EINVAL, 0 }, { "xvda256", -EINVAL, 0 },
+		{ "xvda1x", -EINVAL, 0 }, { "sda", -EINVAL, 0 }, { "xvdzzzzz", -EINVAL, 0 },
+	};
+	unsigned int i, d;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		d = 0;
+		CU_ASSERT_EQUAL(pv_blkfront_parse_vdev(c[i].s, &d), c[i].rc);
+		if (c[i].rc == 0 && d != c[i].devid)
+			fprintf(stderr, "\n    %s -> %u, want %u\n", c[i].s, d, c[i].devid);
+		if (c[i].rc == 0)
+			CU_ASSERT_EQUAL(d, c[i].devid);
+	}
+}
+
 /* ---- registry ------------------------------------------------------------------------ */
 
 static CU_TestInfo functional_tests[] = {
@@ -1179,6 +1210,7 @@ static CU_TestInfo hostile_tests[] = {
 	  test_hostile_responses },
 	{ "back end goes Closing mid-io", test_close_mid_io },
 	{ "back end keeps a page mapped at close", test_keep_mapped },
+	{ "vdev names and numbers: what xl accepts, nothing else", test_parse_vdev },
 	CU_TEST_INFO_NULL,
 };
 
