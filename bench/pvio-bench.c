@@ -282,6 +282,19 @@ static uint64_t parse_size(const char *s, const char *what)
 	return (uint64_t)v;
 }
 
+/* Seconds: a finite number, nothing after it. */
+static double parse_secs(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 86400)
+		die("bad %s '%s'", what, s);
+	return v;
+}
+
 static unsigned int parse_list(const char *s, unsigned int *out, const char *what, int sizes,
 			       unsigned int lo, unsigned int hi)
 {
@@ -293,7 +306,8 @@ static unsigned int parse_list(const char *s, unsigned int *out, const char *wha
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v = parse_size(tok, what);
 
-		if (!sizes && strpbrk(tok, "kKmMgG"))
+		/* Counts are whole numbers: "1.5" or "2e1" is a typo, not a depth. */
+		if (!sizes && tok[strspn(tok, "0123456789")])
 			die("bad %s '%s'", what, tok);
 		if (n == MAX_LIST)
 			die("%s: at most %d values", what, MAX_LIST);
@@ -398,9 +412,9 @@ static void parse_opts(int argc, char **argv)
 		case 'q': o.nqd = parse_list(optarg, o.qd, "--iodepth", 0, 1, MAX_DEPTH); break;
 		case 'Q': o.nqueues = parse_list(optarg, o.queues, "--queues", 0, 1, 4); break;
 		case 'j': parse_list(optarg, v, "--numjobs", 0, 1, MAX_JOBS); o.numjobs = v[0]; break;
-		case 't': o.runtime = strtod(optarg, NULL); if (o.runtime <= 0) die("bad --runtime"); break;
+		case 't': o.runtime = parse_secs(optarg, "--runtime"); if (o.runtime <= 0) die("bad --runtime"); break;
 		case 's': o.size = parse_size(optarg, "--size"); if (!o.size) die("bad --size"); break;
-		case 'r': o.ramp = strtod(optarg, NULL); if (o.ramp < 0) die("bad --ramp"); break;
+		case 'r': o.ramp = parse_secs(optarg, "--ramp"); break;
 		case 'R': parse_list(optarg, v, "--ring-pages", 0, 1, 16);
 			if (v[0] & (v[0] - 1))
 				die("--ring-pages: 1, 2, 4, 8 or 16");

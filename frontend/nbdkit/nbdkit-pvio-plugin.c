@@ -65,6 +65,16 @@ static int dev_open(void)
 	pv_blkfront_info(g.bf, &g.info);
 	g.ss = g.info.sector_size;
 	g.size = g.info.sectors * 512u / g.ss * g.ss;
+	/* The back end's values: nbdkit refuses a minimum block over 64 KiB, sizes are int64. */
+	if (g.ss > 65536 || g.size > INT64_MAX) {
+		nbdkit_error("virtual disk %u: sector size %u or size %llu out of range", g.devid,
+			     g.ss, (unsigned long long)g.size);
+		pv_blkfront_close(g.bf);
+		g.bf = NULL;
+		pv_platform_close(g.p);
+		g.p = NULL;
+		return -1;
+	}
 	return 0;
 }
 

@@ -20,7 +20,7 @@ jq -e '.jobs[0].pvio.ios > 0 and .jobs[0].pvio.iops > 0' "$T/null.json" >/dev/nu
 jq -e '.jobs[0].pvio.lat_ns.percentile["50.000000"] > 0 and
        .jobs[0].pvio.lat_ns.max >= .jobs[0].pvio.lat_ns.percentile["99.000000"]' \
 	"$T/null.json" >/dev/null || fail "null: latency percentiles out of order"
-jq -e '.jobs[0].per_io.front_kicks >= 0 and .jobs[0].negotiated.queues == 1 and
+jq -e '.jobs[0].per_io.front_kicks > 0 and .jobs[0].negotiated.queues == 1 and
        .baselines.eventfd_rtt.ios > 0 and (.jobs[0].ratios.p50_vs_eventfd_rtt | type) == "number"' \
 	"$T/null.json" >/dev/null || fail "null: counters, negotiation or eventfd ratio missing"
 
