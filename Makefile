@@ -170,7 +170,7 @@ $(foreach f,$(wildcard backend/*.c),$(eval EXTRA_CFLAGS_$(f) := -Ibackend))
 ifneq ($(wildcard backend/pvio-backd.c),)
 BINS += $(BUILD)/bin/pvio-backd
 $(BUILD)/bin/pvio-backd: $(BUILD)/backend/pvio-backd.o $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
-	$(call link,-luring -lsystemd $(PLAT_LIBS))
+	$(call link,-pthread -luring -lsystemd $(PLAT_LIBS))
 endif
 
 # ---- bench/ -------------------------------------------------------------------------------
@@ -218,13 +218,13 @@ TEST_LIBS_sim := $(PLAT_LIBS)
 TEST_DEPS_platform := $(PLAT_LIB)
 TEST_LIBS_platform := $(PLAT_LIBS)
 TEST_DEPS_backend := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
-TEST_LIBS_backend := -luring $(PLAT_LIBS)
+TEST_LIBS_backend := -pthread -luring $(PLAT_LIBS)
 TEST_DEPS_frontend := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_frontend := $(PLAT_LIBS)
 TEST_DEPS_ctl := $(SIMTEST) $(filter-out $(BUILD)/xenstore-tools/pvio-ctl.o,$(CTL_OBJS)) $(PLAT_LIB)
 TEST_LIBS_ctl := $(PLAT_LIBS)
 TEST_DEPS_net := $(SIMTEST) $(BACK_OBJS) $(COMMON_OBJS) $(GRANT_LIB) $(PLAT_LIB)
-TEST_LIBS_net := -luring $(PLAT_LIBS)
+TEST_LIBS_net := -pthread -luring $(PLAT_LIBS)
 TEST_DEPS_blk := $(SIMTEST) $(FRONT_LIB) $(PLAT_LIB)
 TEST_LIBS_blk := $(PLAT_LIBS)
 # pvio-ctl, pvio-backd and pvio-simd as an administrator runs them (issue 13).

@@ -240,7 +240,23 @@ struct pv_backd {
 	struct pv_blkback_queue *poll_head;
 	uint64_t poll_yielded_ns;      /* the last sched_yield() while polling */
 	struct pv_netback *net;        /* netback's vifs (pv_netback.h); NULL: none served */
+	/*
+	 * Data-path threads (pv_backd_worker.c).  The main thread's d keeps xenstore, the
+	 * control socket, netback and every device's state machine; each worker has a
+	 * struct pv_backd of its own (own platform handle, loop, run queue, ports) for the
+	 * rings and I/O of the devices given to it.  main: the main d, in a worker's d
+	 * (NULL in the main d).  No workers (--threads 0): devices' data path is the main d.
+	 */
+	struct pv_backd *main;
+	const char *spec;              /* the platform spec a worker opens its handle with */
+	unsigned int nworkers;
+	struct pv_backd_worker *workers;
+	int wake_fd;                   /* main: eventfd a worker writes after marking a device */
+	unsigned int thread_idx;       /* a worker's number from 1 (thread "pvio-backd/N"); main: 0 */
 };
+
+/* --threads: data-path threads at most (a thread per CPU is the default). */
+#define PV_BACKD_MAX_THREADS 64
 
 #define PV_BACKD_TYPE_PHY  (1u << 0)
 #define PV_BACKD_TYPE_FILE (1u << 1)
@@ -257,7 +273,7 @@ uint64_t pv_backd_now_ns(void);
 int pv_backd_ctl_open(struct pv_backd *d, const char *path);
 void pv_backd_ctl_close(struct pv_backd *d);
 /* Appends one device's JSON object to buf; returns bytes written or -ENOSPC. */
-int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len);
+int pv_backd_ctl_json(struct pv_blkback_dev *dev, char *buf, size_t len);
 
 /* ---- the state machine (pv_blkback_xenbus.c) ------------------------------------------- */
 

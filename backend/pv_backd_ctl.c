@@ -54,7 +54,7 @@ static int json_str(char *out, size_t len, const char *s)
 	return (int)o;
 }
 
-int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
+static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 {
 	/* params is a xenstore value (at most 4096 bytes); JSON escapes a byte in 6 at worst */
 	char params[4096 * 6 + 3], type[16 * 6 + 3];
@@ -99,7 +99,8 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      "\"storm_masks\":%llu,\"persistent_evictions\":%llu,"
 		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
 		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
-		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu}",
+		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu,"
+		      "\"thread\":%u}",
 		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
 		      (unsigned long long)s->completion_yields,
 		      (unsigned long long)s->spurious_notifications,
@@ -109,8 +110,28 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      (unsigned long long)s->bounce_releases,
 		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows,
 		      (unsigned long long)s->fe_watch_events, (unsigned long long)s->poll_hits,
-		      (unsigned long long)s->poll_expired);
+		      (unsigned long long)s->poll_expired, dev->w ? dev->w->thread_idx : 0);
 	return (size_t)n >= len ? -ENOSPC : n;
+}
+
+struct json_args {
+	char *buf;
+	size_t len;
+};
+
+static int call_json(struct pv_blkback_dev *dev, void *arg)
+{
+	struct json_args *a = arg;
+
+	return json_now(dev, a->buf, a->len);
+}
+
+/* On the device's data-path thread: its counters are that thread's to write. */
+int pv_backd_ctl_json(struct pv_blkback_dev *dev, char *buf, size_t len)
+{
+	struct json_args a = { buf, len };
+
+	return pv_backd_worker_call(dev, call_json, &a);
 }
 
 static void reply(int fd, const char *s, size_t len)

@@ -93,7 +93,16 @@ struct pv_blkback_queue {
 enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
 
 struct pv_blkback_dev {
+	/*
+	 * d: the main thread's daemon, which runs the state machine; w: the one whose thread
+	 * owns the data path (rings, ports, io_uring, counters): a worker, or d itself.  The
+	 * main thread reaches the data path only through pv_backd_worker_call().
+	 */
 	struct pv_backd *d;
+	struct pv_backd *w;
+	/* A worker's news for the state machine (PV_BLKBACK_ASYNC_*), taken by the main thread. */
+	_Atomic unsigned int async;
+	unsigned int drain_wait;  /* intake stopped: the drain's end must wake the state machine */
 	struct pv_blkback_dev *next;
 	uint64_t uid;
 	unsigned int domid, devid;
@@ -123,7 +132,8 @@ struct pv_blkback_dev {
 	int uring_efd;
 	unsigned int inflight;
 	struct pv_blkback_stats st;
-	struct pv_backd_ratelimit rl;
+	struct pv_backd_ratelimit rl;      /* the data path's messages */
+	struct pv_backd_ratelimit rl_ctl;  /* the state machine's */
 	/* --test-reorder: finished requests held back, answered later in random order. */
 	struct pv_blkback_req **held;
 	unsigned int nheld, held_max;
@@ -264,7 +274,37 @@ void pv_blkback_journal_forget(struct pv_backd *d, unsigned int domid, unsigned 
 void pv_blkback_journal_sweep(struct pv_backd *d);
 
 /* pv_blkback_xenbus.c */
-/* The data path found the ring unusable (fatal already written): close the device. */
+/*
+ * The data path found the ring unusable (fatal already written): close the device.  On a
+ * worker thread: stops intake there and leaves the rest to the main thread.
+ */
 void pv_blkback_failed(struct pv_blkback_dev *dev);
+/* The state machine must look at dev again (a drain ended): from either thread. */
+void pv_blkback_mark_dirty(struct pv_blkback_dev *dev);
+
+#define PV_BLKBACK_ASYNC_DIRTY  1u
+#define PV_BLKBACK_ASYNC_FAILED 2u
+
+/* pv_backd_worker.c: the data-path threads */
+/* Starts n workers (0: none, the main thread serves every ring).  0 or -errno. */
+int pv_backd_workers_start(struct pv_backd *d, unsigned int n);
+/* Stops and joins them (every device disconnected first). */
+void pv_backd_workers_stop(struct pv_backd *d);
+/* Gives a new device a data path: the worker with the fewest devices, or d. */
+void pv_backd_worker_assign(struct pv_blkback_dev *dev);
+void pv_backd_worker_release(struct pv_blkback_dev *dev);
+/*
+ * Runs fn(dev, arg) on the thread owning dev's data path, between two of its events
+ * (never inside a turn), and waits for it; at once when that is this thread.  Returns
+ * fn's result.
+ */
+int pv_backd_worker_call(struct pv_blkback_dev *dev, int (*fn)(struct pv_blkback_dev *, void *),
+			 void *arg);
+/* The worker's daemon when called on a worker thread, else NULL. */
+struct pv_backd *pv_backd_worker_self(void);
+/* A worker marked dev->async: wake the main thread. */
+void pv_backd_worker_wake_main(struct pv_backd *w);
+/* The main thread's wake_fd handler: applies the async marks, runs the state machine. */
+void pv_blkback_async_apply(struct pv_backd *d);
 
 #endif /* PV_BLKBACK_H */

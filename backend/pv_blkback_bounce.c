@@ -21,7 +21,7 @@
 
 int pv_blkback_bounce_init(struct pv_blkback_dev *dev)
 {
-	size_t bytes = dev->d->max_bounce ? dev->d->max_bounce : PV_BLKBACK_BOUNCE_DEFAULT;
+	size_t bytes = dev->w->max_bounce ? dev->w->max_bounce : PV_BLKBACK_BOUNCE_DEFAULT;
 	unsigned int i;
 
 	if (!dev->copy || dev->bounce)

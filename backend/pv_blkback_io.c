@@ -176,10 +176,10 @@ static void test_release(struct pv_blkback_dev *dev)
 	unsigned int n = dev->nheld;
 
 	while (n--) {
-		unsigned int i = (unsigned int)(test_rand(dev->d) % dev->nheld);
+		unsigned int i = (unsigned int)(test_rand(dev->w) % dev->nheld);
 		struct pv_blkback_req *rq = dev->held[i];
 
-		if (test_rand(dev->d) & 1)
+		if (test_rand(dev->w) & 1)
 			continue;
 		dev->held[i] = dev->held[--dev->nheld];
 		pv_blkback_req_done(rq, rq->status == BLKIF_RSP_OKAY);
@@ -197,7 +197,7 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct pv_blkback_dev *dev = opaque;
 	struct io_uring_cqe *cqes[PV_BLKBACK_UNMAP_BATCH];
-	uint64_t v, t0 = pv_backd_now_ns(), turn = pv_blkback_turn_ns(dev->d);
+	uint64_t v, t0 = pv_backd_now_ns(), turn = pv_blkback_turn_ns(dev->w);
 	unsigned int n, i, batches = 0;
 
 	(void)loop;
@@ -215,7 +215,7 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	 */
 	while ((n = io_uring_peek_batch_cqe(dev->uring, cqes, PV_BLKBACK_UNMAP_BATCH)) > 0) {
 		/* One batch at least per call: a budget too small still makes progress. */
-		if (batches++ && dev->d->sched_ok && pv_backd_now_ns() - t0 > turn) {
+		if (batches++ && dev->w->sched_ok && pv_backd_now_ns() - t0 > turn) {
 			uint64_t one = 1;
 
 			dev->st.completion_yields++;
@@ -260,7 +260,7 @@ int pv_blkback_io_cq_ready(const struct pv_blkback_dev *dev)
 
 void pv_blkback_io_reap(struct pv_blkback_dev *dev)
 {
-	on_cqe(dev->d->loop, dev->uring_efd, EPOLLIN, dev);
+	on_cqe(dev->w->loop, dev->uring_efd, EPOLLIN, dev);
 }
 
 int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
@@ -300,14 +300,14 @@ int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 	 * kill -9 the lock is released only once the kernel has finished this ring's I/O, so
 	 * a successor never re-executes a request while an old copy of it may still run.
 	 */
-	if (dev->d->lock_fd >= 0) {
-		rc = io_uring_register_files(dev->uring, &dev->d->lock_fd, 1);
+	if (dev->w->lock_fd >= 0) {
+		rc = io_uring_register_files(dev->uring, &dev->w->lock_fd, 1);
 		if (rc < 0)
 			pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: io_uring_register_files: %s: a "
 				     "restart may not wait for this daemon's I/O", dev->domid,
 				     dev->devid, strerror(-rc));
 	}
-	if (dev->d->test_reorder) {
+	if (dev->w->test_reorder) {
 		dev->held_max = entries;
 		dev->held = calloc(entries, sizeof(*dev->held));
 		if (!dev->held) {
@@ -323,7 +323,7 @@ int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 	rc = io_uring_register_eventfd(dev->uring, dev->uring_efd);
 	if (rc < 0)
 		goto fail;
-	rc = pv_loop_add(dev->d->loop, dev->uring_efd, EPOLLIN, on_cqe, dev);
+	rc = pv_loop_add(dev->w->loop, dev->uring_efd, EPOLLIN, on_cqe, dev);
 	if (rc < 0)
 		goto fail;
 	return 0;
@@ -335,7 +335,7 @@ fail:
 void pv_blkback_io_stop(struct pv_blkback_dev *dev)
 {
 	if (dev->uring_efd >= 0) {
-		pv_loop_del(dev->d->loop, dev->uring_efd);
+		pv_loop_del(dev->w->loop, dev->uring_efd);
 		close(dev->uring_efd);
 		dev->uring_efd = -1;
 	}

@@ -362,12 +362,12 @@ int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs,
 	int rc;
 
 	*rsp = *cons = shared_rsp;
-	if (!dev->d->state_dir) {
+	if (!dev->w->state_dir) {
 		if (mode == PV_BJ_RESUME && shared_req != shared_rsp)
 			goto lost;
 		return 0; /* no journal: restarts are exact only on an idle ring */
 	}
-	if (asprintf(&q->jpath, "%s/vbd-%u-%u-q%u.journal", dev->d->state_dir, dev->domid,
+	if (asprintf(&q->jpath, "%s/vbd-%u-%u-q%u.journal", dev->w->state_dir, dev->domid,
 		     dev->devid, q->idx) < 0) {
 		q->jpath = NULL;
 		return -ENOMEM;
@@ -404,7 +404,7 @@ int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs,
 	}
 	return 0;
 lost:
-	if (mode == PV_BJ_RESUME && !dev->d->state_dir)
+	if (mode == PV_BJ_RESUME && !dev->w->state_dir)
 		dev->st.journal_lost++;
 	pv_blkback_fatal(dev, "queue %u: restart journal %s with %u request(s) outstanding: "
 			 "cannot resume exactly", q->idx, why, (unsigned int)(shared_req - shared_rsp));

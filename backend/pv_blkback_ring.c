@@ -140,7 +140,7 @@ void pv_blkback_unmap_flush(struct pv_blkback_dev *dev)
 		return;
 	for (i = 0; i < dev->nunmap; i++)
 		pages += dev->unmap_count[i];
-	rc = pv_gnt_unmap_batch(dev->d->plat, dev->unmap_addr, dev->unmap_count, dev->nunmap);
+	rc = pv_gnt_unmap_batch(dev->w->plat, dev->unmap_addr, dev->unmap_count, dev->nunmap);
 	if (rc < 0) {
 		pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: unmapping %u grant "
 				"mappings: %s", dev->domid, dev->devid, dev->nunmap, strerror(-rc));
@@ -149,7 +149,7 @@ void pv_blkback_unmap_flush(struct pv_blkback_dev *dev)
 		 * guest's pages mapped: one by one, which refuses what is already unmapped.
 		 */
 		for (i = 0; i < dev->nunmap; i++)
-			pv_gnt_unmap(dev->d->plat, dev->unmap_addr[i], dev->unmap_count[i]);
+			pv_gnt_unmap(dev->w->plat, dev->unmap_addr[i], dev->unmap_count[i]);
 	}
 	dev->st.grant_unmaps += pages;
 	dev->nunmap = 0;
@@ -175,7 +175,7 @@ static void push(struct pv_blkback_queue *q)
 	/* Published: the journal entries of these responses are free now, not before. */
 	pv_blkback_journal_published(q);
 	if (notify) {
-		pv_evtchn_notify(dev->d->plat, q->port);
+		pv_evtchn_notify(dev->w->plat, q->port);
 		dev->st.notifications_out++;
 	}
 }
@@ -298,7 +298,7 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 			q->refs[m] = segs[i].gref;
 			q->refseg[m++] = (uint16_t)i;
 		}
-		rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, m, q->refs, need_write,
+		rc = pv_gnt_map(dev->w->plat, (domid_t)dev->domid, m, q->refs, need_write,
 				(void **)&addr);
 		if (rc < 0)
 			return rc;
@@ -397,14 +397,14 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 	int rc;
 
 	memcpy(&ir, r, sizeof(ir));
-	if (dev->persistent && !dev->d->grant_copy) {
+	if (dev->persistent && !dev->w->grant_copy) {
 		rc = indirect_persistent(q, ir.indirect_grefs, h->nr_ind_pages, bytes);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
 			goto copied;
 	}
-	pv_gcopy_init(&b, dev->d->plat, c, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
+	pv_gcopy_init(&b, dev->w->plat, c, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
 	for (i = 0; i < h->nr_ind_pages; i++) {
 		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
 
@@ -415,12 +415,12 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 	}
 	rc = pv_gcopy_flush(&b);
 	if (rc == -ENOTSUP) {
-		rc = pv_gnt_map(dev->d->plat, (domid_t)dev->domid, h->nr_ind_pages,
+		rc = pv_gnt_map(dev->w->plat, (domid_t)dev->domid, h->nr_ind_pages,
 				ir.indirect_grefs, 0, &addr);
 		if (rc < 0)
 			return rc;
 		memcpy(q->ind_buf, addr, bytes);
-		pv_gnt_unmap(dev->d->plat, addr, h->nr_ind_pages);
+		pv_gnt_unmap(dev->w->plat, addr, h->nr_ind_pages);
 		dev->st.grant_maps += h->nr_ind_pages;
 		dev->st.grant_unmaps += h->nr_ind_pages;
 	} else {
@@ -622,7 +622,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 	unsigned int taken = 0;
 	int bounce_wait = 0, late = 0;
 	/* Bounded turns only (the run queue exists): a turn past its time yields. */
-	uint64_t t0 = budget != ~0u ? pv_backd_now_ns() : 0, turn = pv_blkback_turn_ns(dev->d);
+	uint64_t t0 = budget != ~0u ? pv_backd_now_ns() : 0, turn = pv_blkback_turn_ns(dev->w);
 
 	*more = 0;
 	q->waiting = 0;
@@ -696,8 +696,8 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 				 * A drain longer than one budget ends here, on a later turn, not in
 				 * the disconnect that began it: the state machine must look again.
 				 */
-				if (dev->target)
-					dev->dirty = 1;
+				if (dev->drain_wait)
+					pv_blkback_mark_dirty(dev);
 			} else if (taken >= budget || late)
 				*more = 1;
 			break;
@@ -736,7 +736,7 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 {
 	int more;
 
-	pv_blkback_kick_budget(q, q->dev->d->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+	pv_blkback_kick_budget(q, q->dev->w->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
 	if (more)
 		pv_blkback_sched_more(q);
 }
@@ -822,21 +822,23 @@ void pv_blkback_after_completions(struct pv_blkback_dev *dev)
 		 * gets its responses out now and its intake on the run queue, where other
 		 * guests' notifications are served between turns.
 		 */
-		if (dev->d->sched_ok && !q->stopped && queue_backlog(q) > PV_BLKBACK_SHORT_QUEUE) {
+		if (dev->w->sched_ok && !q->stopped && queue_backlog(q) > PV_BLKBACK_SHORT_QUEUE) {
 			push(q);
 			pv_blkback_sched_more(q);
 		} else {
 			pv_blkback_kick(q);
 		}
 	}
-	if (dev->target)
-		dev->dirty = 1;
+	if (dev->drain_wait)
+		pv_blkback_mark_dirty(dev);
 }
 
 void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot)
 {
 	unsigned int i;
 
+	/* Whoever stops intake waits for the drain: its end must wake the state machine. */
+	dev->drain_wait = 1;
 	for (i = 0; i < dev->nqueues; i++) {
 		struct pv_blkback_queue *q = &dev->qs[i];
 		pv_ring_idx_t prod;
@@ -877,7 +879,7 @@ static int fe_read(struct pv_blkback_dev *dev, const char *dir, const char *node
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return pv_xs_read(dev->d->plat, 0, path, val, NULL);
+	return pv_xs_read(dev->w->plat, 0, path, val, NULL);
 }
 
 /* A uint32_t written by the guest: plain decimal, nothing else.  -ENOENT, -EINVAL. */
@@ -942,7 +944,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		 * it cost a map and an unmap per request.  Grant mappings use the guest's memory,
 		 * not ours; the cap bounds address space and maptrack entries per queue.
 		 */
-		unsigned int dev_max = q->dev->d->max_persistent ? q->dev->d->max_persistent :
+		unsigned int dev_max = q->dev->w->max_persistent ? q->dev->w->max_persistent :
 				       PV_BLKBACK_PERSISTENT_DEFAULT;
 
 		unsigned int max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
@@ -952,7 +954,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 			max = dev_max / q->dev->nqueues;
 		if (!max)
 			max = 1;
-		if (pv_gcache_init(&q->gc, q->dev->d->plat, (domid_t)q->dev->domid, max, 1) < 0)
+		if (pv_gcache_init(&q->gc, q->dev->w->plat, (domid_t)q->dev->domid, max, 1) < 0)
 			return -ENOMEM;
 		q->pin_pool = calloc((size_t)n * s, sizeof(*q->pin_pool));
 		if (!q->pin_pool)
@@ -967,7 +969,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 			rq->pins = (struct pv_gcache_pins){ .chunk = &q->pin_pool[(size_t)i * s], .cap = s };
 		if (copy) {
 			rq->cseg = &q->csegs[(size_t)i * s];
-			pv_gcopy_init(&rq->copy, q->dev->d->plat, rq->cseg, s);
+			pv_gcopy_init(&rq->copy, q->dev->w->plat, rq->cseg, s);
 		}
 		rq->next_free = q->free;
 		q->free = rq;
@@ -978,7 +980,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 static int queue_connect(struct pv_blkback_dev *dev, struct pv_blkback_queue *q, const char *dir,
 			 int have_order, int resume)
 {
-	struct pv_backd *d = dev->d;
+	struct pv_backd *d = dev->w;
 	grant_ref_t refs[PV_RING_MAX_PAGES];
 	unsigned int i, npages = 1u << dev->ring_order;
 	uint32_t v;
@@ -1044,7 +1046,7 @@ static int queue_connect(struct pv_blkback_dev *dev, struct pv_blkback_queue *q,
 
 int pv_blkback_connect(struct pv_blkback_dev *dev)
 {
-	struct pv_backd *d = dev->d;
+	struct pv_backd *d = dev->w;
 	uint32_t nq = 1, order = 0;
 	unsigned int i, entries = 0;
 	int rc, have_order, resume = 0;
@@ -1146,7 +1148,7 @@ fail:
 
 static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = dev->d;
+	struct pv_backd *d = dev->w;
 	unsigned int i;
 
 	pv_blkback_sched_forget(q);
@@ -1198,6 +1200,7 @@ void pv_blkback_disconnect(struct pv_blkback_dev *dev)
 	dev->qs = NULL;
 	dev->nqueues = 0;
 	dev->inflight = 0;
+	dev->drain_wait = 0;
 	if (dev->connected)
 		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: disconnected", dev->domid, dev->devid);
 	dev->connected = 0;

@@ -130,11 +130,14 @@ static void on_timer(struct pv_loop *loop, int fd, uint32_t events, void *opaque
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	if (d->retry_at_ns && d->retry_at_ns <= now) {
-		struct pv_blkback_dev *dev;
+		unsigned int i;
 
 		d->retry_at_ns = 0;
-		for (dev = d->devs; dev; dev = dev->next) {
-			if (!dev->submit_retry)
+		/* Through the ports: a worker's devices are not on its d->devs (main's list). */
+		for (i = 0; i < d->nports; i++) {
+			struct pv_blkback_dev *dev = d->ports[i] ? d->ports[i]->dev : NULL;
+
+			if (!dev || !dev->submit_retry)
 				continue;
 			dev->submit_retry = 0;
 			pv_blkback_io_submit(dev); /* sets it again if refused again */
@@ -199,7 +202,7 @@ void pv_blkback_sched_fini(struct pv_backd *d)
 
 void pv_blkback_sched_more(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = q->dev->d;
+	struct pv_backd *d = q->dev->w;
 
 	if (q->on_runq || !d->sched_ok)
 		return;
@@ -219,7 +222,7 @@ void pv_blkback_sched_more(struct pv_blkback_queue *q)
 void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 {
 	struct pv_blkback_dev *dev = q->dev;
-	struct pv_backd *d = dev->d;
+	struct pv_backd *d = dev->w;
 
 	/*
 	 * Requests taken since the last notification, by whatever path (after completions,
@@ -264,7 +267,7 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 
 void pv_blkback_sched_retry(struct pv_blkback_dev *dev)
 {
-	struct pv_backd *d = dev->d;
+	struct pv_backd *d = dev->w;
 
 	dev->submit_retry = 1;
 	if (!d->sched_ok || d->retry_at_ns)
@@ -275,7 +278,7 @@ void pv_blkback_sched_retry(struct pv_blkback_dev *dev)
 
 void pv_blkback_sched_forget(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = q->dev ? q->dev->d : NULL;
+	struct pv_backd *d = q->dev ? q->dev->w : NULL;
 	struct pv_blkback_queue **pp;
 
 	if (!d)
@@ -334,7 +337,7 @@ static void poll_unlink(struct pv_backd *d, struct pv_blkback_queue *q)
 
 int pv_blkback_poll_begin(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = q->dev->d;
+	struct pv_backd *d = q->dev->w;
 	struct pv_blkback_queue **pp;
 
 	if (!d->poll_ns || !d->sched_ok || q->stopped || q->have_stop_at)

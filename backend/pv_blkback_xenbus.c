@@ -19,9 +19,11 @@
  *   bad frontend values ---> `error` node -----------------------------> Closing(5)
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pv_blkback.h"
 
@@ -98,7 +100,7 @@ static int be_read(struct pv_blkback_dev *dev, const char *node, char **val)
  * which we never write, so under a device we moved on from that state means our device
  * was removed and another written in its place: nothing of ours may land there.
  */
-static int recreated(struct pv_blkback_dev *dev, pv_xs_txn_t t)
+static int recreated(struct pv_blkback_dev *dev, struct pv_platform *p, pv_xs_txn_t t)
 {
 	char path[sizeof(dev->be_path) + 8], *s;
 	uint64_t v = 0;
@@ -107,7 +109,7 @@ static int recreated(struct pv_blkback_dev *dev, pv_xs_txn_t t)
 	if (dev->state < ST_INITWAIT)
 		return 0;
 	snprintf(path, sizeof(path), "%s/state", dev->be_path);
-	if (pv_xs_read(dev->d->plat, t, path, &s, &len) < 0)
+	if (pv_xs_read(p, t, path, &s, &len) < 0)
 		return 0;
 	if (parse_uint(s, len, 8, &v) < 0)
 		v = 0;
@@ -118,7 +120,9 @@ static int recreated(struct pv_blkback_dev *dev, pv_xs_txn_t t)
 int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char *node,
 			  const char *val)
 {
-	struct pv_platform *p = dev->d->plat;
+	/* A worker (pv_blkback_fatal) writes through its own xenstore connection. */
+	struct pv_backd *self = pv_backd_worker_self();
+	struct pv_platform *p = self ? self->plat : dev->d->plat;
 	char path[160], *dir;
 	int rc = -EAGAIN, tries;
 
@@ -134,8 +138,8 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 		rc = pv_xs_read(p, txn, dev->be_path, &dir, NULL);
 		free(dir);
 		/* In the transaction: a removal and a new device after this read fail the commit. */
-		if (rc == 0 && recreated(dev, txn)) {
-			dev->dirty = 1; /* dev_update drops the old device */
+		if (rc == 0 && recreated(dev, p, txn)) {
+			pv_blkback_mark_dirty(dev); /* dev_update drops the old device */
 			rc = -ESTALE;
 		}
 		if (rc == 0)
@@ -199,6 +203,107 @@ static void set_state(struct pv_blkback_dev *dev, int st)
 	}
 }
 
+/* ---- the data path, on the thread that owns it (pv_backd_worker.c) ---------------------- */
+
+static int call_connect(struct pv_blkback_dev *dev, void *arg)
+{
+	(void)arg;
+	return pv_blkback_connect(dev);
+}
+
+static int call_disconnect(struct pv_blkback_dev *dev, void *arg)
+{
+	(void)arg;
+	pv_blkback_disconnect(dev);
+	return 0;
+}
+
+static int call_stop_intake(struct pv_blkback_dev *dev, void *arg)
+{
+	pv_blkback_stop_intake(dev, *(const int *)arg);
+	return 0;
+}
+
+static int call_drained(struct pv_blkback_dev *dev, void *arg)
+{
+	(void)arg;
+	return pv_blkback_drained(dev);
+}
+
+static int call_kick_all(struct pv_blkback_dev *dev, void *arg)
+{
+	unsigned int i;
+
+	(void)arg;
+	for (i = 0; i < dev->nqueues; i++)
+		pv_blkback_kick(&dev->qs[i]);
+	return 0;
+}
+
+/* The tick's part of the data path: an idle bounce pool, a grown disk's new size. */
+static int call_tick(struct pv_blkback_dev *dev, void *arg)
+{
+	const uint64_t *grown = arg;
+
+	if (*grown)
+		dev->lim.sectors = *grown;
+	else
+		pv_blkback_bounce_tick(dev);
+	return 0;
+}
+
+/* SIGTERM: stop taking requests; 1 once nothing is in flight and all is let go. */
+static int call_shutdown(struct pv_blkback_dev *dev, void *arg)
+{
+	(void)arg;
+	/* No snapshot: what is not taken yet stays on the ring for the next daemon. */
+	pv_blkback_stop_intake(dev, 0);
+	if (!pv_blkback_drained(dev))
+		return 0;
+	pv_blkback_disconnect(dev);
+	return 1;
+}
+
+static void stop_intake(struct pv_blkback_dev *dev, int snapshot)
+{
+	pv_backd_worker_call(dev, call_stop_intake, &snapshot);
+}
+
+static void disconnect(struct pv_blkback_dev *dev)
+{
+	pv_backd_worker_call(dev, call_disconnect, NULL);
+}
+
+void pv_blkback_mark_dirty(struct pv_blkback_dev *dev)
+{
+	struct pv_backd *self = pv_backd_worker_self();
+
+	if (!self) {
+		dev->dirty = 1;
+		return;
+	}
+	atomic_fetch_or(&dev->async, PV_BLKBACK_ASYNC_DIRTY);
+	pv_backd_worker_wake_main(self);
+}
+
+void pv_blkback_async_apply(struct pv_backd *d)
+{
+	struct pv_blkback_dev *dev;
+	uint64_t v;
+
+	if (read(d->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	for (dev = d->devs; dev; dev = dev->next) {
+		unsigned int bits = atomic_exchange(&dev->async, 0u);
+
+		if ((bits & PV_BLKBACK_ASYNC_FAILED) && !dev->target)
+			dev->target = ST_CLOSING;
+		if (bits)
+			dev->dirty = 1;
+	}
+	pv_blkback_process_dirty(d);
+}
+
 /* ---- devices ----------------------------------------------------------------------------- */
 
 struct pv_blkback_dev *pv_blkback_find(struct pv_backd *d, unsigned int domid, unsigned int devid)
@@ -227,6 +332,7 @@ static struct pv_blkback_dev *dev_new(struct pv_backd *d, unsigned int domid, un
 	dev->fd = -1;
 	dev->uring_efd = -1;
 	dev->uid = ++d->next_dev_id;
+	pv_backd_worker_assign(dev);
 	snprintf(dev->be_path, sizeof(dev->be_path), "%s/%u/%u", d->root, domid, devid);
 	snprintf(dev->token, sizeof(dev->token), "fe:%llu", (unsigned long long)dev->uid);
 	/* A state a previous daemon wrote is ours: not a request from the toolstack. */
@@ -257,7 +363,8 @@ static void dev_free(struct pv_blkback_dev *dev)
 	struct pv_backd *d = dev->d;
 	struct pv_blkback_dev **pp;
 
-	pv_blkback_disconnect(dev);
+	disconnect(dev);
+	pv_backd_worker_release(dev);
 	pv_blkback_io_close(dev);
 	if (dev->fe_watched && !d->stopping)
 		fe_watch(dev, 0);
@@ -396,11 +503,10 @@ out:
 static void dev_connect(struct pv_blkback_dev *dev)
 {
 	struct pv_backd *d = dev->d;
-	unsigned int i;
 	pv_xs_txn_t t;
 	int rc;
 
-	if (pv_blkback_connect(dev) < 0) {
+	if (pv_backd_worker_call(dev, call_connect, NULL) < 0) {
 		set_state(dev, ST_CLOSING);
 		return;
 	}
@@ -420,28 +526,34 @@ static void dev_connect(struct pv_blkback_dev *dev)
 	if (rc < 0) {
 		pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: cannot publish Connected: %s",
 			     dev->domid, dev->devid, strerror(-rc));
-		pv_blkback_disconnect(dev);
+		disconnect(dev);
 		return;
 	}
 	dev->state = ST_CONNECTED;
 	/* Requests may be waiting already: a front end that resumed after our restart. */
-	for (i = 0; i < dev->nqueues; i++)
-		pv_blkback_kick(&dev->qs[i]);
+	pv_backd_worker_call(dev, call_kick_all, NULL);
 }
 
 static void begin_disconnect(struct pv_blkback_dev *dev, int target)
 {
 	dev->target = target;
 	if (dev->connected)
-		pv_blkback_stop_intake(dev, 1);
+		stop_intake(dev, 1);
 	dev->dirty = 1;
 }
 
 void pv_blkback_failed(struct pv_blkback_dev *dev)
 {
+	if (pv_backd_worker_self()) {
+		/* The target is the state machine's: the main thread sets it. */
+		pv_blkback_stop_intake(dev, 0);
+		atomic_fetch_or(&dev->async, PV_BLKBACK_ASYNC_FAILED);
+		pv_backd_worker_wake_main(pv_backd_worker_self());
+		return;
+	}
 	if (!dev->target)
 		dev->target = ST_CLOSING;
-	pv_blkback_stop_intake(dev, 0);
+	stop_intake(dev, 0);
 	dev->dirty = 1;
 }
 
@@ -455,7 +567,7 @@ static void drain_done(struct pv_blkback_dev *dev)
 	char path[sizeof(dev->be_path)], *s = NULL;
 
 	dev->target = 0;
-	pv_blkback_disconnect(dev);
+	disconnect(dev);
 	if (t == TARGET_REMOVE) {
 		memcpy(path, dev->be_path, sizeof(path));
 		dev_free(dev);
@@ -574,6 +686,9 @@ void pv_blkback_process_dirty(struct pv_backd *d)
 {
 	unsigned int round;
 
+	/* A worker's marks reach the main thread through pv_blkback_async_apply(). */
+	if (d->main)
+		return;
 	/* A few rounds: a finished drain may make the next step possible at once. */
 	for (round = 0; round < 8; round++) {
 		struct pv_blkback_dev *dev, *next;
@@ -588,7 +703,8 @@ void pv_blkback_process_dirty(struct pv_backd *d)
 			if (d->stopping)
 				continue;
 			if (dev->target) {
-				if (!dev->connected || pv_blkback_drained(dev))
+				if (!dev->connected ||
+				    pv_backd_worker_call(dev, call_drained, NULL))
 					drain_done(dev);
 				continue;
 			}
@@ -686,20 +802,22 @@ void pv_blkback_tick(struct pv_backd *d)
 	struct pv_blkback_dev *dev;
 
 	for (dev = d->devs; dev; dev = dev->next) {
-		uint64_t sectors;
+		uint64_t sectors, grown = 0;
 
-		pv_blkback_bounce_tick(dev);
+		if (dev->connected)
+			pv_backd_worker_call(dev, call_tick, &grown);
 		if (!dev->connected || dev->driver != PV_BLKBACK_DRV_FILE ||
 		    pv_blkback_io_size(dev, &sectors) < 0 || sectors == dev->lim.sectors)
 			continue;
 		if (sectors < dev->lim.sectors) {
 			/* Shrinking under a guest cannot be announced safely; requests past the new
 			 * end fail with an I/O error. */
-			pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: target shrank",
+			pv_backd_log_rl(&dev->rl_ctl, PV_LOG_WARN, COMP, "vbd %u/%u: target shrank",
 					dev->domid, dev->devid);
 			continue;
 		}
-		dev->lim.sectors = sectors;
+		grown = sectors;
+		pv_backd_worker_call(dev, call_tick, &grown);
 		be_printf(dev, 0, "sectors", "%llu", (unsigned long long)sectors);
 		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: resized to %llu sectors", dev->domid,
 			     dev->devid, (unsigned long long)sectors);
@@ -714,11 +832,7 @@ int pv_blkback_shutdown_step(struct pv_backd *d)
 	for (dev = d->devs; dev; dev = dev->next) {
 		if (!dev->connected)
 			continue;
-		/* No snapshot: what is not taken yet stays on the ring for the next daemon. */
-		pv_blkback_stop_intake(dev, 0);
-		if (pv_blkback_drained(dev))
-			pv_blkback_disconnect(dev);
-		else
+		if (!pv_backd_worker_call(dev, call_shutdown, NULL))
 			done = 0;
 	}
 	return done;

@@ -4,10 +4,11 @@
  *
  *   pvio-backd [--platform SPEC] [--foreground] [--log-level LEVEL] [--types LIST]
  *              [--grant-copy] [--ctl PATH] [--max-queues N] [--max-persistent PAGES]
- *              [--max-bounce MIB] [--poll-us N]
+ *              [--max-bounce MIB] [--poll-us N] [--threads N]
  *
- * One single-threaded pv_loop holds everything: the xenstore watch fd, the event-channel
- * fd, one io_uring eventfd per connected device, the control socket and a signalfd.
+ * The main thread's pv_loop holds the xenstore watch fd, the control socket, a signalfd,
+ * netback, and every vbd's state machine; the rings and I/O of the vbds are served by
+ * --threads worker threads, each with a loop of its own (pv_backd_worker.c).
  * SIGTERM/SIGINT: stop taking requests, finish and answer those in flight, unmap and
  * unbind, and leave xenstore as it is so that the next daemon picks the devices up.
  */
@@ -69,6 +70,15 @@ static void on_evtchn(struct pv_loop *loop, int fd, uint32_t events, void *opaqu
 	after_events(d);
 }
 
+static void on_wake(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	pv_blkback_async_apply(opaque);
+	after_events(opaque);
+}
+
 static void on_signal(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct pv_backd *d = opaque;
@@ -118,11 +128,13 @@ static void usage(FILE *f)
 		"usage: pvio-backd [--platform SPEC] [--foreground] [--log-level error|warn|info|debug]\n"
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
 		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n"
-		"                  [--log-file PATH] [--poll-us N]\n"
+		"                  [--log-file PATH] [--poll-us N] [--threads N]\n"
 		"Detached (no --foreground) it logs to syslog (LOG_DAEMON), or to --log-file PATH\n"
 		"(lines with time and pid; also on stderr while it has one).\n"
 		"Under systemd (Type=notify) it reports READY=1 once it serves.\n"
-		"--poll-us N: an idle ring is polled for N microseconds before it is re-armed.\n");
+		"--poll-us N: an idle ring is polled for N microseconds before it is re-armed.\n"
+		"--threads N: threads serving the disks' rings (default: one per CPU, at most %u;\n"
+		"0: the main thread serves them too).\n", PV_BACKD_MAX_THREADS);
 }
 
 /* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
@@ -266,6 +278,7 @@ int main(int argc, char **argv)
 		{ "max-bounce", required_argument, NULL, 'B' },
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "poll-us", required_argument, NULL, 'U' },
+		{ "threads", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -277,11 +290,14 @@ int main(int argc, char **argv)
 	char *lock_path = NULL;
 	long ncpu;
 	unsigned long v;
+	unsigned int threads;
+	int werr;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
+	threads = ncpu < 1 ? 1 : ncpu > PV_BACKD_MAX_THREADS ? PV_BACKD_MAX_THREADS : (unsigned int)ncpu;
 	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
-	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:U:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:U:N:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': spec = optarg; break;
 		case 'f': foreground = 1; break;
@@ -359,6 +375,15 @@ int main(int argc, char **argv)
 			}
 			d.poll_ns = (uint64_t)v * 1000u;
 			break;
+		case 'N':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-' || v > PV_BACKD_MAX_THREADS) {
+				fprintf(stderr, "pvio-backd: --threads: 0..%u\n", PV_BACKD_MAX_THREADS);
+				return 2;
+			}
+			threads = (unsigned int)v;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -416,6 +441,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
+	d.spec = spec;
 	d.self = pv_platform_domid(d.plat);
 	snprintf(d.root, sizeof(d.root), "/local/domain/%u/backend/vbd", d.self);
 	/*
@@ -432,6 +458,16 @@ int main(int argc, char **argv)
 	}
 	if (d.poll_ns)
 		pv_loop_set_idle(d.loop, pv_blkback_poll_idle, &d);
+	/* After the signalfd: the workers inherit its blocked signals and leave them to it. */
+	werr = pv_backd_workers_start(&d, threads);
+	if (werr == 0 && d.wake_fd >= 0 &&
+	    pv_loop_add(d.loop, d.wake_fd, EPOLLIN, on_wake, &d) < 0)
+		werr = -errno;
+	if (werr < 0) {
+		pv_backd_log(PV_LOG_ERROR, COMP, "cannot start %u worker thread(s): %s", threads,
+			     strerror(-werr));
+		goto out;
+	}
 	if (!ctl)
 		ctl = ctl_default = default_ctl(spec);
 	if (ctl) {
@@ -459,8 +495,9 @@ int main(int argc, char **argv)
 		pv_backd_log(PV_LOG_ERROR, COMP, "cannot watch the vif backend directory");
 		goto out;
 	}
-	pv_backd_log(PV_LOG_INFO, COMP, "serving %s (%s, max %u queues, control %s)", d.root,
-		     d.grant_copy ? "grant copy" : "grant map", d.max_queues, ctl ? ctl : "none");
+	pv_backd_log(PV_LOG_INFO, COMP, "serving %s (%s, max %u queues, %u thread(s), control %s)",
+		     d.root, d.grant_copy ? "grant copy" : "grant map", d.max_queues, d.nworkers,
+		     ctl ? ctl : "none");
 	if (!foreground) {
 		pv_backd_log_stderr_off();
 		pv_daemon_ready(&ready);
@@ -475,6 +512,7 @@ out:
 	d.stopping = 1;
 	pv_netback_free_all(&d);
 	pv_blkback_free_all(&d);
+	pv_backd_workers_stop(&d);
 	pv_backd_ctl_close(&d);
 	if (d.loop)
 		pv_loop_free(d.loop);

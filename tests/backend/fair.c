@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -40,9 +41,13 @@
 
 static unsigned int fair_devid = 51900;
 
+/*
+ * One data thread: these tests order two guests' rings within one loop (a worker's);
+ * with two, each guest's disk would have a thread of its own.
+ */
 int fair_suite_init(void)
 {
-	return h_start(NULL) < 0 ? -1 : 0;
+	return h_start("--threads 1") < 0 ? -1 : 0;
 }
 
 int fair_suite_clean(void)
@@ -961,8 +966,125 @@ static void test_unmap_batched(void)
  */
 int fair_time_suite_init(void)
 {
-	return h_start("--test-turn-ns 1 --max-queues 8") < 0 ? -1 : 0;
+	/* --threads 0: the main thread's loop serves the rings too, as before workers. */
+	return h_start("--test-turn-ns 1 --max-queues 8 --threads 0") < 0 ? -1 : 0;
 }
+
+/* ---- data-path threads (pv_backd_worker.c) ------------------------------------------------ */
+
+int fair_mt_suite_init(void)
+{
+	return h_start("--threads 2") < 0 ? -1 : 0;
+}
+
+/* pvio-backd's data threads: how many, and the CPU ms of the one named name (-1: none). */
+static long long thread_cpu_ms(const char *name, unsigned int *nthreads)
+{
+	char path[320], comm[32];
+	long long ms = -1;
+	struct dirent *e;
+	DIR *dir;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)h_backd);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	if (nthreads)
+		*nthreads = 0;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)h_backd, e->d_name);
+		fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		if (fgets(comm, sizeof(comm), fp)) {
+			comm[strcspn(comm, "\n")] = 0;
+			/* Not io_uring's workers (iou-wrk-N), nor libxenstore's watch reader. */
+			if (nthreads && !strncmp(comm, "pvio-backd/", 11))
+				(*nthreads)++;
+			if (!strcmp(comm, name))
+				ms = proc_cpu_ms((pid_t)atoi(e->d_name));
+		}
+		fclose(fp);
+	}
+	closedir(dir);
+	return ms;
+}
+
+/*
+ * Two guests' disks are served by two threads: each disk says which (block-stats
+ * "thread"), they differ, and both threads' CPU time grows while the two guests read
+ * (read bursts until each thread has been charged a clock tick, or 400 bursts).  One
+ * thread served every guest before.
+ */
+static void test_threads_split(void)
+{
+	struct h_conn c = { .order = 2 };
+	struct h_fe a, b;
+	long long ta, tb, c1, c2, d1 = 0, d2 = 0;
+	unsigned int nthreads = 0, round;
+
+	CU_ASSERT_EQUAL_FATAL(pattern_disk(&a, 1, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pattern_disk(&b, 2, &c), 0);
+	ta = h_stat(&a, "thread");
+	tb = h_stat(&b, "thread");
+	CU_ASSERT(ta >= 1 && ta <= 2);
+	CU_ASSERT(tb >= 1 && tb <= 2);
+	CU_ASSERT_NOT_EQUAL(ta, tb);
+	c1 = thread_cpu_ms("pvio-backd/1", &nthreads);
+	c2 = thread_cpu_ms("pvio-backd/2", NULL);
+	CU_ASSERT_EQUAL(nthreads, 2);
+	CU_ASSERT_FATAL(c1 >= 0 && c2 >= 0);
+	for (round = 0; round < 400 && (d1 <= 0 || d2 <= 0); round++) {
+		CU_ASSERT_EQUAL(read_burst(round & 1 ? &b : &a), a.q[0].ring.nr_ents);
+		d1 = thread_cpu_ms("pvio-backd/1", NULL) - c1;
+		d2 = thread_cpu_ms("pvio-backd/2", NULL) - c2;
+	}
+	printf("\n    threads: disks on threads %lld and %lld; %u bursts charged them %lld and "
+	       "%lld ms\n", ta, tb, round, d1, d2);
+	CU_ASSERT(d1 > 0 && d2 > 0);
+	CU_ASSERT_EQUAL(h_fe_close(&a), 0);
+	CU_ASSERT_EQUAL(h_detach(&a), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&b), 0);
+	CU_ASSERT_EQUAL(h_detach(&b), 0);
+	h_fe_free(&a);
+	h_fe_free(&b);
+}
+
+/* A thread per disk at most: a third disk shares a thread, and is served all the same. */
+static void test_threads_shared(void)
+{
+	struct h_conn c = { 0 };
+	struct blkif_request r;
+	struct h_fe f[3];
+	long long t[3];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL_FATAL(null_dev(&f[i], 1 + i % 2, &c), 0);
+		t[i] = h_stat(&f[i], "thread");
+		CU_ASSERT(t[i] >= 1 && t[i] <= 2);
+	}
+	CU_ASSERT(t[0] != t[1]);
+	for (i = 0; i < 3; i++) {
+		flush_req(&r, 100 + i);
+		CU_ASSERT_EQUAL(h_do(&f[i], 0, &r), BLKIF_RSP_OKAY);
+	}
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(h_fe_close(&f[i]), 0);
+		CU_ASSERT_EQUAL(h_detach(&f[i]), 0);
+		h_fe_free(&f[i]);
+	}
+}
+
+CU_TestInfo fair_mt_tests[] = {
+	{ "two guests' disks: two threads serve them", test_threads_split },
+	{ "a third disk shares a thread and is served", test_threads_shared },
+	{ "request flood, a thread per disk: another guest's QD1 round trip (printed)", test_request_flood },
+	CU_TEST_INFO_NULL,
+};
 
 /*
  * A turn past its time budget yields: a flooder's 512 requests are taken PV_BLKBACK_TURN_CHECK
