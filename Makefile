@@ -7,6 +7,7 @@
 #   make bench-net        pvio's net path against a veth pair (docs/benchmarking.md)
 #   make install PREFIX=/usr/local [DESTDIR=...] [XEN_SCRIPTS=/etc/xen/scripts]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
+#   make SANITIZE=thread check-threads   pvio-backd's threads under TSan, in build/tsan/
 #   make fuzz             each libFuzzer target for 10 minutes (tests/fuzz/fuzz.mk)
 #   make V=1              show full command lines
 #
@@ -22,6 +23,12 @@ O        ?= 2
 ifeq ($(SANITIZE),1)
 BUILD    ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+O        := 1
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer: pvio-backd's worker threads (make SANITIZE=thread check-threads).
+BUILD    ?= build/tsan
+# -Wno-tsan: the ring's fences order memory shared with another process, not our threads.
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 O        := 1
 else
 BUILD    ?= build
@@ -273,6 +280,17 @@ check: all $(FUZZ_BINS)
 	$(Q)PVIO_BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 	$(Q)PVIO_FUZZ_SEED=1 tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_DIR) $(FUZZ_NAMES)
 
+# pvio-backd's data-path threads under ThreadSanitizer: test-backend against TSan builds of
+# pvio-backd and pvio-simd in build/tsan/ (a race report makes the daemon exit 66).
+check-threads:
+	$(Q)$(MAKE) SANITIZE=thread check-threads-run
+
+check-threads-run: $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-simd $(BUILD)/bin/pvio-ctl \
+		   $(BUILD)/tests/test-backend
+	$(Q)scripts/deps.sh test
+	$(Q)PVIO_BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		scripts/run-tests.sh $(BUILD)/tests/test-backend
+
 demo: all
 	$(Q)scripts/deps.sh demo
 	$(Q)scripts/demo.sh $(BUILD)/bin
@@ -318,6 +336,6 @@ endif
 clean:
 	rm -rf build
 
-.PHONY: all check demo bench bench-net install clean xen-check
+.PHONY: all check check-threads check-threads-run demo bench bench-net install clean xen-check
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -40,7 +42,16 @@
 #define UD_SYNC 1ull /* user_data tag: a completion whose success is res == 0 */
 #define URING_MAX_SQ 32768u /* the kernel's IORING_MAX_ENTRIES */
 
-static unsigned int test_submit_fail = ~0u; /* ~0u: not read yet */
+/* Shared by the worker threads: read once, counted down atomically. */
+static _Atomic unsigned int test_submit_fail;
+static pthread_once_t test_submit_once = PTHREAD_ONCE_INIT;
+
+static void test_submit_read(void)
+{
+	const char *e = getenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
+
+	atomic_store(&test_submit_fail, e ? (unsigned int)strtoul(e, NULL, 10) : 0);
+}
 
 static int parse_null(const char *params, uint64_t *sectors)
 {
@@ -271,11 +282,7 @@ int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 
 	if (dev->driver == PV_BLKBACK_DRV_NULL)
 		return 0;
-	if (test_submit_fail == ~0u) {
-		const char *e = getenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
-
-		test_submit_fail = e ? (unsigned int)strtoul(e, NULL, 10) : 0;
-	}
+	pthread_once(&test_submit_once, test_submit_read);
 	/*
 	 * Two SQEs at most per request (data + sync), every slot of every queue: 16 queues
 	 * of 512 slots need 16384.  The completion queue gets two CQEs per SQE (liburing's
@@ -352,8 +359,12 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev)
 
 static int submit(struct pv_blkback_dev *dev)
 {
-	if (test_submit_fail && test_submit_fail != ~0u)
-		return test_submit_fail-- % 2 ? -EAGAIN : -EBUSY;
+	unsigned int n = atomic_load_explicit(&test_submit_fail, memory_order_relaxed);
+
+	while (n && !atomic_compare_exchange_weak(&test_submit_fail, &n, n - 1))
+		;
+	if (n)
+		return n % 2 ? -EAGAIN : -EBUSY;
 	return io_uring_submit(dev->uring);
 }
 

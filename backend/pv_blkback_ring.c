@@ -11,6 +11,7 @@
  * every bad request is answered with BLKIF_RSP_ERROR and counted, never trusted.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,15 +212,19 @@ void pv_blkback_req_unpin(struct pv_blkback_req *rq)
  * with -EINVAL from Linux's gntdev on Xen (the failed GNTTABOP_map_grant_ref shows as an
  * invalid mmap).  PVIO_BACKD_TEST_MAP_EINVAL=1 (tests only) makes the sim's answer Xen's.
  */
+static int xen_errno;
+static pthread_once_t xen_errno_once = PTHREAD_ONCE_INIT;
+
+static void xen_errno_read(void)
+{
+	const char *e = getenv("PVIO_BACKD_TEST_MAP_EINVAL");
+
+	xen_errno = e && strcmp(e, "1") == 0;
+}
+
 static int map_refused(int rc)
 {
-	static int xen_errno = -1;
-
-	if (xen_errno < 0) {
-		const char *e = getenv("PVIO_BACKD_TEST_MAP_EINVAL");
-
-		xen_errno = e && strcmp(e, "1") == 0;
-	}
+	pthread_once(&xen_errno_once, xen_errno_read); /* worker threads ask at once */
 	if (xen_errno && rc == -EACCES)
 		rc = -EINVAL;
 	return rc == -EACCES || rc == -EINVAL;

@@ -231,13 +231,14 @@ static struct {
 	unsigned int notify[3], nnotify;  /* enum pv_blkfront_notify */
 	unsigned int poll_us;             /* front end's spin budget; 0: the library's default */
 	int backend_poll_us;              /* pvio-backd --poll-us; -1: by notify mode */
+	int backend_threads;              /* pvio-backd --threads; -1: its default */
 	const char *baselines;
 	int json, csv, quiet;
 	const char *rundir, *bindir, *vdev, *save;
 	int domid;
 } o = {
 	.disk = "null", .mixread = 50, .numjobs = 1, .runtime = 5, .ramp = 1,
-	.baselines = "all", .domid = -1, .backend_poll_us = -1,
+	.baselines = "all", .domid = -1, .backend_poll_us = -1, .backend_threads = -1,
 };
 
 static const char *const notify_names[] = { "event", "hybrid", "poll" };
@@ -347,6 +348,8 @@ static void usage(FILE *f)
 		"  --poll-us N        front end's spin budget (default: 50 hybrid, 100000 poll)\n"
 		"  --backend-poll-us N   pvio-backd --poll-us in hybrid and poll lines (default:\n"
 		"                     hybrid as --poll-us, poll 100000; event lines: 0)\n"
+		"  --backend-threads N   pvio-backd --threads (default: its own, a thread per CPU;\n"
+		"                     a disk per thread, so --numjobs spreads over them)\n"
 		"measure and output:\n"
 		"  --baselines LIST   io_uring,nbd,eventfd,shm, all (default) or none\n"
 		"  --json | --csv     machine-readable output on stdout (default: a table)\n"
@@ -373,6 +376,7 @@ static void parse_opts(int argc, char **argv)
 		{ "grant-copy", no_argument, NULL, 'C' }, { "notify", required_argument, NULL, 'n' },
 		{ "poll-us", required_argument, NULL, 'u' },
 		{ "backend-poll-us", required_argument, NULL, 'U' },
+		{ "backend-threads", required_argument, NULL, 'T' },
 		{ "baselines", required_argument, NULL, 'B' }, { "json", no_argument, NULL, 'J' },
 		{ "csv", no_argument, NULL, 'V' }, { "quiet", no_argument, NULL, 'z' },
 		{ "rundir", required_argument, NULL, 'D' }, { "domid", required_argument, NULL, 'i' },
@@ -447,6 +451,10 @@ static void parse_opts(int argc, char **argv)
 			break;
 		case 'U': parse_list(optarg, v, "--backend-poll-us", 0, 0, 1000000);
 			o.backend_poll_us = (int)v[0];
+			break;
+		case 'T':
+			parse_list(optarg, v, "--backend-threads", 0, 0, 64);
+			o.backend_threads = (int)v[0];
 			break;
 		case 'B': o.baselines = optarg; break;
 		case 'J': o.json = 1; break;
@@ -670,20 +678,29 @@ static pid_t backd_pid_of(const char *rundir)
  */
 static void start_backd(unsigned int poll_us)
 {
-	char path[PATH_MAX + 32], log[PATH_MAX + 32], pollarg[16];
+	char path[PATH_MAX + 32], log[PATH_MAX + 32], pollarg[16], thrarg[16];
 	pid_t pid;
 	int i;
 
 	snprintf(pollarg, sizeof(pollarg), "%u", poll_us);
+	snprintf(thrarg, sizeof(thrarg), "%d", o.backend_threads);
 	snprintf(path, sizeof(path), "%s/pvio-backd", env.bin);
 	snprintf(log, sizeof(log), "%s/backd.log", env.rundir);
 	pid = fork();
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
-		char *argv[] = { path, "--platform", env.spec0, "--foreground", "--log-level",
-				 "warn", "--max-queues", "4", "--poll-us", pollarg,
-				 o.grant_copy ? "--grant-copy" : NULL, NULL };
+		char *argv[14] = { path, "--platform", env.spec0, "--foreground", "--log-level",
+				   "warn", "--max-queues", "4", "--poll-us", pollarg };
+		int n = 10;
+
+		if (o.backend_threads >= 0) {
+			argv[n++] = "--threads";
+			argv[n++] = thrarg;
+		}
+		if (o.grant_copy)
+			argv[n++] = "--grant-copy";
+		argv[n] = NULL;
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
 		if (fd >= 0)

@@ -543,7 +543,7 @@ static void rflood_answer(struct rflood *s, unsigned int qi, const struct blkif_
 		s->dups++;
 		return;
 	}
-	s->answered++;
+	__atomic_fetch_add(&s->answered, 1, __ATOMIC_RELAXED); /* the main thread reads it */
 	pg = s->page[k];
 	if (pg == UINT16_MAX) {
 		s->bad++;
