@@ -99,7 +99,9 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      "\"storm_masks\":%llu,\"persistent_evictions\":%llu,"
 		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
 		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
-		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu}",
+		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu,"
+		      "\"direct\":%u,\"direct_io_safe\":%u,\"dio_align\":%u,"
+		      "\"buffered_fallbacks\":%llu,\"loop_wakeups\":%llu}",
 		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
 		      (unsigned long long)s->completion_yields,
 		      (unsigned long long)s->spurious_notifications,
@@ -109,7 +111,11 @@ int pv_backd_ctl_json(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      (unsigned long long)s->bounce_releases,
 		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows,
 		      (unsigned long long)s->fe_watch_events, (unsigned long long)s->poll_hits,
-		      (unsigned long long)s->poll_expired);
+		      (unsigned long long)s->poll_expired, dev->dfd >= 0, dev->direct_io_safe,
+		      dev->dfd >= 0 ? dev->dio_align : 0,
+		      (unsigned long long)s->buffered_fallbacks,
+		      /* the daemon's, not the device's: every device shares the loop */
+		      (unsigned long long)(dev->d->loop ? pv_loop_wakeups(dev->d->loop) : 0));
 	return (size_t)n >= len ? -ENOSPC : n;
 }
 
