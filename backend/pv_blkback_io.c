@@ -145,7 +145,7 @@ static void open_direct(struct pv_blkback_dev *dev, const struct stat *st)
 			mem = align;
 		if (!why && (align > PV_PAGE_SIZE || (align & (align - 1)) || mem > PV_PAGE_SIZE ||
 			     (mem & (mem - 1))))
-			why = "its alignment is larger than a page";
+			why = "its alignment is not a power of two up to a page";
 	}
 	if (why) {
 		if (fd >= 0)
@@ -234,11 +234,13 @@ void pv_blkback_io_close(struct pv_blkback_dev *dev)
 /* The descriptor for rq's data: O_DIRECT when its offset and every segment allow. */
 static int data_fd(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, uint64_t off)
 {
-	uint64_t a = dev->dio_align - 1, m = dev->dio_mem_align - 1;
+	uint64_t a, m;
 	unsigned int i;
 
 	if (dev->dfd < 0)
 		return dev->fd;
+	a = dev->dio_align - 1;
+	m = dev->dio_mem_align - 1;
 	if (!(off & a)) {
 		for (i = 0; i < rq->niov; i++)
 			if (((uintptr_t)rq->iov[i].iov_base & m) || (rq->iov[i].iov_len & a))
