@@ -193,7 +193,16 @@ struct pv_blkback_stats {
 	uint64_t fe_watch_events;        /* watch events of the front end's state node */
 	/* Busy-polling (--poll-us): looks that found requests, polls that ran out and slept. */
 	uint64_t poll_hits, poll_expired;
+	/* O_DIRECT disk: requests not aligned to its logical block, done through the page cache. */
+	uint64_t buffered_fallbacks;
 };
+
+/*
+ * --cache: may file and block-device disks bypass dom0's page cache (O_DIRECT)?  AUTO: only
+ * disks whose backend directory says direct-io-safe = 1 (as QEMU's qdisk); NONE: every
+ * one (the administrator vouches for the storage); WRITEBACK: none (the page cache).
+ */
+enum pv_backd_cache { PV_BACKD_CACHE_AUTO, PV_BACKD_CACHE_NONE, PV_BACKD_CACHE_WRITEBACK };
 
 struct pv_blkback_dev;
 struct pv_blkback_queue;
@@ -207,6 +216,7 @@ struct pv_backd {
 	char root[64];                 /* /local/domain/<self>/backend/vbd */
 	unsigned int types_mask;       /* PV_BACKD_TYPE_* served */
 	unsigned int grant_copy;       /* --grant-copy */
+	enum pv_backd_cache cache;     /* --cache */
 	unsigned int max_queues;       /* offered in multi-queue-max-queues */
 	unsigned int max_persistent;   /* persistent grant pages per device; 0: the default */
 	size_t max_bounce;             /* copy mode: bounce bytes per device; 0: the default */

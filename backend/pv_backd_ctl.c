@@ -100,7 +100,8 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      "\"bounce_waits\":%llu,\"bounce_peak\":%llu,\"bounce_releases\":%llu,"
 		      "\"submit_retries\":%llu,\"cq_overflows\":%llu,"
 		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu,"
-		      "\"thread\":%u}",
+		      "\"direct\":%u,\"direct_io_safe\":%u,\"dio_align\":%u,"
+		      "\"buffered_fallbacks\":%llu,\"loop_wakeups\":%llu,\"thread\":%u}",
 		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
 		      (unsigned long long)s->completion_yields,
 		      (unsigned long long)s->spurious_notifications,
@@ -110,7 +111,12 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      (unsigned long long)s->bounce_releases,
 		      (unsigned long long)s->submit_retries, (unsigned long long)s->cq_overflows,
 		      (unsigned long long)s->fe_watch_events, (unsigned long long)s->poll_hits,
-		      (unsigned long long)s->poll_expired, dev->w ? dev->w->thread_idx : 0);
+		      (unsigned long long)s->poll_expired, dev->dfd >= 0, dev->direct_io_safe,
+		      dev->dfd >= 0 ? dev->dio_align : 0,
+		      (unsigned long long)s->buffered_fallbacks,
+		      /* the device's thread's, shared by every device that thread serves */
+		      (unsigned long long)(dev->w->loop ? pv_loop_wakeups(dev->w->loop) : 0),
+		      dev->w->thread_idx);
 	return (size_t)n >= len ? -ENOSPC : n;
 }
 

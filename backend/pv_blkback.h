@@ -122,6 +122,11 @@ struct pv_blkback_dev {
 	int state;              /* the XenBus state we last wrote (0: none) */
 	int target;             /* disconnecting: state to write once drained (0: none) */
 	int fd;
+	/* O_DIRECT: a second descriptor of the target (-1: none), for requests aligned to
+	 * dio_align (offset, lengths) and dio_mem_align (addresses); the rest use fd. */
+	int dfd;
+	unsigned int dio_align, dio_mem_align;
+	unsigned int direct_io_safe; /* the toolstack's node, read at open */
 	enum pv_blkback_driver driver;
 	unsigned int is_blockdev;
 	struct pv_blkback_limits lim;

@@ -5,7 +5,8 @@
  *   file   a regular file or a block device, through one io_uring per device: readv and
  *          writev straight from the granted pages (or bounce buffers), fdatasync for
  *          flush and barrier, fallocate(PUNCH_HOLE | KEEP_SIZE) for discard.  The ring's
- *          completions wake the event loop through an eventfd.
+ *          completions wake the event loop through an eventfd.  With O_DIRECT (--cache,
+ *          direct-io-safe) data requests bypass dom0's page cache; see open_direct().
  *   null   params "null:" (or "null:<sectors>") or type "null": completes at once, reads
  *          return zeros.  For benchmarks of the protocol without storage.
  *
@@ -23,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/stat.h> /* statx's dio fields: older glibc's struct statx lacks them */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -105,6 +107,72 @@ static int probe_discard(struct pv_blkback_dev *dev, const struct stat *st)
 			 st->st_size + PV_PAGE_SIZE, PV_PAGE_SIZE) == 0;
 }
 
+/*
+ * O_DIRECT, on a second descriptor of the same target: requests O_DIRECT cannot take (an
+ * offset or a segment not a multiple of the target's logical block: a guest may send 512
+ * B segments to a 4 KiB-sector device, since sector-size stays 512 whatever the cache
+ * mode, so that a guest's partition table reads the same either way) go through the page
+ * cache instead, counted in buffered_fallbacks.  The kernel keeps the two coherent: a
+ * direct read writes back dirty cached pages of its range first, a direct write drops
+ * them.  physical-sector-size is raised to the logical block so that guests align to it.
+ *
+ * Where O_DIRECT cannot be had at all (a file system that refuses it: ramfs, some FUSE;
+ * a logical block larger than a page) the disk is served through the page cache, with
+ * one warning; "direct" in the control socket's JSON says which it got.
+ */
+static void open_direct(struct pv_blkback_dev *dev, const struct stat *st)
+{
+	unsigned int align = 0, mem = 0;
+	struct statx sx;
+	struct stat dst;
+	const char *why = NULL;
+	int fd, err = 0;
+
+	fd = open(dev->params, (dev->lim.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY |
+		  O_DIRECT);
+	if (fd < 0) {
+		err = errno;
+		why = "O_DIRECT refused";
+	} else if (fstat(fd, &dst) < 0 || dst.st_dev != st->st_dev || dst.st_ino != st->st_ino ||
+		   dst.st_rdev != st->st_rdev) {
+		why = "the path changed between two opens";
+	} else {
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+		    (sx.stx_mask & STATX_DIOALIGN)) {
+			align = sx.stx_dio_offset_align;
+			mem = sx.stx_dio_mem_align;
+			if (!align)
+				why = "the file system has no direct I/O for this file";
+		} else if (S_ISBLK(st->st_mode)) {
+			int lbs = 0;
+
+			if (ioctl(fd, BLKSSZGET, &lbs) == 0 && lbs > 0)
+				align = mem = (unsigned int)lbs;
+		}
+		/* Not told: a page, which every logical block up to 4 KiB divides. */
+		if (!why && !align)
+			align = mem = PV_PAGE_SIZE;
+		if (!mem)
+			mem = align;
+		if (!why && (align > PV_PAGE_SIZE || (align & (align - 1)) || mem > PV_PAGE_SIZE ||
+			     (mem & (mem - 1))))
+			why = "its alignment is not a power of two up to a page";
+	}
+	if (why) {
+		if (fd >= 0)
+			close(fd);
+		pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: %s: %s%s%s: served through the page "
+			     "cache (direct 0)", dev->domid, dev->devid, dev->params, why,
+			     err ? ": " : "", err ? strerror(err) : "");
+		return;
+	}
+	dev->dfd = fd;
+	dev->dio_align = align;
+	dev->dio_mem_align = mem;
+	if (dev->phys_sector_size < align)
+		dev->phys_sector_size = align;
+}
+
 int pv_blkback_io_open(struct pv_blkback_dev *dev)
 {
 	int ro = dev->lim.readonly, rc;
@@ -157,6 +225,9 @@ int pv_blkback_io_open(struct pv_blkback_dev *dev)
 	}
 	dev->lim.flush = dev->lim.barrier = !ro;
 	dev->lim.discard = !ro && dev->discard_gran && probe_discard(dev, &st);
+	if (dev->d->cache == PV_BACKD_CACHE_NONE ||
+	    (dev->d->cache == PV_BACKD_CACHE_AUTO && dev->direct_io_safe))
+		open_direct(dev, &st);
 	return 0;
 }
 
@@ -165,6 +236,31 @@ void pv_blkback_io_close(struct pv_blkback_dev *dev)
 	if (dev->fd >= 0)
 		close(dev->fd);
 	dev->fd = -1;
+	if (dev->dfd >= 0)
+		close(dev->dfd);
+	dev->dfd = -1;
+	dev->dio_align = dev->dio_mem_align = 0;
+}
+
+/* The descriptor for rq's data: O_DIRECT when its offset and every segment allow. */
+static int data_fd(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, uint64_t off)
+{
+	uint64_t a, m;
+	unsigned int i;
+
+	if (dev->dfd < 0)
+		return dev->fd;
+	a = dev->dio_align - 1;
+	m = dev->dio_mem_align - 1;
+	if (!(off & a)) {
+		for (i = 0; i < rq->niov; i++)
+			if (((uintptr_t)rq->iov[i].iov_base & m) || (rq->iov[i].iov_len & a))
+				break;
+		if (i == rq->niov)
+			return dev->dfd;
+	}
+	dev->st.buffered_fallbacks++;
+	return dev->fd;
 }
 
 /*
@@ -433,17 +529,20 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 	}
 	switch (rq->kind) {
 	case PV_BLK_READ:
-		io_uring_prep_readv(sqe_for(rq, 0), dev->fd, rq->iov, rq->niov, (uint64_t)off);
+		io_uring_prep_readv(sqe_for(rq, 0), data_fd(dev, rq, (uint64_t)off), rq->iov,
+				    rq->niov, (uint64_t)off);
 		break;
 	case PV_BLK_WRITE:
-		io_uring_prep_writev(sqe_for(rq, 0), dev->fd, rq->iov, rq->niov, (uint64_t)off);
+		io_uring_prep_writev(sqe_for(rq, 0), data_fd(dev, rq, (uint64_t)off), rq->iov,
+				     rq->niov, (uint64_t)off);
 		break;
 	case PV_BLK_FLUSH:
 	case PV_BLK_BARRIER:
 		/* A barrier waits for everything submitted before it (DRAIN); a flush need not. */
 		if (rq->niov) {
 			sqe = sqe_for(rq, 0);
-			io_uring_prep_writev(sqe, dev->fd, rq->iov, rq->niov, (uint64_t)off);
+			io_uring_prep_writev(sqe, data_fd(dev, rq, (uint64_t)off), rq->iov,
+					     rq->niov, (uint64_t)off);
 			sqe->flags |= IOSQE_IO_LINK;
 			if (rq->kind == PV_BLK_BARRIER)
 				sqe->flags |= IOSQE_IO_DRAIN;

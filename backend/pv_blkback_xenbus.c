@@ -330,6 +330,7 @@ static struct pv_blkback_dev *dev_new(struct pv_backd *d, unsigned int domid, un
 	dev->domid = domid;
 	dev->devid = devid;
 	dev->fd = -1;
+	dev->dfd = -1;
 	dev->uring_efd = -1;
 	dev->uid = ++d->next_dev_id;
 	pv_backd_worker_assign(dev);
@@ -448,6 +449,10 @@ static int dev_open(struct pv_blkback_dev *dev)
 			goto out;
 		}
 	}
+	/* libxl writes "1" for xl's direct-io-safe: O_DIRECT is allowed (--cache auto). */
+	dev->direct_io_safe = be_read(dev, "direct-io-safe", &s) == 0 && strcmp(s, "1") == 0;
+	free(s);
+	s = NULL;
 	rc = pv_blkback_io_open(dev);
 	if (rc < 0) {
 		open_error(dev, rc, "cannot open params");
@@ -490,7 +495,8 @@ static int dev_open(struct pv_blkback_dev *dev)
 	dev->opened = 1;
 	pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: %s (%s, %llu sectors%s)", dev->domid,
 		     dev->devid, dev->params, dev->mode, (unsigned long long)dev->lim.sectors,
-		     dev->driver == PV_BLKBACK_DRV_NULL ? ", null driver" : "");
+		     dev->driver == PV_BLKBACK_DRV_NULL ? ", null driver" :
+		     dev->dfd >= 0 ? ", O_DIRECT" : "");
 	rc = 0;
 out:
 	free(fe);

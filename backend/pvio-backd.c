@@ -5,6 +5,7 @@
  *   pvio-backd [--platform SPEC] [--foreground] [--log-level LEVEL] [--types LIST]
  *              [--grant-copy] [--ctl PATH] [--max-queues N] [--max-persistent PAGES]
  *              [--max-bounce MIB] [--poll-us N] [--threads N]
+ *              [--cache auto|none|writeback]
  *
  * The main thread's pv_loop holds the xenstore watch fd, the control socket, a signalfd,
  * netback, and every vbd's state machine; the rings and I/O of the vbds are served by
@@ -129,12 +130,18 @@ static void usage(FILE *f)
 		"                  [--types phy,file,pvio,null] [--grant-copy] [--ctl PATH]\n"
 		"                  [--max-queues N] [--max-persistent PAGES] [--max-bounce MIB]\n"
 		"                  [--log-file PATH] [--poll-us N] [--threads N]\n"
+		"                  [--cache auto|none|writeback]\n"
 		"Detached (no --foreground) it logs to syslog (LOG_DAEMON), or to --log-file PATH\n"
 		"(lines with time and pid; also on stderr while it has one).\n"
 		"Under systemd (Type=notify) it reports READY=1 once it serves.\n"
 		"--poll-us N: an idle ring is polled for N microseconds before it is re-armed.\n"
 		"--threads N: threads serving the disks' rings (default: one per CPU, at most %u;\n"
-		"0: the main thread serves them too).\n", PV_BACKD_MAX_THREADS);
+		"0: the main thread serves them too).\n"
+		"--cache: auto (default): O_DIRECT for disks whose backend node direct-io-safe is 1\n"
+		"(xl's direct-io-safe), dom0's page cache for the others; none: O_DIRECT for every\n"
+		"file and block device; writeback: the page cache for all.  Where O_DIRECT is\n"
+		"refused the disk falls back to the page cache with a warning (\"direct\":0 in\n"
+		"pvio-ctl block-stats).\n", PV_BACKD_MAX_THREADS);
 }
 
 /* The control socket's default: beside pvio-simd's sockets, or in /run on Xen. */
@@ -279,6 +286,7 @@ int main(int argc, char **argv)
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "poll-us", required_argument, NULL, 'U' },
 		{ "threads", required_argument, NULL, 'N' },
+		{ "cache", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -297,7 +305,7 @@ int main(int argc, char **argv)
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
 	threads = ncpu < 1 ? 1 : ncpu > PV_BACKD_MAX_THREADS ? PV_BACKD_MAX_THREADS : (unsigned int)ncpu;
 	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
-	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:U:N:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:U:N:C:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': spec = optarg; break;
 		case 'f': foreground = 1; break;
@@ -383,6 +391,18 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			threads = (unsigned int)v;
+			break;
+		case 'C':
+			if (!strcmp(optarg, "auto")) {
+				d.cache = PV_BACKD_CACHE_AUTO;
+			} else if (!strcmp(optarg, "none")) {
+				d.cache = PV_BACKD_CACHE_NONE;
+			} else if (!strcmp(optarg, "writeback")) {
+				d.cache = PV_BACKD_CACHE_WRITEBACK;
+			} else {
+				fprintf(stderr, "pvio-backd: --cache: auto, none or writeback\n");
+				return 2;
+			}
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -7,7 +7,7 @@
  *              [--rwmixread PCT] [--bs SIZE[,SIZE..]] [--iodepth N[,N..]] [--queues N[,N..]]
  *              [--numjobs N] [--runtime S | --size BYTES] [--ramp S] [--ring-pages N]
  *              [--no-persistent] [--indirect N] [--grant-copy] [--notify event|poll|hybrid[,..]]
- *              [--poll-us N] [--backend-poll-us N]
+ *              [--poll-us N] [--backend-poll-us N] [--direct 0|1[,..]]
  *              [--baselines LIST|all|none] [--json|--csv] [--save PREFIX] [--quiet]
  *              [--rundir DIR [--domid N [--vdev VDEV]]] [--bin DIR]
  *   pvio-bench plot CSV PNG
@@ -24,6 +24,10 @@
  * they report through a shared mapping.  Latency goes into a log-bucketed
  * histogram (16 buckets per power of two, about 6 % wide) with no allocation per I/O.
  * Only completions inside the measured window (after --ramp) count.
+ *
+ * --direct 1 attaches the file disk with xl's direct-io-safe, so that pvio-backd (--cache
+ * auto) serves it with O_DIRECT, and runs the io_uring baseline with O_DIRECT too;
+ * --direct 0,1 puts both in one run, page cache against O_DIRECT.
  *
  * Baselines (each line shows pvio's figure and its ratio to each that applies):
  *   io_uring  the same workload with liburing on the same file, one process (files only)
@@ -229,6 +233,7 @@ static struct {
 	unsigned int ring_pages, indirect;
 	int no_persistent, no_indirect, grant_copy;
 	unsigned int notify[3], nnotify;  /* enum pv_blkfront_notify */
+	unsigned int direct[2], ndirect;  /* 1: attach with direct-io-safe (O_DIRECT) */
 	unsigned int poll_us;             /* front end's spin budget; 0: the library's default */
 	int backend_poll_us;              /* pvio-backd --poll-us; -1: by notify mode */
 	int backend_threads;              /* pvio-backd --threads; -1: its default */
@@ -342,6 +347,9 @@ static void usage(FILE *f)
 		"  --no-persistent    no persistent grants (a grant per page per request)\n"
 		"  --indirect N | --no-indirect      indirect segments per request\n"
 		"  --grant-copy       the back end copies (GNTTABOP_copy) instead of mapping\n"
+		"  --direct 0|1[,..]  1: the file disk attached with direct-io-safe, so pvio-backd\n"
+		"                     uses O_DIRECT, and the io_uring baseline too; 0,1: both\n"
+		"                     (page cache vs O_DIRECT in one run; default 0)\n"
 		"  --notify MODE[,..] event (sleep on the event channel, default), hybrid (spin on\n"
 		"                     the ring for --poll-us, then sleep) or poll (spin while I/O is\n"
 		"                     in flight); both ends: own daemons get pvio-backd --poll-us\n"
@@ -377,6 +385,7 @@ static void parse_opts(int argc, char **argv)
 		{ "poll-us", required_argument, NULL, 'u' },
 		{ "backend-poll-us", required_argument, NULL, 'U' },
 		{ "backend-threads", required_argument, NULL, 'T' },
+		{ "direct", required_argument, NULL, 'X' },
 		{ "baselines", required_argument, NULL, 'B' }, { "json", no_argument, NULL, 'J' },
 		{ "csv", no_argument, NULL, 'V' }, { "quiet", no_argument, NULL, 'z' },
 		{ "rundir", required_argument, NULL, 'D' }, { "domid", required_argument, NULL, 'i' },
@@ -392,6 +401,7 @@ static void parse_opts(int argc, char **argv)
 	o.qd[0] = 1, o.nqd = 1;
 	o.queues[0] = 1, o.nqueues = 1;
 	o.notify[0] = PV_BLKFRONT_NOTIFY_EVENT, o.nnotify = 1;
+	o.direct[0] = 0, o.ndirect = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.disk = optarg; break;
@@ -456,6 +466,12 @@ static void parse_opts(int argc, char **argv)
 			parse_list(optarg, v, "--backend-threads", 0, 0, 64);
 			o.backend_threads = (int)v[0];
 			break;
+		case 'X': o.ndirect = parse_list(optarg, v, "--direct", 0, 0, 1);
+			if (o.ndirect > 2 || (o.ndirect == 2 && v[0] == v[1]))
+				die("--direct: 0, 1, or 0,1");
+			o.direct[0] = v[0];
+			o.direct[1] = o.ndirect > 1 ? v[1] : 0;
+			break;
 		case 'B': o.baselines = optarg; break;
 		case 'J': o.json = 1; break;
 		case 'V': o.csv = 1; break;
@@ -482,6 +498,9 @@ static void parse_opts(int argc, char **argv)
 		die("--domid: one job (a domain has one grant table, so one process)");
 	if (o.vdev && (o.domid < 0 || o.numjobs != 1 || o.nqueues != 1))
 		die("--vdev needs --domid, one job and one --queues value (the disk is attached already)");
+	if ((o.direct[0] || o.direct[1]) && (o.vdev || !strncmp(o.disk, "null", 4)))
+		die("--direct 1: a file or block-device disk that pvio-bench attaches (not null, "
+		    "not --vdev)");
 	if (o.grant_copy && o.rundir)
 		fprintf(stderr, "pvio-bench: note: --grant-copy is pvio-backd's option; the running "
 				"back end's mode is reported as it is\n");
@@ -801,15 +820,15 @@ static unsigned int devid_of(const char *vdev)
 	return (1u << 28) | ((unsigned int)((vdev[3] - 'a' + 1) * 26 + (vdev[4] - 'a')) << 8);
 }
 
-static void attach(unsigned int job, const char *vdev, int readonly)
+static void attach(unsigned int job, const char *vdev, int readonly, int direct)
 {
 	char spec[PATH_MAX + 64], dom[16];
 	const char *target = o.disk;
 
 	if (!strcmp(o.disk, "null"))
 		target = "null:";
-	snprintf(spec, sizeof(spec), "vdev=%s,access=%s,target=%s", vdev, readonly ? "ro" : "rw",
-		 target);
+	snprintf(spec, sizeof(spec), "vdev=%s,access=%s,%starget=%s", vdev, readonly ? "ro" : "rw",
+		 direct ? "direct-io-safe," : "", target);
 	snprintf(dom, sizeof(dom), "%d", env.domid[job]);
 	if (ctl(NULL, 0, 0, "block-attach", dom, spec, NULL) != 0)
 		die("pvio-ctl block-attach %s '%s' failed", dom, spec);
@@ -827,7 +846,9 @@ static void detach(unsigned int job, const char *vdev)
 struct back_stats {
 	uint64_t requests, notif_in, notif_out, grant_maps, grant_unmaps, grant_copies;
 	uint64_t spurious, storm_masks;
-	unsigned int ring_pages, persistent, indirect, queues;
+	uint64_t wakeups;   /* the daemon's loop wake-ups: one counter for all its devices */
+	uint64_t fallbacks; /* requests an O_DIRECT disk did through the page cache */
+	unsigned int ring_pages, persistent, indirect, queues, direct;
 	char grant_mode[8];
 	int ok;
 };
@@ -860,6 +881,9 @@ static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
 	b->grant_copies = json_u64(js, "grant_copies");
 	b->spurious = json_u64(js, "spurious_notifications");
 	b->storm_masks = json_u64(js, "storm_masks");
+	b->wakeups = json_u64(js, "loop_wakeups");
+	b->fallbacks = json_u64(js, "buffered_fallbacks");
+	b->direct = (unsigned int)json_u64(js, "direct");
 	b->ring_pages = (unsigned int)json_u64(js, "ring_pages");
 	b->persistent = (unsigned int)json_u64(js, "persistent");
 	b->indirect = (unsigned int)json_u64(js, "indirect_segments");
@@ -876,6 +900,7 @@ struct wl {
 	enum rw rw;
 	unsigned int bs, qd, mix;
 	unsigned int notify;  /* enum pv_blkfront_notify */
+	unsigned int direct;  /* io_uring baseline: O_DIRECT */
 	uint64_t span;        /* bytes addressed: [0, span) */
 	uint64_t seq, seed;
 };
@@ -1231,9 +1256,11 @@ static void uring_baseline(const struct wl *w0, struct result *r)
 	struct stat st;
 
 	memset(r, 0, sizeof(*r));
-	fd = open(o.disk, (wl_writes(w.rw) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	fd = open(o.disk, (wl_writes(w.rw) ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+		  (w.direct ? O_DIRECT : 0));
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(r->why, sizeof(r->why), "open %s: %s", o.disk, strerror(errno));
+		snprintf(r->why, sizeof(r->why), "open %s%s: %s", o.disk,
+			 w.direct ? " with O_DIRECT" : "", strerror(errno));
 		r->status = -1;
 		return;
 	}
@@ -1493,6 +1520,7 @@ struct line {
 	enum rw rw;
 	unsigned int bs, qd, queues, jobs;
 	unsigned int notify;             /* enum pv_blkfront_notify */
+	unsigned int direct;             /* attached with direct-io-safe */
 	unsigned int backend_poll_us;    /* pvio-backd --poll-us (as started by us) */
 	struct result r;                 /* merged over jobs */
 	double cpu_front, cpu_back, cpu_sim;  /* seconds in the window */
@@ -1534,6 +1562,10 @@ static void add_back(struct back_stats *to, const struct back_stats *b)
 	to->grant_copies += b->grant_copies;
 	to->spurious += b->spurious;
 	to->storm_masks += b->storm_masks;
+	to->fallbacks += b->fallbacks;
+	/* Daemon-wide: every job's device reports the same counter, so not a sum. */
+	to->wakeups = b->wakeups;
+	to->direct = b->direct;
 	to->ok = b->ok;
 	to->ring_pages = b->ring_pages;
 	to->persistent = b->persistent;
@@ -1599,7 +1631,7 @@ static void run_line(struct line *L)
 			snprintf(vdevs[i], sizeof(vdevs[i]), "%s", o.vdev);
 		} else {
 			vdev_name(vdevs[i], sizeof(vdevs[i]), next_vdev);
-			attach(i, vdevs[i], readonly);
+			attach(i, vdevs[i], readonly, (int)L->direct);
 		}
 	}
 	next_vdev++;
@@ -1721,7 +1753,8 @@ static void run_line(struct line *L)
 
 static void run_baselines(struct line *L)
 {
-	struct wl w = { .rw = L->rw, .bs = L->bs, .qd = L->qd, .mix = o.mixread, .seed = 12345 };
+	struct wl w = { .rw = L->rw, .bs = L->bs, .qd = L->qd, .mix = o.mixread, .seed = 12345,
+			.direct = L->direct };
 
 	if (interrupted)
 		return;
@@ -1779,10 +1812,11 @@ static const char *disk_kind(void)
 
 static const char *line_name(const struct line *L, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s %s bs=%u qd=%u q=%u j=%u%s%s", disk_kind(),
+	snprintf(buf, len, "%s %s bs=%u qd=%u q=%u j=%u%s%s%s", disk_kind(),
 		 rw_names[L->rw], L->bs, L->qd, L->queues, L->jobs,
 		 L->notify != PV_BLKFRONT_NOTIFY_EVENT ? " " : "",
-		 L->notify != PV_BLKFRONT_NOTIFY_EVENT ? notify_names[L->notify] : "");
+		 L->notify != PV_BLKFRONT_NOTIFY_EVENT ? notify_names[L->notify] : "",
+		 L->direct ? " direct" : "");
 	return buf;
 }
 
@@ -1819,9 +1853,12 @@ static void print_table(void)
 		printf("baseline shared-memory spin round trip: p50 %.2f us, p99 %.2f us (%" PRIu64
 		       " trips)\n", hist_q(&rtt_shm.h, 0.5) / 1e3, hist_q(&rtt_shm.h, 0.99) / 1e3,
 		       rtt_shm.ios);
-	printf("\n%-34s %10s %8s %8s %8s %8s %8s %6s %6s %6s %6s %6s %7s %7s %7s\n", "job", "IOPS",
-	       "MB/s", "p50us", "p99us", "p99.9us", "maxus", "kick/io", "wake/io", "bin/io",
-	       "bout/io", "gnt/io", "cpuF us", "cpuB us", "cpuS us");
+	printf("per I/O: fkick front notifications sent, fwake front wake-ups, bin back end's\n"
+	       "notifications received, bout sent, bwake back end's wake-ups (its event loop\n"
+	       "woken from a sleep: the whole daemon's), gnt grant operations\n");
+	printf("\n%-34s %10s %8s %8s %8s %8s %8s %6s %6s %6s %6s %6s %6s %7s %7s %7s\n", "job",
+	       "IOPS", "MB/s", "p50us", "p99us", "p99.9us", "maxus", "fkick", "fwake", "bin",
+	       "bout", "bwake", "gnt", "cpuF us", "cpuB us", "cpuS us");
 	for (i = 0; i < nlines; i++) {
 		const struct line *L = &lines[i];
 		double gnt = (double)L->fs.grants_shared +
@@ -1830,17 +1867,22 @@ static void print_table(void)
 			     (double)(L->bs1.grant_copies - L->bs0.grant_copies);
 
 		printf("%-34s %10.0f %8.1f %8.2f %8.2f %8.2f %8.1f %6.2f %6.2f %6.2f %6.2f %6.2f "
-		       "%7.2f %7.2f %7.2f\n", line_name(L, name, sizeof(name)), iops(&L->r),
+		       "%6.2f %7.2f %7.2f %7.2f\n", line_name(L, name, sizeof(name)), iops(&L->r),
 		       mbps(&L->r), hist_q(&L->r.h, 0.5) / 1e3, hist_q(&L->r.h, 0.99) / 1e3,
 		       hist_q(&L->r.h, 0.999) / 1e3, (double)L->r.h.max / 1e3,
 		       per_io((double)L->fs.kicks, L), per_io((double)L->fs.wakeups, L),
 		       per_io((double)(L->bs1.notif_in - L->bs0.notif_in), L),
-		       per_io((double)(L->bs1.notif_out - L->bs0.notif_out), L), per_io(gnt, L),
+		       per_io((double)(L->bs1.notif_out - L->bs0.notif_out), L),
+		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L), per_io(gnt, L),
 		       per_io(L->cpu_front, L) * 1e6, per_io(L->cpu_back, L) * 1e6,
 		       per_io(L->cpu_sim, L) * 1e6);
 		printf("    negotiated: %u queue(s), %u ring page(s), persistent %s, indirect %u, grant %s\n",
 		       L->info.queues, L->info.ring_pages, L->info.persistent ? "on" : "off",
 		       L->info.indirect_segments, L->grant_mode[0] ? L->grant_mode : "?");
+		if (L->direct)
+			printf("    cache: %s, %" PRIu64 " requests through the page cache (unaligned)\n",
+			       L->bs1.direct ? "O_DIRECT" : "page cache (pvio-backd could not use "
+			       "O_DIRECT: see its log)", L->bs1.fallbacks - L->bs0.fallbacks);
 		if (L->bs1.storm_masks != L->bs0.storm_masks)
 			printf("    back end: %" PRIu64 " spurious notifications, %" PRIu64 " event-storm "
 			       "masks (the port masked 1..64 ms each)\n",
@@ -1916,9 +1958,11 @@ static void print_json(void)
 		int first = 1;
 
 		printf("%s{\"jobname\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"iodepth\":%u,\"queues\":%u,"
-		       "\"numjobs\":%u,\"notify\":\"%s\",\"backend_poll_us\":%u,", i ? "," : "",
+		       "\"numjobs\":%u,\"notify\":\"%s\",\"backend_poll_us\":%u,"
+		       "\"direct_io_safe\":%u,\"direct\":%u,", i ? "," : "",
 		       line_name(L, name, sizeof(name)), rw_names[L->rw], L->bs, L->qd, L->queues,
-		       L->jobs, notify_names[L->notify], L->backend_poll_us);
+		       L->jobs, notify_names[L->notify], L->backend_poll_us, L->direct,
+		       L->bs1.direct);
 		printf("\"negotiated\":{\"queues\":%u,\"ring_pages\":%u,\"persistent\":%d,"
 		       "\"indirect_segments\":%u,\"grant_mode\":\"%s\"},",
 		       L->info.queues, L->info.ring_pages, L->info.persistent,
@@ -1926,6 +1970,7 @@ static void print_json(void)
 		json_result("pvio", &L->r, ",");
 		printf("\"per_io\":{\"front_kicks\":%.4f,\"front_wakeups\":%.4f,"
 		       "\"back_notifications_in\":%.4f,\"back_notifications_out\":%.4f,"
+		       "\"back_wakeups\":%.4f,\"back_buffered_fallbacks\":%.4f,"
 		       "\"front_grant_ops\":%.4f,\"back_grant_maps\":%.4f,\"back_grant_unmaps\":%.4f,"
 		       "\"back_grant_copies\":%.4f,\"cpu_front_us\":%.3f,\"cpu_back_us\":%.3f,"
 		       "\"cpu_sim_us\":%.3f},\"back_spurious_notifications\":%" PRIu64 ","
@@ -1933,6 +1978,8 @@ static void print_json(void)
 		       per_io((double)L->fs.kicks, L), per_io((double)L->fs.wakeups, L),
 		       per_io((double)(L->bs1.notif_in - L->bs0.notif_in), L),
 		       per_io((double)(L->bs1.notif_out - L->bs0.notif_out), L),
+		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L),
+		       per_io((double)(L->bs1.fallbacks - L->bs0.fallbacks), L),
 		       per_io((double)L->fs.grants_shared, L),
 		       per_io((double)(L->bs1.grant_maps - L->bs0.grant_maps), L),
 		       per_io((double)(L->bs1.grant_unmaps - L->bs0.grant_unmaps), L),
@@ -1981,7 +2028,7 @@ static void print_csv(void)
 	       "iops,mbps,p50_us,p99_us,p999_us,max_us,front_kicks_per_io,front_wakeups_per_io,"
 	       "back_notif_in_per_io,back_notif_out_per_io,cpu_front_us_per_io,cpu_back_us_per_io,"
 	       "cpu_sim_us_per_io,io_uring_iops,nbd_iops,iops_vs_io_uring,iops_vs_nbd,"
-	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify\n");
+	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify,back_wakeups_per_io,cache\n");
 	for (i = 0; i < nlines; i++) {
 		const struct line *L = &lines[i];
 
@@ -2005,7 +2052,9 @@ static void print_csv(void)
 		csv_ratio(L->have_nbd, &L->nbd, iops(&L->r), 0, L);
 		csv_ratio(L->qd == 1 && have_ev, &rtt_ev, 0, 1, L);
 		csv_ratio(L->qd == 1 && have_shm, &rtt_shm, 0, 1, L);
-		printf(",%s\n", notify_names[L->notify]);
+		printf(",%s,%.4f,%s\n", notify_names[L->notify],
+		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L),
+		       !L->direct ? "page" : L->bs1.direct ? "direct" : "page-fallback");
 	}
 }
 
@@ -2031,8 +2080,8 @@ static int plot(const char *csv, const char *png)
 		 "set ylabel 'IOPS'\n"
 		 "set logscale y\n"
 		 "stats '%s' using 0 nooutput\n"
-		 "keys = system(\"awk -F, 'NR>1 {print $1\\\"_\\\"$2\\\"_\\\"$3\\\"_q\\\"$5\\\"_\\\"$30}' '%s' | sort -u | tr '\\\\n' ' '\")\n"
-		 "sel(k) = (strcol(1).'_'.strcol(2).'_'.strcol(3).'_q'.strcol(5).'_'.strcol(30)) eq k\n"
+		 "keys = system(\"awk -F, 'NR>1 {print $1\\\"_\\\"$2\\\"_\\\"$3\\\"_q\\\"$5\\\"_\\\"$30\\\"_\\\"$32}' '%s' | sort -u | tr '\\\\n' ' '\")\n"
+		 "sel(k) = (strcol(1).'_'.strcol(2).'_'.strcol(3).'_q'.strcol(5).'_'.strcol(30).'_'.strcol(32)) eq k\n"
 		 "plot for [k in keys] '%s' using (sel(k) ? $4 : NaN):(sel(k) ? $11 : NaN) "
 		 "with linespoints title k\n"
 		 "set ylabel 'p50 latency (us)'\n"
@@ -2058,7 +2107,7 @@ static int plot(const char *csv, const char *png)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned int a, b, c, d, e, i;
+	unsigned int a, b, c, d, e, x, i;
 
 	if (argc > 1 && !strcmp(argv[1], "plot")) {
 		if (argc != 4) {
@@ -2093,7 +2142,8 @@ int main(int argc, char **argv)
 		for (b = 0; b < o.nbs; b++)
 			for (c = 0; c < o.nqueues; c++)
 				for (d = 0; d < o.nqd; d++)
-				for (e = 0; e < o.nnotify && !interrupted; e++) {
+				for (e = 0; e < o.nnotify && !interrupted; e++)
+				for (x = 0; x < o.ndirect && !interrupted; x++) {
 					struct line *L;
 
 					if (nlines == MAX_LINES)
@@ -2101,6 +2151,7 @@ int main(int argc, char **argv)
 					L = &lines[nlines++];
 
 					L->notify = o.notify[e];
+					L->direct = o.direct[x];
 					L->rw = o.rw[a];
 					L->bs = o.bs[b];
 					L->queues = o.queues[c];
@@ -2115,7 +2166,8 @@ int main(int argc, char **argv)
 
 		/* Same workload as an earlier line (queues differ): measure once. */
 		for (k = 0; k < i; k++)
-			if (lines[k].rw == L->rw && lines[k].bs == L->bs && lines[k].qd == L->qd)
+			if (lines[k].rw == L->rw && lines[k].bs == L->bs && lines[k].qd == L->qd &&
+			    lines[k].direct == L->direct)
 				break;
 		if (k < i) {
 			L->uring = lines[k].uring, L->have_uring = lines[k].have_uring;

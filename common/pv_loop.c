@@ -26,6 +26,7 @@ struct pv_loop {
 	int (*idle)(struct pv_loop *, void *);
 	void *idle_opaque;
 	int busy;                   /* idle() asked not to sleep */
+	uint64_t wakeups;           /* see pv_loop_wakeups() */
 };
 
 struct pv_loop *pv_loop_new(void)
@@ -118,6 +119,11 @@ void pv_loop_set_idle(struct pv_loop *l, int (*idle)(struct pv_loop *, void *), 
 	l->busy = 0;
 }
 
+uint64_t pv_loop_wakeups(const struct pv_loop *l)
+{
+	return l->wakeups;
+}
+
 void pv_loop_stop(struct pv_loop *l)
 {
 	l->stop = 1;
@@ -130,8 +136,12 @@ int pv_loop_run(struct pv_loop *l, int timeout_ms, void (*tick)(struct pv_loop *
 
 	l->stop = 0;
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, 64, l->busy ? 0 : timeout_ms);
+		int slept = !l->busy && timeout_ms != 0;
+		int n = epoll_wait(l->epfd, evs, 64, slept ? timeout_ms : 0);
 
+		/* A busy pass that finds events was already awake: only a sleep counts. */
+		if (n > 0 && slept)
+			l->wakeups++;
 		if (n < 0) {
 			if (errno == EINTR) {
 				n = 0;

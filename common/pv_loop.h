@@ -36,6 +36,14 @@ int pv_loop_run(struct pv_loop *loop, int timeout_ms, void (*tick)(struct pv_loo
 void pv_loop_stop(struct pv_loop *loop);
 
 /*
+ * Wake-ups so far: waits that may sleep (a timeout other than 0, and not busy-polling)
+ * and returned with events.  A time-out with no event is not one; a busy-polling pass
+ * never sleeps, so never counts.  What a benchmark divides by requests to see how many
+ * times the daemon was woken per I/O, apart from the notifications that woke it.
+ */
+uint64_t pv_loop_wakeups(const struct pv_loop *loop);
+
+/*
  * Busy-polling (pvio-backd --poll-us): idle, if not NULL, runs after every batch and
  * tick; while it returns nonzero the loop does not sleep (epoll_wait with no timeout
  * between calls), so every fd is still served between two calls.  idle must return

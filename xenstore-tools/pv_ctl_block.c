@@ -8,12 +8,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "pv_backd_ctl.h"
+#include "pv_ctl_backd.h"
 #include "pv_ctl_cmd.h"
 #include "pv_ctl_dev.h"
 #include "pv_ctl_disk.h"
@@ -315,6 +317,8 @@ static void print_list_json(const struct pv_ctl_vbd_info *v, unsigned int n, dom
 		pv_ctl_json_puts(stdout, v[i].type);
 		printf(",\"params\":");
 		pv_ctl_json_puts(stdout, v[i].params);
+		printf(",\"direct_io_safe\":%s,", v[i].direct_io_safe ? "true" : "false");
+		json_int_or_null("direct", v[i].direct);
 		printf(",\"backend\":");
 		if (v[i].backend_id >= 0)
 			pv_ctl_json_puts(stdout, v[i].be_path);
@@ -352,6 +356,37 @@ static void print_list_text(const struct pv_ctl_vbd_info *v, unsigned int n, int
 		       gone ? "  [leftover: domain gone]" : "");
 }
 
+/*
+ * Whether pvio-backd serves each vbd with O_DIRECT: only the daemon knows (it may have
+ * fallen back to the page cache), so ask it, when it runs in this domain.  A daemon that
+ * does not answer leaves "direct" null: block-list itself never depends on it.
+ */
+static void fill_direct(const char *spec, domid_t self, struct pv_ctl_vbd_info *v,
+			unsigned int n, domid_t fe)
+{
+	char sock[PV_CTL_PATH_MAX], *reply = NULL;
+	const char *p;
+	unsigned int i;
+
+	if (pv_ctl_backd_socket(spec, sock, sizeof(sock)) < 0 ||
+	    pv_ctl_backd_query(sock, "list\n", 2000, &reply) < 0)
+		return;
+	/* Quotes inside the daemon's strings are escaped (\"), so neither {"domid": nor
+	 * ,"direct": can occur inside a value: each marks an object or its field. */
+	for (p = reply; (p = strstr(p, "{\"domid\":")) != NULL; p++) {
+		const char *next = strstr(p + 1, "{\"domid\":"), *q = strstr(p, ",\"direct\":");
+		unsigned int domid, devid, direct;
+
+		if (sscanf(p, "{\"domid\":%u,\"devid\":%u", &domid, &devid) != 2 || domid != fe ||
+		    !q || (next && q > next) || sscanf(q, ",\"direct\":%u", &direct) != 1)
+			continue;
+		for (i = 0; i < n; i++)
+			if (v[i].devid == devid && v[i].backend_id == (int)self)
+				v[i].direct = direct != 0;
+	}
+	free(reply);
+}
+
 static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 {
 	const char *cmd = "block-list";
@@ -360,6 +395,7 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 	struct pv_ctl_args a;
 	unsigned int n;
 	int rc, gone;
+	domid_t self;
 	domid_t fe;
 
 	rc = pv_ctl_parse_args(block_cmds, cmd, PV_CTL_OPTS_LIST, argc, argv, verbose, 1,
@@ -378,6 +414,7 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 		return PV_CTL_EXIT_FAIL;
 	}
 	rc = pv_ctl_vbd_list(p, fe, &v, &n);
+	self = pv_platform_domid(p);
 	pv_platform_close(p);
 	if (rc < 0)
 		return pv_ctl_fail(cmd, "cannot read xenstore: %s", strerror(-rc));
@@ -385,8 +422,10 @@ static int cmd_list(const char *spec, int argc, char **argv, int verbose)
 		pv_ctl_leftover_note(cmd, fe, n, "block-detach DOM VDEV --force");
 	if (gone && !n)
 		return PV_CTL_EXIT_FAIL;
-	if (a.json)
+	if (a.json) {
+		fill_direct(spec, self, v, n, fe);
 		print_list_json(v, n, fe, gone);
+	}
 	else
 		print_list_text(v, n, gone);
 	pv_ctl_vbd_list_free(v, n);

@@ -323,8 +323,13 @@ static int flag(struct spec_state *s, const char *f, size_t n)
 		s->d->discard = FLAG("discard");
 		return 1;
 	}
-	if (FLAG("direct-io-safe"))
-		return 1; /* advice for qdisk's O_DIRECT workaround; pvio-backd has none */
+	if (FLAG("direct-io-safe")) {
+		/* libxl's backend node: pvio-backd (--cache auto) and qdisk then use O_DIRECT. */
+		if (s->d->direct_io_safe)
+			return fail(s, -EINVAL, "direct-io-safe given twice");
+		s->d->direct_io_safe = 1;
+		return 1;
+	}
 	if (FLAG("colo"))
 		return fail(s, -ENOTSUP, "COLO (colo) is not supported");
 #undef FLAG

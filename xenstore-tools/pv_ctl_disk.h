@@ -32,6 +32,7 @@ struct pv_ctl_disk {
 	int shared;                     /* access w!: writable and shared on purpose */
 	int cdrom;                      /* devtype=cdrom */
 	int discard;                    /* discard-enable: 1 unless no-discard */
+	int direct_io_safe;             /* direct-io-safe: the backend may use O_DIRECT */
 	int backend_domid;              /* backend=<domid>, or -1 when not given */
 	int has_script;                 /* script= (or a script prefix) was given: ignored */
 	int deprecated;                 /* the old syntax or a deprecated prefix was used */

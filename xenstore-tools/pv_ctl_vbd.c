@@ -45,6 +45,9 @@ static int write_dirs(struct pv_platform *p, pv_xs_txn_t t, domid_t fe, domid_t 
 		rc = pv_ctl_dev_write_node(p, t, be_path, "dev", d->vdev);
 	if (!rc)
 		rc = pv_ctl_dev_write_node(p, t, be_path, "discard-enable", d->discard ? "1" : "0");
+	/* As libxl: written only when given (absent means 0). */
+	if (!rc && d->direct_io_safe)
+		rc = pv_ctl_dev_write_node(p, t, be_path, "direct-io-safe", "1");
 	if (!rc)
 		rc = pv_ctl_dev_write_node(p, t, be_path, "state", "1");
 
@@ -103,6 +106,7 @@ static void init_info(void *e)
 
 	nv->backend_id = -1;
 	nv->fe_state = nv->be_state = -1;
+	nv->direct = -1;
 }
 
 static int read_state(struct pv_platform *p, const char *dir)
@@ -132,6 +136,8 @@ static int fill_backend(void *arg, void *entry, domid_t be)
 	pv_ctl_dev_read_line(c->p, e->be_path, "dev", e->dev, sizeof(e->dev));
 	pv_ctl_dev_read_line(c->p, e->be_path, "mode", e->mode, sizeof(e->mode));
 	pv_ctl_dev_read_line(c->p, e->be_path, "type", e->type, sizeof(e->type));
+	e->direct_io_safe = pv_ctl_dev_read_line(c->p, e->be_path, "direct-io-safe", path,
+						 sizeof(path)) > 0 && !strcmp(path, "1");
 	snprintf(path, sizeof(path), "%s/params", e->be_path);
 	rc = pv_xs_read(c->p, 0, path, &v, NULL);
 	if (rc == -ENOENT) {

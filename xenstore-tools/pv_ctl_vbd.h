@@ -37,6 +37,8 @@ struct pv_ctl_vbd_info {
 	char type[16];
 	char be_path[PV_CTL_PATH_MAX];
 	char *params;            /* malloc'd, "" when absent */
+	int direct_io_safe;      /* the toolstack's node is "1" */
+	int direct;              /* pvio-backd serves it with O_DIRECT; -1: not known */
 };
 
 /*

@@ -20,7 +20,8 @@ jq -e '.jobs[0].pvio.ios > 0 and .jobs[0].pvio.iops > 0' "$T/null.json" >/dev/nu
 jq -e '.jobs[0].pvio.lat_ns.percentile["50.000000"] > 0 and
        .jobs[0].pvio.lat_ns.max >= .jobs[0].pvio.lat_ns.percentile["99.000000"]' \
 	"$T/null.json" >/dev/null || fail "null: latency percentiles out of order"
-jq -e '.jobs[0].per_io.front_kicks > 0 and .jobs[0].negotiated.queues == 1 and
+jq -e '.jobs[0].per_io.front_kicks > 0 and .jobs[0].per_io.back_wakeups > 0 and
+       .jobs[0].negotiated.queues == 1 and
        .baselines.eventfd_rtt.ios > 0 and (.jobs[0].ratios.p50_vs_eventfd_rtt | type) == "number"' \
 	"$T/null.json" >/dev/null || fail "null: counters, negotiation or eventfd ratio missing"
 
@@ -35,6 +36,19 @@ awk -F, 'NR == 2 && $1 == "file" && $2 == "randrw" && $11 > 0 && $24 > 0 { ok = 
 # pvio-bench fills its write buffers with 0xa5: some reached the file through pvio-backd.
 [ "$(tr -d '\000' <"$T/disk.img" | head -c 1 | od -An -tx1 | tr -d ' ')" = a5 ] ||
 	fail "file: no write reached the disk image"
+
+# Page cache and O_DIRECT in one run: two rows, the second attached direct-io-safe (served
+# with O_DIRECT, or through the page cache where this file system refuses it), with the
+# back end's wake-ups counted.
+"$B/pvio-bench" --disk "$T/disk.img" --iodepth 4 --direct 0,1 --runtime 1 --ramp 0 \
+	--baselines io_uring --csv --quiet >"$T/direct.csv" 2>"$T/err" ||
+	{ cat "$T/err" >&2; fail "direct run failed"; }
+[ "$(wc -l <"$T/direct.csv")" -eq 3 ] || fail "direct: CSV is not a header and two rows"
+awk -F, 'NR == 1 && $31 == "back_wakeups_per_io" && $32 == "cache" { h = 1 }
+	 NR == 2 && $32 == "page" && $11 > 0 && $24 > 0 && $31 > 0 { a = 1 }
+	 NR == 3 && ($32 == "direct" || $32 == "page-fallback") && $11 > 0 && $24 > 0 { b = 1 }
+	 END { exit !(h && a && b) }' "$T/direct.csv" ||
+	fail "direct: rows, cache column, wake-ups or IOPS not as expected"
 
 # Both polling modes run, on both ends (pvio-backd restarted with --poll-us between lines).
 "$B/pvio-bench" --notify hybrid,poll --runtime 1 --ramp 0.2 --iodepth 1 --baselines none --json \

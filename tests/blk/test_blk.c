@@ -9,13 +9,17 @@
  * it back verified, flush, detach, re-attach, verify again.  A shadow copy of the disk
  * in memory is the reference, and the backing file itself is checked after each flush.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,10 +242,10 @@ static int verify_all(struct pv_blkfront *bf)
 }
 
 /* What the back end wrote to the file after a flush equals the shadow. */
-static int verify_file(void)
+static int verify_path(const char *path)
 {
 	uint8_t *buf = malloc(DISK_BYTES);
-	int fd = open(disk, O_RDONLY), rc = 0;
+	int fd = open(path, O_RDONLY), rc = 0;
 
 	if (!buf || fd < 0 || pread(fd, buf, DISK_BYTES, 0) != (ssize_t)DISK_BYTES)
 		rc = -EIO;
@@ -251,6 +255,11 @@ static int verify_file(void)
 		close(fd);
 	free(buf);
 	return rc;
+}
+
+static int verify_file(void)
+{
+	return verify_path(disk);
 }
 
 static void cycle(const char *what, const struct pv_blkfront_opts *o, int want_persistent,
@@ -667,6 +676,409 @@ static void test_online_resize(void)
 	CU_ASSERT_EQUAL(truncate(disk, DISK_BYTES), 0);
 }
 
+
+/* ---- O_DIRECT: --cache and direct-io-safe ------------------------------------------------ */
+
+/* The suite's own files: a disk on the rundir's file system, a ramfs mount, a loop device. */
+static char ddisk[sizeof(T.rundir) + 16], ram[sizeof(T.rundir) + 16], loopdev[64];
+
+static int init_direct(void)
+{
+	if (pv_simtest_start(&T, "pvio-test-blkdio", 1) < 0)
+		return -1;
+	snprintf(ddisk, sizeof(ddisk), "%s/direct.img", T.rundir);
+	if (pv_simtest_sh("truncate -s %u %s", DISK_BYTES, ddisk) != 0)
+		return -1;
+	shadow = calloc(1, DISK_BYTES);
+	if (!shadow)
+		return -1;
+	backd = pv_simtest_backd_start(&T, NULL);
+	return backd > 0 ? 0 : -1;
+}
+
+static int clean_direct(void)
+{
+	if (loopdev[0])
+		pv_simtest_sh("losetup -d %s", loopdev);
+	loopdev[0] = 0;
+	if (ram[0])
+		umount2(ram, MNT_DETACH);
+	ram[0] = 0;
+	return suite_clean();
+}
+
+/* pvio-backd restarted with --cache mode ("auto": no option). */
+static int restart_backd(const char *mode)
+{
+	static char opt[32];
+	const char *extra[3] = { NULL };
+
+	if (pv_simtest_backd_stop(&backd) < 0)
+		return -1;
+	if (strcmp(mode, "auto")) {
+		snprintf(opt, sizeof(opt), "--cache=%s", mode);
+		extra[0] = opt;
+	}
+	backd = pv_simtest_backd_start(&T, extra);
+	return backd > 0 ? 0 : -1;
+}
+
+/* One line of a pvio-ctl command's stdout into buf; 0 or -1. */
+static int ctl_out(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ctl_out(char *buf, size_t len, const char *fmt, ...)
+{
+	char args[700], cmd[1400];
+	va_list ap;
+	FILE *f;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s --platform sim:%s:0 %s", pv_simtest_bin("pvio-ctl"),
+		 T.rundir, args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	return pclose(f) == 0 && n > 0 ? 0 : -1;
+}
+
+/* A number from pvio-backd's JSON for vbd xvdb of domain 1; -1 when absent. */
+static long long stat_of(const char *key)
+{
+	char js[8192], pat[64];
+	const char *p;
+
+	if (ctl_out(js, sizeof(js), "block-stats 1 %s --json", VDEV) < 0)
+		return -1;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(js, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* pvio-backd's descriptors of path: how many are open with O_DIRECT, how many without. */
+static void backd_fds(const char *path, int *direct, int *buffered)
+{
+	char dir[64], link[400], target[PATH_MAX], info[400], line[128];
+	struct dirent *e;
+	DIR *dp;
+
+	*direct = *buffered = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)backd);
+	dp = opendir(dir);
+	if (!dp)
+		return;
+	while ((e = readdir(dp)) != NULL) {
+		ssize_t n;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		if (strcmp(target, path))
+			continue;
+		snprintf(info, sizeof(info), "/proc/%d/fdinfo/%s", (int)backd, e->d_name);
+		f = fopen(info, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long flags;
+
+			if (sscanf(line, "flags: %lo", &flags) == 1) {
+				if (flags & O_DIRECT)
+					(*direct)++;
+				else
+					(*buffered)++;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(dp);
+}
+
+/* Pages of path's first len bytes in the page cache (mincore). */
+static long cached_pages(const char *path, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE), n = 0;
+	unsigned char *vec = malloc(len / (size_t)pg + 1);
+	int fd = open(path, O_RDONLY);
+	void *m = fd >= 0 ? mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+
+	if (m == MAP_FAILED || !vec || mincore(m, len, vec) < 0) {
+		n = -1;
+	} else {
+		for (size_t i = 0; i < len / (size_t)pg; i++)
+			n += vec[i] & 1;
+	}
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	if (fd >= 0)
+		close(fd);
+	free(vec);
+	return n;
+}
+
+/* Written back and dropped: the page cache holds none of path. */
+static void drop_cache(const char *path)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd >= 0) {
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+}
+
+/* Can this process open path with O_DIRECT at all?  (The file system decides.) */
+static int fs_has_direct(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECT);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+static void attach_target(const char *target, int safe)
+{
+	char args[700];
+
+	snprintf(args, sizeof(args), "block-attach 1 format=raw,vdev=%s,access=rw,%starget=%s",
+		 VDEV, safe ? "direct-io-safe," : "", target);
+	CU_ASSERT_EQUAL_FATAL(ctl(args), 0);
+}
+
+static void detach_vdev(void)
+{
+	char args[64];
+
+	snprintf(args, sizeof(args), "block-detach 1 %s", VDEV);
+	CU_ASSERT_EQUAL(ctl(args), 0);
+}
+
+/* Random writes at qd 1, 8, 32, flush, and everything read back through the guest. */
+static void guest_io(const char *what)
+{
+	struct pv_blkfront_opts o = { .timeout_ms = 10000 };
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	static const unsigned int qds[] = { 1, 8, 32 };
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(open_front(&o, &p, &bf), 0);
+	for (unsigned int q = 0; q < 3; q++) {
+		rc = write_random(bf, qds[q], 100);
+		if (rc < 0)
+			fprintf(stderr, "%s: write qd %u: %s\n", what, qds[q], strerror(-rc));
+		CU_ASSERT_EQUAL(rc, 0);
+	}
+	CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
+	rc = verify_all(bf);
+	if (rc < 0)
+		fprintf(stderr, "%s: verify: %s\n", what, strerror(-rc));
+	CU_ASSERT_EQUAL(rc, 0);
+	pv_blkfront_close(bf);
+	pv_platform_close(p);
+}
+
+/*
+ * direct-io-safe on a file system with O_DIRECT: pvio-backd holds the file open with
+ * O_DIRECT (its fdinfo says so), the guest's data goes around dom0's page cache (aligned
+ * writes and reads leave none of the file cached, where a page-cache disk leaves it all),
+ * reads back right, and a flush puts it in the file.
+ */
+static void test_direct_file(void)
+{
+	struct pv_blkfront_opts o = { .timeout_ms = 10000 };
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	char js[8192];
+	uint8_t *buf;
+	int nd, nb, safe;
+	long cached[2];
+
+	if (!fs_has_direct(ddisk)) {
+		fprintf(stderr, "SKIP: %s: this file system refuses O_DIRECT\n", ddisk);
+		return;
+	}
+	buf = malloc(1 << 20);
+	CU_ASSERT_FATAL(buf != NULL);
+	/* Page cache (no direct-io-safe) first, then direct: the same aligned 1 MiB each. */
+	for (safe = 0; safe < 2; safe++) {
+		memset(shadow, 0, DISK_BYTES);
+		CU_ASSERT_EQUAL(truncate(ddisk, 0), 0);
+		CU_ASSERT_EQUAL(truncate(ddisk, DISK_BYTES), 0);
+		drop_cache(ddisk);
+		attach_target(ddisk, safe);
+		backd_fds(ddisk, &nd, &nb);
+		CU_ASSERT_EQUAL(nd, safe);
+		CU_ASSERT_EQUAL(nb, 1); /* the page-cache descriptor stays: unaligned requests */
+		CU_ASSERT_EQUAL(stat_of("direct"), safe);
+		CU_ASSERT_EQUAL(stat_of("direct_io_safe"), safe);
+		CU_ASSERT_EQUAL_FATAL(open_front(&o, &p, &bf), 0);
+		for (size_t i = 0; i < 1 << 20; i++)
+			buf[i] = (uint8_t)rnd(256);
+		CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, 1 << 20, 0), 1 << 20);
+		CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_pread(bf, buf, 1 << 20, 0), 1 << 20);
+		memcpy(shadow, buf, 1 << 20);
+		cached[safe] = cached_pages(ddisk, 1 << 20);
+		pv_blkfront_close(bf);
+		pv_platform_close(p);
+		CU_ASSERT_EQUAL(verify_path(ddisk), 0);
+		if (safe) {
+			/* Unaligned and aligned, at depth: read back right, flushed to the file. */
+			guest_io("direct file");
+			CU_ASSERT_EQUAL(verify_path(ddisk), 0);
+			CU_ASSERT_EQUAL_FATAL(ctl_out(js, sizeof(js), "block-list 1 --json"), 0);
+			CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"direct_io_safe\":true,\"direct\":1"));
+		}
+		detach_vdev();
+	}
+	fprintf(stderr, "direct file: page cache after 1 MiB written and read: %ld pages "
+		"(page cache disk), %ld pages (O_DIRECT)\n", cached[0], cached[1]);
+	CU_ASSERT(cached[0] >= 128); /* the control: a page-cache disk keeps what it wrote */
+	CU_ASSERT_EQUAL(cached[1], 0);
+	free(buf);
+}
+
+/* --cache: writeback ignores direct-io-safe, none does without it, auto follows it. */
+static void test_cache_modes(void)
+{
+	static const struct { const char *mode; int safe, direct; } cases[] = {
+		{ "writeback", 1, 0 }, { "writeback", 0, 0 }, { "none", 0, 1 },
+		{ "none", 1, 1 }, { "auto", 0, 0 }, { "auto", 1, 1 },
+	};
+	int nd, nb;
+
+	if (!fs_has_direct(ddisk)) {
+		fprintf(stderr, "SKIP: %s: this file system refuses O_DIRECT\n", ddisk);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (i == 0 || strcmp(cases[i].mode, cases[i - 1].mode))
+			CU_ASSERT_EQUAL_FATAL(restart_backd(cases[i].mode), 0);
+		attach_target(ddisk, cases[i].safe);
+		backd_fds(ddisk, &nd, &nb);
+		if (nd != cases[i].direct || stat_of("direct") != cases[i].direct)
+			fprintf(stderr, "--cache %s, direct-io-safe %d: %d O_DIRECT fds, want %d\n",
+				cases[i].mode, cases[i].safe, nd, cases[i].direct);
+		CU_ASSERT_EQUAL(nd, cases[i].direct);
+		CU_ASSERT_EQUAL(stat_of("direct"), cases[i].direct);
+		detach_vdev();
+	}
+}
+
+/*
+ * A file system without O_DIRECT (ramfs; tmpfs has it since Linux 6.6): the disk is
+ * served through the page cache, says "direct":0, and works.
+ */
+static void test_direct_refused(void)
+{
+	char img[sizeof(ram) + 16], js[8192];
+	int nd, nb;
+
+	snprintf(ram, sizeof(ram), "%s/ram", T.rundir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(ram, 0755), 0);
+	if (mount("pvio-test", ram, "ramfs", 0, NULL) < 0) {
+		fprintf(stderr, "SKIP: mount ramfs: %s (needs root)\n", strerror(errno));
+		ram[0] = 0;
+		return;
+	}
+	snprintf(img, sizeof(img), "%s/disk.img", ram);
+	CU_ASSERT_EQUAL_FATAL(pv_simtest_sh("truncate -s %u %s", DISK_BYTES, img), 0);
+	CU_ASSERT_EQUAL(fs_has_direct(img), 0); /* what the test is about */
+	memset(shadow, 0, DISK_BYTES);
+	attach_target(img, 1);
+	backd_fds(img, &nd, &nb);
+	CU_ASSERT_EQUAL(nd, 0);
+	CU_ASSERT_EQUAL(nb, 1);
+	CU_ASSERT_EQUAL(stat_of("direct"), 0);
+	CU_ASSERT_EQUAL(stat_of("direct_io_safe"), 1);
+	CU_ASSERT_EQUAL_FATAL(ctl_out(js, sizeof(js), "block-list 1 --json"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"direct_io_safe\":true,\"direct\":0"));
+	guest_io("ramfs");
+	CU_ASSERT_EQUAL(verify_path(img), 0);
+	detach_vdev();
+	CU_ASSERT_EQUAL(umount2(ram, 0), 0);
+	ram[0] = 0;
+}
+
+/*
+ * A block device of 4 KiB logical sectors (a loop device): blkfront still sees sector-size
+ * 512 (a guest's partition table reads the same in every cache mode) and
+ * physical-sector-size 4096; requests with 512-byte segments go through the page cache,
+ * aligned ones direct, and all read back right.
+ */
+static void test_direct_4k_blockdev(void)
+{
+	char img[sizeof(T.rundir) + 16], path[256], *v = NULL;
+	struct pv_platform *p0 = NULL;
+	long long before;
+	int nd, nb;
+
+	snprintf(img, sizeof(img), "%s/loop.img", T.rundir);
+	CU_ASSERT_EQUAL_FATAL(pv_simtest_sh("truncate -s %u %s", DISK_BYTES, img), 0);
+	{
+		char cmd[400];
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "losetup --sector-size 4096 --direct-io=off -f --show %s "
+			 "2>&1", img);
+		f = popen(cmd, "r");
+		if (!f || !fgets(loopdev, sizeof(loopdev), f) || strncmp(loopdev, "/dev/loop", 9)) {
+			fprintf(stderr, "SKIP: losetup --sector-size 4096: %s", f ? loopdev : "popen\n");
+			loopdev[0] = 0;
+			if (f)
+				pclose(f);
+			return;
+		}
+		pclose(f);
+		loopdev[strcspn(loopdev, "\n")] = 0;
+	}
+	memset(shadow, 0, DISK_BYTES);
+	attach_target(loopdev, 1);
+	backd_fds(loopdev, &nd, &nb);
+	CU_ASSERT_EQUAL(nd, 1);
+	CU_ASSERT_EQUAL(stat_of("direct"), 1);
+	CU_ASSERT_EQUAL(stat_of("dio_align"), 4096);
+	CU_ASSERT_EQUAL_FATAL(pv_simtest_open(&T, 0, &p0), 0);
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/1/%u/sector-size", DEVID);
+	CU_ASSERT_EQUAL(pv_xs_read(p0, 0, path, &v, NULL), 0);
+	CU_ASSERT(v && !strcmp(v, "512"));
+	free(v);
+	v = NULL;
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/1/%u/physical-sector-size", DEVID);
+	CU_ASSERT_EQUAL(pv_xs_read(p0, 0, path, &v, NULL), 0);
+	CU_ASSERT(v && !strcmp(v, "4096"));
+	free(v);
+	pv_platform_close(p0);
+	before = stat_of("buffered_fallbacks");
+	guest_io("4k-sector loop device");
+	/* write_random's extents are 512-byte multiples at 512-byte offsets: most unaligned */
+	CU_ASSERT(stat_of("buffered_fallbacks") > before);
+	detach_vdev();
+	CU_ASSERT_EQUAL(verify_path(img), 0);
+	CU_ASSERT_EQUAL(pv_simtest_sh("losetup -d %s", loopdev), 0);
+	loopdev[0] = 0;
+}
+
+static CU_TestInfo direct_tests[] = {
+	{ "direct-io-safe: O_DIRECT fd, no page cache, data and flush right", test_direct_file },
+	{ "--cache auto|none|writeback against direct-io-safe", test_cache_modes },
+	{ "ramfs refuses O_DIRECT: page cache, \"direct\":0, works", test_direct_refused },
+	{ "4 KiB-sector block device: 512 B segments fall back, all reads right",
+	  test_direct_4k_blockdev },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo tool_tests[] = {
 	{ "a guest with only 1024 / 256 grantable pages connects 4 queues x 16 pages, persistent",
 	  test_few_grants },
@@ -689,6 +1101,7 @@ static CU_SuiteInfo suites[] = {
 	{ "blk-e2e-map", init_map, suite_clean, NULL, NULL, matrix_tests },
 	{ "blk-e2e-copy", init_copy, suite_clean, NULL, NULL, matrix_tests },
 	{ "blk-tools", init_map, suite_clean, NULL, NULL, tool_tests },
+	{ "blk-direct", init_direct, clean_direct, NULL, NULL, direct_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -347,6 +347,13 @@ static void test_attach_options(void)
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-detach 1 51728 --force"), 0);
 	CU_ASSERT(no_vbd_nodes());
 
+	/* direct-io-safe: libxl's backend node, "1" (absent otherwise: see the node count above). */
+	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 %s,raw,xvdb,rw,direct-io-safe "
+					     "--no-wait", img), 0);
+	CU_ASSERT(xs_is(BE_XVDB "/direct-io-safe", "1"));
+	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-detach 1 51728 --force"), 0);
+	CU_ASSERT(no_vbd_nodes());
+
 	/* The deprecated form, with -v after the arguments; a script is accepted with a note. */
 	CU_ASSERT_EQUAL(ctl(out, sizeof(out), "block-attach 1 file:%s,xvdc,w --no-wait -v", img), 0);
 	CU_ASSERT_STRING_EQUAL(out, "51744\n");

@@ -188,6 +188,7 @@ static const struct spec_case spec_cases[] = {
 	BAD("/x,raw,xvdb,ro,mode=r", -EINVAL, "access given twice"),
 	BAD("cdrom,/x,,xvdb,devtype=cdrom", -EINVAL, "devtype given twice"),
 	BAD("discard,no-discard,/x,,xvdb", -EINVAL, "discard given twice"),
+	BAD("direct-io-safe,/x,,xvdb,direct-io-safe", -EINVAL, "direct-io-safe given twice"),
 	BAD("/x,raw,xvdb,rw,extra", -EINVAL, "too many positional"),
 	BAD("/x,raw,xvdb,rx", -EINVAL, "bad access 'rx'"),
 	BAD("/x,raw,xvda0,rw", -EINVAL, "bad vdev 'xvda0'"),
@@ -258,10 +259,32 @@ static void test_spec_long_target(void)
 	free(d);
 }
 
+/* direct-io-safe reaches the disk (and pvio-backd through its node); absent, it is off. */
+static void test_spec_direct_io_safe(void)
+{
+	static const struct { const char *spec; int want; } cases[] = {
+		{ "direct-io-safe,vdev=xvdb,target=/img", 1 },
+		{ "/img,raw,xvdb,rw,direct-io-safe", 1 },
+		{ "vdev=xvdb,target=/img", 0 },
+		{ "/img,raw,xvdb,rw", 0 },
+	};
+	struct pv_ctl_disk *d = malloc(sizeof(*d));
+	char err[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(d, 0xA5, sizeof(*d)); /* a parse must set it, not inherit it */
+		CU_ASSERT_EQUAL(pv_ctl_disk_parse(cases[i].spec, d, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(d->direct_io_safe, cases[i].want);
+	}
+	free(d);
+}
+
 CU_TestInfo ctl_parse_tests[] = {
 	{ "vdev names -> Xen virtual-device numbers (vbd-interface.txt)", test_vdev_table },
 	{ "disk specs: keys, positional, deprecated forms, errors", test_spec_table },
 	{ "disk specs: an over-long target is refused", test_spec_long_target },
+	{ "disk specs: direct-io-safe", test_spec_direct_io_safe },
 	CU_TEST_INFO_NULL,
 };
 
