@@ -193,6 +193,7 @@ struct pv_blkback_stats {
 	uint64_t fe_watch_events;        /* watch events of the front end's state node */
 	/* Busy-polling (--poll-us): looks that found requests, polls that ran out and slept. */
 	uint64_t poll_hits, poll_expired;
+	uint64_t sync_ios;               /* memory-backed target: done at once, not by io_uring */
 	/* O_DIRECT disk: requests not aligned to its logical block, done through the page cache. */
 	uint64_t buffered_fallbacks;
 };

@@ -129,6 +129,13 @@ struct pv_blkback_dev {
 	unsigned int direct_io_safe; /* the toolstack's node, read at open */
 	enum pv_blkback_driver driver;
 	unsigned int is_blockdev;
+	/*
+	 * The target lives in memory (tmpfs, ramfs): reads and writes are done at once on
+	 * the device's thread, since io_uring hands every one of them to a kernel worker
+	 * (shmem cannot be read without blocking here) for a copy that never waits for I/O.
+	 */
+	unsigned int mem_backed;
+	unsigned int barriers;  /* barriers in the io_uring: later writes wait behind them */
 	struct pv_blkback_limits lim;
 	unsigned int sector_size, phys_sector_size, info, discard_gran;
 	unsigned int nqueues, ring_order, persistent, copy;

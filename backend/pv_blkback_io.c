@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/magic.h>
 #include <linux/fs.h>
 #include <linux/stat.h> /* statx's dio fields: older glibc's struct statx lacks them */
 #include <pthread.h>
@@ -32,6 +33,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -177,6 +179,7 @@ int pv_blkback_io_open(struct pv_blkback_dev *dev)
 {
 	int ro = dev->lim.readonly, rc;
 	uint64_t sectors;
+	struct statfs sfs;
 	struct stat st;
 
 	dev->phys_sector_size = 512;
@@ -225,6 +228,8 @@ int pv_blkback_io_open(struct pv_blkback_dev *dev)
 	}
 	dev->lim.flush = dev->lim.barrier = !ro;
 	dev->lim.discard = !ro && dev->discard_gran && probe_discard(dev, &st);
+	dev->mem_backed = !dev->is_blockdev && fstatfs(dev->fd, &sfs) == 0 &&
+			  (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
 	if (dev->d->cache == PV_BACKD_CACHE_NONE ||
 	    (dev->d->cache == PV_BACKD_CACHE_AUTO && dev->direct_io_safe))
 		open_direct(dev, &st);
@@ -347,6 +352,8 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 			}
 			if (--rq->pending)
 				continue;
+			if (rq->kind == PV_BLK_BARRIER && dev->barriers)
+				dev->barriers--; /* writes after it may be done at once again */
 			if (dev->held && dev->nheld < dev->held_max)
 				dev->held[dev->nheld++] = rq;
 			else
@@ -447,6 +454,7 @@ void pv_blkback_io_stop(struct pv_blkback_dev *dev)
 		free(dev->uring);
 		dev->uring = NULL;
 	}
+	dev->barriers = 0;
 	/* Held requests are dropped unanswered, as a kill would: the journal answers them. */
 	free(dev->held);
 	dev->held = NULL;
@@ -517,6 +525,20 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 		pv_blkback_req_done(rq, 1);
 		return 0;
 	}
+	if (dev->mem_backed && (rq->kind == PV_BLK_READ || rq->kind == PV_BLK_WRITE) &&
+	    dev->dfd < 0 && !dev->held && !dev->barriers) {
+		ssize_t n = rq->kind == PV_BLK_READ ? preadv(dev->fd, rq->iov, (int)rq->niov, off) :
+			    pwritev(dev->fd, rq->iov, (int)rq->niov, off);
+
+		dev->st.sync_ios++;
+		if (n < 0 || (uint64_t)n != rq->bytes)
+			pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP,
+					"vbd %u/%u: I/O error at sector %llu: %s", dev->domid,
+					dev->devid, (unsigned long long)rq->sector,
+					n < 0 ? strerror(errno) : "short transfer");
+		pv_blkback_req_done(rq, n >= 0 && (uint64_t)n == rq->bytes);
+		return 0;
+	}
 	/*
 	 * Room for both SQEs of a linked pair, so a link is never split across submits.  The
 	 * SQ holds two per slot of every queue, so this is only ever short if the kernel
@@ -561,5 +583,8 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 					rq->nr_sectors << PV_BLKIF_SECTOR_SHIFT);
 		break;
 	}
+	/* Everything after a barrier waits for it (IO_DRAIN): no write done at once either. */
+	if (rq->kind == PV_BLK_BARRIER)
+		dev->barriers++;
 	return 0;
 }

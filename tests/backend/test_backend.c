@@ -1563,10 +1563,87 @@ static void test_deep_queues(void)
 	close(fd);
 }
 
+/*
+ * A disk on tmpfs is memory-backed: its reads and writes are done at once on the device's
+ * thread (sync_ios), not handed to io_uring, whose kernel worker every tmpfs read would
+ * wait for.  Still right: 32 writes then 32 reads posted at once read back what was
+ * written, on the file too; and a barrier keeps its order though it goes through io_uring
+ * (a write posted after a barrier write of the same sectors is on the disk last; done at
+ * once, it would be overwritten by the barrier's).
+ */
+static void test_mem_backed(void)
+{
+	struct h_conn c = { .order = 2 };
+	struct blkif_request r;
+	struct blkif_response rsp;
+	uint8_t *want = malloc(4096), *got = malloc(4096);
+	char path[64];
+	struct h_fe f;
+	unsigned int i, answered;
+	int fd;
+
+	CU_ASSERT_FATAL(want && got);
+	snprintf(path, sizeof(path), "/dev/shm/pvio-test-mem-%d.img", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, DISK_BYTES) == 0);
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", path), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	for (i = 0; i < 32; i++) {
+		fill(f.data + (size_t)i * 4096, 4096, 100 + i);
+		h_rw(&f, &r, BLKIF_OP_WRITE, (uint64_t)i * 8, i, 8);
+		h_put(&f, 0, &r);
+	}
+	h_push(&f, 0);
+	for (answered = 0; answered < 32 && h_get(&f, 0, &rsp, 5000) == 0; answered++)
+		CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(answered, 32);
+	memset(f.data + 32 * 4096, 0xee, 32 * 4096);
+	for (i = 0; i < 32; i++) {
+		h_rw(&f, &r, BLKIF_OP_READ, (uint64_t)i * 8, 32 + i, 8);
+		h_put(&f, 0, &r);
+	}
+	h_push(&f, 0);
+	for (answered = 0; answered < 32 && h_get(&f, 0, &rsp, 5000) == 0; answered++)
+		CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(answered, 32);
+	for (i = 0; i < 32; i++) {
+		fill(want, 4096, 100 + i);
+		CU_ASSERT(memcmp(f.data + (size_t)(32 + i) * 4096, want, 4096) == 0);
+		CU_ASSERT(pread(fd, got, 4096, (off_t)i * 4096) == 4096 && !memcmp(got, want, 4096));
+	}
+	CU_ASSERT(h_stat(&f, "sync_ios") >= 64);
+	/* write A, barrier write B, write C, all to sector 400, in one push: C lands last */
+	fill(f.data, 4096, 1);
+	fill(f.data + 4096, 4096, 2);
+	fill(f.data + 2 * 4096, 4096, 3);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 400, 0, 8);
+	h_put(&f, 0, &r);
+	h_rw(&f, &r, BLKIF_OP_WRITE_BARRIER, 400, 1, 8);
+	h_put(&f, 0, &r);
+	h_rw(&f, &r, BLKIF_OP_WRITE, 400, 2, 8);
+	h_put(&f, 0, &r);
+	h_push(&f, 0);
+	for (answered = 0; answered < 3 && h_get(&f, 0, &rsp, 5000) == 0; answered++)
+		CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(answered, 3);
+	fill(want, 4096, 3);
+	CU_ASSERT(pread(fd, got, 4096, 400 * 512) == 4096 && !memcmp(got, want, 4096));
+	CU_ASSERT_EQUAL(h_stat(&f, "barriers"), 1);
+	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+	close(fd);
+	unlink(path);
+	free(want);
+	free(got);
+}
+
 static CU_TestInfo deep_tests[] = {
 	{ "io_uring_submit refused: retried, the write reaches the disk", test_submit_retry },
 	{ "read-only grant refused with -EINVAL (Xen's gntdev): per-request map", test_ro_einval },
 	{ "16 queues x 512 slots of write+flush at once: all answered", test_deep_queues },
+	{ "tmpfs disk: I/O done at once, right; a barrier keeps its order", test_mem_backed },
 	CU_TEST_INFO_NULL,
 };
 
