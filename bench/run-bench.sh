@@ -7,6 +7,8 @@
 #   null    4 KiB randread, iodepth 1 and 32, queues 1 and 2 (eventfd, shm, NBD null plugin)
 #   file    4 KiB randread, iodepth 1 and 32, on a 256 MiB file in /dev/shm (io_uring, NBD)
 #   seq     1 MiB sequential read, iodepth 4, on the same file (io_uring, NBD)
+#   jobs2, jobs2-1thread   two guests with a null disk each, iodepth 32: pvio-backd's
+#           default threads (a disk per thread) against --threads 1
 #   notify-null, notify-file   4 KiB randread, iodepth 1 and 32, --notify event,hybrid,poll
 #           (busy-polling on both ends: a spinning front end and back end take both CPUs)
 # Each run leaves <name>.txt (the table), .json and .csv in OUT_DIR; all.csv joins the CSVs
@@ -38,6 +40,10 @@ run() {
 	run null --disk null --rw randread --bs 4k --iodepth 1,32 --queues 1,2 \
 		--baselines eventfd,shm,nbd
 	run file --disk "$IMG" --rw randread --bs 4k --iodepth 1,32 --baselines io_uring,nbd
+	# Two guests, a disk each: pvio-backd's data threads (a disk per thread) against one.
+	run jobs2 --disk null --rw randread --bs 4k --iodepth 32 --numjobs 2 --baselines none
+	run jobs2-1thread --disk null --rw randread --bs 4k --iodepth 32 --numjobs 2 \
+		--backend-threads 1 --baselines none
 	run seq --disk "$IMG" --rw read --bs 1M --iodepth 4 --baselines io_uring,nbd
 	run notify-null --disk null --rw randread --bs 4k --iodepth 1,32 \
 		--notify event,hybrid,poll --baselines eventfd,shm,nbd
