@@ -48,6 +48,7 @@ struct pv_backd_worker {
 	void *arg;
 	int rc;
 	unsigned int pending, done, quit;
+	unsigned int dead;       /* its loop ended: calls fail instead of waiting for ever */
 };
 
 static __thread struct pv_backd *self_wd;
@@ -100,6 +101,10 @@ static void *worker_main(void *opaque)
 	self_wd = &w->wd;
 	if (pv_loop_run(w->wd.loop, -1, NULL, NULL) < 0)
 		pv_backd_log(PV_LOG_ERROR, COMP, "a worker's loop failed: %s", strerror(errno));
+	pthread_mutex_lock(&w->mu);
+	w->dead = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
@@ -205,6 +210,10 @@ static int call_on(struct pv_backd_worker *w, int (*fn)(struct pv_blkback_dev *,
 	int rc;
 
 	pthread_mutex_lock(&w->mu);
+	if (w->dead) {
+		pthread_mutex_unlock(&w->mu);
+		return -EIO;
+	}
 	w->fn = fn;
 	w->dev = dev;
 	w->arg = arg;
@@ -214,9 +223,10 @@ static int call_on(struct pv_backd_worker *w, int (*fn)(struct pv_blkback_dev *,
 	/* An eventfd write cannot fail short of a counter at its maximum: readable anyway. */
 	if (write(w->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pv_backd_log(PV_LOG_ERROR, COMP, "cannot wake a worker: %s", strerror(errno));
-	while (!w->done)
+	while (!w->done && !w->dead)
 		pthread_cond_wait(&w->cv, &w->mu);
-	rc = w->rc;
+	rc = w->done ? w->rc : -EIO;
+	w->pending = 0;
 	pthread_mutex_unlock(&w->mu);
 	return rc;
 }
