@@ -73,6 +73,14 @@ static int null_dev(struct h_fe *f, unsigned int domid, const struct h_conn *c)
 	return h_connect(f, c);
 }
 
+/* A test's front end done with: closed, its device detached, freed. */
+static void fe_end(struct h_fe *f)
+{
+	CU_ASSERT_EQUAL(h_fe_close(f), 0);
+	CU_ASSERT_EQUAL(h_detach(f), 0);
+	h_fe_free(f);
+}
+
 static void flush_req(struct blkif_request *r, uint64_t id)
 {
 	memset(r, 0, sizeof(*r));
@@ -241,12 +249,8 @@ static void test_budget(void)
 	CU_ASSERT_EQUAL(h_stat(&b, "budget_yields"), 0);
 	CU_ASSERT_EQUAL(h_stat(&a, "requests"), n);
 	free(seen);
-	CU_ASSERT_EQUAL(h_fe_close(&a), 0);
-	CU_ASSERT_EQUAL(h_detach(&a), 0);
-	CU_ASSERT_EQUAL(h_fe_close(&b), 0);
-	CU_ASSERT_EQUAL(h_detach(&b), 0);
-	h_fe_free(&a);
-	h_fe_free(&b);
+	fe_end(&a);
+	fe_end(&b);
 }
 
 /*
@@ -295,12 +299,8 @@ static void test_short_first(void)
 	while (got < n && h_get(&a, 0, &rsp, 5000) == 0)
 		got++;
 	CU_ASSERT_EQUAL(got, n);
-	CU_ASSERT_EQUAL(h_fe_close(&a), 0);
-	CU_ASSERT_EQUAL(h_detach(&a), 0);
-	CU_ASSERT_EQUAL(h_fe_close(&b), 0);
-	CU_ASSERT_EQUAL(h_detach(&b), 0);
-	h_fe_free(&a);
-	h_fe_free(&b);
+	fe_end(&a);
+	fe_end(&b);
 }
 
 /* ---- event storm --------------------------------------------------------------------------- */
@@ -430,12 +430,8 @@ static void test_storm(void)
 	CU_ASSERT_EQUAL(h_do(&s, 0, &r), BLKIF_RSP_OKAY);
 	flush_req(&r, 779);
 	CU_ASSERT_EQUAL(h_do(&o, 0, &r), BLKIF_RSP_OKAY);
-	CU_ASSERT_EQUAL(h_fe_close(&s), 0);
-	CU_ASSERT_EQUAL(h_detach(&s), 0);
-	CU_ASSERT_EQUAL(h_fe_close(&o), 0);
-	CU_ASSERT_EQUAL(h_detach(&o), 0);
-	h_fe_free(&s);
-	h_fe_free(&o);
+	fe_end(&s);
+	fe_end(&o);
 }
 
 /*
@@ -474,9 +470,7 @@ static void test_storm_recovers(void)
 	       "spurious, p50 %.1f us max %.1f us\n", masks1 - masks0, spur1 - spur0,
 	       pct(lat, n, 50) / 1e3, pct(lat, n, 100) / 1e3);
 	CU_ASSERT_EQUAL(masks1 - masks0, 0);
-	CU_ASSERT_EQUAL(h_fe_close(&s), 0);
-	CU_ASSERT_EQUAL(h_detach(&s), 0);
-	h_fe_free(&s);
+	fe_end(&s);
 }
 
 /* ---- flooding domain ----------------------------------------------------------------------- */
@@ -700,12 +694,8 @@ static void test_request_flood(void)
 	CU_ASSERT_EQUAL(h_do(&o, 0, &r), BLKIF_RSP_OKAY);
 	free(st.gen);
 	free(st.page);
-	CU_ASSERT_EQUAL(h_fe_close(&fl), 0);
-	CU_ASSERT_EQUAL(h_detach(&fl), 0);
-	CU_ASSERT_EQUAL(h_fe_close(&o), 0);
-	CU_ASSERT_EQUAL(h_detach(&o), 0);
-	h_fe_free(&fl);
-	h_fe_free(&o);
+	fe_end(&fl);
+	fe_end(&o);
 }
 
 /* ---- connection and event channel flood against pvio-simd ---------------------------------- */
@@ -839,9 +829,7 @@ static void test_socket_flood(void)
 	CU_ASSERT(cnt[2] > 0 && cnt[2] < SFLOOD_MAX);
 	flush_req(&r, 4244);
 	CU_ASSERT_EQUAL(h_do(&o, 0, &r), BLKIF_RSP_OKAY);
-	CU_ASSERT_EQUAL(h_fe_close(&o), 0);
-	CU_ASSERT_EQUAL(h_detach(&o), 0);
-	h_fe_free(&o);
+	fe_end(&o);
 }
 
 /* ---- time budget and batched unmaps -------------------------------------------------------- */
@@ -954,9 +942,7 @@ static void test_unmap_batched(void)
 	CU_ASSERT_EQUAL(g1 - g0, n); /* one page per read, each unmapped */
 	CU_ASSERT(u1 - u0 >= (n + PV_BLKBACK_UNMAP_BATCH - 1) / PV_BLKBACK_UNMAP_BATCH);
 	CU_ASSERT((u1 - u0) * 2 <= g1 - g0);
-	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
-	CU_ASSERT_EQUAL(h_detach(&f), 0);
-	h_fe_free(&f);
+	fe_end(&f);
 }
 
 /*
@@ -1045,12 +1031,8 @@ static void test_threads_split(void)
 	printf("\n    threads: disks on threads %lld and %lld; %u bursts charged them %lld and "
 	       "%lld ms\n", ta, tb, round, d1, d2);
 	CU_ASSERT(d1 > 0 && d2 > 0);
-	CU_ASSERT_EQUAL(h_fe_close(&a), 0);
-	CU_ASSERT_EQUAL(h_detach(&a), 0);
-	CU_ASSERT_EQUAL(h_fe_close(&b), 0);
-	CU_ASSERT_EQUAL(h_detach(&b), 0);
-	h_fe_free(&a);
-	h_fe_free(&b);
+	fe_end(&a);
+	fe_end(&b);
 }
 
 /* A thread per disk at most: a third disk shares a thread, and is served all the same. */
@@ -1072,11 +1054,8 @@ static void test_threads_shared(void)
 		flush_req(&r, 100 + i);
 		CU_ASSERT_EQUAL(h_do(&f[i], 0, &r), BLKIF_RSP_OKAY);
 	}
-	for (i = 0; i < 3; i++) {
-		CU_ASSERT_EQUAL(h_fe_close(&f[i]), 0);
-		CU_ASSERT_EQUAL(h_detach(&f[i]), 0);
-		h_fe_free(&f[i]);
-	}
+	for (i = 0; i < 3; i++)
+		fe_end(&f[i]);
 }
 
 CU_TestInfo fair_mt_tests[] = {
@@ -1110,12 +1089,8 @@ static void test_turn_time(void)
 	CU_ASSERT_EQUAL(h_stat(&a, "budget_yields"), 0);
 	CU_ASSERT_EQUAL(h_stat(&b, "time_yields"), 0); /* one request: the clock never read */
 	CU_ASSERT_EQUAL(h_stat(&a, "requests"), n);
-	CU_ASSERT_EQUAL(h_fe_close(&a), 0);
-	CU_ASSERT_EQUAL(h_detach(&a), 0);
-	CU_ASSERT_EQUAL(h_fe_close(&b), 0);
-	CU_ASSERT_EQUAL(h_detach(&b), 0);
-	h_fe_free(&a);
-	h_fe_free(&b);
+	fe_end(&a);
+	fe_end(&b);
 }
 
 /*
@@ -1138,9 +1113,7 @@ static void test_done_time(void)
 	       h_stat(&f, "completion_yields"), h_stat(&f, "time_yields"), good);
 	CU_ASSERT(h_stat(&f, "completion_yields") > 0);
 	CU_ASSERT_EQUAL(h_stat(&f, "reads"), (long long)good);
-	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
-	CU_ASSERT_EQUAL(h_detach(&f), 0);
-	h_fe_free(&f);
+	fe_end(&f);
 }
 
 CU_TestInfo fair_time_tests[] = {
