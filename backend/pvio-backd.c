@@ -135,8 +135,8 @@ static void usage(FILE *f)
 		"(lines with time and pid; also on stderr while it has one).\n"
 		"Under systemd (Type=notify) it reports READY=1 once it serves.\n"
 		"--poll-us N: an idle ring is polled for N microseconds before it is re-armed.\n"
-		"--threads N: threads serving the disks' rings (default: one per CPU, at most %u;\n"
-		"0: the main thread serves them too).\n"
+		"--threads N: threads serving the disks' rings (default: one per CPU, at most %u,\n"
+		"none on one CPU; 0: the main thread serves them too).\n"
 		"--cache: auto (default): O_DIRECT for disks whose backend node direct-io-safe is 1\n"
 		"(xl's direct-io-safe), dom0's page cache for the others; none: O_DIRECT for every\n"
 		"file and block device; writeback: the page cache for all.  Where O_DIRECT is\n"
@@ -303,7 +303,13 @@ int main(int argc, char **argv)
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	d.max_queues = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (unsigned int)ncpu;
-	threads = ncpu < 1 ? 1 : ncpu > PV_BACKD_MAX_THREADS ? PV_BACKD_MAX_THREADS : (unsigned int)ncpu;
+	/*
+	 * A thread per CPU; none on one CPU, where a worker cannot run beside anything: on
+	 * Xen's one-vCPU dom0 (tests/xen bench, PVIO_XEN_BENCH_AB) a worker was 0.75-1.10x the
+	 * main loop, job by job, in two boots.
+	 */
+	threads = ncpu <= 1 ? 0 : ncpu > PV_BACKD_MAX_THREADS ? PV_BACKD_MAX_THREADS :
+		  (unsigned int)ncpu;
 	d.types_mask = PV_BACKD_TYPE_PHY | PV_BACKD_TYPE_FILE | PV_BACKD_TYPE_PVIO;
 	while ((opt = getopt_long(argc, argv, "p:fl:t:cs:q:P:B:U:N:C:h", opts, NULL)) != -1) {
 		switch (opt) {

@@ -199,7 +199,8 @@ s1_fsck() {
 s1_side() {
   domid=$1
   truncate -s 256M $S1IMG
-  backd_start --max-queues 4 || { mark fail $S1 "pvio-backd did not start"; return; }
+  # A worker thread serves the rings (dom0 has one vCPU, where the default is none).
+  backd_start --max-queues 4 --threads 1 || { mark fail $S1 "pvio-backd did not start"; return; }
   $B/pvio-ctl block-attach $domid "format=raw, vdev=xvdb, access=rw, target=$S1IMG" ||
     { mark fail $S1 "pvio-ctl block-attach failed"; return; }
   mark ok $S1 attach-map
@@ -207,7 +208,8 @@ s1_side() {
   STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"
   check_stats $S1 stats-map grant_mode eq map state eq 4 queues eq 2 ring_pages eq 4 \
     persistent eq 1 indirect_segments ge 1 indirect ge 1 flushes ge 1 discards ge 1 \
-    persistent_hits ge 1 grant_maps ge 1 grant_copies eq 0 writes ge 1 reads ge 1 errors eq 0 bad_requests eq 0
+    persistent_hits ge 1 grant_maps ge 1 grant_copies eq 0 writes ge 1 reads ge 1 errors eq 0 bad_requests eq 0 \
+    thread eq 1
   $B/pvio-ctl block-detach $domid xvdb || { mark fail $S1 "pvio-ctl block-detach failed"; return; }
   s1_fsck dom0-fsck-map
   s1_files_ok dom0-files-map
@@ -279,6 +281,9 @@ BIMG=/tmp/bench.img
 bench_attach() {  # $1 = back end, $2 = domid
   case $1 in
   pvio-map)  blkback off && backd_start --max-queues 4 && $B/pvio-ctl block-attach $2 "format=raw, vdev=xvdb, access=rw, target=$BIMG" ;;
+  # PVIO_XEN_BENCH_AB: a worker thread in the same boot, against the default (on dom0's
+  # one vCPU: no worker, the main loop serves the ring)
+  pvio-thread) blkback off && backd_start --max-queues 4 --threads 1 && $B/pvio-ctl block-attach $2 "format=raw, vdev=xvdb, access=rw, target=$BIMG" ;;
   pvio-copy) blkback off && backd_start --max-queues 4 --grant-copy && $B/pvio-ctl block-attach $2 "format=raw, vdev=xvdb, access=rw, target=$BIMG" ;;
   blkback)   blkback on && xl block-attach $2 "format=raw, vdev=xvdb, access=rw, backendtype=phy, script=/etc/xen/scripts/pvio-block, target=$BIMG" ;;
   esac
@@ -293,7 +298,10 @@ bench_side() {
   domid=$1
   wait_console "PVIO-XEN step bench ready" 240 || { mark fail bench "the domU never got ready"; return; }
   grep -q "PVIO-XEN bench qdisk" $LOG && mark ok bench qdisk
-  for be in pvio-map pvio-copy blkback; do
+  bes="pvio-map pvio-copy blkback"
+  [ "$(arg pvio.bench_ab)" = 1 ] && bes="pvio-map pvio-thread pvio-copy blkback"
+  [ "$(arg pvio.bench_ab)" = 2 ] && bes="pvio-thread pvio-map pvio-copy blkback"
+  for be in $bes; do
     xenstore-write /local/domain/$domid/data/pvio-bench $be
     bench_attach $be $domid || { mark fail bench "attaching $be failed"; continue; }
     wait_console "PVIO-XEN step bench done $be" 180 && mark ok bench $be
@@ -320,7 +328,7 @@ S4=pvio-kill S4IMG=/tmp/s4.img
 s4_side() {
   domid=$1
   truncate -s 256M $S4IMG
-  backd_start --max-queues 4 || { mark fail $S4 "pvio-backd did not start"; return; }
+  backd_start --max-queues 4 --threads 1 || { mark fail $S4 "pvio-backd did not start"; return; }
   $B/pvio-ctl block-attach $domid "format=raw, vdev=xvdb, access=rw, target=$S4IMG" ||
     { mark fail $S4 "pvio-ctl block-attach failed"; return; }
   mark ok $S4 attach
@@ -331,7 +339,7 @@ s4_side() {
   kill -KILL $pid && mark ok $S4 killed pid=$pid
   i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   sleep 2   # the guest notices nothing but silence
-  backd_start --max-queues 4 || { mark fail $S4 "pvio-backd did not start again"; return; }
+  backd_start --max-queues 4 --threads 1 || { mark fail $S4 "pvio-backd did not start again"; return; }
   mark ok $S4 restarted
   wait_console "PVIO-XEN step $S4 detach-me" 300 || return
   STATS=$($B/pvio-ctl block-stats --json $domid xvdb); echo "$STATS"

@@ -59,6 +59,9 @@ ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> d
 ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
 ap.add_argument("--verbose", action="store_true", help="echo the serial console")
 ap.add_argument("--perf", action="store_true", help="perf profiles of dom0 in net-bench")
+ap.add_argument("--bench-ab", default="",
+                help="bench also runs pvio-backd --threads 1 (pvio-thread) in the same boot: "
+                     "1 after pvio-map, 2 before it")
 a = ap.parse_args()
 scens = [s for s in a.scenarios.split(",") if s]
 
@@ -69,6 +72,8 @@ xen_cmdline = ("dom0_mem=1G,max:1G dom0_max_vcpus=1 console=com1 com1=115200,8n1
 dom0_cmdline = f"console=hvc0 earlyprintk=xen loglevel=4 pvio.scenarios={','.join(scens)}"
 if a.perf:
     dom0_cmdline += " pvio.perf=1"
+if a.bench_ab in ("1", "2"):
+    dom0_cmdline += f" pvio.bench_ab={a.bench_ab}"
 # QEMU multiboot modules: "-initrd 'file args,file2'"; a comma inside args is written ",,"
 initrd = f"{a.out}/vmlinuz {dom0_cmdline.replace(',', ',,')},{a.out}/dom0.cpio.gz"
 # XSAVE off (so no AVX either), PCID/INVPCID off: with -cpu max alone, processes in dom0 and
@@ -217,7 +222,8 @@ for s in scens:
         print(f"  {s}: " + "; ".join(why), flush=True)
 if bench:
     # one table, and each back end's ratio to Linux's blkback in the same boot
-    bes = [b for b in ("qdisk", "pvio-map", "pvio-copy", "blkback") if any(k[0] == b for k in bench)]
+    bes = [b for b in ("qdisk", "pvio-map", "pvio-thread", "pvio-copy", "blkback")
+           if any(k[0] == b for k in bench)]
     jobs = sorted({k[1] for k in bench}, key=lambda j: list(k[1] for k in bench).index(j))
     print("xen-check: fio in the domU, IOPS and ratio to xen-blkback (TCG: compare ratios only)")
     print("  %-18s" % "job" + "".join("%22s" % b for b in bes))
