@@ -247,6 +247,14 @@ void pv_blkback_io_close(struct pv_blkback_dev *dev)
 	dev->dio_align = dev->dio_mem_align = 0;
 }
 
+/* rq's data did not move: counted in pv_blkback_req_done(), said here (rate-limited). */
+static void io_error(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, int err)
+{
+	pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: I/O error at sector %llu: %s",
+			dev->domid, dev->devid, (unsigned long long)rq->sector,
+			err ? strerror(err) : "short transfer");
+}
+
 /* The descriptor for rq's data: O_DIRECT when its offset and every segment allow. */
 static int data_fd(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, uint64_t off)
 {
@@ -345,10 +353,7 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 			if (!ok && rq->status == BLKIF_RSP_OKAY) {
 				rq->status = BLKIF_RSP_ERROR;
 				dev->st.errors++;
-				pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP,
-						"vbd %u/%u: I/O error at sector %llu: %s", dev->domid,
-						dev->devid, (unsigned long long)rq->sector,
-						res < 0 ? strerror(-res) : "short transfer");
+				io_error(dev, rq, res < 0 ? -res : 0);
 			}
 			if (--rq->pending)
 				continue;
@@ -529,14 +534,12 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 	    dev->dfd < 0 && !dev->held && !dev->barriers) {
 		ssize_t n = rq->kind == PV_BLK_READ ? preadv(dev->fd, rq->iov, (int)rq->niov, off) :
 			    pwritev(dev->fd, rq->iov, (int)rq->niov, off);
+		int ok = n >= 0 && (uint64_t)n == rq->bytes;
 
 		dev->st.sync_ios++;
-		if (n < 0 || (uint64_t)n != rq->bytes)
-			pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP,
-					"vbd %u/%u: I/O error at sector %llu: %s", dev->domid,
-					dev->devid, (unsigned long long)rq->sector,
-					n < 0 ? strerror(errno) : "short transfer");
-		pv_blkback_req_done(rq, n >= 0 && (uint64_t)n == rq->bytes);
+		if (!ok)
+			io_error(dev, rq, n < 0 ? errno : 0);
+		pv_blkback_req_done(rq, ok);
 		return 0;
 	}
 	/*

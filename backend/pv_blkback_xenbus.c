@@ -240,15 +240,17 @@ static int call_kick_all(struct pv_blkback_dev *dev, void *arg)
 	return 0;
 }
 
-/* The tick's part of the data path: an idle bounce pool, a grown disk's new size. */
-static int call_tick(struct pv_blkback_dev *dev, void *arg)
+static int call_bounce_tick(struct pv_blkback_dev *dev, void *arg)
 {
-	const uint64_t *grown = arg;
+	(void)arg;
+	pv_blkback_bounce_tick(dev);
+	return 0;
+}
 
-	if (*grown)
-		dev->lim.sectors = *grown;
-	else
-		pv_blkback_bounce_tick(dev);
+/* A grown disk: requests are checked against the new size from now on. */
+static int call_set_sectors(struct pv_blkback_dev *dev, void *arg)
+{
+	dev->lim.sectors = *(const uint64_t *)arg;
 	return 0;
 }
 
@@ -808,10 +810,10 @@ void pv_blkback_tick(struct pv_backd *d)
 	struct pv_blkback_dev *dev;
 
 	for (dev = d->devs; dev; dev = dev->next) {
-		uint64_t sectors, grown = 0;
+		uint64_t sectors;
 
 		if (dev->connected)
-			pv_backd_worker_call(dev, call_tick, &grown);
+			pv_backd_worker_call(dev, call_bounce_tick, NULL);
 		if (!dev->connected || dev->driver != PV_BLKBACK_DRV_FILE ||
 		    pv_blkback_io_size(dev, &sectors) < 0 || sectors == dev->lim.sectors)
 			continue;
@@ -822,8 +824,7 @@ void pv_blkback_tick(struct pv_backd *d)
 					dev->domid, dev->devid);
 			continue;
 		}
-		grown = sectors;
-		pv_backd_worker_call(dev, call_tick, &grown);
+		pv_backd_worker_call(dev, call_set_sectors, &sectors);
 		be_printf(dev, 0, "sectors", "%llu", (unsigned long long)sectors);
 		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: resized to %llu sectors", dev->domid,
 			     dev->devid, (unsigned long long)sectors);

@@ -846,7 +846,14 @@ static void detach(unsigned int job, const char *vdev)
 struct back_stats {
 	uint64_t requests, notif_in, notif_out, grant_maps, grant_unmaps, grant_copies;
 	uint64_t spurious, storm_masks;
-	uint64_t wakeups;   /* the daemon's loop wake-ups: one counter for all its devices */
+	/*
+	 * Wake-ups of the loop of the pvio-backd thread serving the disk (block-stats
+	 * "thread"): every disk that thread serves reports the same counter, so a sum over
+	 * jobs counts each thread once (threads_seen).
+	 */
+	uint64_t wakeups;
+	unsigned int thread;
+	uint64_t threads_seen[2]; /* bit t: thread t's wake-ups are in (0..PV_BACKD_MAX_THREADS) */
 	uint64_t fallbacks; /* requests an O_DIRECT disk did through the page cache */
 	unsigned int ring_pages, persistent, indirect, queues, direct;
 	char grant_mode[8];
@@ -882,6 +889,7 @@ static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
 	b->spurious = json_u64(js, "spurious_notifications");
 	b->storm_masks = json_u64(js, "storm_masks");
 	b->wakeups = json_u64(js, "loop_wakeups");
+	b->thread = (unsigned int)json_u64(js, "thread");
 	b->fallbacks = json_u64(js, "buffered_fallbacks");
 	b->direct = (unsigned int)json_u64(js, "direct");
 	b->ring_pages = (unsigned int)json_u64(js, "ring_pages");
@@ -1563,8 +1571,10 @@ static void add_back(struct back_stats *to, const struct back_stats *b)
 	to->spurious += b->spurious;
 	to->storm_masks += b->storm_masks;
 	to->fallbacks += b->fallbacks;
-	/* Daemon-wide: every job's device reports the same counter, so not a sum. */
-	to->wakeups = b->wakeups;
+	if (b->thread < 128 && !(to->threads_seen[b->thread / 64] & (1ull << (b->thread % 64)))) {
+		to->threads_seen[b->thread / 64] |= 1ull << (b->thread % 64);
+		to->wakeups += b->wakeups;
+	}
 	to->direct = b->direct;
 	to->ok = b->ok;
 	to->ring_pages = b->ring_pages;
@@ -1854,8 +1864,8 @@ static void print_table(void)
 		       " trips)\n", hist_q(&rtt_shm.h, 0.5) / 1e3, hist_q(&rtt_shm.h, 0.99) / 1e3,
 		       rtt_shm.ios);
 	printf("per I/O: fkick front notifications sent, fwake front wake-ups, bin back end's\n"
-	       "notifications received, bout sent, bwake back end's wake-ups (its event loop\n"
-	       "woken from a sleep: the whole daemon's), gnt grant operations\n");
+	       "notifications received, bout sent, bwake back end's wake-ups (the loops of the\n"
+	       "threads serving the jobs' disks woken from a sleep), gnt grant operations\n");
 	printf("\n%-34s %10s %8s %8s %8s %8s %8s %6s %6s %6s %6s %6s %6s %7s %7s %7s\n", "job",
 	       "IOPS", "MB/s", "p50us", "p99us", "p99.9us", "maxus", "fkick", "fwake", "bin",
 	       "bout", "bwake", "gnt", "cpuF us", "cpuB us", "cpuS us");

@@ -1569,7 +1569,8 @@ static void test_deep_queues(void)
  * wait for.  Still right: 32 writes then 32 reads posted at once read back what was
  * written, on the file too; and a barrier keeps its order though it goes through io_uring
  * (a write posted after a barrier write of the same sectors is on the disk last; done at
- * once, it would be overwritten by the barrier's).
+ * once, it would be overwritten by the barrier's).  A short read (the file shrank) is an
+ * error response.
  */
 static void test_mem_backed(void)
 {
@@ -1630,6 +1631,11 @@ static void test_mem_backed(void)
 	CU_ASSERT(pread(fd, got, 4096, 400 * 512) == 4096 && !memcmp(got, want, 4096));
 	CU_ASSERT_EQUAL(h_stat(&f, "barriers"), 1);
 	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 0);
+	/* The file shrank under the disk: a read past its new end is a short read, an error. */
+	CU_ASSERT_FATAL(ftruncate(fd, DISK_BYTES / 2) == 0);
+	h_rw(&f, &r, BLKIF_OP_READ, DISK_BYTES / 512 - 8, 0, 8);
+	CU_ASSERT_EQUAL(h_do(&f, 0, &r), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(h_stat(&f, "errors"), 1);
 	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
 	CU_ASSERT_EQUAL(h_detach(&f), 0);
 	h_fe_free(&f);

@@ -50,6 +50,16 @@ awk -F, 'NR == 1 && $31 == "back_wakeups_per_io" && $32 == "cache" { h = 1 }
 	 END { exit !(h && a && b) }' "$T/direct.csv" ||
 	fail "direct: rows, cache column, wake-ups or IOPS not as expected"
 
+# Two guests at QD1 on two back-end threads: each notification wakes the sleeping thread
+# of its disk, so wake-ups match notifications when both threads are counted (one
+# thread's counter alone gives about half).
+"$B/pvio-bench" --numjobs 2 --backend-threads 2 --runtime 1 --ramp 0.2 --iodepth 1 \
+	--baselines none --json --quiet >"$T/jobs2.json" 2>"$T/err" ||
+	{ cat "$T/err" >&2; fail "two-job run failed"; }
+jq -e '.jobs[0].pvio.ios > 0 and .jobs[0].per_io.back_notifications_in > 0 and
+       .jobs[0].per_io.back_wakeups > 0.75 * .jobs[0].per_io.back_notifications_in' \
+	"$T/jobs2.json" >/dev/null || fail "two jobs: the wake-ups of both threads not counted"
+
 # Both polling modes run, on both ends (pvio-backd restarted with --poll-us between lines).
 "$B/pvio-bench" --notify hybrid,poll --runtime 1 --ramp 0.2 --iodepth 1 --baselines none --json \
 	--quiet >"$T/poll.json" 2>"$T/err" || { cat "$T/err" >&2; fail "poll run failed"; }
