@@ -90,6 +90,26 @@ static int state_of(struct pv_platform *p, const char *path)
  * Connected; asked to close (state 5 from the toolstack) -> Closed once the front end is
  * Closed or never came.  Exits 0 once its directory is removed, 1 on its own time-out.
  */
+/*
+ * Writes dir/node = val only while dir exists, in one transaction, as Linux's xenbus does
+ * for a state switch: a fake that looked before pvio-ctl --force removed the device must
+ * not write its nodes back afterwards.
+ */
+static void write_if_there(struct pv_platform *p, const char *dir, const char *node,
+			   const char *val)
+{
+	char path[160], *s = NULL;
+	pv_xs_txn_t t;
+
+	if (pv_xs_txn_start(p, &t) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	if (pv_xs_read(p, t, dir, &s, NULL) == 0)
+		pv_xs_printf(p, t, path, "%s", val);
+	free(s);
+	pv_xs_txn_end(p, t, 0); /* a conflict: the next look writes again, or finds it gone */
+}
+
 static pid_t fake_netback(void)
 {
 	struct pv_platform *p;
@@ -108,12 +128,12 @@ static pid_t fake_netback(void)
 		if (be >= 0)
 			seen = 1;
 		if (be == 1) {
-			pv_xs_printf(p, 0, BE0 "/feature-rx-copy", "1");
-			pv_xs_printf(p, 0, BE0 "/state", "2");
+			write_if_there(p, BE0, "feature-rx-copy", "1");
+			write_if_there(p, BE0, "state", "2");
 		} else if (be == 2 && fe == 4) {
-			pv_xs_printf(p, 0, BE0 "/state", "4");
+			write_if_there(p, BE0, "state", "4");
 		} else if (be == 5 && (fe == 6 || fe == 1 || fe < 0)) {
-			pv_xs_printf(p, 0, BE0 "/state", "6");
+			write_if_there(p, BE0, "state", "6");
 		}
 		usleep(5000);
 	}
@@ -145,15 +165,15 @@ static pid_t fake_netfront(enum fe_mode mode)
 		if (fe >= 0)
 			seen = 1;
 		if (be == 2 && fe == 1) {
-			pv_xs_printf(p, 0, FE0 "/tx-ring-ref", "8");
-			pv_xs_printf(p, 0, FE0 "/rx-ring-ref", "9");
-			pv_xs_printf(p, 0, FE0 "/event-channel", "11");
-			pv_xs_printf(p, 0, FE0 "/request-rx-copy", "1");
-			pv_xs_printf(p, 0, FE0 "/state", "4");
+			write_if_there(p, FE0, "tx-ring-ref", "8");
+			write_if_there(p, FE0, "rx-ring-ref", "9");
+			write_if_there(p, FE0, "event-channel", "11");
+			write_if_there(p, FE0, "request-rx-copy", "1");
+			write_if_there(p, FE0, "state", "4");
 		} else if (be == 5 && fe == 4 && mode == FE_CLOSES) {
-			pv_xs_printf(p, 0, FE0 "/state", "5");
+			write_if_there(p, FE0, "state", "5");
 			usleep(20000);
-			pv_xs_printf(p, 0, FE0 "/state", "6");
+			write_if_there(p, FE0, "state", "6");
 		}
 		usleep(5000);
 	}
