@@ -160,6 +160,30 @@ int pv_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	return p->ops->gnt_map(p, peer, count, refs, writable, addr);
 }
 
+int pv_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
+		     const unsigned int *counts, const grant_ref_t *refs, int writable,
+		     void **addrs)
+{
+	unsigned int i, at;
+	int rc = 0;
+
+	if (!p || !n || !counts || !refs || !addrs)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!counts[i])
+			return -EINVAL;
+	if (!p->ops->gnt_map || !p->ops->gnt_unmap)
+		return -ENOTSUP;
+	if (p->ops->gnt_map_batch)
+		return p->ops->gnt_map_batch(p, peer, n, counts, refs, writable, addrs);
+	for (i = 0, at = 0; i < n && rc == 0; at += counts[i++])
+		rc = p->ops->gnt_map(p, peer, counts[i], refs + at, writable, &addrs[i]);
+	if (rc < 0)
+		for (i--; i-- > 0;)
+			p->ops->gnt_unmap(p, addrs[i], counts[i]);
+	return rc;
+}
+
 int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 {
 	if (!p || !addr || !count)

@@ -73,6 +73,19 @@ int pv_gnt_unshare(struct pv_platform *p, void *addr, unsigned int count);
 int pv_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	       const grant_ref_t *refs, int writable, void **addr);
 
+/*
+ * n mappings at once, as n pv_gnt_map() calls would make them: mapping i is counts[i]
+ * pages, the refs of all of them one after the other in refs; addrs[i] receives mapping
+ * i's address, and each is unmapped on its own (pv_gnt_unmap(), pv_gnt_unmap_batch()).
+ * Where the platform can (sim), the batch costs one round trip to the hypervisor per
+ * PV_SIM_MAP_BATCH pages, not one per mapping.  All or nothing: on error no mapping is
+ * left and the error is that of the first bad one (which the caller finds by mapping them
+ * one by one).  Returns 0 or -errno.
+ */
+int pv_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
+		     const unsigned int *counts, const grant_ref_t *refs, int writable,
+		     void **addrs);
+
 /* Unmaps what pv_gnt_map() returned. */
 int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count);
 

@@ -30,6 +30,10 @@ struct pv_platform_ops {
 	int (*gnt_unshare)(struct pv_platform *p, void *addr, unsigned int count);
 	int (*gnt_map)(struct pv_platform *p, domid_t peer, unsigned int count,
 		       const grant_ref_t *refs, int writable, void **addr);
+	/* NULL: pv_gnt_map_batch() calls gnt_map once per mapping. */
+	int (*gnt_map_batch)(struct pv_platform *p, domid_t peer, unsigned int n,
+			     const unsigned int *counts, const grant_ref_t *refs, int writable,
+			     void **addrs);
 	int (*gnt_unmap)(struct pv_platform *p, void *addr, unsigned int count);
 	/* NULL: pv_gnt_unmap_batch() calls gnt_unmap once per mapping. */
 	int (*gnt_unmap_batch)(struct pv_platform *p, void *const *addrs,

@@ -608,7 +608,7 @@ static int hc_unmap(struct sim *s, const uint32_t *handles, unsigned int count)
  * table), -ENOSPC, -EBUSY or -ENOMEM.
  */
 static int map_once(struct sim *s, domid_t me, struct peer *pe, unsigned int count,
-		    const grant_ref_t *refs, int writable, struct mapping *mp)
+		    const grant_ref_t *refs, int writable, uint8_t **addr, uint32_t *handle)
 {
 	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
 	struct pv_sim_msg m;
@@ -642,7 +642,7 @@ static int map_once(struct sim *s, domid_t me, struct peer *pe, unsigned int cou
 		}
 		memcpy(out, m.data, m.ndata);
 		for (i = 0; i < n; i++)
-			mp->handle[done + i] = out[i].handle;
+			handle[done + i] = out[i].handle;
 		/* One mmap per run of consecutive frames (a multi-page share is one run). */
 		for (i = 0; i < n && rc == 0; i += run) {
 			for (run = 1; i + run < n && out[i + run].frame == out[i].frame + run; run++)
@@ -662,11 +662,48 @@ static int map_once(struct sim *s, domid_t me, struct peer *pe, unsigned int cou
 		/* Unmap before unpinning: once unpinned the granter may reuse the pages. */
 		munmap(base, (size_t)count * PV_PAGE_SIZE);
 		if (done)
-			hc_unmap(s, mp->handle, done);
+			hc_unmap(s, handle, done);
 		return rc;
 	}
-	mp->addr = base;
+	*addr = base;
 	return 0;
+}
+
+/*
+ * map_once(), and once more should the granter have started over with a new table since
+ * we looked.  *pe: the granter's table the pages come from.
+ */
+static int map_fresh(struct sim *s, domid_t me, domid_t peer, unsigned int count,
+		     const grant_ref_t *refs, int writable, uint8_t **addr, uint32_t *handle,
+		     struct peer **pe)
+{
+	int rc;
+
+	rc = get_peer(s, peer, pe);
+	if (rc < 0)
+		return rc;
+	rc = map_once(s, me, *pe, count, refs, writable, addr, handle);
+	if ((rc == -EACCES || rc == -EINVAL || rc == -ESTALE) && peer_outdated(s, *pe)) {
+		struct peer *fresh;
+
+		if (get_peer(s, peer, &fresh) == 0 && fresh != *pe) {
+			*pe = fresh;
+			rc = map_once(s, me, fresh, count, refs, writable, addr, handle);
+		}
+	}
+	return rc == -ESTALE ? -EACCES : rc; /* the granter is gone: its grants with it */
+}
+
+static void mapping_link(struct sim *s, struct mapping *mp, uint8_t *addr, unsigned int count,
+			 int writable, struct peer *pe)
+{
+	mp->addr = addr;
+	mp->count = count;
+	mp->writable = writable;
+	mp->peer = pe;
+	pe->nmaps++;
+	mp->next = s->maps;
+	s->maps = mp;
 }
 
 static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
@@ -675,6 +712,7 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	struct sim *s = S(p);
 	struct mapping *mp;
 	struct peer *pe;
+	uint8_t *base;
 	int rc;
 
 	if (count == 0)
@@ -682,35 +720,62 @@ static int sim_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 	mp = malloc(sizeof(*mp) + count * sizeof(uint32_t));
 	if (!mp)
 		return -ENOMEM;
-	rc = get_peer(s, peer, &pe);
+	rc = map_fresh(s, p->domid, peer, count, refs, writable, &base, mp->handle, &pe);
 	if (rc < 0) {
 		free(mp);
 		return rc;
 	}
-	rc = map_once(s, p->domid, pe, count, refs, writable, mp);
-	if ((rc == -EACCES || rc == -EINVAL || rc == -ESTALE) && peer_outdated(s, pe)) {
-		/* The granter started over with a new table since we looked: look once more. */
-		struct peer *fresh;
+	mapping_link(s, mp, base, count, writable, pe);
+	*addr = base;
+	return 0;
+}
 
-		if (get_peer(s, peer, &fresh) == 0 && fresh != pe) {
-			pe = fresh;
-			rc = map_once(s, p->domid, pe, count, refs, writable, mp);
+/*
+ * Every mapping's pages in one reservation and one GNT_MAP per PV_SIM_MAP_BATCH refs: a
+ * back end that maps each request's pages pays one round trip per batch of requests, not
+ * one per request.  Each piece is then a mapping of its own, as sim_gnt_map() makes them.
+ */
+static int sim_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
+			     const unsigned int *counts, const grant_ref_t *refs, int writable,
+			     void **addrs)
+{
+	struct sim *s = S(p);
+	struct mapping *stack_m[32] = { 0 }, **mps = stack_m;
+	uint32_t stack_h[PV_SIM_MAP_BATCH], *h = stack_h; /* 1 KiB: less than a round trip */
+	unsigned int i, total = 0, at;
+	struct peer *pe;
+	uint8_t *base;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!counts[i] || total + counts[i] < total)
+			return -EINVAL;
+		total += counts[i];
+	}
+	if (n > sizeof(stack_m) / sizeof(stack_m[0]) && !(mps = calloc(n, sizeof(*mps))))
+		return -ENOMEM;
+	if (total > PV_SIM_MAP_BATCH && !(h = malloc((size_t)total * sizeof(*h))))
+		rc = -ENOMEM;
+	for (i = 0; i < n && rc == 0; i++)
+		if (!(mps[i] = malloc(sizeof(*mps[i]) + counts[i] * sizeof(uint32_t))))
+			rc = -ENOMEM;
+	if (rc == 0)
+		rc = map_fresh(s, p->domid, peer, total, refs, writable, &base, h, &pe);
+	if (rc == 0) {
+		for (i = 0, at = 0; i < n; at += counts[i++]) {
+			memcpy(mps[i]->handle, h + at, counts[i] * sizeof(*h));
+			mapping_link(s, mps[i], base + (size_t)at * PV_PAGE_SIZE, counts[i], writable, pe);
+			addrs[i] = mps[i]->addr;
+			mps[i] = NULL;
 		}
 	}
-	if (rc == -ESTALE)
-		rc = -EACCES; /* the granter is gone: its grants with it */
-	if (rc < 0) {
-		free(mp);
-		return rc;
-	}
-	mp->count = count;
-	mp->writable = writable;
-	mp->peer = pe;
-	pe->nmaps++;
-	mp->next = s->maps;
-	s->maps = mp;
-	*addr = mp->addr;
-	return 0;
+	for (i = 0; i < n; i++)
+		free(mps[i]);
+	if (h != stack_h)
+		free(h);
+	if (mps != stack_m)
+		free(mps);
+	return rc;
 }
 
 static int sim_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
@@ -1081,6 +1146,7 @@ const struct pv_platform_ops pv_platform_sim_ops = {
 	.gnt_share = sim_gnt_share,
 	.gnt_unshare = sim_gnt_unshare,
 	.gnt_map = sim_gnt_map,
+	.gnt_map_batch = sim_gnt_map_batch,
 	.gnt_unmap = sim_gnt_unmap,
 	.gnt_unmap_batch = sim_gnt_unmap_batch,
 	.gnt_copy = sim_gnt_copy,

@@ -258,7 +258,9 @@ static int fake_gnt_map(struct pv_platform *p, domid_t peer, unsigned int count,
 {
 	saw("gnt_map", p);
 	seen.dom = peer, seen.count = count, seen.flag = writable, seen.ptr = refs;
-	*addr = &seen;
+	if (refs[0] == 666)
+		return -EACCES;
+	*addr = (char *)&seen + refs[0]; /* tells the mappings apart */
 	return 0;
 }
 
@@ -505,16 +507,50 @@ static void test_dispatch_unmap_batch(void)
 	pv_platform_close(p);
 }
 
+/*
+ * A platform without a batch map (xen, and this fake) gets one gnt_map per mapping, each
+ * with its own refs; one that fails undoes those made before it, and nothing is left.
+ */
+static void test_dispatch_map_batch(void)
+{
+	struct pv_platform *p = fake_platform(&fake_ops);
+	grant_ref_t refs[4] = { 1, 2, 3, 4 };
+	unsigned int counts[3] = { 1, 2, 1 }, zero[2] = { 1, 0 };
+	void *addrs[3] = { NULL, NULL, NULL };
+
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(NULL, 1, 3, counts, refs, 1, addrs), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 1, 0, counts, refs, 1, addrs), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 1, 3, NULL, refs, 1, addrs), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 1, 3, counts, NULL, 1, addrs), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 1, 3, counts, refs, 1, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 1, 2, zero, refs, 1, addrs), -EINVAL);
+	CU_ASSERT_EQUAL(seen.calls, 0);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 9, 3, counts, refs, 0, addrs), 0);
+	CU_ASSERT_EQUAL(seen.calls, 3);
+	CU_ASSERT(seen.dom == 9 && seen.flag == 0 && seen.ptr == &refs[3] && seen.count == 1);
+	CU_ASSERT(addrs[0] == (char *)&seen + 1 && addrs[1] == (char *)&seen + 2 &&
+		  addrs[2] == (char *)&seen + 4);
+	/* The third is refused: the first two are unmapped again, the last one first. */
+	refs[3] = 666;
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 9, 3, counts, refs, 1, addrs), -EACCES);
+	CU_ASSERT_EQUAL(seen.calls, 8);
+	CU_ASSERT_STRING_EQUAL(seen.op, "gnt_unmap");
+	CU_ASSERT(seen.ptr == (char *)&seen + 1 && seen.count == 1);
+	pv_platform_close(p);
+}
+
 static void test_dispatch_missing_ops(void)
 {
 	struct pv_platform *p = fake_platform(&front_only_ops);
 	struct pv_gnt_copy_seg seg = { 0 };
 	grant_ref_t refs[1] = { 0 };
+	unsigned int one = 1;
 	struct pv_dominfo info;
 	evtchn_port_t port;
 	void *addr;
 
 	CU_ASSERT_EQUAL(pv_gnt_map(p, 1, 1, refs, 1, &addr), -ENOTSUP);
+	CU_ASSERT_EQUAL(pv_gnt_map_batch(p, 1, 1, &one, refs, 1, &addr), -ENOTSUP);
 	CU_ASSERT_EQUAL(pv_gnt_unmap(p, &seen, 1), -ENOTSUP);
 	CU_ASSERT_EQUAL(pv_gnt_copy(p, &seg, 1), -ENOTSUP);
 	CU_ASSERT_EQUAL(pv_evtchn_bind_interdomain(p, 1, 2, &port), -ENOTSUP);
@@ -650,6 +686,7 @@ static CU_TestInfo dispatch_tests[] = {
 	{ "arguments and results pass through unchanged", test_dispatch_passes_through },
 	{ "an operation a port left out is -ENOTSUP", test_dispatch_missing_ops },
 	{ "unmap batch without a batch op: one unmap per mapping, first error", test_dispatch_unmap_batch },
+	{ "map batch without a batch op: one map per mapping, undone on error", test_dispatch_map_batch },
 	CU_TEST_INFO_NULL,
 };
 
