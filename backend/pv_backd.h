@@ -155,6 +155,9 @@ int pv_blkback_check_segs(const struct pv_blkback_limits *l, uint64_t sector,
 #define PV_BLKBACK_TURN_CHECK        4u
 /* Per-request grant mappings released at completion are unmapped this many per call. */
 #define PV_BLKBACK_UNMAP_BATCH       16u
+/* Map mode: requests (and their pages) whose grants are mapped in one call (sim: one round trip). */
+#define PV_BLKBACK_MAP_BATCH_REQS    PV_BLKBACK_KICK_BUDGET
+#define PV_BLKBACK_MAP_BATCH_PAGES   PV_BLKBACK_MAX_INDIRECT_SEGS
 /*
  * A queue with at most this many requests in flight and on its ring is short (a guest at
  * a low queue depth): its notification is served before those of long queues, and
@@ -174,6 +177,7 @@ struct pv_blkback_stats {
 	uint64_t requests, reads, writes, flushes, barriers, discards, indirect;
 	uint64_t bytes_read, bytes_written, errors, bad_requests, persistent_hits;
 	uint64_t grant_maps, grant_unmaps, grant_copies, notifications_in, notifications_out;
+	uint64_t grant_map_calls;        /* map calls for requests' pages: grant_maps / this = pages per call */
 	/* Restart journal (pv_blkback_journal.c): requests executed again after a restart,
 	 * answered ones a restart found published and dropped, resumes refused or degraded
 	 * because the journal was missing, stale or inconsistent. */

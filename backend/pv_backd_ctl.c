@@ -102,7 +102,7 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu,"
 		      "\"direct\":%u,\"direct_io_safe\":%u,\"dio_align\":%u,"
 		      "\"buffered_fallbacks\":%llu,\"loop_wakeups\":%llu,\"thread\":%u,"
-		      "\"sync_ios\":%llu}",
+		      "\"sync_ios\":%llu,\"grant_map_calls\":%llu}",
 		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
 		      (unsigned long long)s->completion_yields,
 		      (unsigned long long)s->spurious_notifications,
@@ -117,7 +117,8 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      (unsigned long long)s->buffered_fallbacks,
 		      /* the device's thread's, shared by every device that thread serves */
 		      (unsigned long long)(dev->w->loop ? pv_loop_wakeups(dev->w->loop) : 0),
-		      dev->w->thread_idx, (unsigned long long)s->sync_ios);
+		      dev->w->thread_idx, (unsigned long long)s->sync_ios,
+		      (unsigned long long)s->grant_map_calls);
 	return (size_t)n >= len ? -ENOSPC : n;
 }
 

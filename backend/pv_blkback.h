@@ -57,9 +57,21 @@ struct pv_blkback_queue {
 	/* Scratch of one request's setup (single-threaded, never held across passes). */
 	struct blkif_request_segment *segs;
 	grant_ref_t *refs;
-	uint16_t *refseg;
 	void **pages;
 	uint8_t *ind_buf;
+	/*
+	 * Map mode: taken requests whose pages (not persistent) wait to be mapped together,
+	 * by map_flush() before the pass submits, or before any later request is queued (so
+	 * that the I/O is queued in ring order).  Never held across passes.
+	 */
+	struct pv_blkback_req **mb_req;    /* [PV_BLKBACK_MAP_BATCH_REQS] */
+	unsigned int *mb_count;            /* [PV_BLKBACK_MAP_BATCH_REQS]: pages of each */
+	void **mb_addr;                    /* [PV_BLKBACK_MAP_BATCH_REQS] */
+	grant_ref_t *mb_refs;              /* [PV_BLKBACK_MAP_BATCH_PAGES] */
+	uint16_t *mb_seg;                  /* [PV_BLKBACK_MAP_BATCH_PAGES]: the page's segment */
+	uint16_t *mb_off;                  /* [PV_BLKBACK_MAP_BATCH_PAGES]: its data's offset */
+	unsigned int mb_n, mb_pages;
+	int mb_write;
 	/* Persistent grants (grant/pv_gcache.h); gc.tab NULL: none negotiated. */
 	struct pv_gcache gc;
 	/* Restart journal (pv_blkback_journal.c); jh NULL: none (the log said why). */

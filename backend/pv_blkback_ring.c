@@ -232,6 +232,8 @@ static int map_refused(int rc)
 
 /* ---- grants of one request --------------------------------------------------------------- */
 
+static void map_flush(struct pv_blkback_queue *q);
+
 /*
  * Tries to make the missing pages of a request persistent: maps the distinct new refs in
  * one call, writable (a persistent page serves reads and writes alike), evicting least
@@ -250,6 +252,7 @@ static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 		if (!q->pages[i])
 			q->refs[m++] = segs[i].gref;
 	rc = pv_gcache_map(&q->gc, q->refs, m, &evicted);
+	dev->st.grant_map_calls += rc != 0 && rc != -ENOBUFS; /* 0: nothing new to map */
 	dev->st.grant_unmaps += evicted;
 	dev->st.persistent_evictions += evicted;
 	if (rc == -ENOBUFS)
@@ -267,13 +270,16 @@ static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	return 0;
 }
 
-/* Map mode: finds or maps every page, then points the request's iovecs into them. */
+/*
+ * Map mode: finds every page in the persistent cache, or puts the request in the queue's
+ * map batch for the rest, then points the request's iovecs into what it has.  Returns 0
+ * (ready), 1 (in the batch: map_flush() finishes and queues it) or -errno.
+ */
 static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 		      const struct blkif_request_segment *segs, unsigned int n, int need_write)
 {
 	struct pv_blkback_dev *dev = q->dev;
 	unsigned int i, m = 0;
-	uint8_t *addr;
 	int rc;
 
 	pv_gcache_tick(&q->gc);
@@ -294,31 +300,28 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 			for (m = 0, i = 0; i < n; i++)
 				m += !q->pages[i];
 	}
-	if (m) {
-		/* One call for every page the cache could not give: contiguous, one unmap later. */
-		m = 0;
-		for (i = 0; i < n; i++) {
-			if (q->pages[i])
-				continue;
-			q->refs[m] = segs[i].gref;
-			q->refseg[m++] = (uint16_t)i;
-		}
-		rc = pv_gnt_map(dev->w->plat, (domid_t)dev->domid, m, q->refs, need_write,
-				(void **)&addr);
-		if (rc < 0)
-			return rc;
-		dev->st.grant_maps += m;
-		rq->map_addr = addr;
-		rq->map_count = m;
-		for (i = 0; i < m; i++)
-			q->pages[q->refseg[i]] = addr + (size_t)i * PV_PAGE_SIZE;
-	}
+	if (m && (q->mb_n == PV_BLKBACK_MAP_BATCH_REQS ||
+		  q->mb_pages + m > PV_BLKBACK_MAP_BATCH_PAGES ||
+		  (q->mb_n && q->mb_write != need_write)))
+		map_flush(q);
 	for (i = 0; i < n; i++) {
-		rq->iov[i].iov_base = (uint8_t *)q->pages[i] + segs[i].first_sect * 512u;
 		rq->iov[i].iov_len = (size_t)(segs[i].last_sect - segs[i].first_sect + 1) * 512u;
+		if (q->pages[i]) {
+			rq->iov[i].iov_base = (uint8_t *)q->pages[i] + segs[i].first_sect * 512u;
+			continue;
+		}
+		rq->iov[i].iov_base = NULL; /* map_flush() */
+		q->mb_refs[q->mb_pages] = segs[i].gref;
+		q->mb_off[q->mb_pages] = (uint16_t)(segs[i].first_sect * 512u);
+		q->mb_seg[q->mb_pages++] = (uint16_t)i;
 	}
 	rq->niov = n;
-	return 0;
+	if (!m)
+		return 0;
+	q->mb_write = need_write;
+	q->mb_count[q->mb_n] = m;
+	q->mb_req[q->mb_n++] = rq;
+	return 1;
 }
 
 /* Copy mode: the request's own bounce pages; writes are copied in now, reads at the end. */
@@ -521,6 +524,64 @@ static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-why));
 }
 
+/* A request taken whose grants or indirect pages fail: answered with an error now. */
+static void req_refused(struct pv_blkback_queue *q, struct pv_blkback_req *rq, int why)
+{
+	struct pv_blkback_dev *dev = q->dev;
+
+	rq->status = BLKIF_RSP_ERROR;
+	dev->st.bad_requests++;
+	respond(q, rq->jslot, rq->id, rq->op, BLKIF_RSP_ERROR);
+	req_free(rq);
+	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
+			dev->domid, dev->devid, q->idx, rq->op, strerror(-why));
+}
+
+/*
+ * Maps the pages of every request in the queue's batch in one call, points their iovecs
+ * into them and queues their I/O, in ring order.  One bad ref fails the whole call: the
+ * batch is then mapped request by request, so that only the guilty one gets an error (a
+ * hostile guest's bad refs cost it round trips; the daemon's own check refuses most of
+ * them before any).
+ */
+static void map_flush(struct pv_blkback_queue *q)
+{
+	struct pv_blkback_dev *dev = q->dev;
+	unsigned int j, k, at, n = q->mb_n;
+	int rc;
+
+	if (!n)
+		return;
+	rc = pv_gnt_map_batch(dev->w->plat, (domid_t)dev->domid, n, q->mb_count, q->mb_refs,
+			      q->mb_write, q->mb_addr);
+	dev->st.grant_map_calls++;
+	for (j = 0, at = 0; j < n; at += q->mb_count[j++]) {
+		struct pv_blkback_req *rq = q->mb_req[j];
+		unsigned int cnt = q->mb_count[j];
+		void *addr = q->mb_addr[j];
+		int r = rc;
+
+		if (rc < 0) {
+			r = pv_gnt_map(dev->w->plat, (domid_t)dev->domid, cnt, q->mb_refs + at,
+				       q->mb_write, &addr);
+			dev->st.grant_map_calls++;
+		}
+		if (r < 0) {
+			req_refused(q, rq, r);
+			continue;
+		}
+		dev->st.grant_maps += cnt;
+		rq->map_addr = addr;
+		rq->map_count = cnt;
+		for (k = 0; k < cnt; k++)
+			rq->iov[q->mb_seg[at + k]].iov_base = (uint8_t *)addr +
+				(size_t)k * PV_PAGE_SIZE + q->mb_off[at + k];
+		if (pv_blkback_io_queue(rq) < 0)
+			pv_blkback_req_done(rq, 0);
+	}
+	q->mb_n = q->mb_pages = 0;
+}
+
 /* r: the private copy, journalled in entry js (-1: no journal). */
 static void start_request(struct pv_blkback_queue *q, const struct blkif_request *r, int js)
 {
@@ -529,7 +590,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	struct pv_blkback_hdr h;
 	struct pv_blkback_req *rq;
 	uint64_t nsect = 0;
-	int rc;
+	int rc, batched = 0;
 
 	dev->st.requests++;
 	rc = pv_blkback_check_req(&dev->lim, r, &h);
@@ -570,6 +631,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 			rc = grants_map(q, rq, segs, h.nseg, h.kind == PV_BLK_READ);
 		if (rc < 0)
 			goto bad;
+		batched = rc == 1;
 	}
 	switch (h.kind) {
 	case PV_BLK_READ: dev->st.reads++; break;
@@ -579,16 +641,15 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	case PV_BLK_DISCARD: dev->st.discards++; break;
 	}
 	dev->st.indirect += h.indirect;
+	if (batched)
+		return; /* its pages come with the batch's: map_flush() queues it */
+	/* The batch's requests came first on the ring: their I/O is queued first. */
+	map_flush(q);
 	if (pv_blkback_io_queue(rq) < 0)
 		pv_blkback_req_done(rq, 0);
 	return;
 bad:
-	rq->status = BLKIF_RSP_ERROR;
-	dev->st.bad_requests++;
-	respond(q, js, rq->id, rq->op, BLKIF_RSP_ERROR);
-	req_free(rq);
-	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
-			dev->domid, dev->devid, q->idx, r->operation, strerror(-rc));
+	req_refused(q, rq, rc);
 }
 
 /* ---- intake ------------------------------------------------------------------------------ */
@@ -636,6 +697,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 	if (q->njreplay && !q->stopped && replay(q)) {
 		q->waiting = 1;
 		/* New requests wait behind the old ones; completions kick us again. */
+		map_flush(q);
 		pv_blkback_io_submit(dev);
 		push(q);
 		return 0;
@@ -688,6 +750,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 			if (t0 && taken % PV_BLKBACK_TURN_CHECK == 0 && pv_backd_now_ns() - t0 > turn)
 				late = 1;
 		}
+		map_flush(q);
 		pv_blkback_io_submit(dev);
 		push(q);
 		if (bounce_wait) {
@@ -930,15 +993,24 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 	q->iovs = calloc((size_t)n * s, sizeof(*q->iovs));
 	q->segs = calloc(PV_BLKBACK_MAX_INDIRECT_SEGS, sizeof(*q->segs));
 	q->refs = calloc(PV_BLKBACK_MAX_INDIRECT_SEGS, sizeof(*q->refs));
-	q->refseg = calloc(PV_BLKBACK_MAX_INDIRECT_SEGS, sizeof(*q->refseg));
 	q->pages = calloc(PV_BLKBACK_MAX_INDIRECT_SEGS, sizeof(*q->pages));
 	q->ind_buf = malloc((size_t)BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * PV_PAGE_SIZE);
-	if (!q->reqs || !q->iovs || !q->segs || !q->refs || !q->refseg || !q->pages || !q->ind_buf)
+	if (!q->reqs || !q->iovs || !q->segs || !q->refs || !q->pages || !q->ind_buf)
 		return -ENOMEM;
 	if (copy) {
 		/* Bounce pages come from the device's pool (pv_blkback_bounce.c). */
 		q->csegs = calloc((size_t)n * s, sizeof(*q->csegs));
 		if (!q->csegs)
+			return -ENOMEM;
+	} else {
+		q->mb_req = calloc(PV_BLKBACK_MAP_BATCH_REQS, sizeof(*q->mb_req));
+		q->mb_count = calloc(PV_BLKBACK_MAP_BATCH_REQS, sizeof(*q->mb_count));
+		q->mb_addr = calloc(PV_BLKBACK_MAP_BATCH_REQS, sizeof(*q->mb_addr));
+		q->mb_refs = calloc(PV_BLKBACK_MAP_BATCH_PAGES, sizeof(*q->mb_refs));
+		q->mb_seg = calloc(PV_BLKBACK_MAP_BATCH_PAGES, sizeof(*q->mb_seg));
+		q->mb_off = calloc(PV_BLKBACK_MAP_BATCH_PAGES, sizeof(*q->mb_off));
+		if (!q->mb_req || !q->mb_count || !q->mb_addr || !q->mb_refs || !q->mb_seg ||
+		    !q->mb_off)
 			return -ENOMEM;
 	}
 	if (persistent) {
@@ -1184,10 +1256,15 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	free(q->csegs);
 	free(q->segs);
 	free(q->refs);
-	free(q->refseg);
 	free(q->pages);
 	free(q->ind_buf);
 	free(q->pin_pool);
+	free(q->mb_req);
+	free(q->mb_count);
+	free(q->mb_addr);
+	free(q->mb_refs);
+	free(q->mb_seg);
+	free(q->mb_off);
 	memset(q, 0, sizeof(*q));
 }
 
