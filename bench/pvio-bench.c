@@ -10,11 +10,17 @@
  *              [--poll-us N] [--backend-poll-us N] [--direct 0|1[,..]]
  *              [--baselines LIST|all|none] [--json|--csv] [--save PREFIX] [--quiet]
  *              [--rundir DIR [--domid N [--vdev VDEV]]] [--bin DIR]
+ *   pvio-bench --platform xen --vdev VDEV [workload and front-end options]
  *   pvio-bench plot CSV PNG
  *
  * On the sim platform the run starts its own pvio-simd and pvio-backd in a temporary
  * rundir, creates a guest domain and attaches one disk per job with pvio-ctl; --rundir
  * uses the daemons already running there (and --domid that guest, --vdev that disk).
+ *
+ * --platform xen runs in a Xen guest against a disk dom0 attached to it (vdev): pvio's
+ * front end with the real libraries, whatever serves the disk (pvio-backd, Linux's
+ * xen-blkback, QEMU's qdisk).  The back end is in dom0, out of reach: its columns are "-",
+ * and the file baselines (io_uring, NBD) do not apply; eventfd and shm still run.
  * Every combination of the comma lists (rw, bs, iodepth, queues, notify) is one result line; each
  * attaches fresh disks, so that the negotiated knobs (queues, ring pages, persistent
  * grants, indirect segments) are those of the line.
@@ -241,12 +247,15 @@ static struct {
 	int json, csv, quiet;
 	const char *rundir, *bindir, *vdev, *save;
 	int domid;
+	int xen;                          /* --platform xen: a guest's vbd, the back end in dom0 */
 } o = {
 	.disk = "null", .mixread = 50, .numjobs = 1, .runtime = 5, .ramp = 1,
 	.baselines = "all", .domid = -1, .backend_poll_us = -1, .backend_threads = -1,
 };
 
 static const char *const notify_names[] = { "event", "hybrid", "poll" };
+
+static int want_baseline(const char *name);
 
 /*
  * pvio-backd --poll-us for a notify mode: none for event (the daemon sleeps between
@@ -331,6 +340,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pvio-bench [options]         a benchmark run (sim platform)\n"
+		"       pvio-bench --platform xen --vdev VDEV [options]   in a Xen guest, on a disk\n"
+		"                                    dom0 attached to it (front-end knobs only)\n"
 		"       pvio-bench plot CSV PNG      IOPS and p50 against queue depth (gnuplot)\n"
 		"workload:\n"
 		"  --disk null|null:SECTORS|PATH     what to attach (default null: 1 GiB null driver)\n"
@@ -367,7 +378,10 @@ static void usage(FILE *f)
 		"  --rundir DIR       use the pvio-simd/pvio-backd running there\n"
 		"  --domid N          ... and that guest domain (default: create one)\n"
 		"  --vdev VDEV        ... and that attached disk, xvd<letter> or a devid (one job)\n"
-		"  --bin DIR          where pvio-simd, pvio-backd, pvio-ctl are (default: beside us)\n");
+		"  --bin DIR          where pvio-simd, pvio-backd, pvio-ctl are (default: beside us)\n"
+		"  --platform sim|xen sim (default) or xen: this guest's vbd VDEV through Xen's\n"
+		"                     libraries; the back end is dom0's (its columns \"-\"), the\n"
+		"                     io_uring and nbd baselines do not apply\n");
 }
 
 static void parse_opts(int argc, char **argv)
@@ -391,6 +405,7 @@ static void parse_opts(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'D' }, { "domid", required_argument, NULL, 'i' },
 		{ "vdev", required_argument, NULL, 'v' }, { "bin", required_argument, NULL, 'x' },
 		{ "save", required_argument, NULL, 'S' },
+		{ "platform", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned int v[MAX_LIST];
@@ -481,6 +496,11 @@ static void parse_opts(int argc, char **argv)
 		case 'v': o.vdev = optarg; break;
 		case 'x': o.bindir = optarg; break;
 		case 'S': o.save = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "sim") && strcmp(optarg, "xen"))
+				die("--platform: sim or xen");
+			o.xen = !strcmp(optarg, "xen");
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -492,6 +512,19 @@ static void parse_opts(int argc, char **argv)
 	for (i = 0; i < (int)o.nbs; i++)
 		if (o.bs[i] % 512)
 			die("--bs %u: not a multiple of 512", o.bs[i]);
+	if (o.xen) {
+		/* The disk, its back end and its knobs are dom0's; only the front end's are ours. */
+		if (!o.vdev)
+			die("--platform xen needs --vdev (the disk dom0 attached to this guest)");
+		if (o.rundir || o.domid >= 0 || o.numjobs != 1 || o.nqueues != 1 || o.grant_copy ||
+		    o.direct[0] || o.direct[1] || o.backend_poll_us >= 0 || o.backend_threads >= 0 ||
+		    strcmp(o.disk, "null"))
+			die("--platform xen: one job and one --queues value on --vdev; --rundir, "
+			    "--domid, --disk, --grant-copy, --direct and --backend-* are dom0's");
+		if (want_baseline("io_uring") || want_baseline("nbd"))
+			die("--platform xen: the io_uring and nbd baselines need the disk's file (dom0's)");
+		return;
+	}
 	if ((o.domid >= 0 || o.vdev) && !o.rundir)
 		die("--domid and --vdev need --rundir");
 	if (o.domid >= 0 && o.numjobs != 1)
@@ -512,7 +545,7 @@ static int want_baseline(const char *name)
 	size_t n = strlen(name);
 
 	if (!strcmp(p, "all"))
-		return 1;
+		return !o.xen || (strcmp(name, "io_uring") && strcmp(name, "nbd"));
 	while (*p) {
 		size_t len = strcspn(p, ",");
 
@@ -746,6 +779,8 @@ static void env_start(void)
 	char path[PATH_MAX + 32], out[64];
 	int i;
 
+	if (o.xen)
+		return; /* no daemon, domain or disk of ours */
 	if (!o.bindir) {
 		ssize_t n = readlink("/proc/self/exe", env.bin, sizeof(env.bin) - 1);
 
@@ -797,6 +832,8 @@ static void env_start(void)
 
 static pid_t backd_pid(void)
 {
+	if (o.xen)
+		return 0;
 	return env.backd > 0 ? env.backd : backd_pid_of(env.rundir);
 }
 
@@ -876,6 +913,8 @@ static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
 	const char *p;
 
 	memset(b, 0, sizeof(*b));
+	if (o.xen)
+		return; /* dom0's */
 	snprintf(dom, sizeof(dom), "%d", env.domid[job]);
 	if (ctl(js, sizeof(js), 1, "block-stats", dom, vdev, "--json", NULL) != 0 || js[0] != '{')
 		return;
@@ -1035,7 +1074,10 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 	unsigned int i, inflight = 0;
 	int rc, in_window = 0, stopping = 0;
 
-	snprintf(spec, sizeof(spec), "sim:%s:%d", env.rundir, env.domid[idx]);
+	if (o.xen)
+		snprintf(spec, sizeof(spec), "xen");
+	else
+		snprintf(spec, sizeof(spec), "sim:%s:%d", env.rundir, env.domid[idx]);
 	rc = pv_platform_open(spec, &p, &why);
 	if (rc < 0) {
 		snprintf(j->why, sizeof(j->why), "platform %.90s: %.50s", spec, why ? why : strerror(-rc));
@@ -1618,7 +1660,7 @@ static void run_line(struct line *L)
 	unsigned int i;
 	int readonly = !wl_writes(L->rw) && !null_disk();
 
-	if (!o.rundir && backend_poll_us(L->notify) != env.backd_poll_us) {
+	if (!o.rundir && !o.xen && backend_poll_us(L->notify) != env.backd_poll_us) {
 		char sock[PATH_MAX + 32];
 
 		kill_wait(&env.backd);
@@ -1626,7 +1668,7 @@ static void run_line(struct line *L)
 		unlink(sock);
 		start_backd(backend_poll_us(L->notify));
 	}
-	L->backend_poll_us = o.rundir ? 0 : env.backd_poll_us;
+	L->backend_poll_us = o.rundir || o.xen ? 0 : env.backd_poll_us;
 
 	if (o.ring_pages == 1)
 		bo.no_ring_order = 1;
@@ -1830,6 +1872,15 @@ static const char *line_name(const struct line *L, char *buf, size_t len)
 	return buf;
 }
 
+/* A back-end figure for the table: "-" where the back end is out of reach (xen). */
+static const char *back_col(char buf[16], double v)
+{
+	if (o.xen)
+		return "-";
+	snprintf(buf, 16, "%.2f", v);
+	return buf;
+}
+
 static void print_table(void)
 {
 	char name[96];
@@ -1840,8 +1891,8 @@ static void print_table(void)
 	for (i = 0; i < o.nnotify; i++)
 		snprintf(modes + strlen(modes), sizeof(modes) - strlen(modes), "%s%s", i ? "," : "",
 			 notify_names[o.notify[i]]);
-	printf("pvio-bench: sim platform, disk %s, ring pages %s, persistent %s, indirect %s, "
-	       "notify %s, runtime %.3g s (ramp %.3g s)\n",
+	printf("pvio-bench: %s platform, disk %s, ring pages %s, persistent %s, indirect %s, "
+	       "notify %s, runtime %.3g s (ramp %.3g s)\n", o.xen ? "xen" : "sim",
 	       o.vdev ? o.vdev : o.disk, o.ring_pages ? "set" : "as offered", o.no_persistent ? "off" : "on",
 	       o.no_indirect ? "off" : "on", modes, o.runtime, o.ramp);
 	for (i = 0; i < o.nnotify; i++)
@@ -1866,6 +1917,9 @@ static void print_table(void)
 	printf("per I/O: fkick front notifications sent, fwake front wake-ups, bin back end's\n"
 	       "notifications received, bout sent, bwake back end's wake-ups (the loops of the\n"
 	       "threads serving the jobs' disks woken from a sleep), gnt grant operations\n");
+	if (o.xen)
+		printf("xen: the back end is dom0's (\"-\": not measured here); gnt and cpuF are the "
+		       "front end's\n");
 	printf("\n%-34s %10s %8s %8s %8s %8s %8s %6s %6s %6s %6s %6s %6s %7s %7s %7s\n", "job",
 	       "IOPS", "MB/s", "p50us", "p99us", "p99.9us", "maxus", "fkick", "fwake", "bin",
 	       "bout", "bwake", "gnt", "cpuF us", "cpuB us", "cpuS us");
@@ -1876,16 +1930,19 @@ static void print_table(void)
 			     (double)(L->bs1.grant_unmaps - L->bs0.grant_unmaps) +
 			     (double)(L->bs1.grant_copies - L->bs0.grant_copies);
 
-		printf("%-34s %10.0f %8.1f %8.2f %8.2f %8.2f %8.1f %6.2f %6.2f %6.2f %6.2f %6.2f "
-		       "%6.2f %7.2f %7.2f %7.2f\n", line_name(L, name, sizeof(name)), iops(&L->r),
+		char bc[5][16];
+
+		printf("%-34s %10.0f %8.1f %8.2f %8.2f %8.2f %8.1f %6.2f %6.2f %6s %6s %6s "
+		       "%6.2f %7.2f %7s %7s\n", line_name(L, name, sizeof(name)), iops(&L->r),
 		       mbps(&L->r), hist_q(&L->r.h, 0.5) / 1e3, hist_q(&L->r.h, 0.99) / 1e3,
 		       hist_q(&L->r.h, 0.999) / 1e3, (double)L->r.h.max / 1e3,
 		       per_io((double)L->fs.kicks, L), per_io((double)L->fs.wakeups, L),
-		       per_io((double)(L->bs1.notif_in - L->bs0.notif_in), L),
-		       per_io((double)(L->bs1.notif_out - L->bs0.notif_out), L),
-		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L), per_io(gnt, L),
-		       per_io(L->cpu_front, L) * 1e6, per_io(L->cpu_back, L) * 1e6,
-		       per_io(L->cpu_sim, L) * 1e6);
+		       back_col(bc[0], per_io((double)(L->bs1.notif_in - L->bs0.notif_in), L)),
+		       back_col(bc[1], per_io((double)(L->bs1.notif_out - L->bs0.notif_out), L)),
+		       back_col(bc[2], per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L)),
+		       per_io(gnt, L), per_io(L->cpu_front, L) * 1e6,
+		       back_col(bc[3], per_io(L->cpu_back, L) * 1e6),
+		       back_col(bc[4], per_io(L->cpu_sim, L) * 1e6));
 		printf("    negotiated: %u queue(s), %u ring page(s), persistent %s, indirect %u, grant %s\n",
 		       L->info.queues, L->info.ring_pages, L->info.persistent ? "on" : "off",
 		       L->info.indirect_segments, L->grant_mode[0] ? L->grant_mode : "?");
@@ -1953,9 +2010,10 @@ static void print_json(void)
 	char name[96];
 	unsigned int i;
 
-	printf("{\"pvio-bench\":1,\"platform\":\"sim\",\"disk\":\"%s\",\"runtime_s\":%.3f,"
+	printf("{\"pvio-bench\":1,\"platform\":\"%s\",\"back_end_measured\":%s,\"disk\":\"%s\",\"runtime_s\":%.3f,"
 	       "\"ramp_s\":%.3f,\"cpus\":%ld,\"loadavg_before\":%.2f,"
-	       "\"loadavg_after\":%.2f,\"baselines\":{", o.vdev ? o.vdev : o.disk, o.runtime, o.ramp,
+	       "\"loadavg_after\":%.2f,\"baselines\":{", o.xen ? "xen" : "sim",
+	       o.xen ? "false" : "true", o.vdev ? o.vdev : o.disk, o.runtime, o.ramp,
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
 	if (have_ev)
 		json_result("eventfd_rtt", &rtt_ev, have_shm ? "," : "");
@@ -2038,7 +2096,7 @@ static void print_csv(void)
 	       "iops,mbps,p50_us,p99_us,p999_us,max_us,front_kicks_per_io,front_wakeups_per_io,"
 	       "back_notif_in_per_io,back_notif_out_per_io,cpu_front_us_per_io,cpu_back_us_per_io,"
 	       "cpu_sim_us_per_io,io_uring_iops,nbd_iops,iops_vs_io_uring,iops_vs_nbd,"
-	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify,back_wakeups_per_io,cache\n");
+	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify,back_wakeups_per_io,cache,platform\n");
 	for (i = 0; i < nlines; i++) {
 		const struct line *L = &lines[i];
 
@@ -2062,9 +2120,10 @@ static void print_csv(void)
 		csv_ratio(L->have_nbd, &L->nbd, iops(&L->r), 0, L);
 		csv_ratio(L->qd == 1 && have_ev, &rtt_ev, 0, 1, L);
 		csv_ratio(L->qd == 1 && have_shm, &rtt_shm, 0, 1, L);
-		printf(",%s,%.4f,%s\n", notify_names[L->notify],
+		printf(",%s,%.4f,%s,%s\n", notify_names[L->notify],
 		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L),
-		       !L->direct ? "page" : L->bs1.direct ? "direct" : "page-fallback");
+		       !L->direct ? "page" : L->bs1.direct ? "direct" : "page-fallback",
+		       o.xen ? "xen" : "sim");
 	}
 }
 

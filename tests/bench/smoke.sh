@@ -67,4 +67,21 @@ jq -e '.jobs | length == 2' "$T/poll.json" >/dev/null || fail "poll: not two lin
 jq -e '([.jobs[] | .pvio.ios > 0 and .backend_poll_us > 0] | all) and
        .jobs[0].notify == "hybrid" and .jobs[1].notify == "poll"' "$T/poll.json" >/dev/null ||
 	fail "poll: no I/O counted, or the modes or pvio-backd --poll-us not as asked"
+# --platform xen: what belongs to dom0 is refused up front; without a hypervisor (this host)
+# the job fails with the platform's reason, and nothing is started or left behind.
+for bad in "" "--vdev xvdb --numjobs 2" "--vdev xvdb --disk /tmp/x" "--vdev xvdb --rundir /tmp" \
+	   "--vdev xvdb --baselines io_uring" "--vdev xvdb --grant-copy"; do
+	# shellcheck disable=SC2086
+	if "$B/pvio-bench" --platform xen $bad --runtime 1 >"$T/out" 2>"$T/err"; then
+		fail "--platform xen $bad: accepted"
+	fi
+	grep -q -- "--platform xen" "$T/err" || fail "--platform xen $bad: no reason given"
+done
+if [ ! -e /dev/xen/evtchn ]; then
+	if timeout 30 "$B/pvio-bench" --platform xen --vdev xvdb --runtime 1 --ramp 0 \
+		--baselines none --quiet >"$T/out" 2>"$T/err"; then
+		fail "--platform xen without Xen: succeeded"
+	fi
+	grep -q "platform xen" "$T/err" || fail "--platform xen without Xen: $(cat "$T/err")"
+fi
 echo "bench smoke: ok"

@@ -23,9 +23,9 @@ REQUIRED = {
                         "attach-copy", "domu-reverify", "domu-copy", "stats-copy",
                         "dom0-fsck-copy", "dom0-files-copy", "backd-exit"],
     # 2: pvio's blkfront in the domU, Linux's xen-blkback in dom0
-    "pvio-front-blkback": ["front-io", "front-close", "dom0-image"],
+    "pvio-front-blkback": ["pvio-bench", "front-io", "front-close", "dom0-image"],
     # 3: pvio's blkfront in the domU, pvio-backd in dom0
-    "pvio-pvio": ["front-io", "front-close", "stats", "dom0-image", "backd-exit"],
+    "pvio-pvio": ["pvio-bench", "front-io", "front-close", "stats", "dom0-image", "backd-exit"],
     # 4: Linux's xen-blkfront under fio with verify; pvio-backd killed (SIGKILL) mid-I/O and
     # restarted: the I/O continues and verifies (the restart journal)
     "pvio-kill": ["attach", "killed", "restarted", "domu-fio", "stats", "backd-exit"],
@@ -106,6 +106,7 @@ began, ended = {}, {}      # scenario -> elapsed
 oks = {s: set() for s in scens}
 fails = {}                 # scenario or "boot" -> [reasons]
 bench = {}                 # (back end, job) -> {"iops": .., "mibs": .., ...}
+bfront = {}                # (scenario, job) -> pvio-bench --platform xen in the domU
 nbench = {}                # net back end -> {"rtt_ms": .., "tcp_tx_mbps": .., ...}
 current = None
 problem = None             # why the run stopped early
@@ -152,6 +153,10 @@ def marker(seg, el):
         fails.setdefault(arg, []).append(rest)
     elif kind == "bench-net" and arg:
         nbench.setdefault(arg, {}).update(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+    elif kind == "bench-front" and arg:
+        f = rest.split()
+        if f:
+            bfront[(arg, f[0])] = dict(kv.split("=", 1) for kv in f[1:] if "=" in kv)
     elif kind == "bench" and arg:
         f = rest.split()
         if f:
@@ -241,6 +246,19 @@ if bench:
                 cell += f" x{iops / float(base['iops']):.2f}"
             row.append("%22s" % cell)
         print("  %-18s" % j + "".join(row))
+if bfront:
+    # pvio's own front end (pvio-bench --platform xen) on Linux's xen-blkback and on pvio-backd
+    print("xen-check: pvio-bench --platform xen in the domU (pvio's front end), 3 s per job;"
+          " pvio-backd / xen-blkback in the same boot")
+    print("  %-16s%34s%34s%10s" % ("job", "xen-blkback (pvio-front-blkback)",
+                                   "pvio-backd (pvio-pvio)", "ratio"))
+    for j in sorted({k[1] for k in bfront}):
+        lin, pv = bfront.get(("pvio-front-blkback", j)), bfront.get(("pvio-pvio", j))
+        cell = lambda r: "%s iops p50 %s us" % (r["iops"], r.get("p50_us", "?")) if r else "-"
+        ratio = "-"
+        if lin and pv and float(lin.get("iops", 0)):
+            ratio = "x%.2f" % (float(pv["iops"]) / float(lin["iops"]))
+        print("  %-16s%34s%34s%10s" % (j, cell(lin), cell(pv), ratio), flush=True)
 if nbench:
     # pvio-backd's netback against Linux's xen-netback, same domU, same boot
     def num(be, k):

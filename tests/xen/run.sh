@@ -148,7 +148,7 @@ for m in drivers/block/xen-blkfront.ko drivers/xen/xen-evtchn.ko drivers/xen/xen
          drivers/net/xen-netfront.ko drivers/net/tun.ko; do
   cp "$MODSRC/$m" "$DU/lib/modules/"
 done
-for t in xenplat_check xenblk_check xennet_xfer pvio-tap; do put "$DU" "$SHARE/bin/$t" /usr/local/bin/$t; done
+for t in xenplat_check xenblk_check xennet_xfer pvio-tap pvio-bench; do put "$DU" "$SHARE/bin/$t" /usr/local/bin/$t; done
 put "$DU" "$(host_bin iperf3)" /usr/bin/iperf3
 put "$DU" "$(host_bin ethtool)" /usr/sbin/ethtool
 put "$DU" "$(host_bin mke2fs)" /sbin/mke2fs
