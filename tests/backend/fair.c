@@ -698,6 +698,46 @@ static void test_request_flood(void)
 	fe_end(&o);
 }
 
+/*
+ * The control for the request flood: two processes that only spin (no I/O, no
+ * notification, nothing pvio-backd or pvio-simd sees), as many busy threads as the flood
+ * keeps running (the flooding guest and its disk's thread).  Whatever this does to the
+ * other guest's round trip is the host scheduler's doing, not the back end's.
+ */
+static void test_cpu_hogs(void)
+{
+	struct h_conn c0 = { 0 };
+	static uint64_t lat0[QD1_N], lat1[QD1_N];
+	struct h_fe o;
+	pid_t hog[2];
+	unsigned int n0, n1, i;
+	int st;
+
+	CU_ASSERT_EQUAL_FATAL(null_dev(&o, 2, &c0), 0);
+	n0 = qd1(&o, lat0, QD1_N, NULL);
+	CU_ASSERT_EQUAL(n0, QD1_N);
+	for (i = 0; i < 2; i++) {
+		hog[i] = fork();
+		if (hog[i] == 0) {
+			volatile uint64_t spin = 0;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				spin++;
+		}
+		CU_ASSERT_FATAL(hog[i] > 0);
+	}
+	usleep(100000);
+	n1 = qd1(&o, lat1, QD1_N, NULL);
+	for (i = 0; i < 2; i++) {
+		kill(hog[i], SIGKILL);
+		CU_ASSERT_EQUAL(waitpid(hog[i], &st, 0), hog[i]);
+	}
+	CU_ASSERT_EQUAL(n1, QD1_N);
+	print_case("two spinning processes, no I/O (the flood's control)", lat0, n0, lat1, n1);
+	fe_end(&o);
+}
+
 /* ---- connection and event channel flood against pvio-simd ---------------------------------- */
 
 #define SFLOOD_MAX 4096
@@ -1062,6 +1102,7 @@ CU_TestInfo fair_mt_tests[] = {
 	{ "two guests' disks: two threads serve them", test_threads_split },
 	{ "a third disk shares a thread and is served", test_threads_shared },
 	{ "request flood, a thread per disk: another guest's QD1 round trip (printed)", test_request_flood },
+	{ "two CPU hogs, no I/O: the same round trip (printed: the flood's control)", test_cpu_hogs },
 	CU_TEST_INFO_NULL,
 };
 
