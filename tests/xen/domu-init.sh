@@ -142,6 +142,7 @@ bench)
     done
     [ -b /dev/xvdb ] || break
     be=$(xenstore-read data/pvio-bench)
+    mark step bench start $be
     run_jobs $be /dev/xvdb
     mark step bench done $be
     i=0; while [ -b /dev/xvdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done

@@ -107,6 +107,7 @@ oks = {s: set() for s in scens}
 fails = {}                 # scenario or "boot" -> [reasons]
 bench = {}                 # (back end, job) -> {"iops": .., "mibs": .., ...}
 bfront = {}                # (scenario, job) -> pvio-bench --platform xen in the domU
+bcpu = {}                  # back end -> dom0's busy ticks while the domU ran its bench jobs
 nbench = {}                # net back end -> {"rtt_ms": .., "tcp_tx_mbps": .., ...}
 current = None
 problem = None             # why the run stopped early
@@ -153,6 +154,8 @@ def marker(seg, el):
         fails.setdefault(arg, []).append(rest)
     elif kind == "bench-net" and arg:
         nbench.setdefault(arg, {}).update(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+    elif kind == "bench-cpu" and arg:
+        bcpu[arg] = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
     elif kind == "bench-front" and arg:
         f = rest.split()
         if f:
@@ -246,6 +249,24 @@ if bench:
                 cell += f" x{iops / float(base['iops']):.2f}"
             row.append("%22s" % cell)
         print("  %-18s" % j + "".join(row))
+    # dom0 CPU per I/O over all of a back end's jobs: busy ticks in dom0 while they ran,
+    # over their I/Os (IOPS x 5 s: the 1 s ramp is in dom0's window too); a blend of the
+    # jobs' costs, dominated by the 4 KiB ones, and an estimate
+    def us_per_io(b):
+        c = bcpu.get(b)
+        ios = sum(float(bench[k].get("iops", 0)) * 5 for k in bench if k[0] == b)
+        if not c or not ios:
+            return None
+        return float(c["dom0_ticks"]) / float(c.get("hz", 100)) / ios * 1e6
+    base = us_per_io("blkback")
+    row = []
+    for b in bes:
+        v = us_per_io(b)
+        cell = "-" if v is None else f"{v:.0f} us"
+        if v is not None and base:
+            cell += f" x{v / base:.2f}"
+        row.append("%22s" % cell)
+    print("  %-18s" % "dom0 CPU per I/O" + "".join(row), flush=True)
 if bfront:
     # pvio's own front end (pvio-bench --platform xen) on Linux's xen-blkback and on pvio-backd
     print("xen-check: pvio-bench --platform xen in the domU (pvio's front end), 3 s per job;"
