@@ -847,8 +847,9 @@ static int queue_short(const struct pv_blkback_queue *q)
 void pv_blkback_evtchn_ready(struct pv_backd *d)
 {
 	struct pv_blkback_queue *longq[PV_BLKBACK_PASS_QUEUES];
-	unsigned int n, nlong = 0, i;
-	int port;
+	evtchn_port_t ports[PV_BLKBACK_PASS_QUEUES];
+	unsigned int nlong = 0, i;
+	int n;
 
 	/*
 	 * A bounded batch: a port unmasked here can be pending again at once; the evtchn fd
@@ -856,13 +857,15 @@ void pv_blkback_evtchn_ready(struct pv_backd *d)
 	 * are served as their ports come, long ones after them: a guest waiting for one
 	 * request does not wait behind a flooder's turns of PV_BLKBACK_KICK_BUDGET.
 	 */
-	for (n = 0; n < PV_BLKBACK_PASS_QUEUES && (port = pv_evtchn_pending(d->plat)) >= 0; n++) {
-		struct pv_blkback_queue *q = (unsigned int)port < d->nports ? d->ports[port] : NULL;
+	n = pv_evtchn_pending_batch(d->plat, ports, PV_BLKBACK_PASS_QUEUES);
+	for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
+		evtchn_port_t port = ports[i];
+		struct pv_blkback_queue *q = port < d->nports ? d->ports[port] : NULL;
 
 		if (!q) {
 			/* A vif's port, or one we no longer use. */
-			if (!pv_netback_port_event(d, (evtchn_port_t)port))
-				pv_evtchn_unmask(d->plat, (evtchn_port_t)port);
+			if (!pv_netback_port_event(d, port))
+				pv_evtchn_unmask(d->plat, port);
 			continue;
 		}
 		q->dev->st.notifications_in++;

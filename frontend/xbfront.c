@@ -317,17 +317,21 @@ int xbf_publish(struct xbf *x, int (*ours)(const char *node),
 
 unsigned int xbf_drain_events(struct pv_platform *p)
 {
+	evtchn_port_t ports[16];
 	unsigned int n = 0;
-	int port;
+	int i, got;
 
-	while ((port = pv_evtchn_pending(p)) >= 0) {
+	/* Fewer than asked for: nothing else was pending (no empty look to make sure). */
+	do {
+		got = pv_evtchn_pending_batch(p, ports, 16);
 		/*
 		 * Unmask whoever's port it is: another user of this platform handle loses this
 		 * one wakeup but not its channel (see the porting guide).
 		 */
-		pv_evtchn_unmask(p, (evtchn_port_t)port);
-		n++;
-	}
+		for (i = 0; i < got; i++)
+			pv_evtchn_unmask(p, ports[i]);
+		n += got > 0 ? (unsigned int)got : 0;
+	} while (got == 16);
 	return n;
 }
 

@@ -276,6 +276,23 @@ int pv_evtchn_pending(struct pv_platform *p)
 	return p->ops->evtchn_pending(p);
 }
 
+int pv_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports, unsigned int max)
+{
+	unsigned int n = 0;
+	int port;
+
+	if (!p || !ports || !max)
+		return -EINVAL;
+	if (!p->ops->evtchn_pending)
+		return -ENOTSUP;
+	if (p->ops->evtchn_pending_batch)
+		return p->ops->evtchn_pending_batch(p, ports, max);
+	while (n < max && (port = p->ops->evtchn_pending(p)) >= 0)
+		ports[n++] = (evtchn_port_t)port;
+	/* An error after some ports: those are delivered (masked) and must be returned. */
+	return n || port == -EAGAIN ? (int)n : port;
+}
+
 int pv_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)
 {
 	if (!p)

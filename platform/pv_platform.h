@@ -145,6 +145,14 @@ int pv_evtchn_fd(struct pv_platform *p);
  * pv_evtchn_unmask(); events meanwhile stay pending), or -EAGAIN when none is.
  */
 int pv_evtchn_pending(struct pv_platform *p);
+/*
+ * Up to max pending ports at once, each as pv_evtchn_pending() returns it (masked: the
+ * caller's to handle and unmask).  Returns how many (0: none) or -errno.  Fewer than max
+ * means that no other port was seen pending: the caller can wait for the fd instead of
+ * asking again (one that became pending since keeps the fd readable).  Where the platform
+ * can (sim) this is one look for every port, not one per port and an empty one.
+ */
+int pv_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports, unsigned int max);
 
 /* Re-enables delivery on port; an event that arrived while masked is delivered now. */
 int pv_evtchn_unmask(struct pv_platform *p, evtchn_port_t port);

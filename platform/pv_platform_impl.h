@@ -47,6 +47,8 @@ struct pv_platform_ops {
 	int (*evtchn_notify)(struct pv_platform *p, evtchn_port_t port);
 	int (*evtchn_fd)(struct pv_platform *p);
 	int (*evtchn_pending)(struct pv_platform *p);
+	/* NULL: pv_evtchn_pending_batch() calls evtchn_pending until it has none. */
+	int (*evtchn_pending_batch)(struct pv_platform *p, evtchn_port_t *ports, unsigned int max);
 	int (*evtchn_unmask)(struct pv_platform *p, evtchn_port_t port);
 
 	int (*domain_info)(struct pv_platform *p, domid_t domid, struct pv_dominfo *info);

@@ -1025,6 +1025,40 @@ static int sim_evtchn_pending(struct pv_platform *p)
 	return (int)ev.data.u32;
 }
 
+/*
+ * One epoll_wait for every pending port: each reported port is disarmed (EPOLLONESHOT)
+ * and so must be returned, which the caller's array has room for.
+ */
+static int sim_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports,
+				    unsigned int max)
+{
+	struct sim *s = S(p);
+	struct epoll_event ev[64];
+	unsigned int i, k = 0;
+	ssize_t got;
+	uint64_t v;
+	int n;
+
+	n = epoll_wait(s->epfd, ev, max < 64 ? (int)max : 64, 0);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < (unsigned int)n; i++) {
+		uint32_t port = ev[i].data.u32;
+
+		if (port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd < 0)
+			continue;
+		/*
+		 * As sim_evtchn_pending(): clearing the count makes later events pend anew.  A
+		 * failed read leaves the count (an event again after the unmask); the port is
+		 * disarmed all the same and so is delivered.
+		 */
+		got = read(s->ports[port].poll_fd, &v, sizeof(v));
+		(void)got;
+		ports[k++] = port;
+	}
+	return (int)k;
+}
+
 static int sim_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)
 {
 	struct sim *s = S(p);
@@ -1156,6 +1190,7 @@ const struct pv_platform_ops pv_platform_sim_ops = {
 	.evtchn_notify = sim_evtchn_notify,
 	.evtchn_fd = sim_evtchn_fd,
 	.evtchn_pending = sim_evtchn_pending,
+	.evtchn_pending_batch = sim_evtchn_pending_batch,
 	.evtchn_unmask = sim_evtchn_unmask,
 	.domain_info = sim_domain_info,
 };

@@ -316,10 +316,16 @@ static int fake_fd(struct pv_platform *p)
 	return 42;
 }
 
+/* fake_npending ports pending (..., 4, 3), then -EAGAIN, or -EIO with fake_pending_err. */
+static unsigned int fake_npending;
+static int fake_pending_err;
+
 static int fake_pending(struct pv_platform *p)
 {
 	saw("pending", p);
-	return -EAGAIN;
+	if (!fake_npending)
+		return fake_pending_err ? -EIO : -EAGAIN;
+	return (int)(2 + fake_npending--);
 }
 
 static int fake_unmask(struct pv_platform *p, evtchn_port_t port)
@@ -539,6 +545,35 @@ static void test_dispatch_map_batch(void)
 	pv_platform_close(p);
 }
 
+/*
+ * A platform without a batch look (xen, and this fake) gets evtchn_pending until it has
+ * none or max ports; an error after some ports still returns those (they are masked and
+ * the caller's), an error first is the answer.
+ */
+static void test_dispatch_pending_batch(void)
+{
+	struct pv_platform *p = fake_platform(&fake_ops);
+	evtchn_port_t ports[8];
+
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(NULL, ports, 8), -EINVAL);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(p, NULL, 8), -EINVAL);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(p, ports, 0), -EINVAL);
+	CU_ASSERT_EQUAL(seen.calls, 0);
+	fake_npending = 3;
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(p, ports, 8), 3);
+	CU_ASSERT(ports[0] == 5 && ports[1] == 4 && ports[2] == 3);
+	CU_ASSERT_EQUAL(seen.calls, 4); /* the last one said -EAGAIN */
+	fake_npending = 5;
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(p, ports, 2), 2);
+	CU_ASSERT_EQUAL(seen.calls, 6); /* no look past max */
+	fake_npending = 1, fake_pending_err = 1;
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(p, ports, 8), 1);
+	CU_ASSERT_EQUAL(ports[0], 3);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(p, ports, 8), -EIO);
+	fake_npending = 0, fake_pending_err = 0;
+	pv_platform_close(p);
+}
+
 static void test_dispatch_missing_ops(void)
 {
 	struct pv_platform *p = fake_platform(&front_only_ops);
@@ -687,6 +722,7 @@ static CU_TestInfo dispatch_tests[] = {
 	{ "an operation a port left out is -ENOTSUP", test_dispatch_missing_ops },
 	{ "unmap batch without a batch op: one unmap per mapping, first error", test_dispatch_unmap_batch },
 	{ "map batch without a batch op: one map per mapping, undone on error", test_dispatch_map_batch },
+	{ "pending batch without a batch op: pending until none or max; errors", test_dispatch_pending_batch },
 	CU_TEST_INFO_NULL,
 };
 

@@ -594,6 +594,55 @@ static void test_evtchn_notify_and_mask(void)
 	pv_platform_close(a);
 }
 
+/*
+ * pv_evtchn_pending_batch: every pending port in one call (each masked, as
+ * pv_evtchn_pending leaves it), at most max of them (the rest stay pending for the next
+ * call), none while masked, and the one left pending during the mask after the unmask.
+ */
+static void test_evtchn_pending_batch(void)
+{
+	struct pv_platform *a, *b;
+	evtchn_port_t pa[3], pb[3], got[8];
+	unsigned int i, seen;
+	int fb, n;
+
+	CU_ASSERT_EQUAL_FATAL(open_dom(1, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(open_dom(2, &b), 0);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL_FATAL(pv_evtchn_alloc_unbound(a, 2, &pa[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(pv_evtchn_bind_interdomain(b, 1, pa[i], &pb[i]), 0);
+	}
+	fb = pv_evtchn_fd(b);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, got, 8), 0);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa[i]), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 1000), 1);
+	/* Two asked for: two given, the third still pending (the fd still readable). */
+	n = pv_evtchn_pending_batch(b, got, 2);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(wait_readable(fb, 1000), 1);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, got + 2, 8), 1);
+	for (i = 0, seen = 0; i < 3; i++)
+		seen |= (got[i] == pb[0]) << 0 | (got[i] == pb[1]) << 1 | (got[i] == pb[2]) << 2;
+	CU_ASSERT_EQUAL(seen, 7u);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, got, 8), 0);
+	/* All masked: a notification pends without waking b, until its port is unmasked. */
+	CU_ASSERT_EQUAL(pv_evtchn_notify(a, pa[1]), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 50), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, got, 8), 0);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(pv_evtchn_unmask(b, pb[i]), 0);
+	CU_ASSERT_EQUAL(wait_readable(fb, 1000), 1);
+	n = pv_evtchn_pending_batch(b, got, 8);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(got[0], pb[1]);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, got, 8), 0);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, NULL, 8), -EINVAL);
+	CU_ASSERT_EQUAL(pv_evtchn_pending_batch(b, got, 0), -EINVAL);
+	pv_platform_close(b);
+	pv_platform_close(a);
+}
+
 static void test_evtchn_refused(void)
 {
 	struct pv_platform *a, *b, *c;
@@ -1514,6 +1563,7 @@ static CU_TestInfo grant_tests[] = {
 
 static CU_TestInfo evtchn_tests[] = {
 	{ "notify both ways; mask holds an event pending until unmask", test_evtchn_notify_and_mask },
+	{ "pending batch: every pending port in one call, at most max; masks hold", test_evtchn_pending_batch },
 	{ "binding a port not offered to us, or of no domain, is refused", test_evtchn_refused },
 	{ "notifications cross processes", test_evtchn_cross_process },
 	{ "a domU's event channels are capped; dom0 still gets ports", test_evtchn_cap },
