@@ -635,6 +635,24 @@ int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
 	return 0;
 }
 
+/* As the platform's generic one: one map per mapping, undone on an error. */
+int pv_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
+		     const unsigned int *counts, const grant_ref_t *refs, int writable,
+		     void **addrs)
+{
+	unsigned int i, at;
+	int rc = 0;
+
+	if (!p || !n || !counts || !refs || !addrs)
+		return -EINVAL;
+	for (i = 0, at = 0; i < n && rc == 0; at += counts[i++])
+		rc = pv_gnt_map(p, peer, counts[i], refs + at, writable, &addrs[i]);
+	if (rc < 0)
+		for (i--; i-- > 0;)
+			pv_gnt_unmap(p, addrs[i], counts[i]);
+	return rc;
+}
+
 int pv_gnt_unmap_batch(struct pv_platform *p, void *const *addrs, const unsigned int *counts,
 		       unsigned int n)
 {
@@ -770,6 +788,18 @@ int pv_evtchn_pending(struct pv_platform *p)
 		return (int)i;
 	}
 	return -EAGAIN;
+}
+
+int pv_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports, unsigned int max)
+{
+	unsigned int n = 0;
+	int port;
+
+	if (!p || !ports || !max)
+		return -EINVAL;
+	while (n < max && (port = pv_evtchn_pending(p)) >= 0)
+		ports[n++] = (evtchn_port_t)port;
+	return (int)n;
 }
 
 int pv_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)
