@@ -68,8 +68,16 @@ struct mapping {
 	uint32_t handle[]; /* the daemon's maptrack handle of each page */
 };
 
+/*
+ * A port's mask lives here, not in the kernel: delivering a port masks it and unmasking
+ * costs nothing, which is what the hot path does once per wake-up.  Only an event that
+ * arrives while masked disarms the port's epoll entry (one epoll_ctl), so that a masked
+ * port wakes nobody more than once, and the unmask re-arms it, which reports the event.
+ */
 struct port {
 	int poll_fd, notify_fd;
+	uint8_t masked;   /* delivered, not unmasked yet */
+	uint8_t disarmed; /* an event came while masked: out of the epoll set until unmask */
 };
 
 struct sim {
@@ -927,7 +935,11 @@ static int sim_gnt_copy(struct pv_platform *p, struct pv_gnt_copy_seg *segs, uns
 
 static int port_install(struct sim *s, evtchn_port_t port, const int *fds)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = port };
+	/*
+	 * Edge-triggered: reported once per notification (every eventfd write wakes its
+	 * waiters), so the count need not be read back to make the next one an event.
+	 */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = port };
 
 	if (port == 0 || port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd >= 0 ||
 	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, fds[0], &ev) < 0) {
@@ -937,6 +949,7 @@ static int port_install(struct sim *s, evtchn_port_t port, const int *fds)
 	}
 	s->ports[port].poll_fd = fds[0];
 	s->ports[port].notify_fd = fds[1];
+	s->ports[port].masked = s->ports[port].disarmed = 0;
 	return 0;
 }
 
@@ -1007,66 +1020,78 @@ static int sim_evtchn_fd(struct pv_platform *p)
 	return S(p)->epfd;
 }
 
+/*
+ * One reported port: delivered (and masked) if it was not masked, else taken out of the
+ * epoll set until its unmask (an event while masked stays pending, as on Xen).  Returns
+ * 1 if delivered.
+ */
+static int port_fired(struct sim *s, uint32_t port)
+{
+	struct port *pt;
+	struct epoll_event off = { .events = 0, .data.u32 = port };
+
+	if (port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd < 0)
+		return 0;
+	pt = &s->ports[port];
+	if (!pt->masked) {
+		pt->masked = 1;
+		return 1;
+	}
+	if (!pt->disarmed && epoll_ctl(s->epfd, EPOLL_CTL_MOD, pt->poll_fd, &off) == 0)
+		pt->disarmed = 1;
+	return 0;
+}
+
 static int sim_evtchn_pending(struct pv_platform *p)
 {
 	struct sim *s = S(p);
 	struct epoll_event ev;
-	uint64_t v;
 	int n;
 
-	n = epoll_wait(s->epfd, &ev, 1, 0);
-	if (n < 0)
-		return -errno;
-	if (n == 0 || ev.data.u32 >= PV_SIM_MAX_PORTS || s->ports[ev.data.u32].poll_fd < 0)
-		return -EAGAIN;
-	/* EPOLLONESHOT has masked it; clearing the count makes later events pend anew. */
-	if (read(s->ports[ev.data.u32].poll_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return -errno;
-	return (int)ev.data.u32;
+	for (;;) {
+		n = epoll_wait(s->epfd, &ev, 1, 0);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EAGAIN;
+		if (port_fired(s, ev.data.u32))
+			return (int)ev.data.u32;
+	}
 }
 
-/*
- * One epoll_wait for every pending port: each reported port is disarmed (EPOLLONESHOT)
- * and so must be returned, which the caller's array has room for.
- */
+/* One epoll_wait for every pending port (a masked one reported is left out). */
 static int sim_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports,
 				    unsigned int max)
 {
 	struct sim *s = S(p);
 	struct epoll_event ev[64];
 	unsigned int i, k = 0;
-	ssize_t got;
-	uint64_t v;
 	int n;
 
 	n = epoll_wait(s->epfd, ev, max < 64 ? (int)max : 64, 0);
 	if (n < 0)
 		return -errno;
-	for (i = 0; i < (unsigned int)n; i++) {
-		uint32_t port = ev[i].data.u32;
-
-		if (port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd < 0)
-			continue;
-		/*
-		 * As sim_evtchn_pending(): clearing the count makes later events pend anew.  A
-		 * failed read leaves the count (an event again after the unmask); the port is
-		 * disarmed all the same and so is delivered.
-		 */
-		got = read(s->ports[port].poll_fd, &v, sizeof(v));
-		(void)got;
-		ports[k++] = port;
-	}
+	for (i = 0; i < (unsigned int)n; i++)
+		if (port_fired(s, ev[i].data.u32))
+			ports[k++] = ev[i].data.u32;
 	return (int)k;
 }
 
 static int sim_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)
 {
 	struct sim *s = S(p);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = port };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = port };
+	struct port *pt;
 
 	if (port >= PV_SIM_MAX_PORTS || s->ports[port].poll_fd < 0)
 		return -EINVAL;
-	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->ports[port].poll_fd, &ev) < 0 ? -errno : 0;
+	pt = &s->ports[port];
+	pt->masked = 0;
+	if (!pt->disarmed)
+		return 0;
+	/* Back in the set; the count the event left makes it report at once. */
+	pt->disarmed = 0;
+	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, pt->poll_fd, &ev) < 0 ? -errno : 0;
 }
 
 /* ---- domains ------------------------------------------------------------------------------ */
