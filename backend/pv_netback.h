@@ -36,8 +36,8 @@
  * is also the longest run of TCP segments written to the TAP as one GSO frame.  Each batch
  * costs system calls (a grant-copy ioctl, a notify, a TAP write per run), and in a PV dom0
  * every one goes through Xen.  On Xen a Linux guest without TSO sent 1448-byte frames at
- * 0.09-0.15x xen-netback's rate with batches of 8 or without the merging, at 0.5-0.7x with
- * both batches 32, at 0.15 and 0.36x with tx 32 and rx 8 (docs/xen.md).  Buffers: a batch
+ * 0.09-0.15x xen-netback's rate with batches of 8 or without the merging, at 0.45-0.71x
+ * with both batches 32, at 0.15 and 0.36x with tx 32 and rx 8 (docs/xen.md).  Buffers: a batch
  * of largest packets per queue and direction (2 MiB each, touched only as packets fill it).
  */
 #define PV_NETBACK_BUDGET      32u
