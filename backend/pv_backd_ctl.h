@@ -41,7 +41,8 @@
  *   "tx_packets", "tx_bytes", "tx_gso", "tx_csum_blank", "tx_dropped" (packets answered
  *   XEN_NETIF_RSP_ERROR or not delivered), "tx_bad_size", "tx_too_many_slots",
  *   "tx_bad_grant", "tx_bad_csum", "tx_tap_errors", "tx_mcast", "tx_credit_waits"
- *   (rate limit), "rx_packets", "rx_bytes", "rx_gso", "rx_dropped", "rx_bad_grant",
+ *   (rate limit), "tx_coalesced" (TCP segments written to the TAP inside another's GSO
+ *   frame), "rx_packets", "rx_bytes", "rx_gso", "rx_dropped", "rx_bad_grant",
  *   "rx_stalls" (TAP left unread for want of guest buffers), "protocol_errors" (the
  *   guest was disconnected), "grant_copies", "grant_copy_batches", "notifications_in",
  *   "notifications_out", "budget_yields", "spurious_notifications", "storm_masks",

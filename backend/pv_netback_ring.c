@@ -6,7 +6,8 @@
  * copy each request out of the shared page before looking at it, gather the packet's
  * extra-info and data slots, apply Linux's limits, then copy every granted fragment of a
  * batch of packets with one grant-copy call, answer every slot, then write each packet
- * to the TAP with its virtio_net_hdr (GSO, checksum offsets computed from the headers).
+ * to the TAP with its virtio_net_hdr (GSO, checksum offsets computed from the headers);
+ * consecutive segments of a TCP flow go as one GSO frame, as GRO merges them for Linux.
  *
  * rx (world -> guest), as Linux's rx.c with request-rx-copy: read frames from the TAP,
  * each into whole pages of the guest's posted buffers (NETRXF_more_data between slots,
@@ -420,6 +421,166 @@ static void tx_deliver(struct pv_netback_queue *q, struct pv_netback_txpkt *pkt)
 	vif->st.tx_csum_blank += (pkt->flags & NETTXF_csum_blank) != 0;
 }
 
+/* ---- tx coalescing: what Linux's netback gets from napi_gro_receive ------------------------- */
+
+/* One TCP segment's layout (tcp_seg). */
+struct pv_netback_seg {
+	unsigned int l4, thl, plen; /* L4 offset, TCP header bytes, payload bytes */
+	int v6;
+};
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)be16(p) << 16 | be16(p + 2);
+}
+
+/*
+ * Is pkt a plain TCP segment that may join others (as Linux's tcp4/6_gro_receive): IPv4
+ * without options or fragmentation, or IPv6 without extension headers, lengths exactly the
+ * frame's, ACK with at most PSH, payload, and a checksum we can vouch for (the guest's
+ * csum_blank or data_validated, or one that verifies here: a merged frame is not checked
+ * again).  Returns 1 with *s, else 0.
+ */
+static int tcp_seg(const struct pv_netback_txpkt *pkt, struct pv_netback_seg *s)
+{
+	const uint8_t *f = pkt->data;
+	unsigned int start, off, proto;
+
+	if (pkt->status != NETIF_RSP_OKAY || !f || pkt->gso_type ||
+	    pv_netback_csum_where(f, pkt->len, &start, &off, &proto) < 0 || proto != 6)
+		return 0;
+	s->v6 = be16(f + 12) == 0x86dd;
+	s->l4 = start;
+	if (s->v6 ? start != PV_NETBACK_ETH_HLEN + 40 || be16(f + 18) != pkt->len - start
+		  : start != PV_NETBACK_ETH_HLEN + 20 || be16(f + 16) != pkt->len - PV_NETBACK_ETH_HLEN ||
+		    (be16(f + 20) & 0x2000))
+		return 0; /* options, extension headers, padding, more fragments */
+	if (!s->v6 && fold(sum16(f + PV_NETBACK_ETH_HLEN, 20, 0)) != 0xffff)
+		return 0; /* a bad IPv4 header checksum: the merged frame's would be made good */
+	s->thl = (f[start + 12] >> 4) * 4u;
+	if (s->thl < 20 || start + s->thl >= pkt->len || (f[start + 13] & ~0x08) != 0x10)
+		return 0;
+	s->plen = pkt->len - start - s->thl;
+	if (!(pkt->flags & (NETTXF_csum_blank | NETTXF_data_validated))) {
+		uint32_t sum = 6 + (pkt->len - start);
+
+		sum = s->v6 ? sum16(f + PV_NETBACK_ETH_HLEN + 8, 32, sum) :
+			      sum16(f + PV_NETBACK_ETH_HLEN + 12, 8, sum);
+		if (fold(sum16(f + start, pkt->len - start, sum)) != 0xffff)
+			return 0; /* the stack drops it: alone */
+	}
+	return 1;
+}
+
+/*
+ * May b (segment sb) follow last (sl) in the run that head (sh) starts, payload so far
+ * total?  The same flow and headers as the head's but for the sequence number, PSH and
+ * the checksums (the IPv4 id counts up unless DF), each segment but the last full size.
+ */
+static int tcp_follows(const uint8_t *head, const struct pv_netback_seg *sh, const uint8_t *last,
+		       const struct pv_netback_seg *sl, const uint8_t *b,
+		       const struct pv_netback_seg *sb, unsigned int total)
+{
+	unsigned int t = sh->l4, e = PV_NETBACK_ETH_HLEN;
+
+	if (sb->v6 != sh->v6 || sb->l4 != t || sb->thl != sh->thl || sl->plen != sh->plen ||
+	    sb->plen > sh->plen || (last[t + 13] & 0x08) ||
+	    (t - e) + sh->thl + total + sb->plen > 65535 ||
+	    be32(b + t + 4) != be32(last + t + 4) + sl->plen || memcmp(head, b, e) != 0)
+		return 0;
+	if (sh->v6) {
+		if (memcmp(head + e, b + e, 4) != 0 || memcmp(head + e + 6, b + e + 6, 34) != 0)
+			return 0;
+	} else if (memcmp(head + e, b + e, 2) != 0 || memcmp(head + e + 6, b + e + 6, 4) != 0 ||
+		   memcmp(head + e + 12, b + e + 12, 8) != 0 ||
+		   (!(head[e + 6] & 0x40) && be16(b + e + 4) != ((be16(last + e + 4) + 1) & 0xffff))) {
+		return 0;
+	}
+	/* ports; ack, offset, window; urgent pointer and options */
+	return memcmp(head + t, b + t, 4) == 0 && memcmp(head + t + 8, b + t + 8, 5) == 0 &&
+	       memcmp(head + t + 14, b + t + 14, 2) == 0 &&
+	       memcmp(head + t + 18, b + t + 18, sh->thl - 18) == 0;
+}
+
+/* How many packets from tp[i] on (1 at least) go to the TAP as one frame. */
+static unsigned int tx_run(struct pv_netback_queue *q, unsigned int i, unsigned int npk)
+{
+	struct pv_netback_seg sh, sl, sb;
+	unsigned int j, total;
+
+	if (!tcp_seg(&q->tp[i], &sh))
+		return 1;
+	sl = sh;
+	total = sh.plen;
+	for (j = i + 1; j < npk && j - i < PV_NETBACK_TX_BATCH; j++) {
+		if (!tcp_seg(&q->tp[j], &sb) ||
+		    !tcp_follows(q->tp[i].data, &sh, q->tp[j - 1].data, &sl, q->tp[j].data, &sb, total))
+			break;
+		total += sb.plen;
+		sl = sb;
+	}
+	return j - i;
+}
+
+/*
+ * n segments of one flow from tp[i] on as one GSO frame: the head's headers with the
+ * lengths, the IPv4 header checksum and PSH of the whole, the TCP checksum partial.
+ */
+static void tx_deliver_run(struct pv_netback_queue *q, unsigned int i, unsigned int n)
+{
+	struct pv_netback_vif *vif = q->vif;
+	struct pv_netback_txpkt *p = &q->tp[i];
+	struct virtio_net_hdr h = { 0 };
+	struct iovec iov[1 + PV_NETBACK_TX_BATCH];
+	struct pv_netback_seg sh;
+	uint8_t *f = p->data, psh = 0;
+	unsigned int k, len = 0, e = PV_NETBACK_ETH_HLEN;
+	uint16_t c;
+
+	tcp_seg(p, &sh);
+	for (k = 0; k < n; k++) {
+		struct pv_netback_txpkt *pk = &q->tp[i + k];
+		unsigned int hl = k ? sh.l4 + sh.thl : 0;
+
+		iov[1 + k] = (struct iovec){ pk->data + hl, pk->len - hl };
+		len += pk->len - hl;
+		psh |= pk->data[sh.l4 + 13] & 0x08;
+	}
+	f[sh.l4 + 13] |= psh;
+	if (sh.v6) {
+		f[e + 4] = (uint8_t)((len - sh.l4) >> 8);
+		f[e + 5] = (uint8_t)(len - sh.l4);
+	} else {
+		f[e + 2] = (uint8_t)((len - e) >> 8);
+		f[e + 3] = (uint8_t)(len - e);
+		f[e + 10] = f[e + 11] = 0;
+		c = (uint16_t)~fold(sum16(f + e, 20, 0));
+		f[e + 10] = (uint8_t)(c >> 8);
+		f[e + 11] = (uint8_t)c;
+	}
+	put_pseudo(f, len, sh.l4, 16, 6);
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.csum_start = (uint16_t)sh.l4;
+	h.csum_offset = 16;
+	h.hdr_len = (uint16_t)(sh.l4 + sh.thl);
+	h.gso_type = sh.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	h.gso_size = (uint16_t)sh.plen;
+	iov[0] = (struct iovec){ &h, VHDR };
+	if (writev(q->tap_fd, iov, (int)n + 1) < 0) {
+		vif->st.tx_tap_errors++;
+		vif->st.tx_dropped += n;
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		struct pv_netback_txpkt *pk = &q->tp[i + k];
+
+		vif->st.tx_bytes += pk->len;
+		vif->st.tx_csum_blank += (pk->flags & NETTXF_csum_blank) != 0;
+	}
+	vif->st.tx_packets += n;
+	vif->st.tx_coalesced += n - 1;
+}
+
 /* One batch's copies, deliveries and responses (ring order: first, extras, fragments). */
 static void tx_finish(struct pv_netback_queue *q, unsigned int npk)
 {
@@ -457,11 +618,19 @@ static void tx_finish(struct pv_netback_queue *q, unsigned int npk)
 	}
 	if (npk)
 		push_tx(q);
-	for (i = 0; i < npk; i++) {
+	/*
+	 * Each TAP write runs the host's stack once, whatever its size: consecutive segments
+	 * of a flow go as one GSO frame, as Linux's netback passes its packets through GRO
+	 * (one TCP receive and at most one ACK per merged frame instead of per segment).
+	 */
+	for (i = 0; i < npk; i += j) {
 		struct pv_netback_txpkt *p = &q->tp[i];
 
+		j = 1;
 		if (p->status != NETIF_RSP_OKAY)
 			vif->st.tx_dropped++;
+		else if (p->data && (j = tx_run(q, i, npk)) > 1)
+			tx_deliver_run(q, i, j);
 		else if (p->data)
 			tx_deliver(q, p);
 	}
@@ -491,7 +660,7 @@ static int tx_pass(struct pv_netback_queue *q)
 				return 0;
 			continue;
 		}
-		while (npk < PV_NETBACK_BATCH && done < PV_NETBACK_BUDGET && q->tx.req_cons != prod) {
+		while (npk < PV_NETBACK_TX_BATCH && done < PV_NETBACK_BUDGET && q->tx.req_cons != prod) {
 			r = tx_take(q, prod, &q->tp[npk], q->txbuf + (size_t)npk * PV_NETBACK_MAX_PKT);
 			if (r <= 0)
 				break;
@@ -680,7 +849,7 @@ static int rx_pass(struct pv_netback_queue *q)
 					 q->rx.rsp_prod_pvt);
 			return 0;
 		}
-		while (npk < PV_NETBACK_BATCH && done < PV_NETBACK_BUDGET) {
+		while (npk < PV_NETBACK_RX_BATCH && done < PV_NETBACK_BUDGET) {
 			struct pv_netback_rxpkt *p = &q->rp[npk];
 			unsigned int need;
 			int r = 1;
@@ -969,11 +1138,11 @@ static int queue_connect(struct pv_netback_queue *q, const char *dir)
 		q->rx_port = q->tx_port;
 	}
 	q->remote_rx = prx;
-	q->txbuf = malloc((size_t)PV_NETBACK_BATCH * PV_NETBACK_MAX_PKT);
-	q->rxbuf = malloc((size_t)PV_NETBACK_BATCH * RXBUF_SZ);
+	q->txbuf = malloc((size_t)PV_NETBACK_TX_BATCH * PV_NETBACK_MAX_PKT);
+	q->rxbuf = malloc((size_t)PV_NETBACK_RX_BATCH * RXBUF_SZ);
 	if (!q->txbuf || !q->rxbuf)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < PV_NETBACK_BATCH; i++)
+	for (unsigned int i = 0; i < PV_NETBACK_RX_BATCH; i++)
 		q->rp[i].buf = q->rxbuf + (size_t)i * RXBUF_SZ;
 	q->credit_bytes = vif->rate_bytes;
 	q->credit_usec = vif->rate_usec;

@@ -777,7 +777,7 @@ int pv_netback_ctl_json(const struct pv_netback_vif *vif, char *buf, size_t len)
 		     "\"tx_packets\":%llu,\"tx_bytes\":%llu,\"tx_gso\":%llu,\"tx_csum_blank\":%llu,"
 		     "\"tx_dropped\":%llu,\"tx_bad_size\":%llu,\"tx_too_many_slots\":%llu,"
 		     "\"tx_bad_grant\":%llu,\"tx_bad_csum\":%llu,\"tx_tap_errors\":%llu,"
-		     "\"tx_mcast\":%llu,\"tx_credit_waits\":%llu,\"rx_packets\":%llu,"
+		     "\"tx_mcast\":%llu,\"tx_credit_waits\":%llu,\"tx_coalesced\":%llu,\"rx_packets\":%llu,"
 		     "\"rx_bytes\":%llu,\"rx_gso\":%llu,\"rx_dropped\":%llu,\"rx_bad_grant\":%llu,"
 		     "\"rx_stalls\":%llu,\"protocol_errors\":%llu,\"grant_copies\":%llu,"
 		     "\"grant_copy_batches\":%llu,\"notifications_in\":%llu,"
@@ -790,7 +790,8 @@ int pv_netback_ctl_json(const struct pv_netback_vif *vif, char *buf, size_t len)
 		     U(vif->rate_usec), U(s->tx_packets), U(s->tx_bytes), U(s->tx_gso),
 		     U(s->tx_csum_blank), U(s->tx_dropped), U(s->tx_bad_size),
 		     U(s->tx_too_many_slots), U(s->tx_bad_grant), U(s->tx_bad_csum),
-		     U(s->tx_tap_errors), U(s->tx_mcast), U(s->tx_credit_waits), U(s->rx_packets),
+		     U(s->tx_tap_errors), U(s->tx_mcast), U(s->tx_credit_waits),
+		     U(s->tx_coalesced), U(s->rx_packets),
 		     U(s->rx_bytes), U(s->rx_gso), U(s->rx_dropped), U(s->rx_bad_grant),
 		     U(s->rx_stalls), U(s->protocol_errors), U(s->grant_copies),
 		     U(s->grant_copy_batches), U(s->notifications_in), U(s->notifications_out),

@@ -370,13 +370,27 @@ xfer_start() {
   ( sh -c 'echo $$ > /run/xfer.pid; exec "$0" "$@"' $B/xennet_xfer serve 5001 /tmp/net 2>>/var/log/xennet-xfer.log & )
 }
 xfer_stop() { [ -s /run/xfer.pid ] && kill $(cat /run/xfer.pid) 2>/dev/null; rm -f /run/xfer.pid; cat /var/log/xennet-xfer.log; rm -f /var/log/xennet-xfer.log; }
+# dom0's CPU once a second on the console, between the domU's marks: busy (user nice system
+# irq softirq), idle (with iowait) and steal, in % (shell builtins only: no fork but sleep)
+cpu_sampler() {
+  read -r _ u n s i w q sq st _ < /proc/stat; b0=$((u + n + s + q + sq)) i0=$((i + w)) s0=$st
+  while sleep 1; do
+    read -r _ u n s i w q sq st _ < /proc/stat; b1=$((u + n + s + q + sq)) i1=$((i + w))
+    a=$((b1 - b0 + i1 - i0 + st - s0 + 1))
+    echo "PVIO-XEN info dom0-cpu busy=$(( (b1 - b0) * 100 / a ))% idle=$(( (i1 - i0) * 100 / a ))% steal=$(( (st - s0) * 100 / a ))%"
+    b0=$b1 i0=$i1 s0=$st
+  done
+}
 # $1 = scenario, $2 = queues pvio-backd must have negotiated (0: Linux's netback, no stats),
 # $3 = attach command or "-", $4 = domid
 net_side() {
   scen=$1 nq=$2 attach=$3 domid=$4
   xenstore-write /local/domain/$domid/data/pvio-down-sha $(sha256sum < /tmp/net/down.bin | cut -d' ' -f1)
   if [ "$attach" != - ]; then $attach $domid && mark ok $scen attach || { mark fail $scen "attach failed"; return; }; fi
-  if ! wait_console "PVIO-XEN step $scen stats-me" 300; then
+  cpu_sampler & cspid=$!
+  wait_console "PVIO-XEN step $scen stats-me" 300; r=$?
+  kill $cspid
+  if [ $r != 0 ]; then
     xenstore-ls -f /local/domain/0/backend/vif/$domid; xenstore-ls -f /local/domain/$domid/device/vif
     return
   fi
@@ -462,6 +476,8 @@ scen_net_pvio() {
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }   # user nice system irq softirq, in ticks
 nbench_side() {
   domid=$1
+  # PVIO_XEN_PERF, PVIO_XEN_TXOFF: the domU runs the offloads-off TCP run alone (what is profiled)
+  [ "$(arg pvio.perf)" = 1 ] || [ "$(arg pvio.txoff)" = 1 ] && xenstore-write /local/domain/$domid/data/pvio-bench-legs txoff
   wait_console "PVIO-XEN step net-bench ready" 240 || { mark fail net-bench "the domU never got ready"; return; }
   iperf3 -s -D -I /run/iperf3.pid --logfile /tmp/iperf3.log
   for be in pvio linux; do
@@ -469,22 +485,36 @@ nbench_side() {
     c0=$(cpu_busy)
     # PVIO_XEN_PERF=1 (pvio.perf=1): where dom0's CPU goes during each back end's run
     pp=
-    if [ "$(arg pvio.perf)" = 1 ] && command -v perf >/dev/null; then
-      perf record -q -e cpu-clock -F 250 -a -o /tmp/perf-$be.data >/dev/null 2>&1 & pp=$!
+    if [ "$(arg pvio.perf)" = 1 ] && [ "$(arg pvio.txoff)" != 1 ] && command -v perf >/dev/null; then
+      perf record -q -e cpu-clock -F 250 -a -g -o /tmp/perf-$be.data >/dev/null 2>&1 & pp=$!
     fi
     case $be in
     pvio)  netback off && backd_start && ctl_net_attach $domid ;;
     linux) netback on && xl network-attach $domid mac=00:16:3e:00:00:06 bridge=xenbr0 script=/etc/xen/scripts/pvio-vif ;;
     esac || { mark fail net-bench "attaching $be failed"; continue; }
+    # PVIO_XEN_TXOFF=1 with PVIO_XEN_PERF=1: pvio-backd's system calls, counted and timed
+    tp=
+    if [ $be = pvio ] && [ "$(arg pvio.txoff)" = 1 ] && command -v perf >/dev/null; then
+      mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+      mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+      perf trace -s -p $(cat /run/pvio-backd.pid) -o /tmp/ptrace.txt >/dev/null 2>&1 & tp=$!
+    fi
     wait_console "PVIO-XEN step net-bench done $be" 240 && mark ok net-bench $be
+    if [ -n "$tp" ]; then
+      kill -INT $tp; wait $tp
+      echo "---- perf trace -s of pvio-backd ----"; grep -v '^$' /tmp/ptrace.txt | head -60
+      dmesg | grep -i -E "clocksource|pvclock|vclock" | tail -5
+    fi
     c1=$(cpu_busy)
     mark bench-net $be dom0_ticks=$((c1 - c0)) hz=100
     if [ -n "$pp" ]; then
       kill -INT $pp; wait $pp
       echo "---- perf $be: dom0 samples by command and object ----"
-      perf report -i /tmp/perf-$be.data --stdio --sort comm,dso --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
+      perf report -i /tmp/perf-$be.data --stdio --no-children --sort comm,dso --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
       echo "---- perf $be: by symbol ----"
-      perf report -i /tmp/perf-$be.data --stdio --sort comm,sym --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+      perf report -i /tmp/perf-$be.data --stdio --no-children --sort comm,sym --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+      echo "---- perf $be: callers, by symbol with children ----"
+      perf report -i /tmp/perf-$be.data --stdio --children --sort sym --percent-limit 4 -g caller,0.5,callee --max-stack 12 2>/dev/null | grep -v '^#' | grep -v '^$' | head -150
       rm -f /tmp/perf-$be.data
     fi
     case $be in

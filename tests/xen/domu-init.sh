@@ -17,6 +17,11 @@ net_up() {
   ip addr add 10.0.0.2/24 dev $1; ip link set $1 up
   i=0; while ! ping -c 1 -W 2 10.0.0.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 30 ] && return 2; done
 }
+# The domU's CPU: busy (user nice system irq softirq) and all ticks, from /proc/stat
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+cpu_all() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# The vif's interrupts so far (xen-netfront's tx and rx event channels), as name=count
+vif_irqs() { awk '/vif[0-9]*-q[0-9]*-(tx|rx)/ { print "irq_" $NF "=" $2 }' /proc/interrupts | tr '\n' ' '; }
 # $1 = scenario, $2 = interface, $3 = tag: ping, then 16 MiB up and the dom0 file down, each
 # sha256 compared (dom0 compares the upload against the "up-<tag>" line; the domU the download
 # against what dom0 published in data/pvio-down-sha)
@@ -25,8 +30,10 @@ net_xfer() {
   mark ok $1 ping-$3 "$(tail -1 /tmp/ping.out)"
   dd if=/dev/urandom of=/tmp/up.bin bs=1M count=16 2>/dev/null
   sum=$(sha256sum < /tmp/up.bin | cut -d' ' -f1)
+  c0=$(cpu_busy); t0=$(cpu_all)
   r=$(xennet_xfer put 10.0.0.1 5001 /tmp/up.bin up-$3.bin) || { mark fail $1 "upload ($3) failed"; return 1; }
-  mark info $1 up-$3 $sum $r
+  c1=$(cpu_busy); t1=$(cpu_all)
+  mark info $1 up-$3 $sum $r domu_busy=$(( (c1 - c0) * 100 / (t1 - t0 + 1) ))%
   rm -f /tmp/down.bin
   r=$(xennet_xfer get 10.0.0.1 5001 down.bin /tmp/down.bin) || { mark fail $1 "download ($3) failed"; return 1; }
   got=$(sha256sum < /tmp/down.bin | cut -d' ' -f1); want=$(xenstore-read data/pvio-down-sha)
@@ -226,7 +233,10 @@ net-bench)
     IF=$(ls /sys/class/net | grep '^eth' | head -1)
     [ -n "$IF" ] || break
     be=$(xenstore-read data/pvio-bench)
-    if net_up $IF; then
+    # PVIO_XEN_PERF or PVIO_XEN_TXOFF: dom0 asks for the offloads-off run alone
+    legs=$(xenstore-read data/pvio-bench-legs 2>/dev/null)
+    up=0 res=; net_up $IF && up=1
+    if [ $up = 1 ] && [ "$legs" != txoff ]; then
       ping -c 20 -i 0.2 10.0.0.1 > /tmp/ping.out 2>&1
       rtt=$(sed -n 's#.*= [0-9.]*/\([0-9.]*\)/.*#\1#p' /tmp/ping.out)
       res="rtt_ms=${rtt:-0}"
@@ -244,6 +254,18 @@ net-bench)
                               for (i = 1; i < NF; i++) if ($(i+1) == "sec" && $i ~ /-/) { split($i, t, "-"); s = t[2] } }
                  END { if (s > 0) printf "%d", n / s; else print 0 }' /tmp/ip.out)
       res="$res udp64_pps=${pps:-0}"
+    fi
+    if [ $up = 1 ]; then
+      # domU -> dom0 with the offloads off: 1448-byte frames, where the two back ends differed
+      # most (docs/xen.md); the domU's own CPU over that run says whether it was the limit
+      ethtool -K $IF tso off gso off sg off tx off >/dev/null 2>&1
+      mark info net-bench "$be before txoff: $(vif_irqs)"
+      c0=$(cpu_busy); t0=$(cpu_all)
+      iperf3 -c 10.0.0.1 -t 8 -O 1 -f m > /tmp/ip.out 2>&1 || cat /tmp/ip.out
+      c1=$(cpu_busy); t1=$(cpu_all)
+      mark info net-bench "$be after txoff: $(vif_irqs)"
+      m=$(awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i }' /tmp/ip.out | tail -1)
+      res="$res tcp_txoff_mbps=${m:-0} domu_busy_txoff=$(( (c1 - c0) * 100 / (t1 - t0 + 1) ))%"
       mark bench-net $be $res
     else
       mark fail net-bench "$IF did not come up against $be"

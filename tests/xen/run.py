@@ -59,6 +59,9 @@ ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> d
 ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
 ap.add_argument("--verbose", action="store_true", help="echo the serial console")
 ap.add_argument("--perf", action="store_true", help="perf profiles of dom0 in net-bench")
+ap.add_argument("--txoff", action="store_true",
+                help="net-bench runs only TCP domU->dom0 with the offloads off "
+                     "(a diagnosis; with --perf: perf trace -s of pvio-backd)")
 ap.add_argument("--bench-ab", default="",
                 help="bench also runs pvio-backd --threads 1 (pvio-thread) in the same boot: "
                      "1 after pvio-map, 2 before it")
@@ -72,6 +75,8 @@ xen_cmdline = ("dom0_mem=1G,max:1G dom0_max_vcpus=1 console=com1 com1=115200,8n1
 dom0_cmdline = f"console=hvc0 earlyprintk=xen loglevel=4 pvio.scenarios={','.join(scens)}"
 if a.perf:
     dom0_cmdline += " pvio.perf=1"
+if a.txoff:
+    dom0_cmdline += " pvio.txoff=1"
 if a.bench_ab in ("1", "2"):
     dom0_cmdline += f" pvio.bench_ab={a.bench_ab}"
 # QEMU multiboot modules: "-initrd 'file args,file2'"; a comma inside args is written ",,"
@@ -294,6 +299,7 @@ if nbench:
     print("xen-check: net in the domU (xen-netfront), pvio-backd vs xen-netback (TCG: compare ratios only)")
     print("  %-22s%16s%16s%10s" % ("measure", "pvio-backd", "xen-netback", "ratio"))
     for k, label in (("tcp_tx_mbps", "TCP domU->dom0 Mbit/s"), ("tcp_rx_mbps", "TCP dom0->domU Mbit/s"),
+                     ("tcp_txoff_mbps", "TCP up, offloads off"),
                      ("udp64_pps", "UDP 64 B pkt/s"), ("rtt_ms", "ping RTT ms"),
                      ("cpu_s_per_gib", "dom0 CPU s/GiB")):
         p_, l_ = num("pvio", k), num("linux", k)

@@ -26,6 +26,8 @@
 #   PVIO_XEN_VERBOSE=1 echo the serial console while it runs
 #   PVIO_XEN_PERF=1 net-bench prints perf profiles of dom0 for each back end (the host's perf,
 #                   which must match the Debian kernel's version, is copied into dom0)
+#   PVIO_XEN_TXOFF=1 net-bench runs only TCP domU->dom0 with the offloads off (a diagnosis:
+#                   with PVIO_XEN_PERF=1, `perf trace -s` of pvio-backd instead of profiles)
 #   PVIO_XEN_BENCH_AB=1|2 bench also runs pvio-map with pvio-backd --threads 1 (column
 #                   pvio-thread): a worker thread against dom0's default (one vCPU: none)
 #                   in one boot; 1 runs it after pvio-map, 2 before (to see an order effect)
@@ -214,7 +216,7 @@ say "images built in $(( $(date +%s) - T0 )) s (work dir $WORK)"
 set +e
 python3 "$HERE/run.py" --out "$OUT" --share "$SHARE" --logdir "$WORK/logs" \
   --timeout "${PVIO_XEN_TIMEOUT:-1500}" ${PVIO_XEN_SCENARIOS:+--scenarios "$PVIO_XEN_SCENARIOS"} \
-  ${PVIO_XEN_VERBOSE:+--verbose} ${PVIO_XEN_PERF:+--perf} ${PVIO_XEN_BENCH_AB:+--bench-ab "$PVIO_XEN_BENCH_AB"}
+  ${PVIO_XEN_VERBOSE:+--verbose} ${PVIO_XEN_PERF:+--perf} ${PVIO_XEN_TXOFF:+--txoff} ${PVIO_XEN_BENCH_AB:+--bench-ab "$PVIO_XEN_BENCH_AB"}
 rc=$?
 say "total run time $(( $(date +%s) - T0 )) s"
 exit $rc

@@ -22,12 +22,15 @@ block)
   sed -i 's/\.operation = op, \.status = status }/.operation = op, .status = BLKIF_RSP_ERROR + 0 * status }/' "$f"
   scen=pvio-back-linux,pvio-pvio what="answers every request with an error" ;;
 net)
-  # the one place where a frame from the guest goes to the vif's TAP device: dropped instead
-  # (counted as a TAP error), so nothing the guest sends arrives
+  # the two places where frames from the guest go to the vif's TAP device (one frame, and a
+  # run of TCP segments merged into one GSO frame): dropped instead (counted as TAP errors),
+  # so nothing the guest sends arrives
   f=$TMP/backend/pv_netback_ring.c
-  grep -q 'if (writev(q->tap_fd, iov, 2) < 0) {' "$f" ||
-    { echo "sabotage: the netback's TAP write no longer looks as expected; update this script" >&2; exit 2; }
-  sed -i 's/if (writev(q->tap_fd, iov, 2) < 0) {/if (1 || writev(q->tap_fd, iov, 2) < 0) {/' "$f"
+  { grep -q 'if (writev(q->tap_fd, iov, 2) < 0) {' "$f" &&
+    grep -q 'if (writev(q->tap_fd, iov, (int)n + 1) < 0) {' "$f"; } ||
+    { echo "sabotage: the netback's TAP writes no longer look as expected; update this script" >&2; exit 2; }
+  sed -i -e 's/if (writev(q->tap_fd, iov, 2) < 0) {/if (1 || writev(q->tap_fd, iov, 2) < 0) {/' \
+         -e 's/if (writev(q->tap_fd, iov, (int)n + 1) < 0) {/if (1 || writev(q->tap_fd, iov, (int)n + 1) < 0) {/' "$f"
   scen=pvio-netback-linux,pvio-net-pvio what="drops every frame the guest sends" ;;
 *) echo "usage: sabotage.sh [block|net]" >&2; exit 2 ;;
 esac
