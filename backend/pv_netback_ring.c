@@ -435,11 +435,10 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /*
- * Is pkt a plain TCP segment that may join others (as Linux's tcp4/6_gro_receive): IPv4
- * without options or fragmentation, or IPv6 without extension headers, lengths exactly the
- * frame's, ACK with at most PSH, payload, and a checksum we can vouch for (the guest's
- * csum_blank or data_validated, or one that verifies here: a merged frame is not checked
- * again).  Returns 1 with *s, else 0.
+ * Do pkt's headers make a plain TCP segment that may join others (as Linux's
+ * tcp4/6_gro_receive): IPv4 without options or fragmentation, or IPv6 without extension
+ * headers, lengths exactly the frame's, ACK with at most PSH, payload?  Its checksum is
+ * tcp_csum_ok()'s, asked only of segments that would be merged.  Returns 1 with *s, else 0.
  */
 static int tcp_seg(const struct pv_netback_txpkt *pkt, struct pv_netback_seg *s)
 {
@@ -461,15 +460,24 @@ static int tcp_seg(const struct pv_netback_txpkt *pkt, struct pv_netback_seg *s)
 	if (s->thl < 20 || start + s->thl >= pkt->len || (f[start + 13] & ~0x08) != 0x10)
 		return 0;
 	s->plen = pkt->len - start - s->thl;
-	if (!(pkt->flags & (NETTXF_csum_blank | NETTXF_data_validated))) {
-		uint32_t sum = 6 + (pkt->len - start);
-
-		sum = s->v6 ? sum16(f + PV_NETBACK_ETH_HLEN + 8, 32, sum) :
-			      sum16(f + PV_NETBACK_ETH_HLEN + 12, 8, sum);
-		if (fold(sum16(f + start, pkt->len - start, sum)) != 0xffff)
-			return 0; /* the stack drops it: alone */
-	}
 	return 1;
+}
+
+/*
+ * A checksum we can vouch for: the guest's csum_blank or data_validated, or one that
+ * verifies here (a merged frame's is computed anew, so a bad one would be made good; the
+ * stack drops it when it goes alone).
+ */
+static int tcp_csum_ok(const struct pv_netback_txpkt *pkt, const struct pv_netback_seg *s)
+{
+	const uint8_t *f = pkt->data;
+	uint32_t sum = 6 + (pkt->len - s->l4);
+
+	if (pkt->flags & (NETTXF_csum_blank | NETTXF_data_validated))
+		return 1;
+	sum = s->v6 ? sum16(f + PV_NETBACK_ETH_HLEN + 8, 32, sum) :
+		      sum16(f + PV_NETBACK_ETH_HLEN + 12, 8, sum);
+	return fold(sum16(f + s->l4, pkt->len - s->l4, sum)) == 0xffff;
 }
 
 /*
@@ -502,42 +510,55 @@ static int tcp_follows(const uint8_t *head, const struct pv_netback_seg *sh, con
 	       memcmp(head + t + 18, b + t + 18, sh->thl - 18) == 0;
 }
 
-/* How many packets from tp[i] on (1 at least) go to the TAP as one frame. */
-static unsigned int tx_run(struct pv_netback_queue *q, unsigned int i, unsigned int npk)
-{
-	struct pv_netback_seg sh, sl, sb;
-	unsigned int j, total;
+/*
+ * A batch's TCP segments, each looked at once: seg[k] its layout, st[k] SEG_NO (not a
+ * mergeable segment, or its checksum is bad), SEG_HDR (headers fit, checksum not asked
+ * yet) or SEG_OK (checksum vouched for).
+ */
+enum { SEG_NO = -1, SEG_HDR = 0, SEG_OK = 1 };
 
-	if (!tcp_seg(&q->tp[i], &sh))
+/*
+ * How many packets from tp[i] on (1 at least) go to the TAP as one frame.  Checksums are
+ * verified only for a run of two or more, and the run ends before the first bad one.
+ */
+static unsigned int tx_run(struct pv_netback_queue *q, unsigned int i, unsigned int npk,
+			   const struct pv_netback_seg *seg, int8_t *st)
+{
+	unsigned int j, k, total = seg[i].plen;
+
+	if (st[i] == SEG_NO)
 		return 1;
-	sl = sh;
-	total = sh.plen;
-	for (j = i + 1; j < npk && j - i < PV_NETBACK_TX_BATCH; j++) {
-		if (!tcp_seg(&q->tp[j], &sb) ||
-		    !tcp_follows(q->tp[i].data, &sh, q->tp[j - 1].data, &sl, q->tp[j].data, &sb, total))
+	for (j = i + 1; j < npk && st[j] != SEG_NO &&
+	     tcp_follows(q->tp[i].data, &seg[i], q->tp[j - 1].data, &seg[j - 1], q->tp[j].data,
+			 &seg[j], total); j++)
+		total += seg[j].plen;
+	if (j - i < 2)
+		return 1;
+	for (k = i; k < j; k++) {
+		if (st[k] == SEG_HDR)
+			st[k] = tcp_csum_ok(&q->tp[k], &seg[k]) ? SEG_OK : SEG_NO;
+		if (st[k] == SEG_NO)
 			break;
-		total += sb.plen;
-		sl = sb;
 	}
-	return j - i;
+	return k - i > 1 ? k - i : 1;
 }
 
 /*
  * n segments of one flow from tp[i] on as one GSO frame: the head's headers with the
  * lengths, the IPv4 header checksum and PSH of the whole, the TCP checksum partial.
  */
-static void tx_deliver_run(struct pv_netback_queue *q, unsigned int i, unsigned int n)
+static void tx_deliver_run(struct pv_netback_queue *q, unsigned int i, unsigned int n,
+			   const struct pv_netback_seg *head)
 {
 	struct pv_netback_vif *vif = q->vif;
 	struct pv_netback_txpkt *p = &q->tp[i];
 	struct virtio_net_hdr h = { 0 };
 	struct iovec iov[1 + PV_NETBACK_TX_BATCH];
-	struct pv_netback_seg sh;
+	struct pv_netback_seg sh = *head;
 	uint8_t *f = p->data, psh = 0;
 	unsigned int k, len = 0, e = PV_NETBACK_ETH_HLEN;
 	uint16_t c;
 
-	tcp_seg(p, &sh);
 	for (k = 0; k < n; k++) {
 		struct pv_netback_txpkt *pk = &q->tp[i + k];
 		unsigned int hl = k ? sh.l4 + sh.thl : 0;
@@ -585,6 +606,8 @@ static void tx_deliver_run(struct pv_netback_queue *q, unsigned int i, unsigned 
 static void tx_finish(struct pv_netback_queue *q, unsigned int npk)
 {
 	struct pv_netback_vif *vif = q->vif;
+	struct pv_netback_seg seg[PV_NETBACK_TX_BATCH];
+	int8_t st[PV_NETBACK_TX_BATCH];
 	unsigned int i, j;
 
 	if (pv_netback_gnt_copy(vif, &q->txb) != 0) {
@@ -623,14 +646,16 @@ static void tx_finish(struct pv_netback_queue *q, unsigned int npk)
 	 * of a flow go as one GSO frame, as Linux's netback passes its packets through GRO
 	 * (one TCP receive and at most one ACK per merged frame instead of per segment).
 	 */
+	for (i = 0; i < npk; i++)
+		st[i] = tcp_seg(&q->tp[i], &seg[i]) ? SEG_HDR : SEG_NO;
 	for (i = 0; i < npk; i += j) {
 		struct pv_netback_txpkt *p = &q->tp[i];
 
 		j = 1;
 		if (p->status != NETIF_RSP_OKAY)
 			vif->st.tx_dropped++;
-		else if (p->data && (j = tx_run(q, i, npk)) > 1)
-			tx_deliver_run(q, i, j);
+		else if (p->data && (j = tx_run(q, i, npk, seg, st)) > 1)
+			tx_deliver_run(q, i, j, &seg[i]);
 		else if (p->data)
 			tx_deliver(q, p);
 	}

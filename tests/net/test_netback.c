@@ -1461,6 +1461,30 @@ static void test_tx_coalesce(void)
 	CU_ASSERT_EQUAL(host_recv(&good, &h, got, sizeof(got), 3000), (int)len);
 	CU_ASSERT(memcmp(got, fr[3], len) == 0);
 	CU_ASSERT_EQUAL(stat_of(&good, "tx_coalesced"), c0 + 4);
+
+	/*
+	 * A run broken by a bad TCP checksum in its second segment: the first goes alone,
+	 * the bad one alone and as sent, the two after it as one frame.
+	 */
+	host_flush(&good);
+	for (k = 0, seq = 20000; k < 4; k++, seq += mss) {
+		lens[k] = len;
+		mk_seg(fr[k], len, 0, seq, 0x10, k == 1 ? SEG_BAD : SEG_PARTIAL);
+	}
+	{
+		const uint16_t fb[4] = { csb, 0, csb, csb };
+
+		CU_ASSERT_FATAL(tx_frames(&good, fr, lens, 4, fb));
+	}
+	for (k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL(host_recv(&good, &h, got, sizeof(got), 3000), (int)len);
+		CU_ASSERT_EQUAL(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		CU_ASSERT(memcmp(got, fr[k], len) == 0);
+	}
+	CU_ASSERT_EQUAL(host_recv(&good, &h, got, sizeof(got), 3000), (int)(54 + 2 * mss));
+	CU_ASSERT_EQUAL(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	CU_ASSERT(memcmp(got + 54 + mss, fr[3] + 54, mss) == 0);
+	CU_ASSERT_EQUAL(stat_of(&good, "tx_coalesced"), c0 + 5);
 	CU_ASSERT(good_passes());
 }
 
