@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pv_platform_each.h"
 #include "pv_platform_impl.h"
 #include "pv_platform_priv.h"
 
@@ -164,8 +165,7 @@ int pv_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
 		     const unsigned int *counts, const grant_ref_t *refs, int writable,
 		     void **addrs)
 {
-	unsigned int i, at;
-	int rc = 0;
+	unsigned int i;
 
 	if (!p || !n || !counts || !refs || !addrs)
 		return -EINVAL;
@@ -176,12 +176,8 @@ int pv_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
 		return -ENOTSUP;
 	if (p->ops->gnt_map_batch)
 		return p->ops->gnt_map_batch(p, peer, n, counts, refs, writable, addrs);
-	for (i = 0, at = 0; i < n && rc == 0; at += counts[i++])
-		rc = p->ops->gnt_map(p, peer, counts[i], refs + at, writable, &addrs[i]);
-	if (rc < 0)
-		for (i--; i-- > 0;)
-			p->ops->gnt_unmap(p, addrs[i], counts[i]);
-	return rc;
+	return pv_gnt_map_each(p, peer, n, counts, refs, writable, addrs, p->ops->gnt_map,
+			       p->ops->gnt_unmap);
 }
 
 int pv_gnt_unmap(struct pv_platform *p, void *addr, unsigned int count)
@@ -278,19 +274,13 @@ int pv_evtchn_pending(struct pv_platform *p)
 
 int pv_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports, unsigned int max)
 {
-	unsigned int n = 0;
-	int port;
-
 	if (!p || !ports || !max)
 		return -EINVAL;
 	if (!p->ops->evtchn_pending)
 		return -ENOTSUP;
 	if (p->ops->evtchn_pending_batch)
 		return p->ops->evtchn_pending_batch(p, ports, max);
-	while (n < max && (port = p->ops->evtchn_pending(p)) >= 0)
-		ports[n++] = (evtchn_port_t)port;
-	/* An error after some ports: those are delivered (masked) and must be returned. */
-	return n || port == -EAGAIN ? (int)n : port;
+	return pv_evtchn_pending_each(p, ports, max, p->ops->evtchn_pending);
 }
 
 int pv_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)

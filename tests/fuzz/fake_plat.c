@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fake_plat.h"
+#include "pv_platform_each.h"
 #include "fuzz.h"
 
 #define PAGE       4096u
@@ -640,17 +641,10 @@ int pv_gnt_map_batch(struct pv_platform *p, domid_t peer, unsigned int n,
 		     const unsigned int *counts, const grant_ref_t *refs, int writable,
 		     void **addrs)
 {
-	unsigned int i, at;
-	int rc = 0;
-
 	if (!p || !n || !counts || !refs || !addrs)
 		return -EINVAL;
-	for (i = 0, at = 0; i < n && rc == 0; at += counts[i++])
-		rc = pv_gnt_map(p, peer, counts[i], refs + at, writable, &addrs[i]);
-	if (rc < 0)
-		for (i--; i-- > 0;)
-			pv_gnt_unmap(p, addrs[i], counts[i]);
-	return rc;
+	return pv_gnt_map_each(p, peer, n, counts, refs, writable, addrs, pv_gnt_map,
+			       pv_gnt_unmap);
 }
 
 int pv_gnt_unmap_batch(struct pv_platform *p, void *const *addrs, const unsigned int *counts,
@@ -792,14 +786,9 @@ int pv_evtchn_pending(struct pv_platform *p)
 
 int pv_evtchn_pending_batch(struct pv_platform *p, evtchn_port_t *ports, unsigned int max)
 {
-	unsigned int n = 0;
-	int port;
-
 	if (!p || !ports || !max)
 		return -EINVAL;
-	while (n < max && (port = pv_evtchn_pending(p)) >= 0)
-		ports[n++] = (evtchn_port_t)port;
-	return (int)n;
+	return pv_evtchn_pending_each(p, ports, max, pv_evtchn_pending);
 }
 
 int pv_evtchn_unmask(struct pv_platform *p, evtchn_port_t port)
