@@ -228,9 +228,18 @@ int pv_ctl_backd_print_flat(const char *s)
 			s = scan_string(s, val, sizeof(val));
 			if (!s)
 				return -EINVAL;
+		} else if (*s == '[') {
+			/* A flat list of numbers (a queue's each): shown as "1,2". */
+			n = strcspn(++s, "]");
+			if (n >= sizeof(val) || s[n] != ']' || memchr(s, '"', n) ||
+			    memchr(s, '[', n) || memchr(s, '{', n))
+				return -EINVAL;
+			memcpy(val, s, n);
+			val[n] = '\0';
+			s += n + 1;
 		} else {
 			n = strcspn(s, ",} \t");
-			if (n == 0 || n >= sizeof(val) || *s == '{' || *s == '[')
+			if (n == 0 || n >= sizeof(val) || *s == '{')
 				return -EINVAL;
 			memcpy(val, s, n);
 			val[n] = '\0';
