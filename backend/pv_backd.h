@@ -259,8 +259,9 @@ struct pv_backd {
 	 * Data-path threads (pv_backd_worker.c).  The main thread's d keeps xenstore, the
 	 * control socket, netback and every device's state machine; each worker has a
 	 * struct pv_backd of its own (own platform handle, loop, run queue, ports) for the
-	 * rings and I/O of the devices given to it.  main: the main d, in a worker's d
-	 * (NULL in the main d).  No workers (--threads 0): devices' data path is the main d.
+	 * rings and I/O of the queues given to it.  main: the main d, in a worker's d
+	 * (NULL in the main d).  No workers (--threads 0): every queue's data path is the
+	 * main d.
 	 */
 	struct pv_backd *main;
 	const char *spec;              /* the platform spec a worker opens its handle with */

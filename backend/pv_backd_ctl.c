@@ -54,12 +54,50 @@ static int json_str(char *out, size_t len, const char *s)
 	return (int)o;
 }
 
-static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
+/* What the queues' threads hold of a device's counters, gathered on each thread. */
+struct json_sum {
+	struct pv_blkback_stats st;
+	unsigned int inflight;
+	uint64_t wakeups;
+	char threads[PV_BLKBACK_MAX_QUEUES * 4 + 1], thread_wakeups[PV_BLKBACK_MAX_QUEUES * 21 + 1];
+	size_t tlen, wlen;
+};
+
+static int call_sum(struct pv_blkback_queue *q, void *arg)
+{
+	struct json_sum *a = arg;
+	uint64_t wk = q->w->loop ? pv_loop_wakeups(q->w->loop) : 0;
+	unsigned int i;
+	int fresh = 1;
+
+	pv_blkback_stats_add(&a->st, &q->st);
+	a->inflight += q->inflight;
+	/* Wake-ups are a thread's, shared by its queues: each thread counted once. */
+	for (i = 0; i < q->idx; i++)
+		fresh &= q->dev->qs[i].w != q->w;
+	if (fresh)
+		a->wakeups += wk;
+	a->tlen += (size_t)snprintf(a->threads + a->tlen, sizeof(a->threads) - a->tlen, "%s%u",
+				    q->idx ? "," : "", q->w->thread_idx);
+	a->wlen += (size_t)snprintf(a->thread_wakeups + a->wlen,
+				    sizeof(a->thread_wakeups) - a->wlen, "%s%llu", q->idx ? "," : "",
+				    (unsigned long long)wk);
+	return 0;
+}
+
+/* On the main thread; each queue's counters are read on its thread, which alone writes them. */
+int pv_backd_ctl_json(struct pv_blkback_dev *dev, char *buf, size_t len)
 {
 	/* params is a xenstore value (at most 4096 bytes); JSON escapes a byte in 6 at worst */
 	char params[4096 * 6 + 3], type[16 * 6 + 3];
-	const struct pv_blkback_stats *s = &dev->st;
+	struct json_sum sum;
+	const struct pv_blkback_stats *s = &sum.st;
 	int n;
+
+	/* The device's own (its queues gone, the main thread's), then each queue's on its thread. */
+	memset(&sum, 0, sizeof(sum));
+	sum.st = dev->st;
+	pv_backd_worker_call_all(dev, call_sum, &sum);
 
 	if (json_str(params, sizeof(params), dev->params) < 0 ||
 	    json_str(type, sizeof(type), dev->type) < 0)
@@ -89,7 +127,7 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		     (unsigned long long)s->grant_copies, (unsigned long long)s->notifications_in,
 		     (unsigned long long)s->notifications_out,
 		     (unsigned long long)s->journal_replayed, (unsigned long long)s->journal_dropped,
-		     (unsigned long long)s->journal_lost, dev->inflight);
+		     (unsigned long long)s->journal_lost, sum.inflight);
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	/* pv_blkback_sched.c's counters */
@@ -102,6 +140,7 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      "\"fe_watch_events\":%llu,\"poll_hits\":%llu,\"poll_expired\":%llu,"
 		      "\"direct\":%u,\"direct_io_safe\":%u,\"dio_align\":%u,"
 		      "\"buffered_fallbacks\":%llu,\"loop_wakeups\":%llu,\"thread\":%u,"
+		      "\"queue_threads\":[%s],\"queue_thread_wakeups\":[%s],"
 		      "\"sync_ios\":%llu,\"grant_map_calls\":%llu}",
 		      (unsigned long long)s->budget_yields, (unsigned long long)s->time_yields,
 		      (unsigned long long)s->completion_yields,
@@ -115,31 +154,13 @@ static int json_now(const struct pv_blkback_dev *dev, char *buf, size_t len)
 		      (unsigned long long)s->poll_expired, dev->dfd >= 0, dev->direct_io_safe,
 		      dev->dfd >= 0 ? dev->dio_align : 0,
 		      (unsigned long long)s->buffered_fallbacks,
-		      /* the device's thread's, shared by every device that thread serves */
-		      (unsigned long long)(dev->w->loop ? pv_loop_wakeups(dev->w->loop) : 0),
-		      dev->w->thread_idx, (unsigned long long)s->sync_ios,
+		      /* its queues' threads', shared by every queue those threads serve */
+		      (unsigned long long)sum.wakeups,
+		      dev->nqueues && dev->qs[0].w ? dev->qs[0].w->thread_idx : 0, sum.threads,
+		      sum.thread_wakeups,
+		      (unsigned long long)s->sync_ios,
 		      (unsigned long long)s->grant_map_calls);
 	return (size_t)n >= len ? -ENOSPC : n;
-}
-
-struct json_args {
-	char *buf;
-	size_t len;
-};
-
-static int call_json(struct pv_blkback_dev *dev, void *arg)
-{
-	struct json_args *a = arg;
-
-	return json_now(dev, a->buf, a->len);
-}
-
-/* On the device's data-path thread: its counters are that thread's to write. */
-int pv_backd_ctl_json(struct pv_blkback_dev *dev, char *buf, size_t len)
-{
-	struct json_args a = { buf, len };
-
-	return pv_backd_worker_call(dev, call_json, &a);
 }
 
 static void reply(int fd, const char *s, size_t len)

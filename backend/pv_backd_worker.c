@@ -7,19 +7,21 @@
  * ioctl) made every other guest wait behind it.  Now --threads N workers (default: one per
  * CPU) each run a loop of their own, as Linux's blkback runs a kthread per ring.
  *
- * A worker owns its devices' data path whole: its own platform handle (grant maps, event
+ * A worker owns its queues' data path whole: its own platform handle (grant maps, event
  * channels, and a xenstore connection for the `error` node), epoll loop, run queue,
- * storm timer and port table.  The main thread keeps xenstore watches, the control
- * socket, netback and every device's state machine, and touches a device's data path
- * only through pv_backd_worker_call(): the call runs on the worker between two of its
- * events, never inside a turn, while the main thread waits.  So nothing in the data path
- * needs a lock, and what a call's function reads of the state machine (dev->state,
- * d->stopping) is not written meanwhile.  The worker's news for the state machine (a
- * drain ended, a ring broke) goes the other way as bits in dev->async and a write to the
- * main thread's eventfd.
+ * storm timer and port table, and each queue brings its own io_uring, bounce pool and
+ * counters.  The main thread keeps xenstore watches, the control socket, netback and
+ * every device's state machine, and touches a queue's data path only through
+ * pv_backd_worker_call(): the call runs on the worker between two of its events, never
+ * inside a turn, while the main thread waits.  So nothing in the data path needs a lock,
+ * and what a call's function reads of the state machine (dev->state, d->stopping) is not
+ * written meanwhile.  The worker's news for the state machine (a drain ended, a ring
+ * broke) goes the other way as bits in dev->async and a write to the main thread's
+ * eventfd.
  *
- * A device is given to the worker with the fewest devices when first seen and stays
- * there until freed.  With --threads 0 a device's data path is the main d, as before.
+ * A queue is given to the worker with the fewest queues when its device connects, and
+ * stays there until it disconnects: the queues of one disk land on different threads,
+ * as many as there are.  With --threads 0 every queue's data path is the main d.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,12 +41,12 @@ struct pv_backd_worker {
 	pthread_t th;
 	unsigned int started;
 	int call_fd;             /* eventfd: a call waits */
-	unsigned int ndevs;
+	unsigned int nqueues;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* The one call in progress: only the main thread calls, and it waits. */
-	int (*fn)(struct pv_blkback_dev *, void *);
-	struct pv_blkback_dev *dev;
+	int (*fn)(struct pv_blkback_queue *, void *);
+	struct pv_blkback_queue *q;
 	void *arg;
 	int rc;
 	unsigned int pending, done, quit;
@@ -75,7 +77,7 @@ static void on_call(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	if (w->pending) {
 		/* The main thread waits meanwhile: what the call reads of it holds still. */
 		w->wd.stopping = w->wd.main->stopping;
-		w->rc = w->fn ? w->fn(w->dev, w->arg) : 0;
+		w->rc = w->fn ? w->fn(w->q, w->arg) : 0;
 		if (w->quit)
 			pv_loop_stop(loop);
 		w->pending = 0;
@@ -203,8 +205,8 @@ int pv_backd_workers_start(struct pv_backd *d, unsigned int n)
 	return 0;
 }
 
-static int call_on(struct pv_backd_worker *w, int (*fn)(struct pv_blkback_dev *, void *),
-		   struct pv_blkback_dev *dev, void *arg, int quit)
+static int call_on(struct pv_backd_worker *w, int (*fn)(struct pv_blkback_queue *, void *),
+		   struct pv_blkback_queue *q, void *arg, int quit)
 {
 	uint64_t one = 1;
 	int rc;
@@ -215,7 +217,7 @@ static int call_on(struct pv_backd_worker *w, int (*fn)(struct pv_blkback_dev *,
 		return -EIO;
 	}
 	w->fn = fn;
-	w->dev = dev;
+	w->q = q;
 	w->arg = arg;
 	w->quit = quit;
 	w->done = 0;
@@ -252,35 +254,56 @@ void pv_backd_workers_stop(struct pv_backd *d)
 	d->wake_fd = -1;
 }
 
-void pv_backd_worker_assign(struct pv_blkback_dev *dev)
+void pv_backd_worker_assign(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = dev->d;
+	struct pv_backd *d = q->dev->d;
 	struct pv_backd_worker *best = NULL;
 	unsigned int i;
 
-	dev->w = d;
+	q->w = d;
 	for (i = 0; i < d->nworkers; i++)
-		if (!best || d->workers[i].ndevs < best->ndevs)
+		if (!best || d->workers[i].nqueues < best->nqueues)
 			best = &d->workers[i];
 	if (best) {
-		best->ndevs++;
-		dev->w = &best->wd;
+		best->nqueues++;
+		q->w = &best->wd;
 	}
 }
 
-void pv_backd_worker_release(struct pv_blkback_dev *dev)
+void pv_backd_worker_release(struct pv_blkback_queue *q)
 {
-	if (dev->w && dev->w != dev->d)
-		of(dev->w)->ndevs--;
-	dev->w = dev->d;
+	if (q->w && q->w != q->dev->d)
+		of(q->w)->nqueues--;
+	q->w = NULL;
 }
 
-int pv_backd_worker_call(struct pv_blkback_dev *dev, int (*fn)(struct pv_blkback_dev *, void *),
+int pv_backd_worker_call(struct pv_blkback_queue *q, int (*fn)(struct pv_blkback_queue *, void *),
 			 void *arg)
 {
-	if (dev->w == dev->d || self_wd == dev->w)
-		return fn(dev, arg);
-	return call_on(of(dev->w), fn, dev, arg, 0);
+	if (q->w == q->dev->d || self_wd == q->w)
+		return fn(q, arg);
+	return call_on(of(q->w), fn, q, arg, 0);
+}
+
+int pv_backd_worker_call_all(struct pv_blkback_dev *dev,
+			     int (*fn)(struct pv_blkback_queue *, void *), void *arg)
+{
+	unsigned int i;
+	int rc = 1;
+
+	for (i = 0; i < dev->nqueues; i++) {
+		struct pv_blkback_queue *q = &dev->qs[i];
+		int r;
+
+		if (!q->w)
+			continue; /* never given a thread: a connect that failed before it */
+		r = pv_backd_worker_call(q, fn, arg);
+		if (r < 0 && rc >= 0)
+			rc = r;
+		else if (r == 0 && rc > 0)
+			rc = 0;
+	}
+	return rc;
 }
 
 void pv_backd_worker_wake_main(struct pv_backd *w)

@@ -100,21 +100,48 @@ struct pv_blkback_queue {
 	struct pv_blkback_queue *poll_next;
 	unsigned int on_poll;
 	uint64_t poll_until_ns;
+	/*
+	 * The queue's data path belongs to one thread, w (pv_backd_worker.c), with all it
+	 * needs: its own io_uring, bounce pool, counters and unmap batch, so that the queues
+	 * of one disk are served by as many threads, with no lock between them.  The main
+	 * thread reaches it only through pv_backd_worker_call().
+	 */
+	struct pv_backd *w;
+	struct io_uring *uring;
+	int uring_efd;
+	unsigned int barriers;     /* barriers in the io_uring: later writes wait behind them */
+	unsigned int drain_wait;   /* intake stopped: the drain's end must wake the state machine */
+	unsigned int submit_retry; /* io_uring_submit failed: pv_blkback_sched.c retries */
+	struct pv_blkback_limits lim; /* the device's, as this thread checks requests against */
+	struct pv_blkback_stats st;   /* added to the device's when the queue goes */
+	struct pv_backd_ratelimit rl; /* the data path's messages */
+	/* --test-reorder: finished requests held back, answered later in random order. */
+	struct pv_blkback_req **held;
+	unsigned int nheld, held_max;
+	/* Copy mode: the queue's share of the device's bounce memory (pv_blkback_bounce.c) */
+	uint8_t *bounce;
+	uint32_t *bounce_free;     /* stack of free page indices */
+	unsigned int bounce_pages, bounce_nfree;
+	unsigned int bounce_dirty; /* pages used since the last release */
+	uint64_t bounce_idle_mark; /* st.requests at the last tick */
+	/* Finished requests' grant mappings, unmapped in one call before responses go out. */
+	void *unmap_addr[PV_BLKBACK_UNMAP_BATCH];
+	unsigned int unmap_count[PV_BLKBACK_UNMAP_BATCH];
+	unsigned int nunmap;
 };
 
 enum pv_blkback_driver { PV_BLKBACK_DRV_FILE, PV_BLKBACK_DRV_NULL };
 
 struct pv_blkback_dev {
 	/*
-	 * d: the main thread's daemon, which runs the state machine; w: the one whose thread
-	 * owns the data path (rings, ports, io_uring, counters): a worker, or d itself.  The
-	 * main thread reaches the data path only through pv_backd_worker_call().
+	 * d: the main thread's daemon, which runs the state machine; each queue's data path
+	 * is the thread's in q->w.  What the queues read of the device (target, limits,
+	 * mode) is written before they connect and not while they are connected, except
+	 * through pv_backd_worker_call().
 	 */
 	struct pv_backd *d;
-	struct pv_backd *w;
 	/* A worker's news for the state machine (PV_BLKBACK_ASYNC_*), taken by the main thread. */
 	_Atomic unsigned int async;
-	unsigned int drain_wait;  /* intake stopped: the drain's end must wake the state machine */
 	struct pv_blkback_dev *next;
 	uint64_t uid;
 	unsigned int domid, devid;
@@ -147,49 +174,41 @@ struct pv_blkback_dev {
 	 * (shmem cannot be read without blocking here) for a copy that never waits for I/O.
 	 */
 	unsigned int mem_backed;
-	unsigned int barriers;  /* barriers in the io_uring: later writes wait behind them */
 	struct pv_blkback_limits lim;
 	unsigned int sector_size, phys_sector_size, info, discard_gran;
 	unsigned int nqueues, ring_order, persistent, copy;
 	struct pv_blkback_queue *qs;
-	struct io_uring *uring;
-	int uring_efd;
-	unsigned int inflight;
+	/* Counters of the main thread, and of queues gone (added as each goes). */
 	struct pv_blkback_stats st;
-	struct pv_backd_ratelimit rl;      /* the data path's messages */
-	struct pv_backd_ratelimit rl_ctl;  /* the state machine's */
-	/* --test-reorder: finished requests held back, answered later in random order. */
-	struct pv_blkback_req **held;
-	unsigned int nheld, held_max;
-	/* Copy mode: the bounce pool of every queue (pv_blkback_bounce.c) */
-	uint8_t *bounce;
-	uint32_t *bounce_free;     /* stack of free page indices */
-	unsigned int bounce_pages, bounce_nfree;
-	unsigned int bounce_dirty; /* pages used since the last release */
-	uint64_t bounce_idle_mark; /* st.requests at the last tick */
-	unsigned int submit_retry; /* io_uring_submit failed: pv_blkback_sched.c retries */
-	/* Finished requests' grant mappings, unmapped in one call before responses go out. */
-	void *unmap_addr[PV_BLKBACK_UNMAP_BATCH];
-	unsigned int unmap_count[PV_BLKBACK_UNMAP_BATCH];
-	unsigned int nunmap;
+	struct pv_backd_ratelimit rl_ctl;  /* the state machine's messages */
 };
 
 /* pv_blkback_ring.c */
+/*
+ * The main thread's side: each reads what the front end wrote, or reaches every queue on
+ * its own thread (pv_backd_worker_call) and waits for it.
+ */
+/* Gives each queue a thread, which maps its ring, binds its port and starts its I/O. */
 int pv_blkback_connect(struct pv_blkback_dev *dev);
 /* Stops intake.  snapshot=1: first take what the front end has published so far. */
 void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot);
-int pv_blkback_drained(const struct pv_blkback_dev *dev);
+int pv_blkback_drained(struct pv_blkback_dev *dev);
 /* Unmaps rings and grants, unbinds ports, frees the pool; safe to call twice. */
 void pv_blkback_disconnect(struct pv_blkback_dev *dev);
+/* The same for one queue, on its thread. */
+void pv_blkback_queue_stop_intake(struct pv_blkback_queue *q, int snapshot);
+int pv_blkback_queue_drained(const struct pv_blkback_queue *q);
 /* Takes requests within the budget; a queue with requests left joins the run queue. */
 void pv_blkback_kick(struct pv_blkback_queue *q);
 /*
  * Unmaps the per-request grant mappings of finished requests (one platform call): before
  * any response is published, so that a guest told "done" finds its pages unmapped.
  */
-void pv_blkback_unmap_flush(struct pv_blkback_dev *dev);
+void pv_blkback_unmap_flush(struct pv_blkback_queue *q);
 /* The time budget of a turn, in ns. */
 uint64_t pv_blkback_turn_ns(const struct pv_backd *d);
+/* to += from, counter by counter (a queue's into its device's). */
+void pv_blkback_stats_add(struct pv_blkback_stats *to, const struct pv_blkback_stats *from);
 /* Releases what a finished request held in the persistent cache (pv_blkback_ring.c). */
 void pv_blkback_req_unpin(struct pv_blkback_req *rq);
 /*
@@ -201,7 +220,7 @@ void pv_blkback_evtchn_ready(struct pv_backd *d);
 /* Called by the storage driver for each request it finished; ok=0 is an I/O error. */
 void pv_blkback_req_done(struct pv_blkback_req *rq, int ok);
 /* After a batch of completions: publish, notify, take more, notice a finished drain. */
-void pv_blkback_after_completions(struct pv_blkback_dev *dev);
+void pv_blkback_after_completions(struct pv_blkback_queue *q);
 /* Writes the `error` node (one line, for the toolstack) and logs it. */
 /*
  * Writes node under the device's backend directory, but only while that directory exists
@@ -214,6 +233,9 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 
 void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same from a queue's thread (its own rate limit, its own xenstore connection). */
+void pv_blkback_queue_fatal(struct pv_blkback_queue *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* pv_blkback_sched.c: fairness between queues, event-storm backoff */
 /* Creates the run queue's eventfd and the storm timer; idempotent.  0 or -errno. */
@@ -223,8 +245,8 @@ void pv_blkback_sched_fini(struct pv_backd *d);
 void pv_blkback_sched_more(struct pv_blkback_queue *q);
 /* A notification on q's (masked) port took `taken` requests: unmask, or back off. */
 void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken);
-/* dev's io_uring_submit failed: submit again in 1 ms (or at its next completion). */
-void pv_blkback_sched_retry(struct pv_blkback_dev *dev);
+/* q's io_uring_submit failed: submit again in 1 ms (or at its next completion). */
+void pv_blkback_sched_retry(struct pv_blkback_queue *q);
 /* q is going away: off the run queue and the storm list (its port is unbound next). */
 void pv_blkback_sched_forget(struct pv_blkback_queue *q);
 /*
@@ -236,33 +258,34 @@ int pv_blkback_poll_begin(struct pv_blkback_queue *q);
 /* pv_loop's idle hook: a slice of looking at polled rings.  Nonzero: keep polling. */
 int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque);
 
-/* pv_blkback_bounce.c: copy mode's bounded bounce pool */
-int pv_blkback_bounce_init(struct pv_blkback_dev *dev);
-void pv_blkback_bounce_fini(struct pv_blkback_dev *dev);
+/* pv_blkback_bounce.c: copy mode's bounded bounce pool, one per queue */
+int pv_blkback_bounce_init(struct pv_blkback_queue *q);
+void pv_blkback_bounce_fini(struct pv_blkback_queue *q);
 /* May r be taken off the ring now?  0: the pool lacks its pages until completions. */
-int pv_blkback_bounce_room(struct pv_blkback_dev *dev, const struct blkif_request *r);
+int pv_blkback_bounce_room(struct pv_blkback_queue *q, const struct blkif_request *r);
 /* n pages for rq into pages[]: 0 or -ENOBUFS. */
 int pv_blkback_bounce_get(struct pv_blkback_req *rq, unsigned int n, void **pages);
 void pv_blkback_bounce_put(struct pv_blkback_req *rq);
 /* Once a second: an idle pool goes back to the kernel. */
-void pv_blkback_bounce_tick(struct pv_blkback_dev *dev);
+void pv_blkback_bounce_tick(struct pv_blkback_queue *q);
 
 /* pv_blkback_io.c */
 int pv_blkback_io_open(struct pv_blkback_dev *dev);
 void pv_blkback_io_close(struct pv_blkback_dev *dev);
 int pv_blkback_io_size(struct pv_blkback_dev *dev, uint64_t *sectors);
-int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries);
-void pv_blkback_io_stop(struct pv_blkback_dev *dev);
+/* q's io_uring (file driver), on q's thread. */
+int pv_blkback_io_start(struct pv_blkback_queue *q);
+void pv_blkback_io_stop(struct pv_blkback_queue *q);
 /* Queues the I/O of rq (or completes it at once: null driver).  Returns 0 or -errno. */
 int pv_blkback_io_queue(struct pv_blkback_req *rq);
 /* Submits everything queued since the last call: one system call per pass. */
-void pv_blkback_io_submit(struct pv_blkback_dev *dev);
+void pv_blkback_io_submit(struct pv_blkback_queue *q);
 /*
- * Busy-polling (--poll-us): are completions waiting in dev's io_uring (a look at shared
+ * Busy-polling (--poll-us): are completions waiting in q's io_uring (a look at shared
  * memory, no system call)?  pv_blkback_io_reap() takes them as their eventfd would.
  */
-int pv_blkback_io_cq_ready(const struct pv_blkback_dev *dev);
-void pv_blkback_io_reap(struct pv_blkback_dev *dev);
+int pv_blkback_io_cq_ready(const struct pv_blkback_queue *q);
+void pv_blkback_io_reap(struct pv_blkback_queue *q);
 
 /* pv_blkback_journal.c: the restart journal of one queue (see the comment there). */
 enum { PV_BJ_FRESH, PV_BJ_RESUME };
@@ -299,11 +322,11 @@ void pv_blkback_journal_sweep(struct pv_backd *d);
 
 /* pv_blkback_xenbus.c */
 /*
- * The data path found the ring unusable (fatal already written): close the device.  On a
- * worker thread: stops intake there and leaves the rest to the main thread.
+ * The data path found q's ring unusable (fatal already written): close the device.  On
+ * q's thread: stops q's intake and leaves the rest (the other queues) to the main thread.
  */
-void pv_blkback_failed(struct pv_blkback_dev *dev);
-/* The state machine must look at dev again (a drain ended): from either thread. */
+void pv_blkback_failed(struct pv_blkback_queue *q);
+/* The state machine must look at dev again (a drain ended): from any thread. */
 void pv_blkback_mark_dirty(struct pv_blkback_dev *dev);
 
 #define PV_BLKBACK_ASYNC_DIRTY  1u
@@ -314,16 +337,19 @@ void pv_blkback_mark_dirty(struct pv_blkback_dev *dev);
 int pv_backd_workers_start(struct pv_backd *d, unsigned int n);
 /* Stops and joins them (every device disconnected first). */
 void pv_backd_workers_stop(struct pv_backd *d);
-/* Gives a new device a data path: the worker with the fewest devices, or d. */
-void pv_backd_worker_assign(struct pv_blkback_dev *dev);
-void pv_backd_worker_release(struct pv_blkback_dev *dev);
+/* Gives a connecting queue a data path: the worker with the fewest queues, or d. */
+void pv_backd_worker_assign(struct pv_blkback_queue *q);
+void pv_backd_worker_release(struct pv_blkback_queue *q);
 /*
- * Runs fn(dev, arg) on the thread owning dev's data path, between two of its events
- * (never inside a turn), and waits for it; at once when that is this thread.  Returns
- * fn's result.
+ * Runs fn(q, arg) on the thread owning q's data path, between two of its events (never
+ * inside a turn), and waits for it; at once when that is this thread.  Returns fn's
+ * result.
  */
-int pv_backd_worker_call(struct pv_blkback_dev *dev, int (*fn)(struct pv_blkback_dev *, void *),
+int pv_backd_worker_call(struct pv_blkback_queue *q, int (*fn)(struct pv_blkback_queue *, void *),
 			 void *arg);
+/* fn on every queue of dev, each on its thread, in turn: the results ANDed (all 1: 1). */
+int pv_backd_worker_call_all(struct pv_blkback_dev *dev,
+			     int (*fn)(struct pv_blkback_queue *, void *), void *arg);
 /* The worker's daemon when called on a worker thread, else NULL. */
 struct pv_backd *pv_backd_worker_self(void);
 /* A worker marked dev->async: wake the main thread. */

@@ -2,7 +2,8 @@
 /*
  * pv_blkback_io.c - blkback's storage drivers.
  *
- *   file   a regular file or a block device, through one io_uring per device: readv and
+ *   file   a regular file or a block device, through one io_uring per queue (each on its
+ *          queue's thread, so a disk's queues never share one ring or lock): readv and
  *          writev straight from the granted pages (or bounce buffers), fdatasync for
  *          flush and barrier, fallocate(PUNCH_HOLE | KEEP_SIZE) for discard.  The ring's
  *          completions wake the event loop through an eventfd.  With O_DIRECT (--cache,
@@ -12,7 +13,10 @@
  *
  * One io_uring_submit per pass of the ring, whatever the number of requests in it.  The
  * rings are sized for everything that can be in flight: two SQEs (and so two CQEs) per
- * request slot of every queue, so neither queue overflows.  A submit the kernel refuses
+ * request slot of the queue, so neither of io_uring's queues overflows.  A barrier drains
+ * its own queue's ring only, as Linux's blkback drains one ring: a guest orders requests
+ * within a queue, never across queues.  A flush's fdatasync covers every write completed
+ * before it, on whichever queue.  A submit the kernel refuses
  * (-EAGAIN, -EBUSY) or takes only in part leaves the rest in the SQ ring; it is retried
  * after the next completions, or after 1 ms (pv_blkback_sched_retry), so no request waits
  * for a notification that will not come.
@@ -248,16 +252,19 @@ void pv_blkback_io_close(struct pv_blkback_dev *dev)
 }
 
 /* rq's data did not move: counted in pv_blkback_req_done(), said here (rate-limited). */
-static void io_error(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, int err)
+static void io_error(struct pv_blkback_queue *q, const struct pv_blkback_req *rq, int err)
 {
-	pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: I/O error at sector %llu: %s",
+	struct pv_blkback_dev *dev = q->dev;
+
+	pv_backd_log_rl(&q->rl, PV_LOG_WARN, COMP, "vbd %u/%u: I/O error at sector %llu: %s",
 			dev->domid, dev->devid, (unsigned long long)rq->sector,
 			err ? strerror(err) : "short transfer");
 }
 
 /* The descriptor for rq's data: O_DIRECT when its offset and every segment allow. */
-static int data_fd(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, uint64_t off)
+static int data_fd(struct pv_blkback_queue *q, const struct pv_blkback_req *rq, uint64_t off)
 {
+	struct pv_blkback_dev *dev = q->dev;
 	uint64_t a, m;
 	unsigned int i;
 
@@ -272,7 +279,7 @@ static int data_fd(struct pv_blkback_dev *dev, const struct pv_blkback_req *rq, 
 		if (i == rq->niov)
 			return dev->dfd;
 	}
-	dev->st.buffered_fallbacks++;
+	q->st.buffered_fallbacks++;
 	return dev->fd;
 }
 
@@ -291,33 +298,34 @@ static uint64_t test_rand(struct pv_backd *d)
 	return d->test_rng * 2685821657736338717ull;
 }
 
-static void test_release(struct pv_blkback_dev *dev)
+static void test_release(struct pv_blkback_queue *q)
 {
-	unsigned int n = dev->nheld;
+	unsigned int n = q->nheld;
 
 	while (n--) {
-		unsigned int i = (unsigned int)(test_rand(dev->w) % dev->nheld);
-		struct pv_blkback_req *rq = dev->held[i];
+		unsigned int i = (unsigned int)(test_rand(q->w) % q->nheld);
+		struct pv_blkback_req *rq = q->held[i];
 
-		if (test_rand(dev->w) & 1)
+		if (test_rand(q->w) & 1)
 			continue;
-		dev->held[i] = dev->held[--dev->nheld];
+		q->held[i] = q->held[--q->nheld];
 		pv_blkback_req_done(rq, rq->status == BLKIF_RSP_OKAY);
 	}
-	if (dev->nheld) {
+	if (q->nheld) {
 		uint64_t one = 1;
 
 		/* Come back for the rest on the next turn of the loop. */
-		if (write(dev->uring_efd, &one, sizeof(one)) < 0)
+		if (write(q->uring_efd, &one, sizeof(one)) < 0)
 			pv_backd_log(PV_LOG_WARN, COMP, "test-reorder: eventfd: %s", strerror(errno));
 	}
 }
 
 static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 {
-	struct pv_blkback_dev *dev = opaque;
+	struct pv_blkback_queue *q = opaque;
+	struct pv_blkback_dev *dev = q->dev;
 	struct io_uring_cqe *cqes[PV_BLKBACK_UNMAP_BATCH];
-	uint64_t v, t0 = pv_backd_now_ns(), turn = pv_blkback_turn_ns(dev->w);
+	uint64_t v, t0 = pv_backd_now_ns(), turn = pv_blkback_turn_ns(q->w);
 	unsigned int n, i, batches = 0;
 
 	(void)loop;
@@ -325,22 +333,22 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	/* Sized so that it cannot happen; the kernel keeps them, but we want to know. */
-	if (IO_URING_READ_ONCE(*dev->uring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
-		dev->st.cq_overflows++;
+	if (IO_URING_READ_ONCE(*q->uring->sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		q->st.cq_overflows++;
 	/*
 	 * Bounded like a turn: a flooder's completions (an unmap per request, a response
 	 * each) are taken a batch at a time; past the time budget the rest waits for the
 	 * next pass of the loop, after the other fds, and the eventfd is made readable again
 	 * to bring us back (the kernel signals only new completions).
 	 */
-	while ((n = io_uring_peek_batch_cqe(dev->uring, cqes, PV_BLKBACK_UNMAP_BATCH)) > 0) {
+	while ((n = io_uring_peek_batch_cqe(q->uring, cqes, PV_BLKBACK_UNMAP_BATCH)) > 0) {
 		/* One batch at least per call: a budget too small still makes progress. */
-		if (batches++ && dev->w->sched_ok && pv_backd_now_ns() - t0 > turn) {
+		if (batches++ && q->w->sched_ok && pv_backd_now_ns() - t0 > turn) {
 			uint64_t one = 1;
 
-			dev->st.completion_yields++;
-			if (write(dev->uring_efd, &one, sizeof(one)) < 0)
-				pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: eventfd: %s",
+			q->st.completion_yields++;
+			if (write(q->uring_efd, &one, sizeof(one)) < 0)
+				pv_backd_log_rl(&q->rl, PV_LOG_WARN, COMP, "vbd %u/%u: eventfd: %s",
 						dev->domid, dev->devid, strerror(errno));
 			break;
 		}
@@ -352,62 +360,62 @@ static void on_cqe(struct pv_loop *loop, int fd, uint32_t events, void *opaque)
 
 			if (!ok && rq->status == BLKIF_RSP_OKAY) {
 				rq->status = BLKIF_RSP_ERROR;
-				dev->st.errors++;
-				io_error(dev, rq, res < 0 ? -res : 0);
+				q->st.errors++;
+				io_error(q, rq, res < 0 ? -res : 0);
 			}
 			if (--rq->pending)
 				continue;
-			if (rq->kind == PV_BLK_BARRIER && dev->barriers)
-				dev->barriers--; /* writes after it may be done at once again */
-			if (dev->held && dev->nheld < dev->held_max)
-				dev->held[dev->nheld++] = rq;
+			if (rq->kind == PV_BLK_BARRIER && q->barriers)
+				q->barriers--; /* writes after it may be done at once again */
+			if (q->held && q->nheld < q->held_max)
+				q->held[q->nheld++] = rq;
 			else
 				pv_blkback_req_done(rq, rq->status == BLKIF_RSP_OKAY);
 		}
-		io_uring_cq_advance(dev->uring, n);
+		io_uring_cq_advance(q->uring, n);
 	}
-	if (dev->held)
-		test_release(dev);
-	/* Last: it may disconnect the device, which closes fd and the ring. */
-	pv_blkback_after_completions(dev);
+	if (q->held)
+		test_release(q);
+	pv_blkback_after_completions(q);
 }
 
-int pv_blkback_io_cq_ready(const struct pv_blkback_dev *dev)
+int pv_blkback_io_cq_ready(const struct pv_blkback_queue *q)
 {
-	return dev->uring && dev->uring_efd >= 0 && io_uring_cq_ready(dev->uring) > 0;
+	return q->uring && q->uring_efd >= 0 && io_uring_cq_ready(q->uring) > 0;
 }
 
-void pv_blkback_io_reap(struct pv_blkback_dev *dev)
+void pv_blkback_io_reap(struct pv_blkback_queue *q)
 {
-	on_cqe(dev->w->loop, dev->uring_efd, EPOLLIN, dev);
+	on_cqe(q->w->loop, q->uring_efd, EPOLLIN, q);
 }
 
-int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
+int pv_blkback_io_start(struct pv_blkback_queue *q)
 {
+	struct pv_blkback_dev *dev = q->dev;
 	struct io_uring_params p;
-	unsigned int n = 1;
+	unsigned int n = 1, entries = q->ring.nr_ents;
 	int rc;
 
 	if (dev->driver == PV_BLKBACK_DRV_NULL)
 		return 0;
 	pthread_once(&test_submit_once, test_submit_read);
 	/*
-	 * Two SQEs at most per request (data + sync), every slot of every queue: 16 queues
-	 * of 512 slots need 16384.  The completion queue gets two CQEs per SQE (liburing's
-	 * default is that too, but say it): more than can ever be outstanding.
+	 * Two SQEs at most per request (data + sync), every slot of the queue: 512 slots
+	 * need 1024.  The completion queue gets two CQEs per SQE (liburing's default is that
+	 * too, but say it): more than can ever be outstanding.
 	 */
 	while (n < entries * 2 && n < URING_MAX_SQ)
 		n *= 2;
-	dev->uring = calloc(1, sizeof(*dev->uring));
-	if (!dev->uring)
+	q->uring = calloc(1, sizeof(*q->uring));
+	if (!q->uring)
 		return -ENOMEM;
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_CQSIZE;
 	p.cq_entries = 2 * n;
-	rc = io_uring_queue_init_params(n, dev->uring, &p);
+	rc = io_uring_queue_init_params(n, q->uring, &p);
 	if (rc < 0) {
-		free(dev->uring);
-		dev->uring = NULL;
+		free(q->uring);
+		q->uring = NULL;
 		return rc;
 	}
 	/*
@@ -415,58 +423,58 @@ int pv_blkback_io_start(struct pv_blkback_dev *dev, unsigned int entries)
 	 * kill -9 the lock is released only once the kernel has finished this ring's I/O, so
 	 * a successor never re-executes a request while an old copy of it may still run.
 	 */
-	if (dev->w->lock_fd >= 0) {
-		rc = io_uring_register_files(dev->uring, &dev->w->lock_fd, 1);
+	if (q->w->lock_fd >= 0) {
+		rc = io_uring_register_files(q->uring, &q->w->lock_fd, 1);
 		if (rc < 0)
 			pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: io_uring_register_files: %s: a "
 				     "restart may not wait for this daemon's I/O", dev->domid,
 				     dev->devid, strerror(-rc));
 	}
-	if (dev->w->test_reorder) {
-		dev->held_max = entries;
-		dev->held = calloc(entries, sizeof(*dev->held));
-		if (!dev->held) {
+	if (q->w->test_reorder) {
+		q->held_max = entries;
+		q->held = calloc(entries, sizeof(*q->held));
+		if (!q->held) {
 			rc = -ENOMEM;
 			goto fail;
 		}
 	}
-	dev->uring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (dev->uring_efd < 0) {
+	q->uring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->uring_efd < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	rc = io_uring_register_eventfd(dev->uring, dev->uring_efd);
+	rc = io_uring_register_eventfd(q->uring, q->uring_efd);
 	if (rc < 0)
 		goto fail;
-	rc = pv_loop_add(dev->w->loop, dev->uring_efd, EPOLLIN, on_cqe, dev);
+	rc = pv_loop_add(q->w->loop, q->uring_efd, EPOLLIN, on_cqe, q);
 	if (rc < 0)
 		goto fail;
 	return 0;
 fail:
-	pv_blkback_io_stop(dev);
+	pv_blkback_io_stop(q);
 	return rc;
 }
 
-void pv_blkback_io_stop(struct pv_blkback_dev *dev)
+void pv_blkback_io_stop(struct pv_blkback_queue *q)
 {
-	if (dev->uring_efd >= 0) {
-		pv_loop_del(dev->w->loop, dev->uring_efd);
-		close(dev->uring_efd);
-		dev->uring_efd = -1;
+	if (q->uring_efd >= 0) {
+		pv_loop_del(q->w->loop, q->uring_efd);
+		close(q->uring_efd);
+		q->uring_efd = -1;
 	}
-	if (dev->uring) {
-		io_uring_queue_exit(dev->uring);
-		free(dev->uring);
-		dev->uring = NULL;
+	if (q->uring) {
+		io_uring_queue_exit(q->uring);
+		free(q->uring);
+		q->uring = NULL;
 	}
-	dev->barriers = 0;
+	q->barriers = 0;
 	/* Held requests are dropped unanswered, as a kill would: the journal answers them. */
-	free(dev->held);
-	dev->held = NULL;
-	dev->nheld = dev->held_max = 0;
+	free(q->held);
+	q->held = NULL;
+	q->nheld = q->held_max = 0;
 }
 
-static int submit(struct pv_blkback_dev *dev)
+static int submit(struct pv_blkback_queue *q)
 {
 	unsigned int n = atomic_load_explicit(&test_submit_fail, memory_order_relaxed);
 
@@ -474,18 +482,19 @@ static int submit(struct pv_blkback_dev *dev)
 		;
 	if (n)
 		return n % 2 ? -EAGAIN : -EBUSY;
-	return io_uring_submit(dev->uring);
+	return io_uring_submit(q->uring);
 }
 
-void pv_blkback_io_submit(struct pv_blkback_dev *dev)
+void pv_blkback_io_submit(struct pv_blkback_queue *q)
 {
+	struct pv_blkback_dev *dev = q->dev;
 	unsigned int tries;
 
-	if (!dev->uring)
+	if (!q->uring)
 		return;
 	/* A short submit leaves the rest queued: go on while the kernel takes some. */
-	for (tries = 0; tries < 8 && io_uring_sq_ready(dev->uring); tries++) {
-		int rc = submit(dev);
+	for (tries = 0; tries < 8 && io_uring_sq_ready(q->uring); tries++) {
+		int rc = submit(q);
 
 		if (rc > 0 || rc == -EINTR)
 			continue;
@@ -493,19 +502,19 @@ void pv_blkback_io_submit(struct pv_blkback_dev *dev)
 		 * -EBUSY: completions to reap first; -EAGAIN: the kernel is short of memory.
 		 * The SQEs stay queued; the next completion or the retry timer submits them.
 		 */
-		dev->st.submit_retries++;
-		pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u: io_uring_submit: %s",
+		q->st.submit_retries++;
+		pv_backd_log_rl(&q->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u: io_uring_submit: %s",
 				dev->domid, dev->devid, rc < 0 ? strerror(-rc) : "nothing taken");
-		pv_blkback_sched_retry(dev);
+		pv_blkback_sched_retry(q);
 		return;
 	}
-	if (io_uring_sq_ready(dev->uring))
-		pv_blkback_sched_retry(dev); /* still taking some, but not all: later */
+	if (io_uring_sq_ready(q->uring))
+		pv_blkback_sched_retry(q); /* still taking some, but not all: later */
 }
 
 static struct io_uring_sqe *sqe_for(struct pv_blkback_req *rq, uint64_t tag)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(rq->q->dev->uring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(rq->q->uring);
 
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)rq | tag);
 	rq->pending++;
@@ -514,7 +523,8 @@ static struct io_uring_sqe *sqe_for(struct pv_blkback_req *rq, uint64_t tag)
 
 int pv_blkback_io_queue(struct pv_blkback_req *rq)
 {
-	struct pv_blkback_dev *dev = rq->q->dev;
+	struct pv_blkback_queue *q = rq->q;
+	struct pv_blkback_dev *dev = q->dev;
 	struct io_uring_sqe *sqe;
 	off_t off = (off_t)(rq->sector << PV_BLKIF_SECTOR_SHIFT);
 	unsigned int i;
@@ -531,34 +541,34 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 		return 0;
 	}
 	if (dev->mem_backed && (rq->kind == PV_BLK_READ || rq->kind == PV_BLK_WRITE) &&
-	    dev->dfd < 0 && !dev->held && !dev->barriers) {
+	    dev->dfd < 0 && !q->held && !q->barriers) {
 		ssize_t n = rq->kind == PV_BLK_READ ? preadv(dev->fd, rq->iov, (int)rq->niov, off) :
 			    pwritev(dev->fd, rq->iov, (int)rq->niov, off);
 		int ok = n >= 0 && (uint64_t)n == rq->bytes;
 
-		dev->st.sync_ios++;
+		q->st.sync_ios++;
 		if (!ok)
-			io_error(dev, rq, n < 0 ? errno : 0);
+			io_error(q, rq, n < 0 ? errno : 0);
 		pv_blkback_req_done(rq, ok);
 		return 0;
 	}
 	/*
 	 * Room for both SQEs of a linked pair, so a link is never split across submits.  The
-	 * SQ holds two per slot of every queue, so this is only ever short if the kernel
+	 * SQ holds two per slot of the queue, so this is only ever short if the kernel
 	 * refused our submits all along.
 	 */
-	if (io_uring_sq_space_left(dev->uring) < 2) {
-		pv_blkback_io_submit(dev);
-		if (io_uring_sq_space_left(dev->uring) < 2)
+	if (io_uring_sq_space_left(q->uring) < 2) {
+		pv_blkback_io_submit(q);
+		if (io_uring_sq_space_left(q->uring) < 2)
 			return -EBUSY;
 	}
 	switch (rq->kind) {
 	case PV_BLK_READ:
-		io_uring_prep_readv(sqe_for(rq, 0), data_fd(dev, rq, (uint64_t)off), rq->iov,
+		io_uring_prep_readv(sqe_for(rq, 0), data_fd(q, rq, (uint64_t)off), rq->iov,
 				    rq->niov, (uint64_t)off);
 		break;
 	case PV_BLK_WRITE:
-		io_uring_prep_writev(sqe_for(rq, 0), data_fd(dev, rq, (uint64_t)off), rq->iov,
+		io_uring_prep_writev(sqe_for(rq, 0), data_fd(q, rq, (uint64_t)off), rq->iov,
 				     rq->niov, (uint64_t)off);
 		break;
 	case PV_BLK_FLUSH:
@@ -566,7 +576,7 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 		/* A barrier waits for everything submitted before it (DRAIN); a flush need not. */
 		if (rq->niov) {
 			sqe = sqe_for(rq, 0);
-			io_uring_prep_writev(sqe, data_fd(dev, rq, (uint64_t)off), rq->iov,
+			io_uring_prep_writev(sqe, data_fd(q, rq, (uint64_t)off), rq->iov,
 					     rq->niov, (uint64_t)off);
 			sqe->flags |= IOSQE_IO_LINK;
 			if (rq->kind == PV_BLK_BARRIER)
@@ -588,6 +598,6 @@ int pv_blkback_io_queue(struct pv_blkback_req *rq)
 	}
 	/* Everything after a barrier waits for it (IO_DRAIN): no write done at once either. */
 	if (rq->kind == PV_BLK_BARRIER)
-		dev->barriers++;
+		q->barriers++;
 	return 0;
 }

@@ -292,7 +292,7 @@ static int bj_recover(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_ri
 	/* The guest's rsp_prod, believed only inside what we could have published. */
 	r = shared_rsp;
 	if ((uint32_t)(r - jp) > k) {
-		pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP,
+		pv_backd_log_rl(&q->rl, PV_LOG_WARN, COMP,
 				"vbd %u/%u queue %u: rsp_prod %u on the ring, journal allows %u..%u: "
 				"using %u", dev->domid, dev->devid, q->idx, r, jp, jp + k, jp);
 		r = jp;
@@ -341,7 +341,7 @@ static int bj_recover(struct pv_blkback_queue *q, const grant_ref_t *refs, pv_ri
 			q->jfree[q->njfree++] = (uint16_t)i;
 	store(&h->rsp_pub, r);
 	q->njunpub = 0;
-	dev->st.journal_dropped += dropped;
+	q->st.journal_dropped += dropped;
 	*rsp = r;
 	*cons = jc;
 	pv_backd_log(PV_LOG_INFO, COMP,
@@ -362,12 +362,12 @@ int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs,
 	int rc;
 
 	*rsp = *cons = shared_rsp;
-	if (!dev->w->state_dir) {
+	if (!q->w->state_dir) {
 		if (mode == PV_BJ_RESUME && shared_req != shared_rsp)
 			goto lost;
 		return 0; /* no journal: restarts are exact only on an idle ring */
 	}
-	if (asprintf(&q->jpath, "%s/vbd-%u-%u-q%u.journal", dev->w->state_dir, dev->domid,
+	if (asprintf(&q->jpath, "%s/vbd-%u-%u-q%u.journal", q->w->state_dir, dev->domid,
 		     dev->devid, q->idx) < 0) {
 		q->jpath = NULL;
 		return -ENOMEM;
@@ -385,7 +385,7 @@ int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs,
 			why = "unreadable";
 		}
 		bj_unmap(q);
-		dev->st.journal_lost++;
+		q->st.journal_lost++;
 		if (shared_req != shared_rsp)
 			goto lost;
 		pv_backd_log(PV_LOG_WARN, COMP,
@@ -396,7 +396,7 @@ int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs,
 	if (rc < 0) {
 		/* Served anyway: losing the disk now is worse than a restart that may fail it. */
 		bj_unmap(q);
-		dev->st.journal_lost++;
+		q->st.journal_lost++;
 		pv_backd_log(PV_LOG_WARN, COMP,
 			     "vbd %u/%u queue %u: cannot create %s: %s: a restart with requests in "
 			     "flight will fail this device", dev->domid, dev->devid, q->idx, q->jpath,
@@ -404,9 +404,9 @@ int pv_blkback_journal_open(struct pv_blkback_queue *q, const grant_ref_t *refs,
 	}
 	return 0;
 lost:
-	if (mode == PV_BJ_RESUME && !dev->w->state_dir)
-		dev->st.journal_lost++;
-	pv_blkback_fatal(dev, "queue %u: restart journal %s with %u request(s) outstanding: "
+	if (mode == PV_BJ_RESUME && !q->w->state_dir)
+		q->st.journal_lost++;
+	pv_blkback_queue_fatal(q, "queue %u: restart journal %s with %u request(s) outstanding: "
 			 "cannot resume exactly", q->idx, why, (unsigned int)(shared_req - shared_rsp));
 	return -ESTALE;
 }
@@ -497,7 +497,7 @@ int pv_blkback_journal_replay_next(struct pv_blkback_queue *q, struct blkif_requ
 	js = q->jreplay[0];
 	memmove(q->jreplay, q->jreplay + 1, --q->njreplay * sizeof(*q->jreplay));
 	memcpy(r, &q->je[js].req, sizeof(*r));
-	q->dev->st.journal_replayed++;
+	q->st.journal_replayed++;
 	return (int)js;
 }
 

@@ -132,28 +132,30 @@ static void respond(struct pv_blkback_queue *q, int js, uint64_t id, uint8_t op,
 	q->need_push = 1;
 }
 
-void pv_blkback_unmap_flush(struct pv_blkback_dev *dev)
+void pv_blkback_unmap_flush(struct pv_blkback_queue *q)
 {
+	struct pv_blkback_dev *dev = q->dev;
+
 	unsigned int i, pages = 0;
 	int rc;
 
-	if (!dev->nunmap)
+	if (!q->nunmap)
 		return;
-	for (i = 0; i < dev->nunmap; i++)
-		pages += dev->unmap_count[i];
-	rc = pv_gnt_unmap_batch(dev->w->plat, dev->unmap_addr, dev->unmap_count, dev->nunmap);
+	for (i = 0; i < q->nunmap; i++)
+		pages += q->unmap_count[i];
+	rc = pv_gnt_unmap_batch(q->w->plat, q->unmap_addr, q->unmap_count, q->nunmap);
 	if (rc < 0) {
-		pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: unmapping %u grant "
-				"mappings: %s", dev->domid, dev->devid, dev->nunmap, strerror(-rc));
+		pv_backd_log_rl(&q->rl, PV_LOG_WARN, COMP, "vbd %u/%u: unmapping %u grant "
+				"mappings: %s", dev->domid, dev->devid, q->nunmap, strerror(-rc));
 		/*
 		 * A batch refused whole (-ENOMEM for its handle list, say) must not leave the
 		 * guest's pages mapped: one by one, which refuses what is already unmapped.
 		 */
-		for (i = 0; i < dev->nunmap; i++)
-			pv_gnt_unmap(dev->w->plat, dev->unmap_addr[i], dev->unmap_count[i]);
+		for (i = 0; i < q->nunmap; i++)
+			pv_gnt_unmap(q->w->plat, q->unmap_addr[i], q->unmap_count[i]);
 	}
-	dev->st.grant_unmaps += pages;
-	dev->nunmap = 0;
+	q->st.grant_unmaps += pages;
+	q->nunmap = 0;
 }
 
 uint64_t pv_blkback_turn_ns(const struct pv_backd *d)
@@ -164,35 +166,50 @@ uint64_t pv_blkback_turn_ns(const struct pv_backd *d)
 /* Publishes the responses of this pass; one notification at most. */
 static void push(struct pv_blkback_queue *q)
 {
-	struct pv_blkback_dev *dev = q->dev;
 	int notify;
 
 	if (!q->need_push)
 		return;
 	/* Unmapped first: a guest told "done" may end its grants at once. */
-	pv_blkback_unmap_flush(dev);
+	pv_blkback_unmap_flush(q);
 	q->need_push = 0;
 	notify = pv_ring_push_responses_and_check_notify(&q->ring);
 	/* Published: the journal entries of these responses are free now, not before. */
 	pv_blkback_journal_published(q);
 	if (notify) {
-		pv_evtchn_notify(dev->w->plat, q->port);
-		dev->st.notifications_out++;
+		pv_evtchn_notify(q->w->plat, q->port);
+		q->st.notifications_out++;
 	}
+}
+
+static void fatal_v(struct pv_blkback_dev *dev, struct pv_backd_ratelimit *rl, const char *fmt,
+		    va_list ap)
+{
+	char msg[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Callers clean guest strings (pv_backd_str_clean); this keeps the node one line. */
+	pv_backd_str_printable(msg);
+	pv_blkback_node_write(dev, 0, "error", msg);
+	pv_backd_log_rl(rl, PV_LOG_WARN, COMP, "vbd %u/%u: %s", dev->domid, dev->devid, msg);
 }
 
 void pv_blkback_fatal(struct pv_blkback_dev *dev, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fatal_v(dev, &dev->rl_ctl, fmt, ap);
 	va_end(ap);
-	/* Callers clean guest strings (pv_backd_str_clean); this keeps the node one line. */
-	pv_backd_str_printable(msg);
-	pv_blkback_node_write(dev, 0, "error", msg);
-	pv_backd_log_rl(&dev->rl, PV_LOG_WARN, COMP, "vbd %u/%u: %s", dev->domid, dev->devid, msg);
+}
+
+void pv_blkback_queue_fatal(struct pv_blkback_queue *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fatal_v(q->dev, &q->rl, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- persistent grants ------------------------------------------------------------------- */
@@ -244,7 +261,6 @@ static void map_flush(struct pv_blkback_queue *q);
 static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 			  const struct blkif_request_segment *segs, unsigned int n, int need_write)
 {
-	struct pv_blkback_dev *dev = q->dev;
 	unsigned int i, m = 0, evicted;
 	int rc;
 
@@ -252,9 +268,9 @@ static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 		if (!q->pages[i])
 			q->refs[m++] = segs[i].gref;
 	rc = pv_gcache_map(&q->gc, q->refs, m, &evicted);
-	dev->st.grant_map_calls += rc != 0 && rc != -ENOBUFS; /* 0: nothing new to map */
-	dev->st.grant_unmaps += evicted;
-	dev->st.persistent_evictions += evicted;
+	q->st.grant_map_calls += rc != 0 && rc != -ENOBUFS; /* 0: nothing new to map */
+	q->st.grant_unmaps += evicted;
+	q->st.persistent_evictions += evicted;
 	if (rc == -ENOBUFS)
 		return 1;
 	/* Read-only is enough for this request: map it on its own (-EINVAL: a bad ref too). */
@@ -262,7 +278,7 @@ static int map_persistent(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 		return 1;
 	if (rc < 0)
 		return rc;
-	dev->st.grant_maps += (unsigned int)rc;
+	q->st.grant_maps += (unsigned int)rc;
 	for (i = 0; i < n; i++)
 		if (!q->pages[i] && !(q->pages[i] = pv_gcache_get(&q->gc, segs[i].gref,
 								  rq ? &rq->pins : NULL)))
@@ -286,7 +302,7 @@ static int grants_map(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 	for (i = 0; i < n; i++) {
 		q->pages[i] = dev->persistent ? pv_gcache_get(&q->gc, segs[i].gref, &rq->pins) : NULL;
 		if (q->pages[i])
-			dev->st.persistent_hits++;
+			q->st.persistent_hits++;
 		else
 			m++;
 	}
@@ -350,7 +366,7 @@ static int grants_copy(struct pv_blkback_queue *q, struct pv_blkback_req *rq,
 		rq->copy_back = 1;
 		return 0;
 	}
-	dev->st.grant_copies += n;
+	q->st.grant_copies += n;
 	return pv_gcopy_flush(&rq->copy) != 0 ? -EACCES : 0;
 }
 
@@ -383,7 +399,7 @@ static int indirect_persistent(struct pv_blkback_queue *q, const grant_ref_t *gr
 		memcpy(q->ind_buf + (size_t)i * PV_PAGE_SIZE, q->pages[i],
 		       left < PV_PAGE_SIZE ? left : PV_PAGE_SIZE);
 	}
-	q->dev->st.persistent_hits += n - miss;
+	q->st.persistent_hits += n - miss;
 	return 0;
 }
 
@@ -405,14 +421,14 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 	int rc;
 
 	memcpy(&ir, r, sizeof(ir));
-	if (dev->persistent && !dev->w->grant_copy) {
+	if (dev->persistent && !q->w->grant_copy) {
 		rc = indirect_persistent(q, ir.indirect_grefs, h->nr_ind_pages, bytes);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
 			goto copied;
 	}
-	pv_gcopy_init(&b, dev->w->plat, c, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
+	pv_gcopy_init(&b, q->w->plat, c, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
 	for (i = 0; i < h->nr_ind_pages; i++) {
 		size_t left = bytes - (size_t)i * PV_PAGE_SIZE;
 
@@ -423,16 +439,16 @@ static int fetch_indirect(struct pv_blkback_queue *q, const struct blkif_request
 	}
 	rc = pv_gcopy_flush(&b);
 	if (rc == -ENOTSUP) {
-		rc = pv_gnt_map(dev->w->plat, (domid_t)dev->domid, h->nr_ind_pages,
+		rc = pv_gnt_map(q->w->plat, (domid_t)dev->domid, h->nr_ind_pages,
 				ir.indirect_grefs, 0, &addr);
 		if (rc < 0)
 			return rc;
 		memcpy(q->ind_buf, addr, bytes);
-		pv_gnt_unmap(dev->w->plat, addr, h->nr_ind_pages);
-		dev->st.grant_maps += h->nr_ind_pages;
-		dev->st.grant_unmaps += h->nr_ind_pages;
+		pv_gnt_unmap(q->w->plat, addr, h->nr_ind_pages);
+		q->st.grant_maps += h->nr_ind_pages;
+		q->st.grant_unmaps += h->nr_ind_pages;
 	} else {
-		dev->st.grant_copies += h->nr_ind_pages;
+		q->st.grant_copies += h->nr_ind_pages;
 		if (rc != 0)
 			return -EACCES;
 	}
@@ -446,47 +462,44 @@ copied:
 static void req_free(struct pv_blkback_req *rq)
 {
 	struct pv_blkback_queue *q = rq->q;
-	struct pv_blkback_dev *dev = q->dev;
 
 	pv_blkback_req_unpin(rq);
 	pv_blkback_bounce_put(rq);
 	if (rq->map_addr) {
 		/* Unmapped with others before this request's response is published (push). */
-		if (dev->nunmap == PV_BLKBACK_UNMAP_BATCH)
-			pv_blkback_unmap_flush(dev);
-		dev->unmap_addr[dev->nunmap] = rq->map_addr;
-		dev->unmap_count[dev->nunmap++] = rq->map_count;
+		if (q->nunmap == PV_BLKBACK_UNMAP_BATCH)
+			pv_blkback_unmap_flush(q);
+		q->unmap_addr[q->nunmap] = rq->map_addr;
+		q->unmap_count[q->nunmap++] = rq->map_count;
 		rq->map_addr = NULL;
 		rq->map_count = 0;
 	}
 	rq->next_free = q->free;
 	q->free = rq;
 	q->inflight--;
-	dev->inflight--;
 }
 
 void pv_blkback_req_done(struct pv_blkback_req *rq, int ok)
 {
 	struct pv_blkback_queue *q = rq->q;
-	struct pv_blkback_dev *dev = q->dev;
 
 	if (!ok && rq->status == BLKIF_RSP_OKAY) {
 		rq->status = BLKIF_RSP_ERROR;
-		dev->st.errors++;
+		q->st.errors++;
 	}
 	if (rq->copy_back && rq->status == BLKIF_RSP_OKAY) {
-		dev->st.grant_copies += rq->niov;
+		q->st.grant_copies += rq->niov;
 		if (pv_gcopy_flush(&rq->copy) != 0) {
 			/* The guest revoked or never granted write access: its fault. */
 			rq->status = BLKIF_RSP_ERROR;
-			dev->st.bad_requests++;
+			q->st.bad_requests++;
 		}
 	}
 	if (rq->status == BLKIF_RSP_OKAY) {
 		if (rq->kind == PV_BLK_READ)
-			dev->st.bytes_read += rq->bytes;
+			q->st.bytes_read += rq->bytes;
 		else
-			dev->st.bytes_written += rq->bytes;
+			q->st.bytes_written += rq->bytes;
 	}
 	respond(q, rq->jslot, rq->id, rq->op, rq->status);
 	req_free(rq);
@@ -512,7 +525,7 @@ static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *
 {
 	struct pv_blkback_dev *dev = q->dev;
 
-	dev->st.bad_requests++;
+	q->st.bad_requests++;
 	/*
 	 * An operation (or feature) we do not offer is BLKIF_RSP_EOPNOTSUPP, as Linux's
 	 * xen-blkback answers an unknown opcode or a discard its disk cannot do; everything
@@ -520,7 +533,7 @@ static void bad_request(struct pv_blkback_queue *q, const struct blkif_request *
 	 */
 	respond(q, js, r->id, response_op(r), why == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP :
 		BLKIF_RSP_ERROR);
-	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
+	pv_backd_log_rl(&q->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, r->operation, strerror(-why));
 }
 
@@ -530,10 +543,10 @@ static void req_refused(struct pv_blkback_queue *q, struct pv_blkback_req *rq, i
 	struct pv_blkback_dev *dev = q->dev;
 
 	rq->status = BLKIF_RSP_ERROR;
-	dev->st.bad_requests++;
+	q->st.bad_requests++;
 	respond(q, rq->jslot, rq->id, rq->op, BLKIF_RSP_ERROR);
 	req_free(rq);
-	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
+	pv_backd_log_rl(&q->rl, PV_LOG_DEBUG, COMP, "vbd %u/%u queue %u: bad request op %u: %s",
 			dev->domid, dev->devid, q->idx, rq->op, strerror(-why));
 }
 
@@ -552,9 +565,9 @@ static void map_flush(struct pv_blkback_queue *q)
 
 	if (!n)
 		return;
-	rc = pv_gnt_map_batch(dev->w->plat, (domid_t)dev->domid, n, q->mb_count, q->mb_refs,
+	rc = pv_gnt_map_batch(q->w->plat, (domid_t)dev->domid, n, q->mb_count, q->mb_refs,
 			      q->mb_write, q->mb_addr);
-	dev->st.grant_map_calls++;
+	q->st.grant_map_calls++;
 	for (j = 0, at = 0; j < n; at += q->mb_count[j++]) {
 		struct pv_blkback_req *rq = q->mb_req[j];
 		unsigned int cnt = q->mb_count[j];
@@ -562,15 +575,15 @@ static void map_flush(struct pv_blkback_queue *q)
 		int r = rc;
 
 		if (rc < 0) {
-			r = pv_gnt_map(dev->w->plat, (domid_t)dev->domid, cnt, q->mb_refs + at,
+			r = pv_gnt_map(q->w->plat, (domid_t)dev->domid, cnt, q->mb_refs + at,
 				       q->mb_write, &addr);
-			dev->st.grant_map_calls++;
+			q->st.grant_map_calls++;
 		}
 		if (r < 0) {
 			req_refused(q, rq, r);
 			continue;
 		}
-		dev->st.grant_maps += cnt;
+		q->st.grant_maps += cnt;
 		rq->map_addr = addr;
 		rq->map_count = cnt;
 		for (k = 0; k < cnt; k++)
@@ -592,8 +605,8 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	uint64_t nsect = 0;
 	int rc, batched = 0;
 
-	dev->st.requests++;
-	rc = pv_blkback_check_req(&dev->lim, r, &h);
+	q->st.requests++;
+	rc = pv_blkback_check_req(&q->lim, r, &h);
 	if (rc < 0) {
 		bad_request(q, r, js, rc);
 		return;
@@ -602,7 +615,6 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 	rq = q->free;
 	q->free = rq->next_free;
 	q->inflight++;
-	dev->inflight++;
 	rq->id = r->id;
 	rq->jslot = js;
 	rq->op = response_op(r);
@@ -621,7 +633,7 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 				goto bad;
 			segs = q->segs;
 		}
-		rc = pv_blkback_check_segs(&dev->lim, h.sector, segs, h.nseg, &nsect);
+		rc = pv_blkback_check_segs(&q->lim, h.sector, segs, h.nseg, &nsect);
 		if (rc < 0)
 			goto bad;
 		rq->bytes = nsect << PV_BLKIF_SECTOR_SHIFT;
@@ -634,13 +646,13 @@ static void start_request(struct pv_blkback_queue *q, const struct blkif_request
 		batched = rc == 1;
 	}
 	switch (h.kind) {
-	case PV_BLK_READ: dev->st.reads++; break;
-	case PV_BLK_WRITE: dev->st.writes++; break;
-	case PV_BLK_FLUSH: dev->st.flushes++; break;
-	case PV_BLK_BARRIER: dev->st.barriers++; break;
-	case PV_BLK_DISCARD: dev->st.discards++; break;
+	case PV_BLK_READ: q->st.reads++; break;
+	case PV_BLK_WRITE: q->st.writes++; break;
+	case PV_BLK_FLUSH: q->st.flushes++; break;
+	case PV_BLK_BARRIER: q->st.barriers++; break;
+	case PV_BLK_DISCARD: q->st.discards++; break;
 	}
-	dev->st.indirect += h.indirect;
+	q->st.indirect += h.indirect;
 	if (batched)
 		return; /* its pages come with the batch's: map_flush() queues it */
 	/* The batch's requests came first on the ring: their I/O is queued first. */
@@ -657,8 +669,8 @@ bad:
 static void ring_broken(struct pv_blkback_queue *q)
 {
 	q->stopped = 1;
-	pv_blkback_fatal(q->dev, "queue %u: request producer index beyond the ring", q->idx);
-	pv_blkback_failed(q->dev);
+	pv_blkback_queue_fatal(q, "queue %u: request producer index beyond the ring", q->idx);
+	pv_blkback_failed(q);
 }
 
 /*
@@ -674,7 +686,7 @@ static int replay(struct pv_blkback_queue *q)
 	int js;
 
 	while (pv_blkback_journal_replay_peek(q, &r) == 0) {
-		if (q->dev->copy && !pv_blkback_bounce_room(q->dev, &r))
+		if (q->dev->copy && !pv_blkback_bounce_room(q, &r))
 			return 1;
 		js = pv_blkback_journal_replay_next(q, &r);
 		start_request(q, &r, js);
@@ -688,7 +700,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 	unsigned int taken = 0;
 	int bounce_wait = 0, late = 0;
 	/* Bounded turns only (the run queue exists): a turn past its time yields. */
-	uint64_t t0 = budget != ~0u ? pv_backd_now_ns() : 0, turn = pv_blkback_turn_ns(dev->w);
+	uint64_t t0 = budget != ~0u ? pv_backd_now_ns() : 0, turn = pv_blkback_turn_ns(q->w);
 
 	*more = 0;
 	q->waiting = 0;
@@ -698,7 +710,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		q->waiting = 1;
 		/* New requests wait behind the old ones; completions kick us again. */
 		map_flush(q);
-		pv_blkback_io_submit(dev);
+		pv_blkback_io_submit(q);
 		push(q);
 		return 0;
 	}
@@ -736,7 +748,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 			}
 			pv_blkif_back_copy_req(&q->ring, q->ring.req_cons, &r);
 			/* Left on the ring (copied again later) until completions free bounce. */
-			if (dev->copy && !pv_blkback_bounce_room(dev, &r)) {
+			if (dev->copy && !pv_blkback_bounce_room(q, &r)) {
 				bounce_wait = 1;
 				break;
 			}
@@ -751,7 +763,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 				late = 1;
 		}
 		map_flush(q);
-		pv_blkback_io_submit(dev);
+		pv_blkback_io_submit(q);
 		push(q);
 		if (bounce_wait) {
 			q->waiting = 1; /* not a spurious notification: see sched_notified */
@@ -764,7 +776,7 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 				 * A drain longer than one budget ends here, on a later turn, not in
 				 * the disconnect that began it: the state machine must look again.
 				 */
-				if (dev->drain_wait)
+				if (q->drain_wait)
 					pv_blkback_mark_dirty(dev);
 			} else if (taken >= budget || late)
 				*more = 1;
@@ -794,9 +806,9 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 	}
 	push(q);
 	if (*more && late)
-		dev->st.time_yields++;
+		q->st.time_yields++;
 	else if (*more)
-		dev->st.budget_yields++;
+		q->st.budget_yields++;
 	return taken;
 }
 
@@ -804,7 +816,7 @@ void pv_blkback_kick(struct pv_blkback_queue *q)
 {
 	int more;
 
-	pv_blkback_kick_budget(q, q->dev->w->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
+	pv_blkback_kick_budget(q, q->w->sched_ok ? PV_BLKBACK_KICK_BUDGET : ~0u, &more);
 	if (more)
 		pv_blkback_sched_more(q);
 }
@@ -868,7 +880,7 @@ void pv_blkback_evtchn_ready(struct pv_backd *d)
 				pv_evtchn_unmask(d->plat, port);
 			continue;
 		}
-		q->dev->st.notifications_in++;
+		q->st.notifications_in++;
 		if (d->sched_ok && !queue_short(q)) {
 			longq[nlong++] = q;
 			continue;
@@ -880,86 +892,69 @@ void pv_blkback_evtchn_ready(struct pv_backd *d)
 		notified_turn(d, longq[i]);
 }
 
-void pv_blkback_after_completions(struct pv_blkback_dev *dev)
+void pv_blkback_after_completions(struct pv_blkback_queue *q)
 {
-	unsigned int i;
-
-	for (i = 0; i < dev->nqueues; i++) {
-		struct pv_blkback_queue *q = &dev->qs[i];
-
-		/*
-		 * Freed slots may let requests waiting behind a full ring in.  A few are taken
-		 * now; a ring full of them (a flooder: a turn of grant maps costs a millisecond)
-		 * gets its responses out now and its intake on the run queue, where other
-		 * guests' notifications are served between turns.
-		 */
-		if (dev->w->sched_ok && !q->stopped && queue_backlog(q) > PV_BLKBACK_SHORT_QUEUE) {
-			push(q);
-			pv_blkback_sched_more(q);
-		} else {
-			pv_blkback_kick(q);
-		}
+	/*
+	 * Freed slots may let requests waiting behind a full ring in.  A few are taken now;
+	 * a ring full of them (a flooder: a turn of grant maps costs a millisecond) gets its
+	 * responses out now and its intake on the run queue, where other guests'
+	 * notifications are served between turns.
+	 */
+	if (q->w->sched_ok && !q->stopped && queue_backlog(q) > PV_BLKBACK_SHORT_QUEUE) {
+		push(q);
+		pv_blkback_sched_more(q);
+	} else {
+		pv_blkback_kick(q);
 	}
-	if (dev->drain_wait)
-		pv_blkback_mark_dirty(dev);
+	if (q->drain_wait)
+		pv_blkback_mark_dirty(q->dev);
 }
 
-void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot)
+void pv_blkback_queue_stop_intake(struct pv_blkback_queue *q, int snapshot)
 {
-	unsigned int i;
+	pv_ring_idx_t prod;
 
 	/* Whoever stops intake waits for the drain: its end must wake the state machine. */
-	dev->drain_wait = 1;
-	for (i = 0; i < dev->nqueues; i++) {
-		struct pv_blkback_queue *q = &dev->qs[i];
-		pv_ring_idx_t prod;
-
-		if (q->stopped || q->have_stop_at)
-			continue;
-		if (!snapshot || pv_ring_back_req_prod(&q->ring, &prod) < 0) {
-			q->stopped = 1;
-			continue;
-		}
-		/* What the front end published before it was told to go: served, then no more. */
-		q->stop_left = prod - q->ring.req_cons;
-		if (q->stop_left > q->ring.nr_ents)
-			q->stop_left = 0; /* a producer index behind us: nothing honest is pending */
-		q->have_stop_at = 1;
-		pv_blkback_kick(q);
-		if (!q->stop_left)
-			q->stopped = 1;
+	q->drain_wait = 1;
+	if (q->stopped || q->have_stop_at)
+		return;
+	if (!snapshot || pv_ring_back_req_prod(&q->ring, &prod) < 0) {
+		q->stopped = 1;
+		return;
 	}
+	/* What the front end published before it was told to go: served, then no more. */
+	q->stop_left = prod - q->ring.req_cons;
+	if (q->stop_left > q->ring.nr_ents)
+		q->stop_left = 0; /* a producer index behind us: nothing honest is pending */
+	q->have_stop_at = 1;
+	pv_blkback_kick(q);
+	if (!q->stop_left)
+		q->stopped = 1;
 }
 
-int pv_blkback_drained(const struct pv_blkback_dev *dev)
+int pv_blkback_queue_drained(const struct pv_blkback_queue *q)
 {
-	unsigned int i;
-
-	if (dev->inflight)
-		return 0;
-	for (i = 0; i < dev->nqueues; i++)
-		if (!dev->qs[i].stopped)
-			return 0;
-	return 1;
+	return !q->inflight && q->stopped;
 }
 
 /* ---- connect and disconnect -------------------------------------------------------------- */
 
-static int fe_read(struct pv_blkback_dev *dev, const char *dir, const char *node, char **val)
+/* Through the calling thread's own xenstore connection (p): the main one's, or q->w's. */
+static int fe_read(struct pv_platform *p, const char *dir, const char *node, char **val)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return pv_xs_read(dev->w->plat, 0, path, val, NULL);
+	return pv_xs_read(p, 0, path, val, NULL);
 }
 
 /* A uint32_t written by the guest: plain decimal, nothing else.  -ENOENT, -EINVAL. */
-static int fe_read_u32(struct pv_blkback_dev *dev, const char *dir, const char *node,
+static int fe_read_u32(struct pv_platform *plat, const char *dir, const char *node,
 		       uint32_t *out)
 {
 	uint64_t v = 0;
 	char *s, *p;
-	int rc = fe_read(dev, dir, node, &s);
+	int rc = fe_read(plat, dir, node, &s);
 
 	if (rc < 0)
 		return rc;
@@ -1024,7 +1019,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 		 * it cost a map and an unmap per request.  Grant mappings use the guest's memory,
 		 * not ours; the cap bounds address space and maptrack entries per queue.
 		 */
-		unsigned int dev_max = q->dev->w->max_persistent ? q->dev->w->max_persistent :
+		unsigned int dev_max = q->w->max_persistent ? q->w->max_persistent :
 				       PV_BLKBACK_PERSISTENT_DEFAULT;
 
 		unsigned int max = n * (PV_BLKBACK_PERSISTENT_SEGS + 1);
@@ -1034,7 +1029,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 			max = dev_max / q->dev->nqueues;
 		if (!max)
 			max = 1;
-		if (pv_gcache_init(&q->gc, q->dev->w->plat, (domid_t)q->dev->domid, max, 1) < 0)
+		if (pv_gcache_init(&q->gc, q->w->plat, (domid_t)q->dev->domid, max, 1) < 0)
 			return -ENOMEM;
 		q->pin_pool = calloc((size_t)n * s, sizeof(*q->pin_pool));
 		if (!q->pin_pool)
@@ -1049,7 +1044,7 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 			rq->pins = (struct pv_gcache_pins){ .chunk = &q->pin_pool[(size_t)i * s], .cap = s };
 		if (copy) {
 			rq->cseg = &q->csegs[(size_t)i * s];
-			pv_gcopy_init(&rq->copy, q->dev->w->plat, rq->cseg, s);
+			pv_gcopy_init(&rq->copy, q->w->plat, rq->cseg, s);
 		}
 		rq->next_free = q->free;
 		q->free = rq;
@@ -1057,42 +1052,54 @@ static int queue_alloc(struct pv_blkback_queue *q, int copy, int persistent)
 	return 0;
 }
 
-static int queue_connect(struct pv_blkback_dev *dev, struct pv_blkback_queue *q, const char *dir,
-			 int have_order, int resume)
+struct queue_connect_args {
+	char dir[200];
+	int have_order, resume;
+};
+
+/* On q's thread: maps its ring, binds its port, sizes its pool, starts its I/O. */
+static int queue_connect(struct pv_blkback_queue *q, void *arg)
 {
-	struct pv_backd *d = dev->w;
+	const struct queue_connect_args *a = arg;
+	struct pv_blkback_dev *dev = q->dev;
+	struct pv_backd *d = q->w;
 	grant_ref_t refs[PV_RING_MAX_PAGES];
 	unsigned int i, npages = 1u << dev->ring_order;
 	uint32_t v;
 	char node[32];
 	int rc;
 
+	q->uring_efd = -1;
+	q->lim = dev->lim;
+	if (pv_blkback_sched_init(d) < 0) /* without it: no budget, but no lost request */
+		pv_backd_log(PV_LOG_WARN, COMP, "no request budget: %s", strerror(errno));
 	for (i = 0; i < npages; i++) {
-		if (have_order)
+		if (a->have_order)
 			snprintf(node, sizeof(node), "ring-ref%u", i);
 		else
 			snprintf(node, sizeof(node), "ring-ref");
-		rc = fe_read_u32(dev, dir, node, &v);
+		rc = fe_read_u32(d->plat, a->dir, node, &v);
 		if (rc < 0) {
-			pv_blkback_fatal(dev, "queue %u: %s missing or malformed", q->idx, node);
+			pv_blkback_queue_fatal(q, "queue %u: %s missing or malformed", q->idx, node);
 			return rc;
 		}
 		refs[i] = v;
 	}
-	rc = fe_read_u32(dev, dir, "event-channel", &v);
+	rc = fe_read_u32(d->plat, a->dir, "event-channel", &v);
 	if (rc < 0) {
-		pv_blkback_fatal(dev, "queue %u: event-channel missing or malformed", q->idx);
+		pv_blkback_queue_fatal(q, "queue %u: event-channel missing or malformed", q->idx);
 		return rc;
 	}
 	q->remote_port = v;
 	rc = pv_gnt_map(d->plat, (domid_t)dev->domid, npages, refs, 1, &q->ring_addr);
 	if (rc < 0) {
 		q->ring_addr = NULL;
-		pv_blkback_fatal(dev, "queue %u: mapping ring-ref failed: %s", q->idx, strerror(-rc));
+		pv_blkback_queue_fatal(q, "queue %u: mapping ring-ref failed: %s", q->idx,
+				       strerror(-rc));
 		return rc;
 	}
 	q->ring_pages = npages;
-	dev->st.grant_maps += npages;
+	q->st.grant_maps += npages;
 	/*
 	 * Where to attach is the journal's answer (pv_blkback_journal.c): after a restart
 	 * [rsp_prod, req_prod) is not "what the old daemon never answered", since responses
@@ -1102,34 +1109,52 @@ static int queue_connect(struct pv_blkback_dev *dev, struct pv_blkback_queue *q,
 				 sizeof(union pv_blkif_sring_entry), 0);
 	if (rc < 0)
 		return rc;
-	rc = pv_blkback_journal_open(q, refs, resume ? PV_BJ_RESUME : PV_BJ_FRESH,
+	rc = pv_blkback_journal_open(q, refs, a->resume ? PV_BJ_RESUME : PV_BJ_FRESH,
 				     &q->ring.rsp_prod_pvt, &q->ring.req_cons);
 	if (rc < 0)
 		return rc;
 	rc = pv_evtchn_bind_interdomain(d->plat, (domid_t)dev->domid, q->remote_port, &q->port);
 	if (rc < 0) {
-		pv_blkback_fatal(dev, "queue %u: binding event-channel %u failed: %s", q->idx,
-				 q->remote_port, strerror(-rc));
+		pv_blkback_queue_fatal(q, "queue %u: binding event-channel %u failed: %s", q->idx,
+				       q->remote_port, strerror(-rc));
 		return rc;
 	}
 	q->bound = 1;
 	rc = port_map_set(d, q->port, q);
 	if (rc < 0)
 		return rc;
-	q->max_segs = dev->lim.max_indirect ? PV_BLKBACK_MAX_INDIRECT_SEGS :
-			BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	q->max_segs = q->lim.max_indirect ? PV_BLKBACK_MAX_INDIRECT_SEGS :
+		      BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	rc = queue_alloc(q, dev->copy, dev->persistent);
+	if (rc < 0) {
+		pv_blkback_queue_fatal(q, "queue %u: out of memory", q->idx);
+		return rc;
+	}
+	rc = pv_blkback_bounce_init(q);
+	if (rc < 0) {
+		pv_blkback_queue_fatal(q, "queue %u: out of memory for bounce buffers", q->idx);
+		return rc;
+	}
+	rc = pv_blkback_io_start(q);
 	if (rc < 0)
-		pv_blkback_fatal(dev, "queue %u: out of memory", q->idx);
+		pv_blkback_queue_fatal(q, "queue %u: cannot start I/O: %s", q->idx, strerror(-rc));
 	return rc;
+}
+
+static int call_close_journal(struct pv_blkback_queue *q, void *arg)
+{
+	(void)arg;
+	pv_blkback_journal_close(q, 0);
+	return 0;
 }
 
 int pv_blkback_connect(struct pv_blkback_dev *dev)
 {
-	struct pv_backd *d = dev->w;
+	struct pv_backd *d = dev->d;
+	struct queue_connect_args a;
 	uint32_t nq = 1, order = 0;
-	unsigned int i, entries = 0;
-	int rc, have_order, resume = 0;
+	unsigned int i;
+	int rc;
 	char *s;
 
 	/*
@@ -1137,10 +1162,8 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 	 * restart and the journal says where the ring stands (it also checks that the ring
 	 * is the one it describes: a front end may have started over while we were dead).
 	 */
-	resume = dev->state == XenbusStateConnected;
-	if (pv_blkback_sched_init(d) < 0) /* without it: no budget, but no lost request */
-		pv_backd_log(PV_LOG_WARN, COMP, "no request budget: %s", strerror(errno));
-	rc = fe_read(dev, dev->fe_path, "protocol", &s);
+	a.resume = dev->state == XenbusStateConnected;
+	rc = fe_read(d->plat, dev->fe_path, "protocol", &s);
 	if (rc == 0) {
 		int ok = strcmp(s, "x86_64-abi") == 0;
 		char clean[64];
@@ -1154,24 +1177,24 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 			return -EPROTONOSUPPORT;
 	}
 	dev->persistent = 0;
-	if (fe_read(dev, dev->fe_path, "feature-persistent", &s) == 0) {
+	if (fe_read(d->plat, dev->fe_path, "feature-persistent", &s) == 0) {
 		dev->persistent = strcmp(s, "1") == 0;
 		free(s);
 	}
-	rc = fe_read_u32(dev, dev->fe_path, "multi-queue-num-queues", &nq);
+	rc = fe_read_u32(d->plat, dev->fe_path, "multi-queue-num-queues", &nq);
 	if (rc == -EINVAL || (rc == 0 && (nq == 0 || nq > d->max_queues))) {
 		pv_blkback_fatal(dev, "multi-queue-num-queues invalid (1..%u)", d->max_queues);
 		return -EINVAL;
 	}
 	if (rc < 0)
 		nq = 1;
-	rc = fe_read_u32(dev, dev->fe_path, "ring-page-order", &order);
-	have_order = rc == 0;
+	rc = fe_read_u32(d->plat, dev->fe_path, "ring-page-order", &order);
+	a.have_order = rc == 0;
 	if (rc == -EINVAL || (rc == 0 && order > PV_RING_MAX_PAGE_ORDER)) {
 		pv_blkback_fatal(dev, "ring-page-order invalid (0..%u)", PV_RING_MAX_PAGE_ORDER);
 		return -EINVAL;
 	}
-	if (!have_order)
+	if (!a.have_order)
 		order = 0;
 	dev->ring_order = order;
 	dev->copy = d->grant_copy;
@@ -1180,29 +1203,19 @@ int pv_blkback_connect(struct pv_blkback_dev *dev)
 		return -ENOMEM;
 	dev->nqueues = nq;
 	for (i = 0; i < nq; i++) {
-		char dir[200];
+		struct pv_blkback_queue *q = &dev->qs[i];
 
-		dev->qs[i].dev = dev;
-		dev->qs[i].idx = i;
+		q->dev = dev;
+		q->idx = i;
 		/* One queue: its nodes sit in the frontend directory itself (io/blkif.h). */
 		if (nq == 1)
-			snprintf(dir, sizeof(dir), "%s", dev->fe_path);
+			snprintf(a.dir, sizeof(a.dir), "%s", dev->fe_path);
 		else
-			snprintf(dir, sizeof(dir), "%s/queue-%u", dev->fe_path, i);
-		rc = queue_connect(dev, &dev->qs[i], dir, have_order, resume);
+			snprintf(a.dir, sizeof(a.dir), "%s/queue-%u", dev->fe_path, i);
+		pv_backd_worker_assign(q);
+		rc = pv_backd_worker_call(q, queue_connect, &a);
 		if (rc < 0)
 			goto fail;
-		entries += dev->qs[i].ring.nr_ents;
-	}
-	rc = pv_blkback_bounce_init(dev);
-	if (rc < 0) {
-		pv_blkback_fatal(dev, "out of memory for bounce buffers");
-		goto fail;
-	}
-	rc = pv_blkback_io_start(dev, entries);
-	if (rc < 0) {
-		pv_blkback_fatal(dev, "cannot start I/O: %s", strerror(-rc));
-		goto fail;
 	}
 	dev->connected = 1;
 	pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: connected: %u queue(s) of %u page(s), %s%s",
@@ -1216,9 +1229,8 @@ fail:
 	 * says Connected, can still resume exactly.  Queues already recovered left their
 	 * journal consistent (recovery is idempotent); a fresh connect's journals go.
 	 */
-	if (resume) {
-		for (i = 0; i < dev->nqueues; i++)
-			pv_blkback_journal_close(&dev->qs[i], 0);
+	if (a.resume) {
+		pv_backd_worker_call_all(dev, call_close_journal, NULL);
 		pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: resume failed; restart journals kept",
 			     dev->domid, dev->devid);
 	}
@@ -1226,11 +1238,28 @@ fail:
 	return rc;
 }
 
-static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q)
+void pv_blkback_stats_add(struct pv_blkback_stats *to, const struct pv_blkback_stats *from)
 {
-	struct pv_backd *d = dev->w;
+	_Static_assert(sizeof(*to) % sizeof(uint64_t) == 0, "every counter is a uint64_t");
+	const uint64_t *f = (const uint64_t *)from;
+	uint64_t *t = (uint64_t *)to;
+	size_t i;
+
+	for (i = 0; i < sizeof(*to) / sizeof(uint64_t); i++)
+		t[i] += f[i];
+}
+
+/* On q's thread: lets go of everything the queue holds; its counters go to the device's. */
+static int queue_release(struct pv_blkback_queue *q, void *arg)
+{
+	struct pv_blkback_dev *dev = q->dev;
+	struct pv_backd *d = q->w;
 	unsigned int i;
 
+	(void)arg;
+	/* The ring first: io_uring_queue_exit waits for what the kernel still holds. */
+	pv_blkback_io_stop(q);
+	pv_blkback_unmap_flush(q);
 	pv_blkback_sched_forget(q);
 	if (q->bound) {
 		pv_evtchn_unbind(d->plat, q->port);
@@ -1243,17 +1272,18 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 		for (i = 0; i < q->ring.nr_ents; i++) {
 			if (q->reqs[i].map_addr) {
 				pv_gnt_unmap(d->plat, q->reqs[i].map_addr, q->reqs[i].map_count);
-				dev->st.grant_unmaps += q->reqs[i].map_count;
+				q->st.grant_unmaps += q->reqs[i].map_count;
 			}
 		}
 	}
-	dev->st.grant_unmaps += pv_gcache_fini(&q->gc);
+	q->st.grant_unmaps += pv_gcache_fini(&q->gc);
 	if (q->ring_addr) {
 		pv_gnt_unmap(d->plat, q->ring_addr, q->ring_pages);
-		dev->st.grant_unmaps += q->ring_pages;
+		q->st.grant_unmaps += q->ring_pages;
 	}
 	/* Kept when the daemon exits (its successor resumes), deleted when the connection ends. */
 	pv_blkback_journal_close(q, !d->stopping);
+	pv_blkback_bounce_fini(q);
 	free(q->reqs);
 	free(q->iovs);
 	free(q->csegs);
@@ -1268,25 +1298,48 @@ static void queue_release(struct pv_blkback_dev *dev, struct pv_blkback_queue *q
 	free(q->mb_refs);
 	free(q->mb_seg);
 	free(q->mb_off);
+	/* The main thread waits meanwhile: dev->st is not written by anyone else. */
+	pv_blkback_stats_add(&dev->st, &q->st);
 	memset(q, 0, sizeof(*q));
+	q->dev = dev;
+	q->w = d; /* released by the main thread, after this call */
+	q->uring_efd = -1;
+	return 0;
 }
 
 void pv_blkback_disconnect(struct pv_blkback_dev *dev)
 {
 	unsigned int i;
 
-	/* The ring first: io_uring_queue_exit waits for what the kernel still holds. */
-	pv_blkback_io_stop(dev);
-	pv_blkback_unmap_flush(dev);
+	pv_backd_worker_call_all(dev, queue_release, NULL);
 	for (i = 0; i < dev->nqueues; i++)
-		queue_release(dev, &dev->qs[i]);
-	pv_blkback_bounce_fini(dev);
+		pv_backd_worker_release(&dev->qs[i]);
 	free(dev->qs);
 	dev->qs = NULL;
 	dev->nqueues = 0;
-	dev->inflight = 0;
-	dev->drain_wait = 0;
 	if (dev->connected)
 		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: disconnected", dev->domid, dev->devid);
 	dev->connected = 0;
+}
+
+static int call_stop_intake(struct pv_blkback_queue *q, void *arg)
+{
+	pv_blkback_queue_stop_intake(q, *(const int *)arg);
+	return 0;
+}
+
+void pv_blkback_stop_intake(struct pv_blkback_dev *dev, int snapshot)
+{
+	pv_backd_worker_call_all(dev, call_stop_intake, &snapshot);
+}
+
+static int call_drained(struct pv_blkback_queue *q, void *arg)
+{
+	(void)arg;
+	return pv_blkback_queue_drained(q);
+}
+
+int pv_blkback_drained(struct pv_blkback_dev *dev)
+{
+	return pv_backd_worker_call_all(dev, call_drained, NULL) > 0;
 }

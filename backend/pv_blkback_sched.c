@@ -133,14 +133,13 @@ static void on_timer(struct pv_loop *loop, int fd, uint32_t events, void *opaque
 		unsigned int i;
 
 		d->retry_at_ns = 0;
-		/* Through the ports: a worker's devices are not on its d->devs (main's list). */
+		/* Through the ports: a worker's queues are on no list of their own. */
 		for (i = 0; i < d->nports; i++) {
-			struct pv_blkback_dev *dev = d->ports[i] ? d->ports[i]->dev : NULL;
-
-			if (!dev || !dev->submit_retry)
+			q = d->ports[i];
+			if (!q || !q->submit_retry)
 				continue;
-			dev->submit_retry = 0;
-			pv_blkback_io_submit(dev); /* sets it again if refused again */
+			q->submit_retry = 0;
+			pv_blkback_io_submit(q); /* sets it again if refused again */
 		}
 	}
 	for (q = d->storm_list; q; q = next) {
@@ -202,7 +201,7 @@ void pv_blkback_sched_fini(struct pv_backd *d)
 
 void pv_blkback_sched_more(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = q->dev->w;
+	struct pv_backd *d = q->w;
 
 	if (q->on_runq || !d->sched_ok)
 		return;
@@ -222,7 +221,7 @@ void pv_blkback_sched_more(struct pv_blkback_queue *q)
 void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 {
 	struct pv_blkback_dev *dev = q->dev;
-	struct pv_backd *d = dev->w;
+	struct pv_backd *d = q->w;
 
 	/*
 	 * Requests taken since the last notification, by whatever path (after completions,
@@ -236,7 +235,7 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 		q->spurious = 0;
 		q->storm_level = 0;
 	} else {
-		dev->st.spurious_notifications++;
+		q->st.spurious_notifications++;
 		if (q->spurious < PV_BLKBACK_SPURIOUS_MAX)
 			q->spurious++;
 	}
@@ -252,7 +251,7 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 	 * q->spurious stays at the threshold, so one more after the unmask masks again,
 	 * for longer.
 	 */
-	dev->st.storm_masks++;
+	q->st.storm_masks++;
 	q->storm_masked = 1;
 	q->storm_until_ns = pv_backd_now_ns() + (1000000ull << q->storm_level);
 	if (q->storm_level < PV_BLKBACK_STORM_MAX_SHIFT)
@@ -260,16 +259,16 @@ void pv_blkback_sched_notified(struct pv_blkback_queue *q, unsigned int taken)
 	q->storm_next = d->storm_list;
 	d->storm_list = q;
 	timer_arm(d);
-	pv_backd_log_rl(&dev->rl, PV_LOG_DEBUG, COMP,
+	pv_backd_log_rl(&q->rl, PV_LOG_DEBUG, COMP,
 			"vbd %u/%u queue %u: event storm, port masked for %u ms", dev->domid,
 			dev->devid, q->idx, 1u << (q->storm_level - 1));
 }
 
-void pv_blkback_sched_retry(struct pv_blkback_dev *dev)
+void pv_blkback_sched_retry(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = dev->w;
+	struct pv_backd *d = q->w;
 
-	dev->submit_retry = 1;
+	q->submit_retry = 1;
 	if (!d->sched_ok || d->retry_at_ns)
 		return; /* without a timer the next completion or kick retries */
 	d->retry_at_ns = pv_backd_now_ns() + 1000000ull;
@@ -278,7 +277,7 @@ void pv_blkback_sched_retry(struct pv_blkback_dev *dev)
 
 void pv_blkback_sched_forget(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = q->dev ? q->dev->w : NULL;
+	struct pv_backd *d = q->w;
 	struct pv_blkback_queue **pp;
 
 	if (!d)
@@ -337,7 +336,7 @@ static void poll_unlink(struct pv_backd *d, struct pv_blkback_queue *q)
 
 int pv_blkback_poll_begin(struct pv_blkback_queue *q)
 {
-	struct pv_backd *d = q->dev->w;
+	struct pv_backd *d = q->w;
 	struct pv_blkback_queue **pp;
 
 	if (!d->poll_ns || !d->sched_ok || q->stopped || q->have_stop_at)
@@ -376,7 +375,7 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 		for (looks = 0; looks < PV_BLKBACK_POLL_LOOKS && !found; looks++) {
 			for (q = d->poll_head; q && !found; q = q->poll_next)
 				found = pv_ring_unconsumed_requests(&q->ring) != 0 ||
-					pv_blkback_io_cq_ready(q->dev);
+					pv_blkback_io_cq_ready(q);
 			if (!found)
 				pv_ring_cpu_relax();
 		}
@@ -385,18 +384,18 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 			unsigned int n = 0, i;
 
 			/*
-			 * A polled device's completions are taken as they land, not at the next
-			 * epoll_wait: its guest is waiting for them.  One device per pass, and
-			 * the rings' turns in the same pass: a device whose completions keep
+			 * A polled queue's completions are taken as they land, not at the next
+			 * epoll_wait: its guest is waiting for them.  One queue per pass, and
+			 * the rings' turns in the same pass: a queue whose completions keep
 			 * landing must not keep the other polled rings (which send no
 			 * notification) waiting.  Nothing is freed before process_dirty, so
 			 * the list walked after the reap holds.
 			 */
 			for (q = d->poll_head; q; q = q->poll_next)
-				if (pv_blkback_io_cq_ready(q->dev))
+				if (pv_blkback_io_cq_ready(q))
 					break;
 			if (q)
-				pv_blkback_io_reap(q->dev);
+				pv_blkback_io_reap(q);
 			/*
 			 * The guest's index only chose whom to look at; the turn checks it.
 			 * Every queue with requests gets one turn (a budget), taken off the
@@ -410,7 +409,7 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 			for (i = 0; i < n; i++)
 				poll_unlink(d, turn[i]);
 			for (i = 0; i < n; i++) {
-				turn[i]->dev->st.poll_hits++;
+				turn[i]->st.poll_hits++;
 				pv_blkback_kick(turn[i]);
 			}
 			pv_blkback_process_dirty(d);
@@ -428,7 +427,7 @@ int pv_blkback_poll_idle(struct pv_loop *loop, void *opaque)
 			poll_unlink(d, q);
 			if (q->stopped)
 				continue;
-			q->dev->st.poll_expired++;
+			q->st.poll_expired++;
 			/* Re-armed; what came meanwhile is taken (and polled for again). */
 			if (pv_ring_final_check_requests(&q->ring)) {
 				pv_blkback_kick(q);

@@ -203,77 +203,36 @@ static void set_state(struct pv_blkback_dev *dev, int st)
 	}
 }
 
-/* ---- the data path, on the thread that owns it (pv_backd_worker.c) ---------------------- */
+/* ---- the data path, on the threads that own it (pv_backd_worker.c) --------------------- */
 
-static int call_connect(struct pv_blkback_dev *dev, void *arg)
+static int call_kick(struct pv_blkback_queue *q, void *arg)
 {
 	(void)arg;
-	return pv_blkback_connect(dev);
-}
-
-static int call_disconnect(struct pv_blkback_dev *dev, void *arg)
-{
-	(void)arg;
-	pv_blkback_disconnect(dev);
+	pv_blkback_kick(q);
 	return 0;
 }
 
-static int call_stop_intake(struct pv_blkback_dev *dev, void *arg)
-{
-	pv_blkback_stop_intake(dev, *(const int *)arg);
-	return 0;
-}
-
-static int call_drained(struct pv_blkback_dev *dev, void *arg)
+static int call_bounce_tick(struct pv_blkback_queue *q, void *arg)
 {
 	(void)arg;
-	return pv_blkback_drained(dev);
-}
-
-static int call_kick_all(struct pv_blkback_dev *dev, void *arg)
-{
-	unsigned int i;
-
-	(void)arg;
-	for (i = 0; i < dev->nqueues; i++)
-		pv_blkback_kick(&dev->qs[i]);
-	return 0;
-}
-
-static int call_bounce_tick(struct pv_blkback_dev *dev, void *arg)
-{
-	(void)arg;
-	pv_blkback_bounce_tick(dev);
+	pv_blkback_bounce_tick(q);
 	return 0;
 }
 
 /* A grown disk: requests are checked against the new size from now on. */
-static int call_set_sectors(struct pv_blkback_dev *dev, void *arg)
+static int call_set_sectors(struct pv_blkback_queue *q, void *arg)
 {
-	dev->lim.sectors = *(const uint64_t *)arg;
+	q->lim.sectors = *(const uint64_t *)arg;
 	return 0;
 }
 
-/* SIGTERM: stop taking requests; 1 once nothing is in flight and all is let go. */
-static int call_shutdown(struct pv_blkback_dev *dev, void *arg)
+/* SIGTERM: stop taking requests; 1 once nothing is in flight. */
+static int call_shutdown(struct pv_blkback_queue *q, void *arg)
 {
 	(void)arg;
 	/* No snapshot: what is not taken yet stays on the ring for the next daemon. */
-	pv_blkback_stop_intake(dev, 0);
-	if (!pv_blkback_drained(dev))
-		return 0;
-	pv_blkback_disconnect(dev);
-	return 1;
-}
-
-static void stop_intake(struct pv_blkback_dev *dev, int snapshot)
-{
-	pv_backd_worker_call(dev, call_stop_intake, &snapshot);
-}
-
-static void disconnect(struct pv_blkback_dev *dev)
-{
-	pv_backd_worker_call(dev, call_disconnect, NULL);
+	pv_blkback_queue_stop_intake(q, 0);
+	return pv_blkback_queue_drained(q);
 }
 
 void pv_blkback_mark_dirty(struct pv_blkback_dev *dev)
@@ -298,6 +257,9 @@ void pv_blkback_async_apply(struct pv_backd *d)
 	for (dev = d->devs; dev; dev = dev->next) {
 		unsigned int bits = atomic_exchange(&dev->async, 0u);
 
+		/* A queue's ring broke: its thread stopped it, the others stop here. */
+		if ((bits & PV_BLKBACK_ASYNC_FAILED) && dev->connected)
+			pv_blkback_stop_intake(dev, 0);
 		if ((bits & PV_BLKBACK_ASYNC_FAILED) && !dev->target)
 			dev->target = ST_CLOSING;
 		if (bits)
@@ -333,9 +295,7 @@ static struct pv_blkback_dev *dev_new(struct pv_backd *d, unsigned int domid, un
 	dev->devid = devid;
 	dev->fd = -1;
 	dev->dfd = -1;
-	dev->uring_efd = -1;
 	dev->uid = ++d->next_dev_id;
-	pv_backd_worker_assign(dev);
 	snprintf(dev->be_path, sizeof(dev->be_path), "%s/%u/%u", d->root, domid, devid);
 	snprintf(dev->token, sizeof(dev->token), "fe:%llu", (unsigned long long)dev->uid);
 	/* A state a previous daemon wrote is ours: not a request from the toolstack. */
@@ -366,8 +326,7 @@ static void dev_free(struct pv_blkback_dev *dev)
 	struct pv_backd *d = dev->d;
 	struct pv_blkback_dev **pp;
 
-	disconnect(dev);
-	pv_backd_worker_release(dev);
+	pv_blkback_disconnect(dev);
 	pv_blkback_io_close(dev);
 	if (dev->fe_watched && !d->stopping)
 		fe_watch(dev, 0);
@@ -514,7 +473,7 @@ static void dev_connect(struct pv_blkback_dev *dev)
 	pv_xs_txn_t t;
 	int rc;
 
-	if (pv_backd_worker_call(dev, call_connect, NULL) < 0) {
+	if (pv_blkback_connect(dev) < 0) {
 		set_state(dev, ST_CLOSING);
 		return;
 	}
@@ -534,34 +493,36 @@ static void dev_connect(struct pv_blkback_dev *dev)
 	if (rc < 0) {
 		pv_backd_log(PV_LOG_WARN, COMP, "vbd %u/%u: cannot publish Connected: %s",
 			     dev->domid, dev->devid, strerror(-rc));
-		disconnect(dev);
+		pv_blkback_disconnect(dev);
 		return;
 	}
 	dev->state = ST_CONNECTED;
 	/* Requests may be waiting already: a front end that resumed after our restart. */
-	pv_backd_worker_call(dev, call_kick_all, NULL);
+	pv_backd_worker_call_all(dev, call_kick, NULL);
 }
 
 static void begin_disconnect(struct pv_blkback_dev *dev, int target)
 {
 	dev->target = target;
 	if (dev->connected)
-		stop_intake(dev, 1);
+		pv_blkback_stop_intake(dev, 1);
 	dev->dirty = 1;
 }
 
-void pv_blkback_failed(struct pv_blkback_dev *dev)
+void pv_blkback_failed(struct pv_blkback_queue *q)
 {
+	struct pv_blkback_dev *dev = q->dev;
+
 	if (pv_backd_worker_self()) {
 		/* The target is the state machine's: the main thread sets it. */
-		pv_blkback_stop_intake(dev, 0);
+		pv_blkback_queue_stop_intake(q, 0);
 		atomic_fetch_or(&dev->async, PV_BLKBACK_ASYNC_FAILED);
 		pv_backd_worker_wake_main(pv_backd_worker_self());
 		return;
 	}
 	if (!dev->target)
 		dev->target = ST_CLOSING;
-	stop_intake(dev, 0);
+	pv_blkback_stop_intake(dev, 0);
 	dev->dirty = 1;
 }
 
@@ -575,7 +536,7 @@ static void drain_done(struct pv_blkback_dev *dev)
 	char path[sizeof(dev->be_path)], *s = NULL;
 
 	dev->target = 0;
-	disconnect(dev);
+	pv_blkback_disconnect(dev);
 	if (t == TARGET_REMOVE) {
 		memcpy(path, dev->be_path, sizeof(path));
 		dev_free(dev);
@@ -711,8 +672,7 @@ void pv_blkback_process_dirty(struct pv_backd *d)
 			if (d->stopping)
 				continue;
 			if (dev->target) {
-				if (!dev->connected ||
-				    pv_backd_worker_call(dev, call_drained, NULL))
+				if (!dev->connected || pv_blkback_drained(dev))
 					drain_done(dev);
 				continue;
 			}
@@ -813,7 +773,7 @@ void pv_blkback_tick(struct pv_backd *d)
 		uint64_t sectors;
 
 		if (dev->connected)
-			pv_backd_worker_call(dev, call_bounce_tick, NULL);
+			pv_backd_worker_call_all(dev, call_bounce_tick, NULL);
 		if (!dev->connected || dev->driver != PV_BLKBACK_DRV_FILE ||
 		    pv_blkback_io_size(dev, &sectors) < 0 || sectors == dev->lim.sectors)
 			continue;
@@ -824,7 +784,8 @@ void pv_blkback_tick(struct pv_backd *d)
 					dev->domid, dev->devid);
 			continue;
 		}
-		pv_backd_worker_call(dev, call_set_sectors, &sectors);
+		dev->lim.sectors = sectors;
+		pv_backd_worker_call_all(dev, call_set_sectors, &sectors);
 		be_printf(dev, 0, "sectors", "%llu", (unsigned long long)sectors);
 		pv_backd_log(PV_LOG_INFO, COMP, "vbd %u/%u: resized to %llu sectors", dev->domid,
 			     dev->devid, (unsigned long long)sectors);
@@ -839,7 +800,9 @@ int pv_blkback_shutdown_step(struct pv_backd *d)
 	for (dev = d->devs; dev; dev = dev->next) {
 		if (!dev->connected)
 			continue;
-		if (!pv_backd_worker_call(dev, call_shutdown, NULL))
+		if (pv_backd_worker_call_all(dev, call_shutdown, NULL) > 0)
+			pv_blkback_disconnect(dev);
+		else
 			done = 0;
 	}
 	return done;

@@ -884,12 +884,14 @@ struct back_stats {
 	uint64_t requests, notif_in, notif_out, grant_maps, grant_unmaps, grant_copies;
 	uint64_t spurious, storm_masks;
 	/*
-	 * Wake-ups of the loop of the pvio-backd thread serving the disk (block-stats
-	 * "thread"): every disk that thread serves reports the same counter, so a sum over
-	 * jobs counts each thread once (threads_seen).
+	 * Wake-ups of the loops of the pvio-backd threads serving the disk's queues
+	 * (block-stats "queue_threads", "queue_thread_wakeups"): every queue a thread serves
+	 * reports the same counter, so a sum over queues and jobs counts each thread once
+	 * (threads_seen).
 	 */
 	uint64_t wakeups;
-	unsigned int thread;
+	unsigned int nthr, thr[16];
+	uint64_t thr_wakeups[16];
 	uint64_t threads_seen[2]; /* bit t: thread t's wake-ups are in (0..PV_BACKD_MAX_THREADS) */
 	uint64_t fallbacks; /* requests an O_DIRECT disk did through the page cache */
 	unsigned int ring_pages, persistent, indirect, queues, direct;
@@ -905,6 +907,31 @@ static uint64_t json_u64(const char *js, const char *key)
 	snprintf(pat, sizeof(pat), "\"%s\":", key);
 	p = strstr(js, pat);
 	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* A JSON array of numbers: into u64[] or u32[] (one of them), at most max; the count. */
+static unsigned int json_u64s(const char *js, const char *key, uint64_t *u64, unsigned int *u32,
+			      unsigned int max)
+{
+	char pat[64];
+	const char *p;
+	char *end;
+	unsigned int n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":[", key);
+	p = strstr(js, pat);
+	if (!p)
+		return 0;
+	for (p += strlen(pat); n < max && *p >= '0' && *p <= '9'; p = end + (*end == ',')) {
+		uint64_t v = strtoull(p, &end, 10);
+
+		if (u64)
+			u64[n] = v;
+		if (u32)
+			u32[n] = (unsigned int)v;
+		n++;
+	}
+	return n;
 }
 
 static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
@@ -927,8 +954,9 @@ static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
 	b->grant_copies = json_u64(js, "grant_copies");
 	b->spurious = json_u64(js, "spurious_notifications");
 	b->storm_masks = json_u64(js, "storm_masks");
-	b->wakeups = json_u64(js, "loop_wakeups");
-	b->thread = (unsigned int)json_u64(js, "thread");
+	b->nthr = json_u64s(js, "queue_threads", NULL, b->thr, 16);
+	if (json_u64s(js, "queue_thread_wakeups", b->thr_wakeups, NULL, 16) != b->nthr)
+		b->nthr = 0;
 	b->fallbacks = json_u64(js, "buffered_fallbacks");
 	b->direct = (unsigned int)json_u64(js, "direct");
 	b->ring_pages = (unsigned int)json_u64(js, "ring_pages");
@@ -1604,6 +1632,8 @@ static int have_ev, have_shm;
 
 static void add_back(struct back_stats *to, const struct back_stats *b)
 {
+	unsigned int i;
+
 	to->requests += b->requests;
 	to->notif_in += b->notif_in;
 	to->notif_out += b->notif_out;
@@ -1613,9 +1643,13 @@ static void add_back(struct back_stats *to, const struct back_stats *b)
 	to->spurious += b->spurious;
 	to->storm_masks += b->storm_masks;
 	to->fallbacks += b->fallbacks;
-	if (b->thread < 128 && !(to->threads_seen[b->thread / 64] & (1ull << (b->thread % 64)))) {
-		to->threads_seen[b->thread / 64] |= 1ull << (b->thread % 64);
-		to->wakeups += b->wakeups;
+	for (i = 0; i < b->nthr; i++) {
+		unsigned int t = b->thr[i];
+
+		if (t < 128 && !(to->threads_seen[t / 64] & (1ull << (t % 64)))) {
+			to->threads_seen[t / 64] |= 1ull << (t % 64);
+			to->wakeups += b->thr_wakeups[i];
+		}
 	}
 	to->direct = b->direct;
 	to->ok = b->ok;

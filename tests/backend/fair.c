@@ -1098,8 +1098,47 @@ static void test_threads_shared(void)
 		fe_end(&f[i]);
 }
 
+/*
+ * A thread per queue: one disk's two queues are given to the two threads (the control
+ * socket's "queue_threads"), and a burst on both queues charges both threads CPU time,
+ * with every read answered once and right.  Before, a disk's queues shared its thread.
+ */
+static void test_threads_queues(void)
+{
+	struct h_conn c = { .order = 2, .nq = 2 };
+	char cmd[64], out[4096], *p;
+	unsigned int t0 = 0, t1 = 0, round;
+	long long c1, c2, d1 = 0, d2 = 0;
+	struct h_fe f;
+
+	CU_ASSERT_EQUAL_FATAL(pattern_disk(&f, 1, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(f.nq, 2);
+	snprintf(cmd, sizeof(cmd), "stats %u %u\n", f.domid, f.devid);
+	CU_ASSERT_EQUAL_FATAL(h_ctl(cmd, out, sizeof(out)), 0);
+	p = strstr(out, "\"queue_threads\":[");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(sscanf(p, "\"queue_threads\":[%u,%u]", &t0, &t1), 2);
+	CU_ASSERT(t0 >= 1 && t0 <= 2 && t1 >= 1 && t1 <= 2);
+	CU_ASSERT_NOT_EQUAL(t0, t1);
+	CU_ASSERT_EQUAL(h_stat(&f, "thread"), t0);
+	c1 = thread_cpu_ms("pvio-backd/1", NULL);
+	c2 = thread_cpu_ms("pvio-backd/2", NULL);
+	CU_ASSERT_FATAL(c1 >= 0 && c2 >= 0);
+	for (round = 0; round < 400 && (d1 <= 0 || d2 <= 0); round++) {
+		CU_ASSERT_EQUAL(read_burst(&f), f.q[0].ring.nr_ents * 2);
+		d1 = thread_cpu_ms("pvio-backd/1", NULL) - c1;
+		d2 = thread_cpu_ms("pvio-backd/2", NULL) - c2;
+	}
+	printf("\n    threads: one disk's queues on threads %u and %u; %u bursts charged them "
+	       "%lld and %lld ms\n", t0, t1, round, d1, d2);
+	CU_ASSERT(d1 > 0 && d2 > 0);
+	CU_ASSERT_EQUAL(h_stat(&f, "reads"), (long long)round * f.q[0].ring.nr_ents * 2);
+	fe_end(&f);
+}
+
 CU_TestInfo fair_mt_tests[] = {
 	{ "two guests' disks: two threads serve them", test_threads_split },
+	{ "one disk's two queues: two threads serve them", test_threads_queues },
 	{ "a third disk shares a thread and is served", test_threads_shared },
 	{ "request flood, a thread per disk: another guest's QD1 round trip (printed)", test_request_flood },
 	{ "two CPU hogs, no I/O: the same round trip (printed: the flood's control)", test_cpu_hogs },
@@ -1135,30 +1174,50 @@ static void test_turn_time(void)
 }
 
 /*
- * A completion batch past its time budget yields and leaves the rest for the next pass:
- * 8 queues of reads, each turn submitting PV_BLKBACK_TURN_CHECK of them, give the
- * completion handler more than one batch of PV_BLKBACK_UNMAP_BATCH at once; every read is
- * still answered once, with the right data.
+ * The "fair-done" suite: the same daemon, whose first 5 io_uring_submit calls fail.
+ */
+int fair_done_suite_init(void)
+{
+	int rc;
+
+	setenv("PVIO_BACKD_TEST_SUBMIT_FAIL", "5", 1);
+	rc = h_start("--test-turn-ns 1 --max-queues 8 --threads 0");
+	unsetenv("PVIO_BACKD_TEST_SUBMIT_FAIL");
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * A completion batch past its time budget yields and leaves the rest for the next pass.
+ * Each queue has an io_uring of its own, and each turn submits PV_BLKBACK_TURN_CHECK
+ * reads, whose page-cache copies complete within the submit: only the refused submits
+ * (fair_done_suite_init) leave 5 turns' reads queued, which the sixth submits at once,
+ * and the completion handler finds more than one batch of PV_BLKBACK_UNMAP_BATCH.  Every
+ * read is still answered once, with the right data.
  */
 static void test_done_time(void)
 {
-	struct h_conn c = { .nq = 8 };
+	struct h_conn c = { .nq = 1 };
 	struct h_fe f;
 	unsigned int good;
 
 	CU_ASSERT_EQUAL_FATAL(pattern_disk(&f, 1, &c), 0);
-	CU_ASSERT_EQUAL_FATAL(f.nq, 8);
+	CU_ASSERT_EQUAL_FATAL(f.nq, 1);
 	good = read_burst(&f);
 	CU_ASSERT_EQUAL(good, f.q[0].ring.nr_ents * f.nq);
 	printf("\n    completion yields: %lld (time yields %lld) for %u reads\n",
 	       h_stat(&f, "completion_yields"), h_stat(&f, "time_yields"), good);
 	CU_ASSERT(h_stat(&f, "completion_yields") > 0);
+	CU_ASSERT(h_stat(&f, "submit_retries") > 0);
 	CU_ASSERT_EQUAL(h_stat(&f, "reads"), (long long)good);
 	fe_end(&f);
 }
 
 CU_TestInfo fair_time_tests[] = {
 	{ "fair-turn: a turn past its time budget yields; another disk answered first", test_turn_time },
+	CU_TEST_INFO_NULL,
+};
+
+CU_TestInfo fair_done_tests[] = {
 	{ "fair-done: a completion batch past its time budget yields; every read once, right", test_done_time },
 	CU_TEST_INFO_NULL,
 };

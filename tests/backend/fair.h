@@ -13,6 +13,8 @@ extern CU_TestInfo fair_tests[];
 /* "fair-time": pvio-backd with a 1 ns time budget (fair_suite_clean stops it). */
 int fair_time_suite_init(void);
 extern CU_TestInfo fair_time_tests[];
+int fair_done_suite_init(void);
+extern CU_TestInfo fair_done_tests[];
 /* "fair-mt": pvio-backd with two data threads (fair_suite_clean stops it). */
 int fair_mt_suite_init(void);
 extern CU_TestInfo fair_mt_tests[];

@@ -1794,6 +1794,7 @@ int main(void)
 		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		{ "fair-time", fair_time_suite_init, fair_suite_clean, NULL, NULL, fair_time_tests },
+		{ "fair-done", fair_done_suite_init, fair_suite_clean, NULL, NULL, fair_done_tests },
 		{ "fair-mt", fair_mt_suite_init, fair_suite_clean, NULL, NULL, fair_mt_tests },
 		{ "poll", poll_suite_init, poll_suite_clean, NULL, NULL, poll_tests },
 		CU_SUITE_INFO_NULL,
