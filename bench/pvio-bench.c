@@ -47,6 +47,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <math.h>
 #include <poll.h>
 #include <sched.h>
@@ -248,12 +249,42 @@ static struct {
 	const char *rundir, *bindir, *vdev, *save;
 	int domid;
 	int xen;                          /* --platform xen: a guest's vbd, the back end in dom0 */
+	unsigned int placement;           /* enum placement */
+	int cpu[2];                       /* the guest side's CPU, dom0's (placement same, split) */
 } o = {
 	.disk = "null", .mixread = 50, .numjobs = 1, .runtime = 5, .ramp = 1,
 	.baselines = "all", .domid = -1, .backend_poll_us = -1, .backend_threads = -1,
 };
 
 static const char *const notify_names[] = { "event", "hybrid", "poll" };
+
+/*
+ * --placement: where the two sides run.  The guest side is pvio-bench, its jobs (the front
+ * ends) and the baselines' clients (the eventfd and shm pinger, the io_uring and NBD
+ * processes); dom0's is pvio-simd, pvio-backd, nbdkit and the baselines' echoing process.
+ * ANY leaves it to the scheduler; SAME pins everything to one CPU; SPLIT pins each side to
+ * a CPU of its own.  A wake-up across CPUs can cost far more than the work it wakes for
+ * (a halted vCPU is woken by the host), and the scheduler places the baselines' two
+ * processes and pvio's two sides differently: a ratio compares like with like only when
+ * both were placed alike.
+ */
+enum placement { PLACE_ANY, PLACE_SAME, PLACE_SPLIT };
+static const char *const placement_names[] = { "any", "same", "split" };
+
+/* Pins the calling process (and what it forks from now on) to its side's CPU. */
+static void place(int dom0_side)
+{
+	cpu_set_t set;
+	int cpu;
+
+	if (o.placement == PLACE_ANY)
+		return;
+	cpu = o.cpu[o.placement == PLACE_SPLIT && dom0_side];
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		fprintf(stderr, "pvio-bench: sched_setaffinity(CPU %d): %s\n", cpu, strerror(errno));
+}
 
 static int want_baseline(const char *name);
 
@@ -379,6 +410,10 @@ static void usage(FILE *f)
 		"  --domid N          ... and that guest domain (default: create one)\n"
 		"  --vdev VDEV        ... and that attached disk, xvd<letter> or a devid (one job)\n"
 		"  --bin DIR          where pvio-simd, pvio-backd, pvio-ctl are (default: beside us)\n"
+		"  --placement any|same|split   where the guest side (front ends, baseline clients)\n"
+		"                     and dom0's (pvio-simd, pvio-backd, nbdkit, baseline echoes)\n"
+		"                     run: as the scheduler likes (default), all on one CPU, or\n"
+		"                     a CPU each\n"
 		"  --platform sim|xen sim (default) or xen: this guest's vbd VDEV through Xen's\n"
 		"                     libraries; the back end is dom0's (its columns \"-\"), the\n"
 		"                     io_uring and nbd baselines do not apply\n");
@@ -406,6 +441,7 @@ static void parse_opts(int argc, char **argv)
 		{ "vdev", required_argument, NULL, 'v' }, { "bin", required_argument, NULL, 'x' },
 		{ "save", required_argument, NULL, 'S' },
 		{ "platform", required_argument, NULL, 'F' },
+		{ "placement", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned int v[MAX_LIST];
@@ -501,12 +537,34 @@ static void parse_opts(int argc, char **argv)
 				die("--platform: sim or xen");
 			o.xen = !strcmp(optarg, "xen");
 			break;
+		case 'L':
+			for (i = 0; i < 3 && strcmp(optarg, placement_names[i]); i++)
+				;
+			if (i == 3)
+				die("--placement: any, same or split");
+			o.placement = (unsigned int)i;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
 	if (optind != argc)
 		die("unexpected argument '%s'", argv[optind]);
+	if (o.placement != PLACE_ANY) {
+		cpu_set_t set;
+		int n = 0;
+
+		if (o.xen || o.rundir)
+			die("--placement: only for the daemons pvio-bench starts itself (not --rundir, "
+			    "not --platform xen)");
+		if (sched_getaffinity(0, sizeof(set), &set) < 0)
+			die("sched_getaffinity: %s", strerror(errno));
+		for (i = 0; i < CPU_SETSIZE && n < 2; i++)
+			if (CPU_ISSET(i, &set))
+				o.cpu[n++] = i;
+		if (n < (o.placement == PLACE_SPLIT ? 2 : 1))
+			die("--placement split: needs two CPUs to run on (%d allowed)", n);
+	}
 	if (o.json && o.csv)
 		die("--json or --csv, not both");
 	for (i = 0; i < (int)o.nbs; i++)
@@ -759,6 +817,7 @@ static void start_backd(unsigned int poll_us)
 			dup2(fd, 2);
 		/* Its own process group: a ^C to pvio-bench must not stop it mid-run. */
 		setpgid(0, 0);
+		place(1);
 		/* But it goes when we go, even on SIGKILL (it survives exec). */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(path, argv);
@@ -801,8 +860,10 @@ static void env_start(void)
 			die("mkdtemp: %s", strerror(errno));
 		env.own_rundir = 1;
 		snprintf(path, sizeof(path), "%s/pvio-simd", env.bin);
+		place(1); /* inherited by the daemon it becomes */
 		if (run(NULL, 0, 0, simd_argv) != 0)
 			die("%s did not start", path);
+		place(0);
 	}
 	snprintf(env.spec0, sizeof(env.spec0), "sim:%s:0", env.rundir);
 	if (!o.rundir)
@@ -1257,6 +1318,7 @@ static void rtt_baseline(int shm_spin, double secs, struct result *r)
 	if (pid == 0) {
 		uint64_t seen = 0;
 
+		place(1);
 		for (;;) {
 			if (shm_spin) {
 				spin_while(&cell[0], seen);
@@ -1479,6 +1541,7 @@ static int nbdkit_start(uint64_t null_bytes, char *sock, size_t len, char *why, 
 		if (nul >= 0)
 			dup2(nul, 2);
 		snprintf(file_arg, sizeof(file_arg), "file=%s", o.disk);
+		place(1);
 		if (null_bytes)
 			execlp("nbdkit", "nbdkit", "-f", "-U", sock, "null", size_arg, (char *)NULL);
 		else
@@ -1941,6 +2004,11 @@ static void print_table(void)
 		       o.rundir ? " (--rundir: the running daemon's own setting instead)" : "");
 	printf("machine: %ld CPUs, load average %.2f before, %.2f after (other work shares the CPUs)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
+	if (o.placement == PLACE_SAME)
+		printf("placement: same: both sides on CPU %d\n", o.cpu[0]);
+	else if (o.placement == PLACE_SPLIT)
+		printf("placement: split: guest side on CPU %d, dom0 side on CPU %d\n", o.cpu[0],
+		       o.cpu[1]);
 	if (have_ev)
 		printf("baseline eventfd round trip: p50 %.2f us, p99 %.2f us (%" PRIu64 " trips)\n",
 		       hist_q(&rtt_ev.h, 0.5) / 1e3, hist_q(&rtt_ev.h, 0.99) / 1e3, rtt_ev.ios);
@@ -2045,10 +2113,10 @@ static void print_json(void)
 	unsigned int i;
 
 	printf("{\"pvio-bench\":1,\"platform\":\"%s\",\"back_end_measured\":%s,\"disk\":\"%s\",\"runtime_s\":%.3f,"
-	       "\"ramp_s\":%.3f,\"cpus\":%ld,\"loadavg_before\":%.2f,"
+	       "\"ramp_s\":%.3f,\"cpus\":%ld,\"placement\":\"%s\",\"loadavg_before\":%.2f,"
 	       "\"loadavg_after\":%.2f,\"baselines\":{", o.xen ? "xen" : "sim",
 	       o.xen ? "false" : "true", o.vdev ? o.vdev : o.disk, o.runtime, o.ramp,
-	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
+	       sysconf(_SC_NPROCESSORS_ONLN), placement_names[o.placement], load0, load1);
 	if (have_ev)
 		json_result("eventfd_rtt", &rtt_ev, have_shm ? "," : "");
 	if (have_shm)
@@ -2221,6 +2289,7 @@ int main(int argc, char **argv)
 	}
 	main_pid = getpid();
 	parse_opts(argc, argv);
+	place(0);
 	if (!null_disk() && o.disk[0] != '/')
 		die("--disk: null, null:SECTORS or an absolute path");
 	if (strpbrk(o.disk, "\"\\"))

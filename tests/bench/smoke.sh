@@ -67,6 +67,33 @@ jq -e '.jobs | length == 2' "$T/poll.json" >/dev/null || fail "poll: not two lin
 jq -e '([.jobs[] | .pvio.ios > 0 and .backend_poll_us > 0] | all) and
        .jobs[0].notify == "hybrid" and .jobs[1].notify == "poll"' "$T/poll.json" >/dev/null ||
 	fail "poll: no I/O counted, or the modes or pvio-backd --poll-us not as asked"
+# --placement: split pins dom0's side (pvio-backd here) to the second allowed CPU and says
+# so; same and split are refused where pvio-bench does not start the daemons.
+if [ "$(nproc)" -ge 2 ]; then
+	"$B/pvio-bench" --placement split --runtime 2 --ramp 0 --iodepth 1 --baselines eventfd \
+		--json --quiet >"$T/split.json" 2>"$T/err" &
+	bp=$!
+	cpus=""
+	for _ in $(seq 50); do
+		backd=$(pgrep -P "$bp" -x pvio-backd || true)
+		[ -n "$backd" ] && cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$backd/status") &&
+			break
+		sleep 0.1
+	done
+	wait "$bp" || { cat "$T/err" >&2; fail "placement split run failed"; }
+	second=$(taskset -cp $$ | sed 's/.*: //' | tr ',' '\n' | while IFS=- read -r lo hi; do
+		seq "$lo" "${hi:-$lo}"; done | sed -n 2p)
+	[ "$cpus" = "$second" ] || fail "placement split: pvio-backd on CPUs '$cpus', not $second"
+	jq -e '.placement == "split" and .jobs[0].pvio.ios > 0 and .baselines.eventfd_rtt.ios > 0' \
+		"$T/split.json" >/dev/null || fail "placement split: JSON without placement or I/O"
+fi
+for bad in "--placement both" "--placement same --rundir /tmp"; do
+	# shellcheck disable=SC2086
+	if "$B/pvio-bench" $bad --runtime 1 >"$T/out" 2>"$T/err"; then
+		fail "$bad: accepted"
+	fi
+	grep -q -- "--placement" "$T/err" || fail "$bad: no reason given"
+done
 # --platform xen: what belongs to dom0 is refused up front; without a hypervisor (this host)
 # the job fails with the platform's reason, and nothing is started or left behind.
 for bad in "" "--vdev xvdb --numjobs 2" "--vdev xvdb --disk /tmp/x" "--vdev xvdb --rundir /tmp" \
