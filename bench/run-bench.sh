@@ -11,8 +11,11 @@
 #           default threads (a disk per thread) against --threads 1
 #   notify-null, notify-file   4 KiB randread, iodepth 1 and 32, --notify event,hybrid,poll
 #           (busy-polling on both ends: a spinning front end and back end take both CPUs)
+#   same, split   null and file 4 KiB randread, iodepth 1 and 32, with --placement same
+#           (everything on one CPU) and split (guest side and dom0's on a CPU each): the
+#           baselines placed as pvio is (docs/benchmarking.md, "Placement")
 # Each run leaves <name>.txt (the table), .json and .csv in OUT_DIR; all.csv joins the CSVs
-# and plot.png draws them (when gnuplot is installed).  About four minutes on 2 cores.
+# and plot.png draws them (when gnuplot is installed).  About five minutes on 2 cores.
 set -eu
 
 B=$(cd "${1:-build/bin}" && pwd)
@@ -49,6 +52,14 @@ run() {
 		--notify event,hybrid,poll --baselines eventfd,shm,nbd
 	run notify-file --disk "$IMG" --rw randread --bs 4k --iodepth 1,32 \
 		--notify event,hybrid,poll --baselines io_uring,nbd
+	if [ "$(nproc)" -ge 2 ]; then
+		for p in same split; do
+			run "$p-null" --disk null --rw randread --bs 4k --iodepth 1,32 \
+				--placement "$p" --baselines eventfd,nbd
+			run "$p-file" --disk "$IMG" --rw randread --bs 4k --iodepth 1,32 \
+				--placement "$p" --baselines io_uring,nbd
+		done
+	fi
 	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 
