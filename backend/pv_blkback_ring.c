@@ -787,7 +787,15 @@ unsigned int pv_blkback_kick_budget(struct pv_blkback_queue *q, unsigned int bud
 		 * notification (the guest sends none for requests it published already).
 		 */
 		if (taken >= budget || late) {
-			*more = pv_ring_final_check_requests(&q->ring) != 0;
+			/*
+			 * Nothing left and --poll-us: polled, req_event left behind.  A guest at
+			 * QD32 fills each turn's budget exactly, and re-arming here stopped its
+			 * polling after the first burst.
+			 */
+			if (pv_ring_unconsumed_requests(&q->ring))
+				*more = 1;
+			else if (!pv_blkback_poll_begin(q))
+				*more = pv_ring_final_check_requests(&q->ring) != 0;
 			break;
 		}
 		/*

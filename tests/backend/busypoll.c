@@ -8,6 +8,10 @@
  *           with --poll-us (a few notifications at most: req_event stays behind); every
  *           request answered once, right, on both guests; the control socket answers
  *           meanwhile.  Counted from the front ends' kicks and the daemon's counters.
+ *   burst   bursts of exactly PV_BLKBACK_KICK_BUDGET requests (a QD32 guest): a turn that
+ *           ends on its budget with nothing left keeps polling, so the bursts after the
+ *           first need no notification either (it used to re-arm, and polling stopped
+ *           for good at QD32).
  *   expiry  after --poll-us with nothing to do the daemon re-arms req_event: the next
  *           request notifies again and is answered (no lost wake-up).
  */
@@ -20,6 +24,7 @@
 
 #include "harness.h"
 #include "busypoll.h"
+#include "pv_backd.h"
 
 #define POLL_DISK (1u << 20)
 #define POLL_N    60u
@@ -116,6 +121,31 @@ static void test_poll_kicks(void)
 		ev, reqs, po);
 }
 
+static void test_poll_burst(void)
+{
+	unsigned int n = pa.q[0].ring.nr_ents, round, i, got;
+	struct blkif_request r;
+	struct blkif_response rsp;
+	long k0 = (long)h_kicks;
+
+	CU_ASSERT_EQUAL_FATAL(n, PV_BLKBACK_KICK_BUDGET);
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < n; i++) {
+			h_rw(&pa, &r, BLKIF_OP_READ, (uint64_t)i * 8, i % 2, 8);
+			r.id = round * n + i;
+			h_put(&pa, 0, &r);
+		}
+		h_push(&pa, 0);
+		for (got = 0; got < n && h_get(&pa, 0, &rsp, 5000) == 0; got++)
+			if (rsp.status != BLKIF_RSP_OKAY || rsp.id / n != round)
+				break;
+		CU_ASSERT_EQUAL_FATAL(got, n);
+	}
+	fprintf(stderr, "poll: %ld kicks for 20 bursts of %u requests\n", (long)h_kicks - k0, n);
+	/* The first burst may find req_event armed; after it the daemon looks. */
+	CU_ASSERT((long)h_kicks - k0 <= 2);
+}
+
 static void test_poll_expiry(void)
 {
 	long k0, expired = 0;
@@ -141,6 +171,8 @@ static void test_poll_expiry(void)
 CU_TestInfo poll_tests[] = {
 	{ "--poll-us: QD1 requests need no notification, answered right on two guests",
 	  test_poll_kicks },
+	{ "--poll-us: bursts of a whole turn's budget keep polling (no notification after the first)",
+	  test_poll_burst },
 	{ "--poll-us: after the budget req_event is re-armed, the next request notifies",
 	  test_poll_expiry },
 	CU_TEST_INFO_NULL,
