@@ -290,7 +290,9 @@ bench_attach() {  # $1 = back end, $2 = domid
 }
 bench_detach() {
   case $1 in
-  pvio-*)  $B/pvio-ctl block-detach $2 xvdb && backd_stop ;;
+  # What pvio-backd did for those jobs: persistent hits against maps, evictions, wake-ups
+  pvio-*)  $B/pvio-ctl block-stats $2 xvdb | grep -E '^(queues|queue_threads|requests|reads|writes|indirect|persistent_hits|persistent_evictions|grant_maps|grant_map_calls|grant_unmaps|grant_copies|notifications_in|notifications_out|loop_wakeups|sync_ios) ' | tr -s ' ' | tr '\n' ' '; echo
+           $B/pvio-ctl block-detach $2 xvdb && backd_stop ;;
   blkback) xl block-detach $2 xvdb ;;
   esac
 }
@@ -308,8 +310,10 @@ bench_side() {
     # hotplug scripts are dom0 work too, but not the back end's per I/O)
     wait_console "PVIO-XEN step bench start $be" 120 || mark fail bench "$be: the jobs never started"
     c0=$(cpu_busy)
+    perf_begin $be
     wait_console "PVIO-XEN step bench done $be" 180 && mark ok bench $be
     mark bench-cpu $be dom0_ticks=$(($(cpu_busy) - c0)) hz=100
+    perf_end $be
     bench_detach $be $domid || mark fail bench "detaching $be failed"
   done
   xenstore-write /local/domain/$domid/data/pvio-bench end
@@ -474,6 +478,25 @@ scen_net_pvio() {
 # against pvio-backd (attached by pvio-ctl) and Linux's xen-netback (xl network-attach); dom0's
 # CPU time over each back end's whole run goes with the bytes moved
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }   # user nice system irq softirq, in ticks
+# PVIO_XEN_PERF=1 (pvio.perf=1): where dom0's CPU goes during one back end's run.
+# perf_begin NAME starts a system-wide profile (sets pp); perf_end NAME prints it.
+perf_begin() {
+  pp=
+  if [ "$(arg pvio.perf)" = 1 ] && command -v perf >/dev/null; then
+    perf record -q -e cpu-clock -F 250 -a -g -o /tmp/perf-$1.data >/dev/null 2>&1 & pp=$!
+  fi
+}
+perf_end() {
+  [ -n "$pp" ] || return 0
+  kill -INT $pp; wait $pp
+  echo "---- perf $1: dom0 samples by command and object ----"
+  perf report -i /tmp/perf-$1.data --stdio --no-children --sort comm,dso --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
+  echo "---- perf $1: by symbol ----"
+  perf report -i /tmp/perf-$1.data --stdio --no-children --sort comm,sym --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+  echo "---- perf $1: callers, by symbol with children ----"
+  perf report -i /tmp/perf-$1.data --stdio --children --sort sym --percent-limit 4 -g caller,0.5,callee --max-stack 12 2>/dev/null | grep -v '^#' | grep -v '^$' | head -150
+  rm -f /tmp/perf-$1.data
+}
 nbench_side() {
   domid=$1
   # PVIO_XEN_PERF, PVIO_XEN_TXOFF: the domU runs the offloads-off TCP run alone (what is profiled)
@@ -483,11 +506,8 @@ nbench_side() {
   for be in pvio linux; do
     xenstore-write /local/domain/$domid/data/pvio-bench $be
     c0=$(cpu_busy)
-    # PVIO_XEN_PERF=1 (pvio.perf=1): where dom0's CPU goes during each back end's run
     pp=
-    if [ "$(arg pvio.perf)" = 1 ] && [ "$(arg pvio.txoff)" != 1 ] && command -v perf >/dev/null; then
-      perf record -q -e cpu-clock -F 250 -a -g -o /tmp/perf-$be.data >/dev/null 2>&1 & pp=$!
-    fi
+    [ "$(arg pvio.txoff)" != 1 ] && perf_begin $be
     case $be in
     pvio)  netback off && backd_start && ctl_net_attach $domid ;;
     linux) netback on && xl network-attach $domid mac=00:16:3e:00:00:06 bridge=xenbr0 script=/etc/xen/scripts/pvio-vif ;;
@@ -507,16 +527,7 @@ nbench_side() {
     fi
     c1=$(cpu_busy)
     mark bench-net $be dom0_ticks=$((c1 - c0)) hz=100
-    if [ -n "$pp" ]; then
-      kill -INT $pp; wait $pp
-      echo "---- perf $be: dom0 samples by command and object ----"
-      perf report -i /tmp/perf-$be.data --stdio --no-children --sort comm,dso --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
-      echo "---- perf $be: by symbol ----"
-      perf report -i /tmp/perf-$be.data --stdio --no-children --sort comm,sym --percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
-      echo "---- perf $be: callers, by symbol with children ----"
-      perf report -i /tmp/perf-$be.data --stdio --children --sort sym --percent-limit 4 -g caller,0.5,callee --max-stack 12 2>/dev/null | grep -v '^#' | grep -v '^$' | head -150
-      rm -f /tmp/perf-$be.data
-    fi
+    perf_end $be
     case $be in
     pvio)  $B/pvio-ctl network-stats $domid 0; ctl_net_detach $domid && backd_stop ;;
     linux) xl network-detach $domid 0 ;;

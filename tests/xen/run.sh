@@ -24,7 +24,7 @@
 #   PVIO_XEN_TIMEOUT whole-run limit in seconds for QEMU (default 1500)
 #   PVIO_XEN_SCENARIOS comma-separated subset of the scenarios (default: all, in run.py's order)
 #   PVIO_XEN_VERBOSE=1 echo the serial console while it runs
-#   PVIO_XEN_PERF=1 net-bench prints perf profiles of dom0 for each back end (the host's perf,
+#   PVIO_XEN_PERF=1 net-bench and bench print perf profiles of dom0 for each back end (the host's perf,
 #                   which must match the Debian kernel's version, is copied into dom0)
 #   PVIO_XEN_TXOFF=1 net-bench runs only TCP domU->dom0 with the offloads off (a diagnosis:
 #                   with PVIO_XEN_PERF=1, `perf trace -s` of pvio-backd instead of profiles)
