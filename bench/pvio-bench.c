@@ -2004,7 +2004,11 @@ static void print_table(void)
 		       o.rundir ? " (--rundir: the running daemon's own setting instead)" : "");
 	printf("machine: %ld CPUs, load average %.2f before, %.2f after (other work shares the CPUs)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load0, load1);
-	if (o.placement == PLACE_SAME)
+	if (o.placement == PLACE_ANY && !o.xen && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		printf("placement: any: the scheduler placed each process; the baselines' two "
+		       "processes may share a CPU where pvio's sides do not (--placement same|split "
+		       "pins both alike)\n");
+	else if (o.placement == PLACE_SAME)
 		printf("placement: same: both sides on CPU %d\n", o.cpu[0]);
 	else if (o.placement == PLACE_SPLIT)
 		printf("placement: split: guest side on CPU %d, dom0 side on CPU %d\n", o.cpu[0],
