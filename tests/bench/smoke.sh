@@ -74,10 +74,14 @@ if [ "$(nproc)" -ge 2 ]; then
 		--json --quiet >"$T/split.json" 2>"$T/err" &
 	bp=$!
 	cpus=""
+	# pvio-bench's child pvio-backd, from /proc (no procps on a minimal Debian)
 	for _ in $(seq 50); do
-		backd=$(pgrep -P "$bp" -x pvio-backd || true)
-		[ -n "$backd" ] && cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$backd/status") &&
-			break
+		for p in /proc/[0-9]*; do
+			[ "$(cat "$p/comm" 2>/dev/null)" = pvio-backd ] &&
+				[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$bp" ] &&
+				cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' "$p/status") && break
+		done
+		[ -n "$cpus" ] && break
 		sleep 0.1
 	done
 	wait "$bp" || { cat "$T/err" >&2; fail "placement split run failed"; }
