@@ -190,7 +190,7 @@ struct pv_blkback_stats {
 	uint64_t storm_masks;            /* times the port was left masked for a while */
 	uint64_t persistent_evictions;   /* persistent pages unmapped to make room (LRU) */
 	uint64_t bounce_waits;           /* copy mode: intake paused, bounce pool empty */
-	uint64_t bounce_peak;            /* copy mode: most bounce pages in use at once */
+	uint64_t bounce_peak;            /* copy mode: most pages one queue's pool had in use at once */
 	uint64_t bounce_releases;        /* copy mode: idle pool given back to the kernel */
 	uint64_t submit_retries;         /* io_uring_submit refused or took nothing: retried */
 	uint64_t cq_overflows;           /* io_uring completion queue seen overflowed */

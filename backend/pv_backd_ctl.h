@@ -27,13 +27,16 @@
  *   "storm_masks" (times the port was left masked for an event storm),
  *   "persistent_evictions" (persistent pages unmapped to make room, least recently used),
  *   "bounce_waits" (copy mode: a request left on the ring until bounce pages were free),
- *   "bounce_peak" (copy mode: most bounce pages in use at once), "bounce_releases"
- *   (copy mode: the idle device's bounce pages given back to the kernel),
+ *   "bounce_peak" (copy mode: most pages one queue's pool had in use at once),
+ *   "bounce_releases" (copy mode: an idle queue's bounce pages given back to the kernel),
  *   "submit_retries" (io_uring_submit refused: retried), "cq_overflows" (times the
  *   io_uring completion queue was seen overflowed; sized so that it never is),
  *   "fe_watch_events" (watch events on the front end's state node), "poll_hits"
  *   (--poll-us: looks at a polled ring that found requests), "poll_expired" (polls that
- *   ran out of time: req_event re-armed, back to notifications)
+ *   ran out of time: req_event re-armed, back to notifications), "thread" (queue 0's data
+ *   thread, 0: the main thread or not connected), "queue_threads" (each queue's, an
+ *   array), "loop_wakeups" (sleeps of those threads' loops woken by an event, each thread
+ *   once), "queue_thread_wakeups" (each queue's thread's, an array in queue order)
  *
  * vif objects (netback, pv_netback.h): "domid", "devid", "state", "state_name", "ifname", "bridge",
  *   "queues", "split_event_channels", "sg", "gso_tcpv4", "gso_tcpv6", "csum",

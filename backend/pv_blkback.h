@@ -207,7 +207,7 @@ void pv_blkback_kick(struct pv_blkback_queue *q);
 void pv_blkback_unmap_flush(struct pv_blkback_queue *q);
 /* The time budget of a turn, in ns. */
 uint64_t pv_blkback_turn_ns(const struct pv_backd *d);
-/* to += from, counter by counter (a queue's into its device's). */
+/* to += from, counter by counter (a queue's into its device's); bounce_peak: the larger. */
 void pv_blkback_stats_add(struct pv_blkback_stats *to, const struct pv_blkback_stats *from);
 /* Releases what a finished request held in the persistent cache (pv_blkback_ring.c). */
 void pv_blkback_req_unpin(struct pv_blkback_req *rq);

@@ -1251,10 +1251,12 @@ void pv_blkback_stats_add(struct pv_blkback_stats *to, const struct pv_blkback_s
 	_Static_assert(sizeof(*to) % sizeof(uint64_t) == 0, "every counter is a uint64_t");
 	const uint64_t *f = (const uint64_t *)from;
 	uint64_t *t = (uint64_t *)to;
+	uint64_t peak = to->bounce_peak > from->bounce_peak ? to->bounce_peak : from->bounce_peak;
 	size_t i;
 
 	for (i = 0; i < sizeof(*to) / sizeof(uint64_t); i++)
 		t[i] += f[i];
+	to->bounce_peak = peak; /* a high-water mark: the largest, not a sum */
 }
 
 /* On q's thread: lets go of everything the queue holds; its counters go to the device's. */
