@@ -89,22 +89,6 @@ static void flush_req(struct blkif_request *r, uint64_t id)
 }
 
 /* /proc/<pid>/stat's third field (R, S, T ...), or 0. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
 
 /* utime + stime of pid in milliseconds (fields 14 and 15 of /proc/<pid>/stat), or -1. */
 static long long proc_cpu_ms(pid_t pid)
@@ -168,12 +152,7 @@ static int first_pending(struct pv_platform *p, int ms)
 /* Stops pvio-backd until it is in state T (its pending kicks then arrive together). */
 static void stop_backd(void)
 {
-	int ms;
-
-	kill(h_backd, SIGSTOP);
-	for (ms = 0; ms < 5000 && proc_state(h_backd) != 'T'; ms++)
-		usleep(1000);
-	CU_ASSERT_EQUAL(proc_state(h_backd), 'T');
+	CU_ASSERT_EQUAL(h_backd_pause(), 0);
 }
 
 /*
@@ -267,15 +246,12 @@ static void test_short_first(void)
 	struct blkif_response rsp;
 	struct h_fe a, b;
 	unsigned int n, i, got = 0;
-	int ms, first, second;
+	int first, second;
 
 	CU_ASSERT_EQUAL_FATAL(null_dev(&a, 1, &big), 0);
 	CU_ASSERT_EQUAL_FATAL(null_dev(&b, 1, &small), 0);
 	n = a.q[0].ring.nr_ents;
-	kill(h_backd, SIGSTOP);
-	for (ms = 0; ms < 5000 && proc_state(h_backd) != 'T'; ms++)
-		usleep(1000);
-	CU_ASSERT_EQUAL(proc_state(h_backd), 'T');
+	stop_backd();
 	for (i = 0; i < n; i++) {
 		flush_req(&r, i);
 		h_put(&a, 0, &r);

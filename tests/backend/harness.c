@@ -71,6 +71,33 @@ int h_start(const char *backd_extra)
 	return h_backd_start(backd_extra);
 }
 
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+int h_backd_pause(void)
+{
+	int ms;
+
+	kill(h_backd, SIGSTOP);
+	for (ms = 0; ms < 5000 && proc_state(h_backd) != 'T'; ms++)
+		usleep(1000);
+	return proc_state(h_backd) == 'T' ? 0 : -1;
+}
+
 int h_stop(void)
 {
 	int st = -1;

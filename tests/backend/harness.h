@@ -29,6 +29,11 @@ int h_stop(void);
 int h_backd_start(const char *extra);
 /* SIGTERM to pvio-backd; returns its wait status. */
 int h_backd_sigterm(void);
+/*
+ * SIGSTOP to pvio-backd, then waits (5 s at most) until it is seen stopped: what is
+ * published meanwhile is all there when it looks again (SIGCONT).  0, or -1.
+ */
+int h_backd_pause(void);
 
 /* One front end as a guest's blkfront would be, hand-written to be able to misbehave. */
 struct h_fe {

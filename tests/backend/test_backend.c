@@ -849,6 +849,46 @@ static void test_req_prod_overflow(void)
 	}
 }
 
+/*
+ * The same on queue 1 of a two-queue disk, each queue on a data thread of its own: queue
+ * 1's thread stops its queue, the main thread stops queue 0, and only then does the disk
+ * reach Closing (it waits for every queue's drain).  A request on queue 0 afterwards is
+ * not taken.
+ */
+static void test_req_prod_overflow_mq(void)
+{
+	struct h_fe f;
+	struct h_conn c = { .nq = 2 };
+	struct blkif_request r;
+	struct blkif_response rsp;
+	char cmd[64], out[4096];
+	unsigned int t0 = 0, t1 = 0;
+	struct pv_sring *s;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, DISK_BYTES, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(f.nq, 2);
+	snprintf(cmd, sizeof(cmd), "stats %u %u\n", f.domid, f.devid);
+	CU_ASSERT_EQUAL(h_ctl(cmd, out, sizeof(out)), 0);
+	if (strstr(out, "\"queue_threads\":["))
+		sscanf(strstr(out, "\"queue_threads\":["), "\"queue_threads\":[%u,%u]", &t0, &t1);
+	printf("\n    queues on threads %u and %u\n", t0, t1);
+	s = f.q[1].sring;
+	__atomic_store_n(&s->req_prod, f.q[1].ring.nr_ents + 5, __ATOMIC_RELEASE);
+	pv_evtchn_notify(h_dom[1], f.q[1].port);
+	CU_ASSERT_EQUAL(h_wait_be_state(&f, 5, 5000), 0);
+	CU_ASSERT(h_be_has(&f, "error"));
+	h_rw(&f, &r, BLKIF_OP_READ, 0, 0, 8);
+	h_put(&f, 0, &r);
+	h_push(&f, 0);
+	pv_evtchn_notify(h_dom[1], f.q[0].port);
+	CU_ASSERT_NOT_EQUAL(h_get(&f, 0, &rsp, 300), 0);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+	other_still_works();
+}
+
 /* ---- detach and restart with I/O in flight -------------------------------------------------- */
 
 #define BURST 32
@@ -1405,64 +1445,58 @@ static int suite_init_bounce(void)
 
 #define BNC_SEGS 128
 
-static void test_bounce_bound(void)
+/*
+ * n indirect writes of BNC_SEGS pages on queue qi, all on the ring when the stopped daemon
+ * looks; every one answered OKAY and on disk.
+ */
+static void bounce_writes(struct h_fe *f, unsigned int qi, unsigned int n)
 {
-	struct h_conn c = { 0 };
 	struct blkif_request r;
 	struct blkif_response rsp;
-	uint8_t want[32 * 4096];
-	struct h_fe f;
-	unsigned int k, i, got = 0, ms;
+	unsigned int k, i, got = 0;
 
-	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 4 * BNC_SEGS * 4096, "w", NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
-	fill(f.data, 32 * 4096, 5);
-	/* The daemon stopped meanwhile: all four are on the ring when it looks. */
-	kill(h_backd, SIGSTOP);
-	for (ms = 0; ms < 5000; ms++) {
-		char path[64], buf[256] = "", *p;
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)h_backd);
-		fp = fopen(path, "r");
-		if (fp) {
-			if (!fgets(buf, sizeof(buf), fp))
-				buf[0] = 0;
-			fclose(fp);
-		}
-		p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'T')
-			break;
-		usleep(1000);
-	}
-	for (k = 0; k < 4; k++) {
+	fill(f->data, 32 * 4096, 5);
+	CU_ASSERT_EQUAL(h_backd_pause(), 0);
+	for (k = 0; k < n; k++) {
 		struct blkif_request_indirect ir = { .operation = BLKIF_OP_INDIRECT,
 						     .indirect_op = BLKIF_OP_WRITE };
-		struct blkif_request_segment *d = (void *)(f.data + (32 + k) * 4096);
+		struct blkif_request_segment *d = (void *)(f->data + (32 + k) * 4096);
 
 		for (i = 0; i < BNC_SEGS; i++)
-			d[i] = (struct blkif_request_segment){ .gref = f.data_refs[i % 32],
+			d[i] = (struct blkif_request_segment){ .gref = f->data_refs[i % 32],
 							       .first_sect = 0, .last_sect = 7 };
 		ir.nr_segments = BNC_SEGS;
 		ir.id = k;
 		ir.sector_number = (uint64_t)k * BNC_SEGS * 8;
-		ir.indirect_grefs[0] = f.data_refs[32 + k];
+		ir.indirect_grefs[0] = f->data_refs[32 + k];
 		memset(&r, 0, sizeof(r));
 		memcpy(&r, &ir, sizeof(ir));
-		h_put(&f, 0, &r);
+		h_put(f, qi, &r);
 	}
-	h_push(&f, 0);
+	h_push(f, qi);
 	kill(h_backd, SIGCONT);
-	while (got < 4 && h_get(&f, 0, &rsp, 5000) == 0) {
-		CU_ASSERT(rsp.id < 4);
+	while (got < n && h_get(f, qi, &rsp, 5000) == 0) {
+		CU_ASSERT(rsp.id < n);
 		CU_ASSERT_EQUAL(rsp.status, BLKIF_RSP_OKAY);
 		got++;
 	}
-	CU_ASSERT_EQUAL(got, 4);
-	for (k = 0; k < 4; k++)
+	CU_ASSERT_EQUAL(got, n);
+	for (k = 0; k < n; k++)
 		for (i = 0; i < BNC_SEGS; i += 31)
-			CU_ASSERT(check_disk(&f, ((uint64_t)k * BNC_SEGS + i) * 8,
-					     f.data + (i % 32) * 4096, 4096));
+			CU_ASSERT(check_disk(f, ((uint64_t)k * BNC_SEGS + i) * 8,
+					     f->data + (i % 32) * 4096, 4096));
+}
+
+static void test_bounce_bound(void)
+{
+	struct h_conn c = { 0 };
+	uint8_t want[32 * 4096];
+	struct h_fe f;
+	unsigned int ms;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 4 * BNC_SEGS * 4096, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	bounce_writes(&f, 0, 4);
 	/* Two requests' pages at most; the other two waited on the ring. */
 	CU_ASSERT_EQUAL(h_stat(&f, "bounce_peak"), 2 * BNC_SEGS);
 	CU_ASSERT(h_stat(&f, "bounce_waits") >= 1);
@@ -1474,6 +1508,36 @@ static void test_bounce_bound(void)
 	for (ms = 0; ms < 5000 && h_stat(&f, "bounce_releases") < 1; ms += 50)
 		usleep(50000);
 	CU_ASSERT(h_stat(&f, "bounce_releases") >= 1);
+	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
+	CU_ASSERT_EQUAL(h_detach(&f), 0);
+	h_fe_free(&f);
+}
+
+/*
+ * pvio-backd --grant-copy --max-bounce 4, a two-queue disk: each queue's pool is half the
+ * device's, 512 pages.  Six indirect writes of 128 pages on queue 0 at once: four fit,
+ * two wait on the ring (one pool for the device would have taken all six).
+ */
+static int suite_init_bounce_mq(void)
+{
+	copy_mode = 1;
+	return h_start("--grant-copy --max-bounce 4") < 0 ? -1 : 0;
+}
+
+static void test_bounce_split(void)
+{
+	struct h_conn c = { .nq = 2 };
+	struct h_fe f;
+
+	CU_ASSERT_EQUAL_FATAL(h_attach(&f, 1, next_devid++, 6 * BNC_SEGS * 4096, "w", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_connect(&f, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(f.nq, 2);
+	bounce_writes(&f, 0, 6);
+	CU_ASSERT_EQUAL(h_stat(&f, "bounce_peak"), 4 * BNC_SEGS);
+	CU_ASSERT(h_stat(&f, "bounce_waits") >= 1);
+	/* Queue 1's pool is its own: a burst there is served the same way. */
+	bounce_writes(&f, 1, 6);
+	CU_ASSERT_EQUAL(h_stat(&f, "bounce_peak"), 4 * BNC_SEGS);
 	CU_ASSERT_EQUAL(h_fe_close(&f), 0);
 	CU_ASSERT_EQUAL(h_detach(&f), 0);
 	h_fe_free(&f);
@@ -1557,7 +1621,7 @@ static void test_deep_queues(void)
 	struct h_conn c = { .order = 4, .nq = 16 };
 	char path[64];
 	struct h_fe f;
-	unsigned int qi, i, nq = 16, per, ok = 0, bad = 0, ms;
+	unsigned int qi, i, nq = 16, per, ok = 0, bad = 0;
 	unsigned char *seen;
 	uint64_t bytes;
 	int fd;
@@ -1580,23 +1644,7 @@ static void test_deep_queues(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
 	for (i = 0; i < H_DATA_PAGES; i++)
 		fill(f.data + (size_t)i * 4096, 4096, 300 + i);
-	kill(h_backd, SIGSTOP);
-	for (ms = 0; ms < 5000; ms++) {
-		char sp[64], buf[256] = "", *p;
-		FILE *fp;
-
-		snprintf(sp, sizeof(sp), "/proc/%d/stat", (int)h_backd);
-		fp = fopen(sp, "r");
-		if (fp) {
-			if (!fgets(buf, sizeof(buf), fp))
-				buf[0] = 0;
-			fclose(fp);
-		}
-		p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'T')
-			break;
-		usleep(1000);
-	}
+	CU_ASSERT_EQUAL(h_backd_pause(), 0);
 	for (qi = 0; qi < nq; qi++) {
 		for (i = 0; i < per; i++) {
 			unsigned int k = qi * per + i;
@@ -1736,6 +1784,11 @@ static CU_TestInfo bounce_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo bounce_mq_tests[] = {
+	{ "copy mode, two queues: each queue's pool is its share of --max-bounce", test_bounce_split },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo small_cache_tests[] = {
 	{ "persistent cache full: least recently used evicted, data right", test_cache_lru },
 	CU_TEST_INFO_NULL,
@@ -1759,6 +1812,7 @@ static CU_TestInfo small_cache_tests[] = {
 	{ "hostile request table", test_hostile_requests },				\
 	{ "hostile xenstore values -> Closing + error", test_hostile_xenstore },	\
 	{ "req_prod overflow -> Closing, others unaffected", test_req_prod_overflow },	\
+	{ "req_prod overflow on queue 1 of 2 -> queue 0 stopped too, Closing", test_req_prod_overflow_mq }, \
 	{ "detach with I/O in flight", test_detach_inflight },				\
 	{ "SIGTERM with I/O in flight, restart resumes", test_sigterm_restart },		\
 	{ "backend directory removed while connected", test_remove_connected },		\
@@ -1792,6 +1846,7 @@ int main(void)
 		{ "restart", restart_suite_init, restart_suite_clean, NULL, NULL, restart_tests },
 		{ "deep", suite_init_deep, suite_clean, NULL, NULL, deep_tests },
 		{ "bounce", suite_init_bounce, suite_clean, NULL, NULL, bounce_tests },
+		{ "bounce-mq", suite_init_bounce_mq, suite_clean, NULL, NULL, bounce_mq_tests },
 		{ "fair", fair_suite_init, fair_suite_clean, NULL, NULL, fair_tests },
 		{ "fair-time", fair_time_suite_init, fair_suite_clean, NULL, NULL, fair_time_tests },
 		{ "fair-done", fair_done_suite_init, fair_suite_clean, NULL, NULL, fair_done_tests },
