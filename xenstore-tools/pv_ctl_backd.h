@@ -32,9 +32,10 @@ int pv_ctl_backd_absent(int rc);
 int pv_ctl_backd_error(const char *reply, char *err, size_t len);
 
 /*
- * Prints a flat JSON object (pvio-backd's stats: numbers and strings) as "name  value"
- * lines, a "state" by its XenBus name ("Connected (4)").  Returns 0, or -EINVAL for anything
- * else (the caller then prints it raw).
+ * Prints a flat JSON object (pvio-backd's stats: numbers, strings and flat lists of
+ * numbers, one per queue) as "name  value" lines, a list as "1,2", a "state" by its XenBus
+ * name ("Connected (4)").  Returns 0, or -EINVAL for anything else (the caller then prints
+ * it raw).
  */
 int pv_ctl_backd_print_flat(const char *s);
 

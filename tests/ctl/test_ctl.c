@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "ctl_tests.h"
+#include "pv_ctl_backd.h"
 #include "pv_ctl_disk.h"
 #include "pv_test.h"
 
@@ -280,7 +283,48 @@ static void test_spec_direct_io_safe(void)
 	free(d);
 }
 
+/* pv_ctl_backd_print_flat(s) with stdout caught in out; its return value. */
+static int print_flat(const char *s, char *out, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved, rc;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fileno(tmp), 1);
+	rc = pv_ctl_backd_print_flat(s);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, len - 1, tmp);
+	out[n] = 0;
+	fclose(tmp);
+	return rc;
+}
+
+/* block-stats' human form: a queue's list as "1,2", an empty one empty; nesting refused. */
+static void test_print_flat(void)
+{
+	char out[1024];
+
+	CU_ASSERT_EQUAL(print_flat("{\"queues\":2,\"queue_threads\":[1,2],\"x\":[],"
+				   "\"state\":4}", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "queues               2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "queue_threads        1,2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "x                    \n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "state                Connected (4)\n"));
+	CU_ASSERT_EQUAL(print_flat("{\"a\":[1,[2]]}", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(print_flat("{\"a\":[\"s\"]}", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(print_flat("{\"a\":[1,2}", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(print_flat("{\"a\":{\"b\":1}}", out, sizeof(out)), -EINVAL);
+}
+
 CU_TestInfo ctl_parse_tests[] = {
+	{ "block-stats' flat printer: numbers, strings, lists of numbers; nesting refused",
+	  test_print_flat },
 	{ "vdev names -> Xen virtual-device numbers (vbd-interface.txt)", test_vdev_table },
 	{ "disk specs: keys, positional, deprecated forms, errors", test_spec_table },
 	{ "disk specs: an over-long target is refused", test_spec_long_target },
