@@ -47,7 +47,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sched.h>
 #include <math.h>
 #include <poll.h>
 #include <sched.h>
@@ -941,6 +940,7 @@ static void detach(unsigned int job, const char *vdev)
 }
 
 /* The back end's counters, from pvio-ctl block-stats --json. */
+#define BACK_MAX_QUEUES 16 /* pvio-backd's PV_BLKBACK_MAX_QUEUES: its per-queue arrays */
 struct back_stats {
 	uint64_t requests, notif_in, notif_out, grant_maps, grant_unmaps, grant_copies;
 	uint64_t spurious, storm_masks;
@@ -951,8 +951,8 @@ struct back_stats {
 	 * (threads_seen).
 	 */
 	uint64_t wakeups;
-	unsigned int nthr, thr[16];
-	uint64_t thr_wakeups[16];
+	unsigned int nthr, thr[BACK_MAX_QUEUES];
+	uint64_t thr_wakeups[BACK_MAX_QUEUES];
 	uint64_t threads_seen[2]; /* bit t: thread t's wake-ups are in (0..PV_BACKD_MAX_THREADS) */
 	uint64_t fallbacks; /* requests an O_DIRECT disk did through the page cache */
 	unsigned int ring_pages, persistent, indirect, queues, direct;
@@ -1015,8 +1015,8 @@ static void back_stats(unsigned int job, const char *vdev, struct back_stats *b)
 	b->grant_copies = json_u64(js, "grant_copies");
 	b->spurious = json_u64(js, "spurious_notifications");
 	b->storm_masks = json_u64(js, "storm_masks");
-	b->nthr = json_u64s(js, "queue_threads", NULL, b->thr, 16);
-	if (json_u64s(js, "queue_thread_wakeups", b->thr_wakeups, NULL, 16) != b->nthr)
+	b->nthr = json_u64s(js, "queue_threads", NULL, b->thr, BACK_MAX_QUEUES);
+	if (json_u64s(js, "queue_thread_wakeups", b->thr_wakeups, NULL, BACK_MAX_QUEUES) != b->nthr)
 		b->nthr = 0;
 	b->fallbacks = json_u64(js, "buffered_fallbacks");
 	b->direct = (unsigned int)json_u64(js, "direct");
