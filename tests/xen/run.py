@@ -58,7 +58,7 @@ ap.add_argument("--timeout", type=float, default=1500, help="whole run, seconds"
 ap.add_argument("--boot-timeout", type=float, default=180, help="QEMU start -> dom0-ready")
 ap.add_argument("--scenario-timeout", type=float, default=200, help="begin -> end of one scenario")
 ap.add_argument("--verbose", action="store_true", help="echo the serial console")
-ap.add_argument("--perf", action="store_true", help="perf profiles of dom0 in net-bench")
+ap.add_argument("--perf", action="store_true", help="perf profiles of dom0 in net-bench and bench")
 ap.add_argument("--txoff", action="store_true",
                 help="net-bench runs only TCP domU->dom0 with the offloads off "
                      "(a diagnosis; with --perf: perf trace -s of pvio-backd)")
