@@ -7,7 +7,8 @@
 #   make bench-net        pvio's net path against a veth pair (docs/benchmarking.md)
 #   make install PREFIX=/usr/local [DESTDIR=...] [XEN_SCRIPTS=/etc/xen/scripts]
 #   make SANITIZE=1 check ASan + UBSan build, in build/san/
-#   make SANITIZE=thread check-threads   pvio-backd's threads under TSan, in build/tsan/
+#   make SANITIZE=thread check-threads   pvio-backd's threads and blkfront's queue threads
+#                         under TSan, in build/tsan/
 #   make fuzz             each libFuzzer target for 10 minutes (tests/fuzz/fuzz.mk)
 #   make V=1              show full command lines
 #
@@ -286,10 +287,12 @@ check-threads:
 	$(Q)$(MAKE) SANITIZE=thread check-threads-run
 
 check-threads-run: $(BUILD)/bin/pvio-backd $(BUILD)/bin/pvio-simd $(BUILD)/bin/pvio-ctl \
-		   $(BUILD)/tests/test-backend
+		   $(BUILD)/tests/test-backend $(BUILD)/tests/test-frontend
 	$(Q)scripts/deps.sh test
 	$(Q)PVIO_BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 		scripts/run-tests.sh $(BUILD)/tests/test-backend
+	$(Q)PVIO_BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		PV_TEST_FILTER=blkfront-threads scripts/run-tests.sh $(BUILD)/tests/test-frontend
 
 demo: all
 	$(Q)scripts/deps.sh demo

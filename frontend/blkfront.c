@@ -18,9 +18,11 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +86,7 @@ int bf_data_init(struct pv_blkfront *bf)
 		q->free_slots = malloc(n * sizeof(*q->free_slots));
 		if (!q->slots || !q->free_slots)
 			return -ENOMEM;
+		/* The device's handle: a domain has one grant table (the sim's is one process's). */
 		rc = pv_gref_pool_init(&q->gp, bf->xb.p, bf->xb.backend_id, budget, bf->info.persistent);
 		if (rc < 0)
 			return rc;
@@ -112,13 +115,35 @@ int bf_data_init(struct pv_blkfront *bf)
 	return 0;
 }
 
-/* Ends per-request grants with a short grace period for a back end still unmapping. */
-static int unshare_req(struct pv_blkfront *bf, struct bf_queue *q, void *addr, unsigned int count,
-		       unsigned int tries)
+/*
+ * Per-request grants are shared and ended on the device's platform handle, which queue
+ * lanes' threads use together: one at a time.  Persistent grants need no lock (no grant
+ * operation after connect), nor does a handle without queue lanes.
+ */
+static void gnt_lock(struct pv_blkfront *bf)
 {
-	if (pv_gref_unshare_req(&q->gp, addr, count, tries) < 0)
+	if (bf->own_handles)
+		pthread_mutex_lock(&bf->gnt_lock);
+}
+
+static void gnt_unlock(struct pv_blkfront *bf)
+{
+	if (bf->own_handles)
+		pthread_mutex_unlock(&bf->gnt_lock);
+}
+
+/* Ends per-request grants with a short grace period for a back end still unmapping. */
+static int unshare_req(struct pv_blkfront *bf, struct pv_blkfront_stats *st, struct bf_queue *q,
+		       void *addr, unsigned int count, unsigned int tries)
+{
+	int rc;
+
+	gnt_lock(bf);
+	rc = pv_gref_unshare_req(&q->gp, addr, count, tries);
+	gnt_unlock(bf);
+	if (rc < 0)
 		return -EBUSY;
-	bf->st.grants_shared += count;
+	st->grants_shared += count;
 	return 0;
 }
 
@@ -134,7 +159,7 @@ unsigned int bf_retry_stuck(struct pv_blkfront *bf)
 
 			if (s->state != BF_SLOT_STUCK)
 				continue;
-			if (unshare_req(bf, q, s->shared, s->npages, 100) < 0) {
+			if (unshare_req(bf, &bf->st, q, s->shared, s->npages, 100) < 0) {
 				left++;
 				continue;
 			}
@@ -171,13 +196,42 @@ int bf_data_free(struct pv_blkfront *bf)
 	return busy;
 }
 
-unsigned int bf_inflight(const struct pv_blkfront *bf)
+static unsigned int lane_inflight(const struct bf_lane *l)
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < bf->nq; i++)
-		n += bf->q[i].inflight;
+	for (i = l->first; i < l->first + l->n; i++)
+		n += l->bf->q[i].inflight;
 	return n;
+}
+
+unsigned int bf_inflight(const struct pv_blkfront *bf)
+{
+	return lane_inflight(&bf->all);
+}
+
+int bf_backlogged(const struct pv_blkfront *bf)
+{
+	unsigned int i;
+
+	for (i = 0; i < bf->nq; i++)
+		if (bf->lane[i].backlog)
+			return 1;
+	return bf->all.backlog != NULL;
+}
+
+/*
+ * The first failure wins; the others' threads learn it from bf_failed() and, asleep in
+ * a poll, from fail_efd, which stays readable from then on.
+ */
+static void bf_set_failed(struct pv_blkfront *bf, int status)
+{
+	int zero = 0;
+	uint64_t one = 1;
+
+	if (__atomic_compare_exchange_n(&bf->failed, &zero, status, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE) && bf->fail_efd >= 0)
+		(void)!write(bf->fail_efd, &one, sizeof(one));
 }
 
 /* ---- issuing requests ---------------------------------------------------------------- */
@@ -186,8 +240,9 @@ unsigned int bf_inflight(const struct pv_blkfront *bf)
  * Puts the next piece of io on a ring.  Returns 1 when a request was produced, 0 when
  * no ring has room (a slot and, for data, a page), or -errno.
  */
-static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+static int issue_one(struct bf_lane *l, struct pv_blkfront_io *io)
 {
+	struct pv_blkfront *bf = l->bf;
 	struct bf_queue *q = NULL;
 	struct bf_slot *s;
 	struct blkif_request req;
@@ -199,15 +254,15 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 	int rc;
 
 	is_data = io->op == PV_BLKFRONT_READ || io->op == PV_BLKFRONT_WRITE;
-	for (k = 0; k < bf->nq; k++) {
-		struct bf_queue *c = &bf->q[(bf->next_q + k) % bf->nq];
+	for (k = 0; k < l->n; k++) {
+		struct bf_queue *c = &bf->q[l->first + (l->next_q + k) % l->n];
 
 		if (!c->nfree_slots)
 			continue;
 		if (is_data && (avail = pv_gref_avail(&c->gp)) == 0)
 			continue;
 		q = c;
-		bf->next_q = (bf->next_q + k + 1) % bf->nq;
+		l->next_q = (l->next_q + k + 1) % l->n;
 		break;
 	}
 	if (!q)
@@ -230,12 +285,14 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 			 * One grant operation for the request.  A write's pages are only read by
 			 * the back end: grant them read-only, as Linux does.
 			 */
+			gnt_lock(bf);
 			rc = pv_gref_share_req(&q->gp, npages, io->op == PV_BLKFRONT_READ, refs,
 					       (void **)&base);
+			gnt_unlock(bf);
 			if (rc < 0)
 				/* Out of grants or memory: wait for requests in flight to give some back. */
-				return (rc == -ENOSPC || rc == -ENOMEM) && bf_inflight(bf) ? 0 : rc;
-			bf->st.grants_shared += npages;
+				return (rc == -ENOSPC || rc == -ENOMEM) && lane_inflight(l) ? 0 : rc;
+			l->st.grants_shared += npages;
 		}
 	}
 
@@ -266,7 +323,7 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 				s->pages[i] = pg;
 				refs[i] = pv_gref_ref(&q->gp, pg);
 				page = pv_gref_page(&q->gp, pg);
-				bf->st.persistent_hits += i < ndata;
+				l->st.persistent_hits += i < ndata;
 			} else {
 				page = base + (size_t)i * PV_PAGE_SIZE;
 			}
@@ -304,7 +361,7 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 			ind->indirect_grefs[0] = refs[ndata];
 			/* Linux's blkback answers with the inner operation; accept INDIRECT too. */
 			s->alt_op = BLKIF_OP_INDIRECT;
-			bf->st.indirect_requests++;
+			l->st.indirect_requests++;
 		} else {
 			req.operation = s->op;
 			req.nr_segments = (uint8_t)ndata;
@@ -336,7 +393,7 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 	q->unpushed = 1;
 	q->inflight++;
 	IO_OUT(io)++;
-	bf->st.requests++;
+	l->st.requests++;
 	return 1;
 }
 
@@ -346,12 +403,12 @@ static int issue_one(struct pv_blkfront *bf, struct pv_blkfront_io *io)
  * delivered by done() when the parts in flight complete: the caller may not free an io
  * the back end still answers for.
  */
-static int issue(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+static int issue(struct bf_lane *l, struct pv_blkfront_io *io)
 {
 	int n = 0, rc;
 
 	while (IO_CURSOR(io) < IO_TOTAL(io)) {
-		rc = issue_one(bf, io);
+		rc = issue_one(l, io);
 		if (rc < 0 && IO_OUT(io)) {
 			if (!IO_STATUS(io))
 				IO_STATUS(io) = (uint64_t)(int64_t)rc;
@@ -365,30 +422,36 @@ static int issue(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 	return n;
 }
 
-int pv_blkfront_kick(struct pv_blkfront *bf)
+static int lane_kick(struct bf_lane *l)
 {
+	struct pv_blkfront *bf = l->bf;
 	unsigned int i;
-	int rc = 0;
+	int rc = 0, failed = bf_failed(bf);
 
-	if (!bf)
-		return -EINVAL;
-	if (!bf->connected || bf->failed)
-		return bf->failed ? bf->failed : -ENOTCONN;
-	for (i = 0; i < bf->nq; i++) {
+	if (!bf->connected || failed)
+		return failed ? failed : -ENOTCONN;
+	for (i = l->first; i < l->first + l->n; i++) {
 		struct bf_queue *q = &bf->q[i];
 
 		if (!q->unpushed)
 			continue;
 		q->unpushed = 0;
 		if (pv_ring_push_requests_and_check_notify(&q->ring)) {
-			int r = pv_evtchn_notify(bf->xb.p, q->port);
+			int r = pv_evtchn_notify(q->p, q->port);
 
 			if (r < 0)
 				rc = r;
-			bf->st.kicks++;
+			l->st.kicks++;
 		}
 	}
 	return rc;
+}
+
+int pv_blkfront_kick(struct pv_blkfront *bf)
+{
+	if (!bf)
+		return -EINVAL;
+	return lane_kick(&bf->all);
 }
 
 static int io_status(int16_t st)
@@ -397,15 +460,15 @@ static int io_status(int16_t st)
 }
 
 /* One ring request of io finished with status; calls done() when it was the last. */
-static int io_part_done(struct pv_blkfront *bf, struct pv_blkfront_io *io, int status)
+static int io_part_done(struct bf_lane *l, struct pv_blkfront_io *io, int status)
 {
 	if (status && !IO_STATUS(io))
 		IO_STATUS(io) = (uint64_t)(int64_t)status;
 	IO_OUT(io)--;
-	if (IO_STATUS(io) && io == bf->backlog) {
+	if (IO_STATUS(io) && io == l->backlog) {
 		/* No point issuing the rest of an io that already failed. */
 		IO_CURSOR(io) = IO_TOTAL(io);
-		bf->backlog = NULL;
+		l->backlog = NULL;
 	}
 	if (IO_OUT(io) || IO_CURSOR(io) < IO_TOTAL(io))
 		return 0;
@@ -443,49 +506,57 @@ static int validate(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 	return 0;
 }
 
-int pv_blkfront_submit(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+static int lane_submit(struct bf_lane *l, struct pv_blkfront_io *io)
 {
-	int rc;
+	struct pv_blkfront *bf = l->bf;
+	int rc = bf_failed(bf);
 
-	if (!bf || !io)
+	if (!io)
 		return -EINVAL;
-	if (bf->failed)
-		return bf->failed;
+	if (rc)
+		return rc;
 	if (!bf->connected)
 		return -ENOTCONN;
 	rc = validate(bf, io);
 	if (rc < 0)
 		return rc;
 	/* One io at a time may be partly issued; the rest wait their turn (ordering). */
-	if (bf->backlog)
+	if (l->backlog)
 		return -EAGAIN;
 	IO_CURSOR(io) = 0;
 	IO_TOTAL(io) = io->op == PV_BLKFRONT_READ || io->op == PV_BLKFRONT_WRITE ? io->len : 1;
 	IO_OUT(io) = 0;
 	IO_STATUS(io) = 0;
-	rc = issue(bf, io);
+	rc = issue(l, io);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
 		return -EAGAIN;
 	if (IO_CURSOR(io) < IO_TOTAL(io))
-		bf->backlog = io;
+		l->backlog = io;
 	return 0;
+}
+
+int pv_blkfront_submit(struct pv_blkfront *bf, struct pv_blkfront_io *io)
+{
+	if (!bf)
+		return -EINVAL;
+	return lane_submit(&bf->all, io);
 }
 
 /* ---- responses ----------------------------------------------------------------------- */
 
-static void release_slot(struct pv_blkfront *bf, struct bf_queue *q, struct bf_slot *s,
+static void release_slot(struct bf_lane *l, struct bf_queue *q, struct bf_slot *s,
 			 uint32_t idx)
 {
 	unsigned int i;
 
-	if (bf->info.persistent) {
+	if (l->bf->info.persistent) {
 		for (i = 0; i < s->npages; i++)
 			pv_gref_put(&q->gp, s->pages[i]);
 	} else if (s->shared) {
 		/* A back end that answered but still maps the pages: keep the slot out of use. */
-		if (unshare_req(bf, q, s->shared, s->npages, 0) < 0) {
+		if (unshare_req(l->bf, &l->st, q, s->shared, s->npages, 0) < 0) {
 			s->state = BF_SLOT_STUCK;
 			q->stuck++;
 			return;
@@ -497,15 +568,16 @@ static void release_slot(struct pv_blkfront *bf, struct bf_queue *q, struct bf_s
 }
 
 /* Consumes q's responses.  Returns ios completed, or -EPROTO. */
-static int process_queue(struct pv_blkfront *bf, struct bf_queue *q)
+static int process_queue(struct bf_lane *l, struct bf_queue *q)
 {
+	struct pv_blkfront *bf = l->bf;
 	pv_ring_idx_t prod, i;
 	int completed = 0;
 	long n;
 
 	n = pv_ring_front_rsp_prod(&q->ring, &prod);
 	if (n < 0) {
-		bf->st.bad_responses++;
+		l->st.bad_responses++;
 		return -EPROTO;
 	}
 	for (i = q->ring.rsp_cons; i != prod; i++) {
@@ -522,14 +594,14 @@ static int process_queue(struct pv_blkfront *bf, struct bf_queue *q)
 		if (!s || s->state != BF_SLOT_BUSY || (rsp.id >> BF_ID_SLOT_BITS) != s->gen ||
 		    (rsp.operation != s->op && rsp.operation != s->alt_op) ||
 		    rsp.status < BLKIF_RSP_EOPNOTSUPP || rsp.status > BLKIF_RSP_OKAY) {
-			bf->st.bad_responses++;
+			l->st.bad_responses++;
 			return -EPROTO;
 		}
-		bf->st.responses++;
+		l->st.responses++;
 		io = s->io;
 		status = io_status(rsp.status);
 		if (status)
-			bf->st.errors++;
+			l->st.errors++;
 		if (status == 0 && s->op == BLKIF_OP_READ) {
 			uint8_t *dst = (uint8_t *)io->buf + s->buf_off;
 			unsigned int k;
@@ -546,31 +618,37 @@ static int process_queue(struct pv_blkfront *bf, struct bf_queue *q)
 		}
 		s->io = NULL;
 		q->inflight--;
-		release_slot(bf, q, s, idx);
+		release_slot(l, q, s, idx);
 		/* done() may submit more: everything above is consistent by now. */
-		completed += io_part_done(bf, io, status);
+		completed += io_part_done(l, io, status);
 	}
 	return completed;
 }
 
-int bf_fail_all(struct pv_blkfront *bf, int status)
+/* Fails l's partly issued io; the parts on the rings complete it when they are failed. */
+static int fail_backlog(struct bf_lane *l, int status)
 {
+	struct pv_blkfront_io *io = l->backlog;
+
+	if (!io)
+		return 0;
+	l->backlog = NULL;
+	IO_CURSOR(io) = IO_TOTAL(io);
+	if (IO_OUT(io))
+		return 0;
+	IO_OUT(io) = 1;
+	return io_part_done(l, io, status);
+}
+
+/* Completes every ring request in flight on l's queues with status. */
+static int fail_slots(struct bf_lane *l, int status)
+{
+	struct pv_blkfront *bf = l->bf;
 	struct pv_blkfront_io *io;
 	unsigned int i, j;
 	int completed = 0;
 
-	if (!bf->failed)
-		bf->failed = status;
-	if (bf->backlog) {
-		io = bf->backlog;
-		bf->backlog = NULL;
-		IO_CURSOR(io) = IO_TOTAL(io);
-		if (!IO_OUT(io)) {
-			IO_OUT(io) = 1;
-			completed += io_part_done(bf, io, status);
-		}
-	}
-	for (i = 0; i < bf->nq; i++) {
+	for (i = l->first; i < l->first + l->n; i++) {
 		struct bf_queue *q = &bf->q[i];
 
 		for (j = 0; q->slots && j < q->ring.nr_ents; j++) {
@@ -591,30 +669,71 @@ int bf_fail_all(struct pv_blkfront *bf, int status)
 			} else {
 				s->state = BF_SLOT_FREE;
 			}
-			completed += io_part_done(bf, io, status);
+			completed += io_part_done(l, io, status);
 		}
 	}
 	return completed;
 }
 
-static void pump_backlog(struct pv_blkfront *bf)
+int bf_fail_all(struct pv_blkfront *bf, int status)
 {
-	struct pv_blkfront_io *io = bf->backlog;
+	unsigned int i;
+	int completed = 0;
+
+	bf_set_failed(bf, status);
+	for (i = 0; i < BF_MAX_QUEUES; i++)
+		completed += fail_backlog(&bf->lane[i], status);
+	completed += fail_backlog(&bf->all, status);
+	return completed + fail_slots(&bf->all, status);
+}
+
+/*
+ * The device failed: l's ios complete with status.  A queue's lane fails its own ios
+ * only: the other queues' belong to other threads, which see bf_failed() themselves.
+ */
+static int lane_fail(struct bf_lane *l, int status)
+{
+	if (l == &l->bf->all)
+		return bf_fail_all(l->bf, status);
+	bf_set_failed(l->bf, status);
+	return fail_backlog(l, status) + fail_slots(l, status);
+}
+
+static void pump_backlog(struct bf_lane *l)
+{
+	struct pv_blkfront_io *io = l->backlog;
 	int rc;
 
 	if (!io)
 		return;
-	rc = issue(bf, io);
+	rc = issue(l, io);
 	if (rc < 0) {
 		/* Cannot issue the rest (say, grants ran out with nothing in flight). */
-		bf->backlog = NULL;
+		l->backlog = NULL;
 		IO_CURSOR(io) = IO_TOTAL(io);
 		IO_OUT(io)++;
-		io_part_done(bf, io, rc);
+		io_part_done(l, io, rc);
 		return;
 	}
 	if (IO_CURSOR(io) >= IO_TOTAL(io))
-		bf->backlog = NULL;
+		l->backlog = NULL;
+}
+
+/* Takes l's responses, then fails what is left with -ENOTCONN: the back end left. */
+static int lane_backend_left(struct bf_lane *l)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = l->first; i < l->first + l->n; i++) {
+		rc = process_queue(l, &l->bf->q[i]);
+		if (rc < 0) {
+			lane_fail(l, rc);
+			return rc;
+		}
+	}
+	lane_fail(l, -ENOTCONN);
+	return -ENOTCONN;
 }
 
 /*
@@ -624,9 +743,6 @@ static void pump_backlog(struct pv_blkfront *bf)
  */
 int bf_xenbus_events(struct pv_blkfront *bf)
 {
-	unsigned int i;
-	int rc;
-
 	if (!xbf_drain_watch(&bf->xb))
 		return 0;
 	/*
@@ -639,19 +755,71 @@ int bf_xenbus_events(struct pv_blkfront *bf)
 		bf_reread_size(bf);
 		return 0;
 	}
-	if (xbf_backend_state(&bf->xb) != XB_CONNECTED) {
-		for (i = 0; i < bf->nq; i++) {
-			rc = process_queue(bf, &bf->q[i]);
-			if (rc < 0) {
-				bf_fail_all(bf, rc);
-				return rc;
-			}
-		}
-		bf_fail_all(bf, -ENOTCONN);
-		return -ENOTCONN;
-	}
+	if (xbf_backend_state(&bf->xb) != XB_CONNECTED)
+		return lane_backend_left(&bf->all);
 	bf_reread_size(bf);
 	return 0;
+}
+
+/*
+ * A lane's xenstore: the whole handle's, or a queue's own watch on the back end's state
+ * (a resize and a detach request are the whole handle's to take: pv_blkfront_info()).
+ */
+static int lane_xenbus_events(struct bf_lane *l)
+{
+	if (l == &l->bf->all)
+		return bf_xenbus_events(l->bf);
+	if (!xbf_drain_watch(&l->xb))
+		return 0;
+	if (xbf_backend_state(&l->xb) == XB_CONNECTED || xbf_detach_requested(&l->xb))
+		return 0;
+	return lane_backend_left(l);
+}
+
+int bf_lanes_init(struct pv_blkfront *bf)
+{
+	unsigned int i;
+	int rc;
+
+	bf->all = (struct bf_lane){ .bf = bf, .first = 0, .n = bf->nq };
+	for (i = 0; i < bf->nq; i++) {
+		struct bf_lane *l = &bf->lane[i];
+
+		if (bf->q[i].p == bf->xb.p)
+			continue;
+		if (bf->fail_efd < 0) {
+			bf->fail_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (bf->fail_efd < 0)
+				return -errno;
+		}
+		*l = (struct bf_lane){ .bf = bf, .first = i, .n = 1 };
+		/* The device's paths, borrowed: bf->xb owns them and outlives the lanes. */
+		l->xb.p = bf->q[i].p;
+		l->xb.fe_path = bf->xb.fe_path;
+		l->xb.be_path = bf->xb.be_path;
+		l->xb.backend_id = bf->xb.backend_id;
+		rc = xbf_watch(&l->xb, "pv_blkfront_q", bf->devid, l);
+		if (rc < 0)
+			return rc;
+		bf->own_handles = 1;
+	}
+	return 0;
+}
+
+void bf_lanes_free(struct pv_blkfront *bf)
+{
+	unsigned int i;
+
+	for (i = 0; i < BF_MAX_QUEUES; i++) {
+		struct bf_lane *l = &bf->lane[i];
+
+		if (l->bf)
+			xbf_unwatch(&l->xb);
+		memset(&l->xb, 0, sizeof(l->xb));
+	}
+	if (bf->fail_efd >= 0)
+		close(bf->fail_efd);
+	bf->fail_efd = -1;
 }
 
 /* Looks between clock reads while spinning: a clock read is ~20 ns, a look a few. */
@@ -691,19 +859,20 @@ int pv_blkfront_set_notify(struct pv_blkfront *bf, enum pv_blkfront_notify mode,
 }
 
 /*
- * Spins on the rings, rsp_event left where it is (we want no notification), until a
+ * Spins on l's rings, rsp_event left where it is (we want no notification), until a
  * response is there (1), limit_ns passed (0), or xenstore says the device is gone
  * (-errno).  Only the shared producer indices are read; process_queue() checks them.
  */
-static int bf_spin(struct pv_blkfront *bf, uint64_t limit_ns)
+static int bf_spin(struct bf_lane *l, uint64_t limit_ns)
 {
+	struct pv_blkfront *bf = l->bf;
 	uint64_t start = bf_now_ns(), yielded = start, now;
 	unsigned int i, looks;
 	int rc;
 
 	for (;;) {
 		for (looks = 0; looks < BF_SPIN_LOOKS; looks++) {
-			for (i = 0; i < bf->nq; i++)
+			for (i = l->first; i < l->first + l->n; i++)
 				if (pv_ring_unconsumed_responses(&bf->q[i].ring))
 					return 1;
 			pv_ring_cpu_relax();
@@ -715,62 +884,97 @@ static int bf_spin(struct pv_blkfront *bf, uint64_t limit_ns)
 			sched_yield(); /* the back end may wait for our CPU */
 			yielded = now;
 		}
-		if (now >= bf->next_xs_ns) {
-			bf->next_xs_ns = now + BF_SPIN_XS_NS;
-			if ((rc = bf_xenbus_events(bf)) < 0)
+		if (bf_failed(bf))
+			return 0; /* another queue's thread failed the device: the caller sees it */
+		if (now >= l->next_xs_ns) {
+			l->next_xs_ns = now + BF_SPIN_XS_NS;
+			if ((rc = lane_xenbus_events(l)) < 0)
 				return rc;
 		}
 	}
 }
 
-int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
+/* The platform handles l's events arrive on: the device's and its queues' own, once each. */
+static unsigned int lane_handles(const struct bf_lane *l, struct pv_platform **h)
 {
-	uint64_t deadline = 0, limit;
-	int completed = 0, evfd, xsfd, rc0, spin;
-	unsigned int i;
+	const struct pv_blkfront *bf = l->bf;
+	unsigned int i, n = 0;
 
-	if (!bf)
-		return -EINVAL;
-	if (bf->failed)
-		return bf->failed;
+	if (l == &bf->all)
+		h[n++] = bf->xb.p;
+	for (i = l->first; i < l->first + l->n; i++)
+		if (bf->q[i].p != bf->xb.p)
+			h[n++] = bf->q[i].p;
+	return n;
+}
+
+static int lane_poll(struct bf_lane *l, int timeout_ms)
+{
+	struct pv_blkfront *bf = l->bf;
+	struct pv_platform *h[BF_MAX_QUEUES + 1];
+	struct pollfd pfd[BF_MAX_QUEUES + 3];
+	struct xbf *x = l == &bf->all ? &bf->xb : &l->xb;
+	uint64_t deadline = 0, limit;
+	int completed = 0, xsfd, rc0, spin;
+	unsigned int i, nh, nfd, xs_at;
+
+	rc0 = bf_failed(bf);
+	if (rc0) {
+		/* Another queue's thread failed the device: ours complete now (see the header). */
+		lane_fail(l, rc0);
+		return rc0;
+	}
 	if (!bf->connected)
 		return -ENOTCONN;
 	if (timeout_ms > 0)
 		deadline = xbf_now_ms() + (uint64_t)timeout_ms;
-	evfd = pv_evtchn_fd(bf->xb.p);
-	xsfd = pv_xs_watch_fd(bf->xb.p);
+	nh = lane_handles(l, h);
+	for (nfd = 0; nfd < nh; nfd++)
+		pfd[nfd] = (struct pollfd){ .fd = pv_evtchn_fd(h[nfd]), .events = POLLIN };
+	xs_at = nfd;
+	xsfd = pv_xs_watch_fd(x->p);
+	if (xsfd >= 0)
+		pfd[nfd++] = (struct pollfd){ .fd = xsfd, .events = POLLIN };
+	/* Never drained: once failed, it wakes every sleeper at once and for good. */
+	if (bf->fail_efd >= 0)
+		pfd[nfd++] = (struct pollfd){ .fd = bf->fail_efd, .events = POLLIN };
 	/*
 	 * Spinning is what polling modes do instead of system calls: xenstore is then looked
 	 * at once a millisecond, and events are only drained on the way to a sleep.
 	 */
 	spin = bf->notify != PV_BLKFRONT_NOTIFY_EVENT && bf->spin_ns && timeout_ms != 0;
 	/* Even an idle guest must notice a resize or a back end that left. */
-	if (!spin || bf_now_ns() >= bf->next_xs_ns) {
+	if (!spin || bf_now_ns() >= l->next_xs_ns) {
 		if (spin)
-			bf->next_xs_ns = bf_now_ns() + BF_SPIN_XS_NS;
-		if ((rc0 = bf_xenbus_events(bf)) < 0)
+			l->next_xs_ns = bf_now_ns() + BF_SPIN_XS_NS;
+		if ((rc0 = lane_xenbus_events(l)) < 0)
 			return rc0;
 	}
 	for (;;) {
-		struct pollfd pfd[2];
 		int work = 0, ms, rc;
 
+		rc = bf_failed(bf);
+		if (rc) {
+			lane_fail(l, rc);
+			return rc;
+		}
 		/* Our ports are unmasked before the rings are looked at. */
 		if (!spin)
-			bf->st.wakeups += xbf_drain_events(bf->xb.p);
-		for (i = 0; i < bf->nq; i++) {
-			rc = process_queue(bf, &bf->q[i]);
+			for (i = 0; i < nh; i++)
+				l->st.wakeups += xbf_drain_events(h[i]);
+		for (i = l->first; i < l->first + l->n; i++) {
+			rc = process_queue(l, &bf->q[i]);
 			if (rc < 0) {
-				bf_fail_all(bf, rc);
+				lane_fail(l, rc);
 				return rc;
 			}
 			completed += rc;
 		}
-		pump_backlog(bf);
-		pv_blkfront_kick(bf);
+		pump_backlog(l);
+		lane_kick(l);
 		if (completed)
 			return completed;
-		if (!bf_inflight(bf) && !bf->backlog)
+		if (!lane_inflight(l) && !l->backlog)
 			return 0;
 		if (spin) {
 			/* Once per call: after it, the event path below (final check, sleep). */
@@ -778,18 +982,18 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 			limit = bf->spin_ns;
 			if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000000u < limit)
 				limit = (uint64_t)timeout_ms * 1000000u;
-			rc = bf_spin(bf, limit);
+			rc = bf_spin(l, limit);
 			if (rc < 0)
 				return rc;
 			if (rc > 0) {
 				spin = 1; /* responses came: take them without a system call */
 				continue;
 			}
-			bf->st.spin_expired++;
+			l->st.spin_expired++;
 			continue; /* events drained, rings looked at once more, then the final check */
 		}
 		/* Ask for an event at the next response, then look once more (no lost wakeup). */
-		for (i = 0; i < bf->nq; i++)
+		for (i = l->first; i < l->first + l->n; i++)
 			if (pv_ring_final_check_responses(&bf->q[i].ring))
 				work = 1;
 		if (work)
@@ -805,24 +1009,105 @@ int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 				return 0;
 			ms = (int)(deadline - now);
 		}
-		pfd[0] = (struct pollfd){ .fd = evfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = xsfd, .events = POLLIN };
-		rc = poll(pfd, xsfd >= 0 ? 2 : 1, ms);
+		rc = poll(pfd, nfd, ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
-		if (rc > 0 && xsfd >= 0 && (pfd[1].revents & POLLIN) &&
-		    (rc = bf_xenbus_events(bf)) < 0)
+		if (rc > 0 && xsfd >= 0 && (pfd[xs_at].revents & POLLIN) &&
+		    (rc = lane_xenbus_events(l)) < 0)
 			return rc;
 		if (timeout_ms == 0)
 			return completed;
 	}
 }
 
-int pv_blkfront_fd(struct pv_blkfront *bf)
+int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms)
 {
 	if (!bf)
 		return -EINVAL;
+	return lane_poll(&bf->all, timeout_ms);
+}
+
+int pv_blkfront_fd(struct pv_blkfront *bf)
+{
+	if (!bf || bf->own_handles)
+		return -EINVAL;
 	return pv_evtchn_fd(bf->xb.p);
+}
+
+/* ---- a thread per queue -------------------------------------------------------------- */
+
+/* Queue's own lane; NULL when it has no platform handle of its own. */
+static struct bf_lane *queue_lane(struct pv_blkfront *bf, unsigned int queue)
+{
+	if (!bf || queue >= bf->nq || !bf->lane[queue].bf)
+		return NULL;
+	return &bf->lane[queue];
+}
+
+int pv_blkfront_queue_submit(struct pv_blkfront *bf, unsigned int queue, struct pv_blkfront_io *io)
+{
+	struct bf_lane *l = queue_lane(bf, queue);
+
+	return l ? lane_submit(l, io) : -EINVAL;
+}
+
+int pv_blkfront_queue_kick(struct pv_blkfront *bf, unsigned int queue)
+{
+	struct bf_lane *l = queue_lane(bf, queue);
+
+	return l ? lane_kick(l) : -EINVAL;
+}
+
+int pv_blkfront_queue_poll(struct pv_blkfront *bf, unsigned int queue, int timeout_ms)
+{
+	struct bf_lane *l = queue_lane(bf, queue);
+
+	return l ? lane_poll(l, timeout_ms) : -EINVAL;
+}
+
+int pv_blkfront_queue_fd(struct pv_blkfront *bf, unsigned int queue)
+{
+	struct bf_lane *l = queue_lane(bf, queue);
+
+	return l ? pv_evtchn_fd(l->xb.p) : -EINVAL;
+}
+
+int pv_blkfront_queue_get_stats(struct pv_blkfront *bf, unsigned int queue,
+				struct pv_blkfront_stats *st)
+{
+	struct bf_lane *l = queue_lane(bf, queue);
+
+	if (!l || !st)
+		return -EINVAL;
+	*st = l->st;
+	return 0;
+}
+
+static void stats_add(struct pv_blkfront_stats *to, const struct pv_blkfront_stats *from)
+{
+	to->requests += from->requests;
+	to->responses += from->responses;
+	to->kicks += from->kicks;
+	to->wakeups += from->wakeups;
+	to->grants_shared += from->grants_shared;
+	to->persistent_hits += from->persistent_hits;
+	to->indirect_requests += from->indirect_requests;
+	to->bad_responses += from->bad_responses;
+	to->errors += from->errors;
+	to->detach_requests += from->detach_requests;
+	to->spin_expired += from->spin_expired;
+}
+
+void pv_blkfront_get_stats(struct pv_blkfront *bf, struct pv_blkfront_stats *st)
+{
+	unsigned int i;
+
+	if (!bf || !st)
+		return;
+	*st = bf->st;
+	stats_add(st, &bf->all.st);
+	for (i = 0; i < BF_MAX_QUEUES; i++)
+		stats_add(st, &bf->lane[i].st);
 }
 
 /* ---- synchronous API ----------------------------------------------------------------- */
@@ -839,6 +1124,29 @@ static void sync_done(struct pv_blkfront_io *io, int status)
 	c->status = status;
 }
 
+static int sync_wait(struct pv_blkfront *bf, struct pv_blkfront_io *io, struct sync_ctx *c)
+{
+	int rc;
+
+	while ((rc = pv_blkfront_submit(bf, io)) == -EAGAIN) {
+		/* Someone else's ios hold the rings: make progress on them. */
+		rc = pv_blkfront_poll(bf, -1);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && !bf_inflight(bf) && !bf_backlogged(bf))
+			return -EAGAIN;
+	}
+	if (rc < 0)
+		return rc;
+	pv_blkfront_kick(bf);
+	while (!c->done) {
+		rc = pv_blkfront_poll(bf, -1);
+		if (rc < 0 && !c->done)
+			return rc;
+	}
+	return c->status;
+}
+
 static int run_sync(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 {
 	struct sync_ctx c = { 0, 0 };
@@ -846,23 +1154,9 @@ static int run_sync(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 
 	io->done = sync_done;
 	io->opaque = &c;
-	while ((rc = pv_blkfront_submit(bf, io)) == -EAGAIN) {
-		/* Someone else's ios hold the rings: make progress on them. */
-		rc = pv_blkfront_poll(bf, -1);
-		if (rc < 0)
-			return rc;
-		if (rc == 0 && !bf_inflight(bf) && !bf->backlog)
-			return -EAGAIN;
-	}
-	if (rc < 0)
-		return rc;
-	pv_blkfront_kick(bf);
-	while (!c.done) {
-		rc = pv_blkfront_poll(bf, -1);
-		if (rc < 0 && !c.done)
-			return rc;
-	}
-	return c.status;
+	rc = sync_wait(bf, io, &c);
+	io->opaque = NULL; /* c ends here; io may not */
+	return rc;
 }
 
 ssize_t pv_blkfront_pread(struct pv_blkfront *bf, void *buf, size_t len, uint64_t offset)

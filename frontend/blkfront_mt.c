@@ -153,7 +153,8 @@ int pv_blkfront_mt_start(struct pv_blkfront *bf, struct pv_blkfront_mt **out)
 	struct pv_blkfront_mt *m;
 	int rc;
 
-	if (!bf || !out)
+	/* Its I/O thread sleeps on the device's handle: queues with their own would not wake it. */
+	if (!bf || !out || bf->own_handles)
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)

@@ -6,12 +6,14 @@
 #ifndef PV_BLKFRONT_PRIV_H
 #define PV_BLKFRONT_PRIV_H
 
+#include <pthread.h>
+
 #include "pv_blkfront.h"
 #include "pv_blkif.h"
 #include "pv_gref.h"
 #include "xbfront.h"
 
-#define BF_MAX_QUEUES        4u
+#define BF_MAX_QUEUES        PV_BLKFRONT_MAX_QUEUES
 #define BF_MAX_INDIRECT_SEGS 256u
 /* Indirect descriptor pages a request of BF_MAX_INDIRECT_SEGS segments needs. */
 #define BF_MAX_INDIRECT_PAGES \
@@ -53,6 +55,8 @@ struct bf_slot {
 };
 
 struct bf_queue {
+	/* The handle of the queue's port and grants: opts.queue_platform[i], or the device's. */
+	struct pv_platform *p;
 	struct pv_ring_front ring;
 	void *ring_addr;
 	unsigned int ring_pages;
@@ -76,6 +80,22 @@ struct bf_queue {
 	int unpushed;           /* requests produced but not yet pushed */
 };
 
+/*
+ * Who drives some queues, with the data path's state that is theirs alone: the whole
+ * handle (every queue; pv_blkfront_submit(), _poll()), or one thread per queue
+ * (pv_blkfront_queue_*()).  Nothing here is shared between two lanes' threads.
+ */
+struct bf_lane {
+	struct pv_blkfront *bf;
+	unsigned int first, n;          /* its queues: bf->q[first .. first + n - 1] */
+	unsigned int next_q;
+	struct pv_blkfront_io *backlog; /* the one io only partly on its rings */
+	struct pv_blkfront_stats st;
+	uint64_t next_xs_ns;            /* spinning: when to look at xenstore again */
+	/* A queue's lane: a watch on the back end's state of its own (xb.p: the queue's). */
+	struct xbf xb;
+};
+
 struct pv_blkfront {
 	struct xbf xb;                 /* platform, paths, watch: the xenbus end (xbfront.h) */
 	unsigned int devid;
@@ -92,18 +112,29 @@ struct pv_blkfront {
 
 	struct bf_queue q[BF_MAX_QUEUES];
 	unsigned int nq;
-	unsigned int next_q;
 
 	int connected;                 /* ring(s) usable */
-	int failed;                    /* 0, or why the device is unusable (-EPROTO, -ENOTCONN) */
-	struct pv_blkfront_io *backlog; /* the one io only partly on the rings */
-	struct pv_blkfront_stats st;
+	/*
+	 * 0, or why the device is unusable (-EPROTO, -ENOTCONN).  Queue lanes' threads set it
+	 * and read it together: only through bf_failed() and bf_set_failed().
+	 */
+	int failed;
+	int fail_efd;                  /* eventfd, readable once failed (queue lanes); or -1 */
+	struct bf_lane all;            /* the whole handle's lane */
+	struct bf_lane lane[BF_MAX_QUEUES]; /* queue i's own, if it has a handle of its own */
+	int own_handles;               /* some queue has a platform handle of its own */
+	pthread_mutex_t gnt_lock;      /* xb.p's grant calls, with own_handles (blkfront.c) */
+	struct pv_blkfront_stats st;   /* the handshake's (rings' grants, detach requests) */
 
 	/* pv_blkfront_set_notify() */
 	unsigned int notify;           /* enum pv_blkfront_notify */
 	uint64_t spin_ns;              /* spin budget of one poll */
-	uint64_t next_xs_ns;           /* spinning: when to look at xenstore again */
 };
+
+static inline int bf_failed(const struct pv_blkfront *bf)
+{
+	return __atomic_load_n(&bf->failed, __ATOMIC_ACQUIRE);
+}
 
 /* blkfront.c: data-path setup and teardown, called by the handshake. */
 int bf_data_init(struct pv_blkfront *bf);
@@ -111,6 +142,11 @@ int bf_data_init(struct pv_blkfront *bf);
 int bf_data_free(struct pv_blkfront *bf);
 /* Completes every io still in flight with status (the rings are abandoned). */
 int bf_fail_all(struct pv_blkfront *bf, int status);
+/* Whether any lane has an io only partly on the rings. */
+int bf_backlogged(const struct pv_blkfront *bf);
+/* Queue lanes' watches and the failure eventfd, after the data path is up; and undone. */
+int bf_lanes_init(struct pv_blkfront *bf);
+void bf_lanes_free(struct pv_blkfront *bf);
 /* Ends per-request grants left STUCK; returns how many remain. */
 unsigned int bf_retry_stuck(struct pv_blkfront *bf);
 unsigned int bf_inflight(const struct pv_blkfront *bf);

@@ -45,7 +45,7 @@ static void free_rings(struct pv_blkfront *bf, int *busy)
 		struct bf_queue *q = &bf->q[i];
 
 		if (q->port_ok) {
-			pv_evtchn_unbind(bf->xb.p, q->port);
+			pv_evtchn_unbind(q->p, q->port);
 			q->port_ok = 0;
 		}
 		if (!q->ring_addr)
@@ -90,7 +90,8 @@ static int alloc_rings(struct pv_blkfront *bf)
 					sizeof(union pv_blkif_sring_entry));
 		if (rc < 0)
 			return rc;
-		rc = pv_evtchn_alloc_unbound(bf->xb.p, bf->xb.backend_id, &q->port);
+		/* The queue's handle: a thread of its own waits for its events there. */
+		rc = pv_evtchn_alloc_unbound(q->p, bf->xb.backend_id, &q->port);
 		if (rc < 0)
 			return rc;
 		q->port_ok = 1;
@@ -292,9 +293,9 @@ static int teardown(struct pv_blkfront *bf)
 	uint64_t deadline = xbf_now_ms() + bf->timeout_ms;
 	int busy = 0, rc = 0;
 
-	if (bf->connected && !bf->failed) {
+	if (bf->connected && !bf_failed(bf)) {
 		/* Finish what is in flight: the back end answers before it closes. */
-		while ((bf_inflight(bf) || bf->backlog) && !bf->failed) {
+		while ((bf_inflight(bf) || bf_backlogged(bf)) && !bf_failed(bf)) {
 			uint64_t now = xbf_now_ms();
 
 			/* one clock reading: a second one could pass the deadline, and poll(-1) */
@@ -302,9 +303,10 @@ static int teardown(struct pv_blkfront *bf)
 				break;
 		}
 	}
-	if (bf_inflight(bf) || bf->backlog)
+	if (bf_inflight(bf) || bf_backlogged(bf))
 		bf_fail_all(bf, -ENOTCONN);
 	bf->connected = 0;
+	bf_lanes_free(bf);
 	rc = xbf_close(&bf->xb, deadline);
 	if (bf_retry_stuck(bf))
 		busy = 1;
@@ -319,6 +321,7 @@ int pv_blkfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 		     struct pv_blkfront **out)
 {
 	struct pv_blkfront *bf;
+	unsigned int i, j;
 	uint64_t deadline;
 	int rc;
 
@@ -329,8 +332,25 @@ int pv_blkfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 	if (!bf)
 		return -ENOMEM;
 	bf->devid = devid;
+	bf->fail_efd = -1;
+	pthread_mutex_init(&bf->gnt_lock, NULL);
+	bf->all.bf = bf; /* no queues until the handshake: bf_lanes_init() */
 	if (o)
 		bf->opts = *o;
+	for (i = 0; i < BF_MAX_QUEUES; i++) {
+		struct pv_platform *qp = bf->opts.queue_platform[i];
+
+		/* A queue's own handle is the point: sharing one would put two threads on it. */
+		for (j = 0; qp && j < i; j++)
+			if (bf->opts.queue_platform[j] == qp)
+				qp = p;
+		if (qp == p) {
+			pthread_mutex_destroy(&bf->gnt_lock);
+			free(bf);
+			return -EINVAL;
+		}
+		bf->q[i].p = qp ? qp : p;
+	}
 	bf->timeout_ms = bf->opts.timeout_ms ? bf->opts.timeout_ms : 10000;
 	deadline = xbf_now_ms() + bf->timeout_ms;
 	bf->fe_persistent = !bf->opts.no_persistent;
@@ -367,6 +387,9 @@ int pv_blkfront_open(struct pv_platform *p, unsigned int devid, const struct pv_
 	rc = bf_data_init(bf);
 	if (rc < 0)
 		goto fail;
+	rc = bf_lanes_init(bf);
+	if (rc < 0)
+		goto fail;
 	bf->connected = 1;
 	rc = xbf_write_state(&bf->xb, XB_CONNECTED);
 	if (rc < 0)
@@ -380,6 +403,7 @@ fail:
 	bf->timeout_ms = bf->timeout_ms < 2000 ? bf->timeout_ms : 2000;
 	teardown(bf);
 	xbf_free(&bf->xb);
+	pthread_mutex_destroy(&bf->gnt_lock);
 	free(bf);
 	return rc;
 }
@@ -403,6 +427,7 @@ void pv_blkfront_close(struct pv_blkfront *bf)
 		return;
 	teardown(bf);
 	xbf_free(&bf->xb);
+	pthread_mutex_destroy(&bf->gnt_lock);
 	free(bf);
 }
 
@@ -411,14 +436,9 @@ int pv_blkfront_info(struct pv_blkfront *bf, struct pv_blkfront_info *info)
 	if (!bf || !info)
 		return -EINVAL;
 	/* Current as of now: a resize the back end published is taken here too. */
-	if (bf->connected && !bf->failed)
+	if (bf->connected && !bf_failed(bf))
 		bf_xenbus_events(bf);
 	*info = bf->info;
 	return 0;
 }
 
-void pv_blkfront_get_stats(struct pv_blkfront *bf, struct pv_blkfront_stats *st)
-{
-	if (bf && st)
-		*st = bf->st;
-}

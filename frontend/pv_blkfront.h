@@ -14,7 +14,8 @@
  * alignment; offsets and lengths must be multiples of the disk's sector-size.
  *
  * Threads: one thread at a time per handle, or any number through pv_blkfront_mt_io()
- * (below).  Everything returns 0, a count or -errno.
+ * (below), or a thread per queue (pv_blkfront_queue_*, below).  Everything returns 0, a
+ * count or -errno.
  */
 #ifndef PV_BLKFRONT_H
 #define PV_BLKFRONT_H
@@ -26,6 +27,8 @@
 
 struct pv_blkfront;
 
+#define PV_BLKFRONT_MAX_QUEUES 4u
+
 struct pv_blkfront_opts {
 	unsigned int max_queues;        /* 0: as many as the back end offers, up to 4 */
 	unsigned int max_ring_page_order; /* 0..4; default (0 here means) as offered, up to 4 */
@@ -34,6 +37,16 @@ struct pv_blkfront_opts {
 	unsigned int max_indirect_segments; /* 0: as offered up to 256; set no_indirect to disable */
 	int no_indirect;
 	unsigned int timeout_ms;        /* for connect and disconnect; 0: 10000 */
+	/*
+	 * (Extension.)  A platform handle of its own for queue i, or NULL: queue i's event
+	 * channel and a xenstore watch of its own are on it, so that a thread of its own can
+	 * drive the queue (pv_blkfront_queue_*, below).  Grants stay on the handle given to
+	 * pv_blkfront_open() (a domain has one grant table; without persistent grants the
+	 * queues' threads take turns at it).  Each must be a distinct handle of the same
+	 * domain, other than that one, and must outlive the blkfront handle.  Entries past the
+	 * negotiated number of queues are unused.
+	 */
+	struct pv_platform *queue_platform[PV_BLKFRONT_MAX_QUEUES];
 };
 
 /*
@@ -118,7 +131,11 @@ int pv_blkfront_kick(struct pv_blkfront *bf);
  */
 int pv_blkfront_poll(struct pv_blkfront *bf, int timeout_ms);
 
-/* The fd that becomes readable when responses may be ready (for the caller's poll loop). */
+/*
+ * The fd that becomes readable when responses may be ready (for the caller's poll loop).
+ * -EINVAL when some queue has a platform handle of its own: its events arrive on that
+ * handle's fd, not on this one (pv_blkfront_queue_fd()).
+ */
 int pv_blkfront_fd(struct pv_blkfront *bf);
 
 /*
@@ -175,7 +192,8 @@ int pv_blkfront_parse_vdev(const char *s, unsigned int *devid);
  * depth: as many as there are callers).  Nothing else may use the handle or its platform
  * handle until pv_blkfront_mt_stop(), which waits for the ios in flight, ends the thread
  * and gives the handle back (pv_blkfront_flush(), _close() ...).  Needs a connected
- * handle.  Returns 0 or -errno (-ENOMEM, or pthread_create()'s error).
+ * handle whose queues have no platform handles of their own (opts.queue_platform; -EINVAL).
+ * Returns 0 or -errno (-ENOMEM, or pthread_create()'s error).
  */
 struct pv_blkfront_mt;
 int pv_blkfront_mt_start(struct pv_blkfront *bf, struct pv_blkfront_mt **out);
@@ -197,6 +215,32 @@ struct pv_blkfront_mt_stats {
 /* Call when no thread is in, or will enter, pv_blkfront_mt_io().  Safe on NULL. */
 void pv_blkfront_mt_stop(struct pv_blkfront_mt *m, struct pv_blkfront_mt_stats *st);
 
+/* ---- a thread per queue (extension) ------------------------------------------------- */
+
+/*
+ * A queue opened with a platform handle of its own (opts.queue_platform) can be driven by
+ * a thread of its own: pv_blkfront_queue_submit() puts ios on that queue only, _kick()
+ * notifies it, _poll() completes its responses and sleeps on its handle alone.  Threads
+ * driving different queues run together without a lock between them; one queue is one
+ * thread's at a time.  They behave as pv_blkfront_submit(), _kick() and _poll() do, on
+ * one queue: the same checks, errors and notify mode (pv_blkfront_set_notify(), called
+ * before the threads start).
+ *
+ * A back end that breaks the protocol on one queue fails the device: every queue's ios
+ * complete with -EPROTO as their threads next look (a thread asleep in _poll() is woken).
+ * A back end that leaves Connected is seen by each queue on its own xenstore watch.
+ *
+ * The handle's other calls (pv_blkfront_submit(), _poll(), _info(), the synchronous
+ * calls, _close() ...) use every queue: call them only while no thread is in a
+ * pv_blkfront_queue_*() call.  Returns -EINVAL when queue has no platform handle of its
+ * own or is not one of the negotiated queues.
+ */
+int pv_blkfront_queue_submit(struct pv_blkfront *bf, unsigned int queue, struct pv_blkfront_io *io);
+int pv_blkfront_queue_kick(struct pv_blkfront *bf, unsigned int queue);
+int pv_blkfront_queue_poll(struct pv_blkfront *bf, unsigned int queue, int timeout_ms);
+/* The fd that becomes readable when the queue's responses may be ready. */
+int pv_blkfront_queue_fd(struct pv_blkfront *bf, unsigned int queue);
+
 /* ---- counters ------------------------------------------------------------------------- */
 
 struct pv_blkfront_stats {
@@ -212,5 +256,11 @@ struct pv_blkfront_stats {
 	uint64_t spin_expired;            /* spins that ran out of budget and slept */
 };
 void pv_blkfront_get_stats(struct pv_blkfront *bf, struct pv_blkfront_stats *st);
+/*
+ * (Extension.)  The counters of the ios submitted through pv_blkfront_queue_submit() on
+ * queue, from the thread that drives it.  Returns 0 or -EINVAL.
+ */
+int pv_blkfront_queue_get_stats(struct pv_blkfront *bf, unsigned int queue,
+				struct pv_blkfront_stats *st);
 
 #endif /* PV_BLKFRONT_H */

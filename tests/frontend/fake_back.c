@@ -347,6 +347,9 @@ static void respond(struct fq *q, uint64_t id, uint8_t op, int16_t st)
 static int serve(struct child *ch, struct fq *q)
 {
 	const struct fake_cfg *c = ch->c;
+	unsigned int bit = 1u << (q - ch->q);
+	enum fake_hostile hostile = c->mute_queues & bit ? FAKE_MUTE :
+		!c->hostile_queues || (c->hostile_queues & bit) ? c->hostile : FAKE_HONEST;
 	pv_ring_idx_t prod;
 	int notify = 0;
 
@@ -361,12 +364,13 @@ static int serve(struct child *ch, struct fq *q)
 
 			pv_blkif_back_copy_req(&q->b, q->b.req_cons, &req);
 			q->b.req_cons++;
-			if (c->hostile == FAKE_CLOSE_MID_IO)
+			ch->f->seen->taken++;
+			if (hostile == FAKE_CLOSE_MID_IO)
 				return -1; /* never answered */
-			if (c->hostile == FAKE_MUTE)
+			if (hostile == FAKE_MUTE)
 				continue; /* never answered, and nothing said */
 			st = handle(ch, &req);
-			switch (c->hostile) {
+			switch (hostile) {
 			case FAKE_UNKNOWN_ID:
 				respond(q, req.id | 0xFFFF, req.operation, (int16_t)st);
 				break;
@@ -392,7 +396,7 @@ static int serve(struct child *ch, struct fq *q)
 		}
 		if (pv_ring_push_responses_and_check_notify(&q->b))
 			notify = 1;
-		if (c->hostile == FAKE_RSP_PROD && q->b.rsp_prod_pvt) {
+		if (hostile == FAKE_RSP_PROD && q->b.rsp_prod_pvt) {
 			__atomic_store_n(&q->b.sring->rsp_prod, q->b.rsp_prod_pvt + 1000, __ATOMIC_RELEASE);
 			notify = 1;
 		}

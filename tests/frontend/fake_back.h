@@ -47,6 +47,8 @@ struct fake_cfg {
 	unsigned int indirect;        /* 0: node absent */
 	unsigned int delay_us;        /* per batch of requests, to keep ios in flight */
 	enum fake_hostile hostile;
+	unsigned int hostile_queues;  /* the queues hostile applies to, a bit each; 0: all */
+	unsigned int mute_queues;     /* these take requests and never answer (FAKE_MUTE) */
 	uint64_t error_sector;
 	/* Written after the normal nodes, before InitWait / before Connected: hostile values. */
 	struct fake_node init_nodes[FAKE_MAX_NODES];
@@ -61,6 +63,7 @@ struct fake_seen {
 	volatile unsigned int max_segs;
 	volatile int bad_requests;
 	volatile uint64_t notifications; /* sent to the front end */
+	volatile uint64_t taken;         /* requests consumed, answered or not */
 	volatile int exited;
 };
 

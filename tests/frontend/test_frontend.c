@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1188,6 +1189,363 @@ static void test_parse_vdev(void)
 	}
 }
 
+/* ---- a thread per queue ------------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One queue's thread: its own region of the disk, its own random numbers. */
+struct qthread {
+	pthread_t th;
+	struct pv_blkfront *bf;
+	struct fake *f;
+	unsigned int queue, qd, count;
+	uint64_t base, span, rng;
+	int rc;
+	unsigned int ios;
+	/* hostile tests: one read, then a poll of timeout_ms */
+	int timeout_ms, poll_rc, io_status, io_calls;
+	uint64_t took_ms;
+};
+
+/*
+ * Random writes at queue depth qd in [base, base + span), none overlapping another in
+ * flight, each checked on the fake's disk when it completes, then read back through the
+ * queue: the data path of one queue, from its own thread.
+ */
+static void *qthread_io(void *arg)
+{
+	struct qthread *t = arg;
+	struct aio *a = calloc(t->qd, sizeof(*a));
+	const size_t max = 64 * 1024;
+	unsigned int issued = 0, done = 0, i, j;
+	int rc = 0;
+
+	for (i = 0; a && i < t->qd; i++)
+		if (!(a[i].buf = malloc(max)))
+			rc = -ENOMEM;
+	if (!a)
+		rc = -ENOMEM;
+	while (!rc && done < t->count) {
+		for (i = 0; i < t->qd && issued < t->count; i++) {
+			size_t len = (1 + pv_simtest_rand(&t->rng, max / 512)) * 512;
+			uint64_t off = t->base + pv_simtest_rand(&t->rng, (t->span - len) / 512 + 1) * 512;
+			int wr = issued < t->count / 2;
+
+			if (a[i].busy)
+				continue;
+			for (j = 0; j < t->qd; j++)
+				if (a[j].busy && off < a[j].io.offset + a[j].io.len &&
+				    a[j].io.offset < off + len)
+					break;
+			if (j < t->qd)
+				continue;
+			for (size_t b = 0; wr && b < len; b++)
+				a[i].buf[b] = (uint8_t)pv_simtest_rand(&t->rng, 256);
+			a[i].io = (struct pv_blkfront_io){ .op = wr ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ,
+							  .offset = off, .len = len, .buf = a[i].buf,
+							  .done = aio_done, .opaque = &a[i] };
+			rc = pv_blkfront_queue_submit(t->bf, t->queue, &a[i].io);
+			if (rc == -EAGAIN) {
+				rc = 0;
+				break;
+			}
+			if (rc < 0)
+				break;
+			a[i].busy = 1;
+			issued++;
+		}
+		if (rc)
+			break;
+		pv_blkfront_queue_kick(t->bf, t->queue);
+		int n = pv_blkfront_queue_poll(t->bf, t->queue, 5000);
+
+		if (n <= 0) {
+			rc = n < 0 ? n : -ETIMEDOUT;
+			break;
+		}
+		done += (unsigned int)n;
+		for (i = 0; i < t->qd; i++) {
+			if (a[i].busy || !a[i].calls)
+				continue;
+			a[i].calls = 0;
+			t->ios++;
+			if (a[i].status)
+				rc = a[i].status;
+			/* Our region: no other thread writes it, so the disk holds what we wrote. */
+			else if (memcmp(t->f->disk + a[i].io.offset, a[i].buf, a[i].io.len))
+				rc = -EILSEQ;
+		}
+	}
+	for (i = 0; a && i < t->qd; i++)
+		free(a[i].buf);
+	free(a);
+	t->rc = rc;
+	return NULL;
+}
+
+/* Extra platform handles of the guest, one per queue. */
+static int open_queue_handles(struct pv_platform **qp, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (pv_simtest_open(&T, FE_DOM, &qp[i]) < 0)
+			return -EIO;
+	return 0;
+}
+
+static void close_queue_handles(struct pv_platform **qp, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (qp[i])
+			pv_platform_close(qp[i]);
+}
+
+/*
+ * Four queues, four threads, each on its own region: every write lands where it should,
+ * every read returns it, each queue's counters are its own, and the handle's own calls
+ * work once the threads are out.  Persistent grants and grants per request (the threads
+ * then take turns at the grant table), event and poll waits.
+ */
+static void test_qt_data(void)
+{
+	unsigned int pers, mode, i;
+
+	for (pers = 0; pers < 2; pers++)
+		for (mode = 0; mode < 2; mode++) {
+			struct fake_cfg c = base_cfg();
+			struct pv_platform *p = NULL, *qp[4] = { NULL };
+			struct pv_blkfront_opts o = { 0 };
+			struct pv_blkfront *bf = NULL;
+			struct pv_blkfront_stats st, qs, sum = { 0 };
+			struct pv_blkfront_info in;
+			struct qthread t[4];
+			uint8_t buf[8192];
+			struct fake f;
+
+			c.max_queues = 4;
+			c.persistent = (int)pers;
+			c.indirect = 32;
+			CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+			CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 4), 0);
+			memcpy(o.queue_platform, qp, sizeof(qp));
+			CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+			CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, mode ? PV_BLKFRONT_NOTIFY_POLL :
+							       PV_BLKFRONT_NOTIFY_EVENT, 0), 0);
+			pv_blkfront_info(bf, &in);
+			CU_ASSERT_EQUAL_FATAL(in.queues, 4);
+			for (i = 0; i < 4; i++) {
+				t[i] = (struct qthread){ .bf = bf, .f = &f, .queue = i, .qd = 8, .count = 200,
+							 .span = f.disk_bytes / 4, .rng = 77 + i };
+				t[i].base = t[i].span * i;
+				CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i].th, NULL, qthread_io, &t[i]), 0);
+			}
+			for (i = 0; i < 4; i++) {
+				pthread_join(t[i].th, NULL);
+				CU_ASSERT_EQUAL(t[i].rc, 0);
+				CU_ASSERT_EQUAL(t[i].ios, 200);
+				CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, i, &qs), 0);
+				/* each io on its own queue: at least one request each, none lost */
+				CU_ASSERT(qs.requests >= 200);
+				CU_ASSERT_EQUAL(qs.responses, qs.requests);
+				CU_ASSERT_EQUAL(qs.bad_responses, 0);
+				sum.requests += qs.requests;
+			}
+			pv_blkfront_get_stats(bf, &st);
+			CU_ASSERT_EQUAL(st.requests, sum.requests);
+			CU_ASSERT_EQUAL(f.seen->requests, sum.requests);
+			/* The threads are out: the handle's own calls use every queue again. */
+			memset(buf, 0x5a, sizeof(buf));
+			CU_ASSERT_EQUAL(pv_blkfront_pwrite(bf, buf, sizeof(buf), 4096), (ssize_t)sizeof(buf));
+			CU_ASSERT_EQUAL(memcmp(f.disk + 4096, buf, sizeof(buf)), 0);
+			CU_ASSERT_EQUAL(random_reads(bf, &f, 20, 16384, 512), 0);
+			CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
+			CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
+			pv_blkfront_close(bf);
+			close_queue_handles(qp, 4);
+			stop(&f, p);
+		}
+}
+
+/*
+ * What the queue calls refuse: a queue without a handle of its own, one past the
+ * negotiated queues, handles shared; and the whole-handle calls that cannot work with
+ * queue handles.  Queue 0 on the device's handle and queue 1 on its own: the handle's
+ * own calls wait on both.
+ */
+static void test_qt_args(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL, *qp[2] = { NULL };
+	struct pv_blkfront_opts o = { 0 };
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_mt *m = NULL;
+	struct pv_blkfront_stats st;
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_READ, .len = 4096 };
+	uint8_t buf[4096];
+	struct fake f;
+
+	c.max_queues = 2;
+	io.buf = buf;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
+	o.queue_platform[0] = p;
+	CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, &o, &bf), -EINVAL);
+	o.queue_platform[0] = qp[0];
+	o.queue_platform[1] = qp[0];
+	CU_ASSERT_EQUAL(pv_blkfront_open(p, DEVID, &o, &bf), -EINVAL);
+	CU_ASSERT_PTR_NULL(bf);
+
+	o.queue_platform[0] = NULL;
+	o.queue_platform[1] = qp[1];
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 0, &io), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 2, &io), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 99, &io), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_kick(bf, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_poll(bf, 0, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_fd(bf, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, 0, &st), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, 1, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(NULL, 1, &io), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 1, NULL), -EINVAL);
+	CU_ASSERT(pv_blkfront_queue_fd(bf, 1) >= 0);
+	CU_ASSERT_EQUAL(pv_blkfront_fd(bf), -EINVAL);
+	CU_ASSERT_EQUAL(pv_blkfront_mt_start(bf, &m), -EINVAL);
+	/* queue 1 from this thread; then the handle's own calls over both queues */
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 1, &io), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_kick(bf, 1), 0);
+	while (pv_blkfront_queue_poll(bf, 1, 5000) == 0)
+		;
+	CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, 1, &st), 0);
+	CU_ASSERT_EQUAL(st.responses, 1);
+	CU_ASSERT_EQUAL(random_writes(bf, &f, 16, 200, 32768, 512), 0);
+	CU_ASSERT_EQUAL(random_reads(bf, &f, 50, 32768, 512), 0);
+	CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
+	pv_blkfront_close(bf);
+	close_queue_handles(qp, 2);
+	stop(&f, p);
+}
+
+static void *qthread_one_read(void *arg)
+{
+	struct qthread *t = arg;
+	struct aio a = { 0 };
+	uint8_t buf[4096];
+	uint64_t t0 = mono_ms();
+
+	a.io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_READ, .len = sizeof(buf), .buf = buf,
+					.done = aio_done, .opaque = &a };
+	t->rc = pv_blkfront_queue_submit(t->bf, t->queue, &a.io);
+	if (t->rc == 0)
+		t->rc = pv_blkfront_queue_kick(t->bf, t->queue);
+	t->poll_rc = pv_blkfront_queue_poll(t->bf, t->queue, t->timeout_ms);
+	t->took_ms = mono_ms() - t0;
+	t->io_status = a.status;
+	t->io_calls = a.calls;
+	return NULL;
+}
+
+/*
+ * A back end that breaks queue 1's ring while queue 0's thread sleeps on a request it
+ * never answers: queue 0's thread is woken and its io fails with -EPROTO, well before
+ * its poll's timeout; from then on every queue refuses ios.
+ */
+static void test_qt_broken_ring(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL, *qp[2] = { NULL };
+	struct pv_blkfront_opts o = { 0 };
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_stats st;
+	struct pv_blkfront_io io = { .op = PV_BLKFRONT_READ, .len = 4096 };
+	struct qthread t0, t1;
+	uint8_t buf[4096];
+	struct fake f;
+
+	c.max_queues = 2;
+	c.mute_queues = 1u << 0;
+	c.hostile = FAKE_RSP_PROD;
+	c.hostile_queues = 1u << 1;
+	io.buf = buf;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
+	memcpy(o.queue_platform, qp, sizeof(qp));
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	t0 = (struct qthread){ .bf = bf, .queue = 0, .timeout_ms = 8000 };
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t0.th, NULL, qthread_one_read, &t0), 0);
+	/* queue 0's request is on its ring, unanswered, before queue 1 breaks */
+	while (f.seen->taken < 1)
+		usleep(1000);
+	usleep(100000);
+	t1 = (struct qthread){ .bf = bf, .queue = 1, .timeout_ms = 8000 };
+	qthread_one_read(&t1);
+	CU_ASSERT_EQUAL(t1.rc, 0);
+	CU_ASSERT_EQUAL(t1.poll_rc, -EPROTO);
+	pthread_join(t0.th, NULL);
+	CU_ASSERT_EQUAL(t0.rc, 0);
+	CU_ASSERT_EQUAL(t0.poll_rc, -EPROTO);
+	CU_ASSERT_EQUAL(t0.io_calls, 1);
+	CU_ASSERT_EQUAL(t0.io_status, -EPROTO);
+	CU_ASSERT(t0.took_ms < 4000);
+	CU_ASSERT_EQUAL(t1.io_calls, 1);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 0, &io), -EPROTO);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 1, &io), -EPROTO);
+	CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &io), -EPROTO);
+	CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, 1, &st), 0);
+	CU_ASSERT_EQUAL(st.bad_responses, 1);
+	pv_blkfront_close(bf);
+	close_queue_handles(qp, 2);
+	stop(&f, p);
+}
+
+/*
+ * The back end goes Closing while each queue's thread waits on its own request: each
+ * thread learns it (its own watch, or the first one's failure) and its io completes
+ * with -ENOTCONN.
+ */
+static void test_qt_backend_leaves(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL, *qp[2] = { NULL };
+	struct pv_blkfront_opts o = { 0 };
+	struct pv_blkfront *bf = NULL;
+	struct qthread t[2];
+	struct fake f;
+	unsigned int i;
+
+	c.max_queues = 2;
+	c.hostile = FAKE_CLOSE_MID_IO;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
+	memcpy(o.queue_platform, qp, sizeof(qp));
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	for (i = 0; i < 2; i++) {
+		t[i] = (struct qthread){ .bf = bf, .queue = i, .timeout_ms = 8000 };
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i].th, NULL, qthread_one_read, &t[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i].th, NULL);
+		CU_ASSERT_EQUAL(t[i].rc, 0);
+		CU_ASSERT_EQUAL(t[i].poll_rc, -ENOTCONN);
+		CU_ASSERT_EQUAL(t[i].io_calls, 1);
+		CU_ASSERT_EQUAL(t[i].io_status, -ENOTCONN);
+		CU_ASSERT(t[i].took_ms < 4000);
+	}
+	CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
+	pv_blkfront_close(bf);
+	close_queue_handles(qp, 2);
+	stop(&f, p);
+}
+
 /* ---- registry ------------------------------------------------------------------------ */
 
 static CU_TestInfo functional_tests[] = {
@@ -1222,6 +1580,16 @@ static CU_TestInfo poll_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo thread_tests[] = {
+	{ "a thread per queue: 4 queues, every io right, counters per queue; persistent or not, "
+	  "event or poll", test_qt_data },
+	{ "queue calls refuse queues without a handle of their own, shared handles, bad queues",
+	  test_qt_args },
+	{ "a broken ring on queue 1 wakes and fails queue 0's sleeping thread", test_qt_broken_ring },
+	{ "back end goes Closing: every queue's thread sees it", test_qt_backend_leaves },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo fuse_tests[] = {
 	{ "pvio-fuse: mkfs.ext4, e2fsck, fio verify, unaligned io, unmount", test_fuse },
 	CU_TEST_INFO_NULL,
@@ -1231,6 +1599,7 @@ static CU_SuiteInfo suites[] = {
 	{ "blkfront", suite_init, suite_clean, NULL, NULL, functional_tests },
 	{ "blkfront-hostile", suite_init, suite_clean, NULL, NULL, hostile_tests },
 	{ "blkfront-poll", suite_init, suite_clean, NULL, NULL, poll_tests },
+	{ "blkfront-threads", suite_init, suite_clean, NULL, NULL, thread_tests },
 	{ "pvio-fuse", suite_init, suite_clean, NULL, NULL, fuse_tests },
 	CU_SUITE_INFO_NULL,
 };
