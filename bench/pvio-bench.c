@@ -42,6 +42,7 @@
  *   eventfd   raw eventfd ping-pong between two processes (QD1 latency floor of event mode)
  *   shm       raw shared-memory spin ping-pong between two processes (polling's floor)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -49,6 +50,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -74,6 +76,7 @@
 #include "pv_platform.h"
 
 #define MAX_JOBS   16
+#define MAX_CPUS   16 /* --placement spread: queue i on the i-th allowed CPU (mod this) */
 #define MAX_LIST   16
 #define MAX_DEPTH  1024
 #define HIST_SUB   16   /* buckets per power of two */
@@ -249,7 +252,8 @@ static struct {
 	int domid;
 	int xen;                          /* --platform xen: a guest's vbd, the back end in dom0 */
 	unsigned int placement;           /* enum placement */
-	int cpu[2];                       /* the guest side's CPU, dom0's (placement same, split) */
+	int cpu[MAX_CPUS], ncpu;          /* CPUs allowed: [0] the guest side's, [1] dom0's */
+	int qthreads;                     /* --queue-threads */
 } o = {
 	.disk = "null", .mixread = 50, .numjobs = 1, .runtime = 5, .ramp = 1,
 	.baselines = "all", .domid = -1, .backend_poll_us = -1, .backend_threads = -1,
@@ -262,27 +266,42 @@ static const char *const notify_names[] = { "event", "hybrid", "poll" };
  * ends) and the baselines' clients (the eventfd and shm pinger, the io_uring and NBD
  * processes); dom0's is pvio-simd, pvio-backd, nbdkit and the baselines' echoing process.
  * ANY leaves it to the scheduler; SAME pins everything to one CPU; SPLIT pins each side to
- * a CPU of its own.  A wake-up across CPUs can cost far more than the work it wakes for
+ * a CPU of its own; SPREAD is SAME, except that queue i's two threads (the front end's,
+ * with --queue-threads, and pvio-backd's) go to the i-th CPU: both sides of a queue on one
+ * CPU, as SAME, and the queues side by side.  A wake-up across CPUs can cost far more than the work it wakes for
  * (a halted vCPU is woken by the host), and the scheduler places the baselines' two
  * processes and pvio's two sides differently: a ratio compares like with like only when
  * both were placed alike.
  */
-enum placement { PLACE_ANY, PLACE_SAME, PLACE_SPLIT };
-static const char *const placement_names[] = { "any", "same", "split" };
+enum placement { PLACE_ANY, PLACE_SAME, PLACE_SPLIT, PLACE_SPREAD };
+static const char *const placement_names[] = { "any", "same", "split", "spread" };
+
+static void pin(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(tid, sizeof(set), &set) < 0)
+		fprintf(stderr, "pvio-bench: sched_setaffinity(CPU %d): %s\n", cpu, strerror(errno));
+}
 
 /* Pins the calling process (and what it forks from now on) to its side's CPU. */
 static void place(int dom0_side)
 {
-	cpu_set_t set;
 	int cpu;
 
 	if (o.placement == PLACE_ANY)
 		return;
 	cpu = o.cpu[o.placement == PLACE_SPLIT && dom0_side];
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		fprintf(stderr, "pvio-bench: sched_setaffinity(CPU %d): %s\n", cpu, strerror(errno));
+	pin(0, cpu);
+}
+
+/* --placement spread: queue i's threads (pid: a thread id, 0 the caller) on its CPU. */
+static void place_queue(pid_t tid, unsigned int queue)
+{
+	if (o.placement == PLACE_SPREAD)
+		pin(tid, o.cpu[queue % (unsigned int)o.ncpu]);
 }
 
 static int want_baseline(const char *name);
@@ -380,6 +399,8 @@ static void usage(FILE *f)
 		"  --bs SIZE[,..]     block size, 512 multiples (default 4k)\n"
 		"  --iodepth N[,..]   I/Os in flight per job (default 1)\n"
 		"  --queues N[,..]    ring queues per disk, 1..4 (default 1)\n"
+		"  --queue-threads    a front-end thread per queue (pv_blkfront_queue_*), the\n"
+		"                     job's --iodepth split over them; default: one per job\n"
 		"  --numjobs N        guests: a domain, a process and a disk each (default 1)\n"
 		"  --runtime S | --size BYTES        per line (default 5 s); --size: per job\n"
 		"  --ramp S           not measured at the start (default 1 s)\n"
@@ -409,10 +430,11 @@ static void usage(FILE *f)
 		"  --domid N          ... and that guest domain (default: create one)\n"
 		"  --vdev VDEV        ... and that attached disk, xvd<letter> or a devid (one job)\n"
 		"  --bin DIR          where pvio-simd, pvio-backd, pvio-ctl are (default: beside us)\n"
-		"  --placement any|same|split   where the guest side (front ends, baseline clients)\n"
-		"                     and dom0's (pvio-simd, pvio-backd, nbdkit, baseline echoes)\n"
-		"                     run: as the scheduler likes (default), all on one CPU, or\n"
-		"                     a CPU each\n"
+		"  --placement any|same|split|spread   where the guest side (front ends, baseline\n"
+		"                     clients) and dom0's (pvio-simd, pvio-backd, nbdkit, baseline\n"
+		"                     echoes) run: as the scheduler likes (default), all on one\n"
+		"                     CPU, a CPU each, or as same but queue i's front-end thread\n"
+		"                     (--queue-threads) and pvio-backd thread on CPU i\n"
 		"  --platform sim|xen sim (default) or xen: this guest's vbd VDEV through Xen's\n"
 		"                     libraries; the back end is dom0's (its columns \"-\"), the\n"
 		"                     io_uring and nbd baselines do not apply\n");
@@ -441,6 +463,7 @@ static void parse_opts(int argc, char **argv)
 		{ "save", required_argument, NULL, 'S' },
 		{ "platform", required_argument, NULL, 'F' },
 		{ "placement", required_argument, NULL, 'L' },
+		{ "queue-threads", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned int v[MAX_LIST];
@@ -485,6 +508,7 @@ static void parse_opts(int argc, char **argv)
 			o.ring_pages = v[0];
 			break;
 		case 'P': o.no_persistent = 1; break;
+		case 'E': o.qthreads = 1; break;
 		case 'I': parse_list(optarg, v, "--indirect", 0, 0, 256); o.indirect = v[0];
 			o.no_indirect = v[0] == 0;
 			break;
@@ -537,10 +561,10 @@ static void parse_opts(int argc, char **argv)
 			o.xen = !strcmp(optarg, "xen");
 			break;
 		case 'L':
-			for (i = 0; i < 3 && strcmp(optarg, placement_names[i]); i++)
+			for (i = 0; i < 4 && strcmp(optarg, placement_names[i]); i++)
 				;
-			if (i == 3)
-				die("--placement: any, same or split");
+			if (i == 4)
+				die("--placement: any, same, split or spread");
 			o.placement = (unsigned int)i;
 			break;
 		case 'h': usage(stdout); exit(0);
@@ -558,11 +582,14 @@ static void parse_opts(int argc, char **argv)
 			    "not --platform xen)");
 		if (sched_getaffinity(0, sizeof(set), &set) < 0)
 			die("sched_getaffinity: %s", strerror(errno));
-		for (i = 0; i < CPU_SETSIZE && n < 2; i++)
+		for (i = 0; i < CPU_SETSIZE && n < MAX_CPUS; i++)
 			if (CPU_ISSET(i, &set))
 				o.cpu[n++] = i;
+		o.ncpu = n;
 		if (n < (o.placement == PLACE_SPLIT ? 2 : 1))
 			die("--placement split: needs two CPUs to run on (%d allowed)", n);
+		if (n == 1)
+			o.cpu[1] = o.cpu[0];
 	}
 	if (o.json && o.csv)
 		die("--json or --csv, not both");
@@ -898,6 +925,34 @@ static pid_t backd_pid(void)
 }
 
 /* vdev names xvdb, xvdc, ... xvdz, xvdaa, ...: each line's disks are fresh. */
+/* The id of pvio-backd's worker thread idx ("pvio-backd/idx", block-stats' queue_threads). */
+static pid_t backd_thread(unsigned int idx)
+{
+	char path[64], want[32], comm[32];
+	struct dirent *de;
+	pid_t tid = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)backd_pid());
+	snprintf(want, sizeof(want), "pvio-backd/%u\n", idx);
+	d = opendir(path);
+	while (d && tid < 0 && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)backd_pid(), de->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(comm, sizeof(comm), f) && !strcmp(comm, want))
+			tid = atoi(de->d_name);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return tid;
+}
+
 static void vdev_name(char *buf, size_t len, unsigned int i)
 {
 	i += 1; /* xvda is left to the guest's root disk, by habit */
@@ -1105,15 +1160,19 @@ static void *bufs_alloc(unsigned int n, unsigned int bs)
 
 /* ---- pvio jobs ------------------------------------------------------------------------------ */
 
+struct lane;
+
 struct job {
 	volatile int ready, done, release;
 	int status;
 	char why[160];
-	struct result r;
-	uint64_t live_ios;                  /* progress */
-	struct pv_blkfront_stats st0, st1;  /* at the window's start and end */
+	struct result r;                    /* its lanes' together */
+	uint64_t live_ios;                  /* progress (atomic: every lane's thread adds) */
+	struct pv_blkfront_stats fs;        /* the window's, every lane's */
 	double cpu0, cpu1;
 	struct pv_blkfront_info info;
+	struct lane *lanes;                 /* the job's own memory, not the parent's */
+	unsigned int nlanes;
 };
 
 struct shm {
@@ -1122,57 +1181,212 @@ struct shm {
 	struct job job[MAX_JOBS];
 };
 
+struct lane;
+
 struct slot {
 	struct pv_blkfront_io io;
 	uint64_t t0;
-	struct job *job;
+	struct lane *lane;
 	struct window *win;
 	int busy;
+};
+
+/*
+ * One front-end thread's share of a job: the whole blkfront handle, or one of its queues
+ * (--queue-threads: pv_blkfront_queue_*, a thread each).  Nothing here is shared.
+ */
+struct lane {
+	struct shm *sh;
+	struct job *j;
+	struct pv_blkfront *bf;
+	int queue;                          /* -1: the whole handle */
+	struct wl w;                        /* its own seed and share of the queue depth */
+	struct slot *slots;
+	unsigned char *buf, *wbuf;
+	struct result r;
+	struct pv_blkfront_stats st0, st1;
+	int status;
+	char why[160];
+	pthread_t thread;
 };
 
 static void pvio_done(struct pv_blkfront_io *io, int status)
 {
 	struct slot *s = io->opaque;
+	struct lane *l = s->lane;
 	uint64_t t = now_ns();
 
 	s->busy = 0;
 	if (status < 0) {
-		s->job->status = status;
+		l->status = status;
 		return;
 	}
-	s->job->live_ios++;
+	__atomic_fetch_add(&l->j->live_ios, 1, __ATOMIC_RELAXED);
 	if (t >= s->win->t0 && (!s->win->t1 || t < s->win->t1) && s->t0 >= s->win->t0) {
-		hist_add(&s->job->r.h, t - s->t0);
-		s->job->r.ios++;
-		s->job->r.bytes += io->len;
+		hist_add(&l->r.h, t - s->t0);
+		l->r.ios++;
+		l->r.bytes += io->len;
 	}
 }
 
-/* One job: its own platform handle and blkfront, on vdev's devid. */
+static void lane_stats(struct lane *l, struct pv_blkfront_stats *st)
+{
+	if (l->queue < 0)
+		pv_blkfront_get_stats(l->bf, st);
+	else
+		pv_blkfront_queue_get_stats(l->bf, (unsigned int)l->queue, st);
+}
+
+static int lane_submit(struct lane *l, struct pv_blkfront_io *io)
+{
+	return l->queue < 0 ? pv_blkfront_submit(l->bf, io) :
+	       pv_blkfront_queue_submit(l->bf, (unsigned int)l->queue, io);
+}
+
+static int lane_kick_poll(struct lane *l, int ms)
+{
+	if (l->queue < 0) {
+		pv_blkfront_kick(l->bf);
+		return pv_blkfront_poll(l->bf, ms);
+	}
+	pv_blkfront_queue_kick(l->bf, (unsigned int)l->queue);
+	return pv_blkfront_queue_poll(l->bf, (unsigned int)l->queue, ms);
+}
+
+/* The I/O loop of one lane, from go to the window's end; 0, or -errno and l->why. */
+static int lane_run(struct lane *l)
+{
+	struct shm *sh = l->sh;
+	struct job *j = l->j;
+	struct wl *w = &l->w;
+	uint64_t issued = 0, t;
+	unsigned int i, inflight;
+	int rc, in_window = 0, stopping = 0;
+
+	if (l->queue >= 0)
+		place_queue(0, (unsigned int)l->queue);
+	for (;;) {
+		t = now_ns();
+		if (!in_window && t >= sh->win.t0) {
+			in_window = 1;
+			lane_stats(l, &l->st0);
+			if (l == l->j->lanes)
+				j->cpu0 = proc_cpu(getpid()); /* the process's: every lane's thread */
+		}
+		if (!stopping && (sh->stop || (sh->win.t1 && t >= sh->win.t1) ||
+				  (o.size && issued >= o.size / j->nlanes))) {
+			stopping = 1;
+			lane_stats(l, &l->st1);
+			if (l == l->j->lanes)
+				j->cpu1 = proc_cpu(getpid());
+			l->r.secs = (double)((sh->win.t1 && t > sh->win.t1 ? sh->win.t1 : t) -
+					     sh->win.t0) / 1e9;
+		}
+		for (i = 0; !stopping && i < w->qd; i++) {
+			struct slot *s = &l->slots[i];
+			int wr;
+
+			if (s->busy)
+				continue;
+			s->io.offset = wl_next(w, &wr);
+			s->io.op = wr ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ;
+			s->io.buf = (wr ? l->wbuf : l->buf) + (size_t)i * w->bs;
+			s->t0 = now_ns();
+			rc = lane_submit(l, &s->io);
+			if (rc == -EAGAIN)
+				break;
+			if (rc < 0) {
+				snprintf(l->why, sizeof(l->why), "submit: %s", strerror(-rc));
+				return rc;
+			}
+			s->busy = 1;
+			issued += w->bs;
+		}
+		rc = lane_kick_poll(l, 100);
+		if (rc < 0) {
+			snprintf(l->why, sizeof(l->why), "poll: %s", strerror(-rc));
+			return rc;
+		}
+		if (l->status < 0) {
+			snprintf(l->why, sizeof(l->why), "an I/O failed: %s", strerror(-l->status));
+			return l->status;
+		}
+		for (inflight = 0, i = 0; i < w->qd; i++)
+			inflight += l->slots[i].busy;
+		if (stopping && !inflight)
+			return 0;
+	}
+}
+
+static void *lane_thread(void *arg)
+{
+	struct lane *l = arg;
+
+	l->status = lane_run(l);
+	return NULL;
+}
+
+static void lane_setup(struct lane *l, unsigned int qd, uint64_t seed)
+{
+	unsigned int i;
+
+	l->w.qd = qd;
+	l->w.seed = seed;
+	l->slots = calloc(qd, sizeof(*l->slots));
+	/* Writes from buffers that reads never overwrite: the disk gets the 0xa5 pattern. */
+	l->buf = bufs_alloc(qd, l->w.bs);
+	l->wbuf = bufs_alloc(qd, l->w.bs);
+	if (!l->slots)
+		die("out of memory");
+	for (i = 0; i < qd; i++) {
+		l->slots[i].io.buf = l->buf + (size_t)i * l->w.bs;
+		l->slots[i].io.len = l->w.bs;
+		l->slots[i].io.done = pvio_done;
+		l->slots[i].io.opaque = &l->slots[i];
+		l->slots[i].lane = l;
+		l->slots[i].win = &l->sh->win;
+	}
+}
+
+static void st_delta(struct pv_blkfront_stats *to, const struct lane *l)
+{
+	to->requests += l->st1.requests - l->st0.requests;
+	to->kicks += l->st1.kicks - l->st0.kicks;
+	to->wakeups += l->st1.wakeups - l->st0.wakeups;
+	to->grants_shared += l->st1.grants_shared - l->st0.grants_shared;
+}
+
+/*
+ * One job: its own platform handle and blkfront, on vdev's devid; with --queue-threads a
+ * platform handle and a thread per queue too.
+ */
 static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct wl w,
-		    const struct pv_blkfront_opts *bo)
+		    const struct pv_blkfront_opts *bo0)
 {
 	struct job *j = &sh->job[idx];
-	struct pv_platform *p = NULL;
+	struct pv_blkfront_opts bo = *bo0;
+	struct pv_platform *p = NULL, *qp[PV_BLKFRONT_MAX_QUEUES] = { NULL };
 	struct pv_blkfront *bf = NULL;
-	struct slot *slots = NULL;
-	uint64_t issued = 0, t;
+	struct lane *l;
 	char spec[PATH_MAX + 32];
 	const char *why = NULL;
-	unsigned char *buf, *wbuf;
-	unsigned int i, inflight = 0;
-	int rc, in_window = 0, stopping = 0;
+	unsigned int i, n = 1;
+	int rc;
 
 	if (o.xen)
 		snprintf(spec, sizeof(spec), "xen");
 	else
 		snprintf(spec, sizeof(spec), "sim:%s:%d", env.rundir, env.domid[idx]);
 	rc = pv_platform_open(spec, &p, &why);
+	for (i = 0; rc == 0 && o.qthreads && i < bo.max_queues && i < PV_BLKFRONT_MAX_QUEUES; i++) {
+		rc = pv_platform_open(spec, &qp[i], &why);
+		bo.queue_platform[i] = qp[i];
+	}
 	if (rc < 0) {
 		snprintf(j->why, sizeof(j->why), "platform %.90s: %.50s", spec, why ? why : strerror(-rc));
 		goto fail;
 	}
-	rc = pv_blkfront_open(p, devid, bo, &bf);
+	rc = pv_blkfront_open(p, devid, &bo, &bf);
 	if (rc < 0) {
 		snprintf(j->why, sizeof(j->why), "pv_blkfront_open(%u): %s", devid, strerror(-rc));
 		goto fail;
@@ -1189,80 +1403,52 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 		rc = -EINVAL;
 		goto fail;
 	}
-	slots = calloc(w.qd, sizeof(*slots));
-	/* Writes from buffers that reads never overwrite: the disk gets the 0xa5 pattern. */
-	buf = bufs_alloc(w.qd, w.bs);
-	wbuf = bufs_alloc(w.qd, w.bs);
-	if (!slots)
+	if (o.qthreads)
+		n = j->info.queues < w.qd ? j->info.queues : w.qd;
+	j->nlanes = n;
+	j->lanes = calloc(n, sizeof(*j->lanes));
+	if (!j->lanes)
 		die("out of memory");
-	for (i = 0; i < w.qd; i++) {
-		slots[i].io.buf = buf + (size_t)i * w.bs;
-		slots[i].io.len = w.bs;
-		slots[i].io.done = pvio_done;
-		slots[i].io.opaque = &slots[i];
-		slots[i].job = j;
-		slots[i].win = &sh->win;
+	for (i = 0; i < n; i++) {
+		l = &j->lanes[i];
+		*l = (struct lane){ .sh = sh, .j = j, .bf = bf, .queue = o.qthreads ? (int)i : -1, .w = w };
+		lane_setup(l, w.qd / n + (i < w.qd % n), w.seed + 0x9E3779B97F4A7C15ull * i);
 	}
 	j->ready = 1;
 	while (!sh->go && !sh->stop)
 		usleep(1000);
 
-	for (;;) {
-		t = now_ns();
-		if (!in_window && t >= sh->win.t0) {
-			in_window = 1;
-			pv_blkfront_get_stats(bf, &j->st0);
-			j->cpu0 = proc_cpu(getpid());
+	for (i = 1; i < n; i++)
+		if ((rc = pthread_create(&j->lanes[i].thread, NULL, lane_thread, &j->lanes[i])) != 0)
+			die("pthread_create: %s", strerror(rc));
+	rc = lane_run(&j->lanes[0]);
+	j->lanes[0].status = rc;
+	for (i = 1; i < n; i++)
+		pthread_join(j->lanes[i].thread, NULL);
+	for (i = 0; i < n; i++) {
+		l = &j->lanes[i];
+		if (l->status < 0 && !rc) {
+			rc = l->status;
+			snprintf(j->why, sizeof(j->why), "queue %d: %.140s", l->queue, l->why);
 		}
-		if (!stopping && (sh->stop || (sh->win.t1 && t >= sh->win.t1) ||
-				  (o.size && issued >= o.size))) {
-			stopping = 1;
-			pv_blkfront_get_stats(bf, &j->st1);
-			j->cpu1 = proc_cpu(getpid());
-			j->r.secs = (double)((sh->win.t1 && t > sh->win.t1 ? sh->win.t1 : t) -
-					     sh->win.t0) / 1e9;
-		}
-		for (i = 0; !stopping && i < w.qd; i++) {
-			int wr;
-
-			if (slots[i].busy)
-				continue;
-			slots[i].io.offset = wl_next(&w, &wr);
-			slots[i].io.op = wr ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ;
-			slots[i].io.buf = (wr ? wbuf : buf) + (size_t)i * w.bs;
-			slots[i].t0 = now_ns();
-			rc = pv_blkfront_submit(bf, &slots[i].io);
-			if (rc == -EAGAIN)
-				break;
-			if (rc < 0) {
-				snprintf(j->why, sizeof(j->why), "submit: %s", strerror(-rc));
-				goto fail;
-			}
-			slots[i].busy = 1;
-			issued += w.bs;
-		}
-		pv_blkfront_kick(bf);
-		rc = pv_blkfront_poll(bf, 100);
-		if (rc < 0) {
-			snprintf(j->why, sizeof(j->why), "poll: %s", strerror(-rc));
-			goto fail;
-		}
-		if (j->status < 0) {
-			snprintf(j->why, sizeof(j->why), "an I/O failed: %s", strerror(-j->status));
-			rc = j->status;
-			goto fail;
-		}
-		for (inflight = 0, i = 0; i < w.qd; i++)
-			inflight += slots[i].busy;
-		if (stopping && !inflight)
-			break;
+		hist_merge(&j->r.h, &l->r.h);
+		j->r.ios += l->r.ios;
+		j->r.bytes += l->r.bytes;
+		if (l->r.secs > j->r.secs)
+			j->r.secs = l->r.secs;
+		st_delta(&j->fs, l);
 	}
+	if (rc < 0)
+		goto fail;
 	j->done = 1;
 	/* The parent reads the back end's counters before we disconnect. */
 	while (!j->release && !sh->stop)
 		usleep(1000);
 	pv_blkfront_close(bf);
 	pv_platform_close(p);
+	for (i = 0; i < PV_BLKFRONT_MAX_QUEUES; i++)
+		if (qp[i])
+			pv_platform_close(qp[i]);
 	return 0;
 fail:
 	j->status = rc < 0 ? rc : -EIO;
@@ -1271,6 +1457,9 @@ fail:
 	pv_blkfront_close(bf);
 	if (p)
 		pv_platform_close(p);
+	for (i = 0; i < PV_BLKFRONT_MAX_QUEUES; i++)
+		if (qp[i])
+			pv_platform_close(qp[i]);
 	return 1;
 }
 
@@ -1822,6 +2011,20 @@ static void run_line(struct line *L)
 			die("job %u: %s", i, sh->job[i].ready ? sh->job[i].why : "did not connect in 30 s");
 		}
 	}
+	if (o.placement == PLACE_SPREAD)
+		for (i = 0; i < L->jobs; i++) {
+			unsigned int k;
+			pid_t tid;
+
+			/* pvio-backd's thread of each queue (connected by now) next to the front end's */
+			back_stats(i, vdevs[i], &b);
+			for (k = 0; k < b.nthr; k++) {
+				tid = backd_thread(b.thr[k]);
+				if (tid <= 0)
+					die("placement spread: pvio-backd has no thread pvio-backd/%u", b.thr[k]);
+				place_queue(tid, k);
+			}
+		}
 	sh->win.t0 = now_ns() + (uint64_t)(o.ramp * 1e9);
 	sh->win.t1 = o.size ? 0 : sh->win.t0 + (uint64_t)(o.runtime * 1e9);
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
@@ -1883,10 +2086,10 @@ static void run_line(struct line *L)
 		if (j->r.secs > L->r.secs)
 			L->r.secs = j->r.secs;
 		L->cpu_front += j->cpu1 - j->cpu0;
-		L->fs.requests += j->st1.requests - j->st0.requests;
-		L->fs.kicks += j->st1.kicks - j->st0.kicks;
-		L->fs.wakeups += j->st1.wakeups - j->st0.wakeups;
-		L->fs.grants_shared += j->st1.grants_shared - j->st0.grants_shared;
+		L->fs.requests += j->fs.requests;
+		L->fs.kicks += j->fs.kicks;
+		L->fs.wakeups += j->fs.wakeups;
+		L->fs.grants_shared += j->fs.grants_shared;
 		if (i == 0)
 			L->info = j->info;
 	}
@@ -2013,6 +2216,10 @@ static void print_table(void)
 	else if (o.placement == PLACE_SPLIT)
 		printf("placement: split: guest side on CPU %d, dom0 side on CPU %d\n", o.cpu[0],
 		       o.cpu[1]);
+	else if (o.placement == PLACE_SPREAD)
+		printf("placement: spread: both sides on CPU %d; queue i's front-end thread%s and "
+		       "pvio-backd thread on CPU i mod %d\n", o.cpu[0],
+		       o.qthreads ? "" : " (none: no --queue-threads)", o.ncpu);
 	if (have_ev)
 		printf("baseline eventfd round trip: p50 %.2f us, p99 %.2f us (%" PRIu64 " trips)\n",
 		       hist_q(&rtt_ev.h, 0.5) / 1e3, hist_q(&rtt_ev.h, 0.99) / 1e3, rtt_ev.ios);
