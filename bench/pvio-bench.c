@@ -2192,9 +2192,10 @@ static void print_table(void)
 		snprintf(modes + strlen(modes), sizeof(modes) - strlen(modes), "%s%s", i ? "," : "",
 			 notify_names[o.notify[i]]);
 	printf("pvio-bench: %s platform, disk %s, ring pages %s, persistent %s, indirect %s, "
-	       "notify %s, runtime %.3g s (ramp %.3g s)\n", o.xen ? "xen" : "sim",
+	       "notify %s, runtime %.3g s (ramp %.3g s), front end: %s\n", o.xen ? "xen" : "sim",
 	       o.vdev ? o.vdev : o.disk, o.ring_pages ? "set" : "as offered", o.no_persistent ? "off" : "on",
-	       o.no_indirect ? "off" : "on", modes, o.runtime, o.ramp);
+	       o.no_indirect ? "off" : "on", modes, o.runtime, o.ramp,
+	       o.qthreads ? "a thread per queue" : "a thread per job");
 	for (i = 0; i < o.nnotify; i++)
 		if (o.notify[i] != PV_BLKFRONT_NOTIFY_EVENT)
 			break;
@@ -2324,10 +2325,11 @@ static void print_json(void)
 	unsigned int i;
 
 	printf("{\"pvio-bench\":1,\"platform\":\"%s\",\"back_end_measured\":%s,\"disk\":\"%s\",\"runtime_s\":%.3f,"
-	       "\"ramp_s\":%.3f,\"cpus\":%ld,\"placement\":\"%s\",\"loadavg_before\":%.2f,"
-	       "\"loadavg_after\":%.2f,\"baselines\":{", o.xen ? "xen" : "sim",
+	       "\"ramp_s\":%.3f,\"cpus\":%ld,\"placement\":\"%s\",\"queue_threads\":%s,"
+	       "\"loadavg_before\":%.2f,\"loadavg_after\":%.2f,\"baselines\":{", o.xen ? "xen" : "sim",
 	       o.xen ? "false" : "true", o.vdev ? o.vdev : o.disk, o.runtime, o.ramp,
-	       sysconf(_SC_NPROCESSORS_ONLN), placement_names[o.placement], load0, load1);
+	       sysconf(_SC_NPROCESSORS_ONLN), placement_names[o.placement],
+	       o.qthreads ? "true" : "false", load0, load1);
 	if (have_ev)
 		json_result("eventfd_rtt", &rtt_ev, have_shm ? "," : "");
 	if (have_shm)
@@ -2409,7 +2411,8 @@ static void print_csv(void)
 	       "iops,mbps,p50_us,p99_us,p999_us,max_us,front_kicks_per_io,front_wakeups_per_io,"
 	       "back_notif_in_per_io,back_notif_out_per_io,cpu_front_us_per_io,cpu_back_us_per_io,"
 	       "cpu_sim_us_per_io,io_uring_iops,nbd_iops,iops_vs_io_uring,iops_vs_nbd,"
-	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify,back_wakeups_per_io,cache,platform\n");
+	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify,back_wakeups_per_io,cache,platform,"
+	       "placement,queue_threads\n");
 	for (i = 0; i < nlines; i++) {
 		const struct line *L = &lines[i];
 
@@ -2433,10 +2436,10 @@ static void print_csv(void)
 		csv_ratio(L->have_nbd, &L->nbd, iops(&L->r), 0, L);
 		csv_ratio(L->qd == 1 && have_ev, &rtt_ev, 0, 1, L);
 		csv_ratio(L->qd == 1 && have_shm, &rtt_shm, 0, 1, L);
-		printf(",%s,%.4f,%s,%s\n", notify_names[L->notify],
+		printf(",%s,%.4f,%s,%s,%s,%d\n", notify_names[L->notify],
 		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L),
 		       !L->direct ? "page" : L->bs1.direct ? "direct" : "page-fallback",
-		       o.xen ? "xen" : "sim");
+		       o.xen ? "xen" : "sim", placement_names[o.placement], o.qthreads);
 	}
 }
 

@@ -90,6 +90,45 @@ if [ "$(nproc)" -ge 2 ]; then
 	[ "$cpus" = "$second" ] || fail "placement split: pvio-backd on CPUs '$cpus', not $second"
 	jq -e '.placement == "split" and .jobs[0].pvio.ios > 0 and .baselines.eventfd_rtt.ios > 0' \
 		"$T/split.json" >/dev/null || fail "placement split: JSON without placement or I/O"
+	# --queue-threads with spread: a front-end thread per queue and each queue's pvio-backd
+	# thread, queue i's on the i-th CPU: both CPUs hold one of each while it runs.
+	"$B/pvio-bench" --placement spread --queue-threads --queues 2 --iodepth 8 --runtime 2 \
+		--ramp 0 --baselines none --json --quiet >"$T/spread.json" 2>"$T/err" &
+	bp=$!
+	first=$(taskset -cp $$ | sed 's/.*: //' | tr ',' '\n' | while IFS=- read -r lo hi; do
+		seq "$lo" "${hi:-$lo}"; done | sed -n 1p)
+	front="" back=""
+	for _ in $(seq 100); do
+		front="" back=""
+		for p in /proc/[0-9]*; do
+			comm=$(cat "$p/comm" 2>/dev/null) || continue
+			case "$comm" in
+			pvio-backd) ;;
+			pvio-bench) [ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$bp" ] || continue ;;
+			*) continue ;;
+			esac
+			for t in "$p"/task/*; do
+				c=$(awk '/^Cpus_allowed_list/ { print $2 }' "$t/status" 2>/dev/null)
+				n=$(cat "$t/comm" 2>/dev/null)
+				case "$n" in
+				pvio-backd/*) back="$back $c" ;;
+				pvio-bench) front="$front $c" ;;
+				esac
+			done
+		done
+		case "$front" in *" $first"*) case "$front" in *" $second"*)
+			case "$back" in *" $first"*) case "$back" in *" $second"*) break ;; esac ;; esac
+		;; esac ;; esac
+		sleep 0.05
+	done
+	wait "$bp" || { cat "$T/err" >&2; fail "placement spread run failed"; }
+	for cpu in "$first" "$second"; do
+		case "$front" in *" $cpu"*) ;; *) fail "spread: no front-end thread on CPU $cpu ($front)" ;; esac
+		case "$back" in *" $cpu"*) ;; *) fail "spread: no pvio-backd thread on CPU $cpu ($back)" ;; esac
+	done
+	jq -e '.placement == "spread" and .queue_threads and .jobs[0].pvio.ios > 0 and
+	       .jobs[0].negotiated.queues == 2' "$T/spread.json" >/dev/null ||
+		fail "placement spread: JSON without placement, queue threads, two queues or I/O"
 fi
 for bad in "--placement both" "--placement same --rundir /tmp"; do
 	# shellcheck disable=SC2086
