@@ -14,6 +14,9 @@
 #   same, split   null and file 4 KiB randread, iodepth 1 and 32, with --placement same
 #           (everything on one CPU) and split (guest side and dom0's on a CPU each): the
 #           baselines placed as pvio is (docs/benchmarking.md, "Placement")
+#   spread-queues   null 4 KiB randread, iodepth 32 and 64, queues 1 and 2, a front-end
+#           thread per queue, queue i's two sides on CPU i (docs/benchmarking.md, "A
+#           front-end thread per queue")
 # Each run leaves <name>.txt (the table), .json and .csv in OUT_DIR; all.csv joins the CSVs
 # and plot.png draws them (when gnuplot is installed).  About five minutes on 2 cores.
 set -eu
@@ -59,6 +62,8 @@ run() {
 			run "$p-file" --disk "$IMG" --rw randread --bs 4k --iodepth 1,32 \
 				--placement "$p" --baselines io_uring,nbd
 		done
+		run spread-queues --disk null --rw randread --bs 4k --iodepth 32,64 --queues 1,2 \
+			--queue-threads --placement spread --baselines none
 	fi
 	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
