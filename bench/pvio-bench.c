@@ -2412,7 +2412,7 @@ static void print_csv(void)
 	       "back_notif_in_per_io,back_notif_out_per_io,cpu_front_us_per_io,cpu_back_us_per_io,"
 	       "cpu_sim_us_per_io,io_uring_iops,nbd_iops,iops_vs_io_uring,iops_vs_nbd,"
 	       "p50_vs_eventfd_rtt,p50_vs_shm_rtt,notify,back_wakeups_per_io,cache,platform,"
-	       "placement,queue_threads\n");
+	       "placement,queue_threads,queues_negotiated\n");
 	for (i = 0; i < nlines; i++) {
 		const struct line *L = &lines[i];
 
@@ -2436,10 +2436,11 @@ static void print_csv(void)
 		csv_ratio(L->have_nbd, &L->nbd, iops(&L->r), 0, L);
 		csv_ratio(L->qd == 1 && have_ev, &rtt_ev, 0, 1, L);
 		csv_ratio(L->qd == 1 && have_shm, &rtt_shm, 0, 1, L);
-		printf(",%s,%.4f,%s,%s,%s,%d\n", notify_names[L->notify],
+		printf(",%s,%.4f,%s,%s,%s,%d,%u\n", notify_names[L->notify],
 		       per_io((double)(L->bs1.wakeups - L->bs0.wakeups), L),
 		       !L->direct ? "page" : L->bs1.direct ? "direct" : "page-fallback",
-		       o.xen ? "xen" : "sim", placement_names[o.placement], o.qthreads);
+		       o.xen ? "xen" : "sim", placement_names[o.placement], o.qthreads,
+		       L->info.queues);
 	}
 }
 

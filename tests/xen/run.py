@@ -276,15 +276,16 @@ if bfront:
     # pvio's own front end (pvio-bench --platform xen) on Linux's xen-blkback and on pvio-backd
     print("xen-check: pvio-bench --platform xen in the domU (pvio's front end), 3 s per job;"
           " pvio-backd / xen-blkback in the same boot")
-    print("  %-16s%34s%34s%10s" % ("job", "xen-blkback (pvio-front-blkback)",
+    print("  %-24s%38s%38s%10s" % ("job", "xen-blkback (pvio-front-blkback)",
                                    "pvio-backd (pvio-pvio)", "ratio"))
     for j in sorted({k[1] for k in bfront}):
         lin, pv = bfront.get(("pvio-front-blkback", j)), bfront.get(("pvio-pvio", j))
-        cell = lambda r: "%s iops p50 %s us" % (r["iops"], r.get("p50_us", "?")) if r else "-"
+        cell = lambda r: "%s iops p50 %s us %sq" % (r["iops"], r.get("p50_us", "?"),
+                                                   r.get("queues", "?")) if r else "-"
         ratio = "-"
         if lin and pv and float(lin.get("iops", 0)):
             ratio = "x%.2f" % (float(pv["iops"]) / float(lin["iops"]))
-        print("  %-16s%34s%34s%10s" % (j, cell(lin), cell(pv), ratio), flush=True)
+        print("  %-24s%38s%38s%10s" % (j, cell(lin), cell(pv), ratio), flush=True)
 if nbench:
     # pvio-backd's netback against Linux's xen-netback, same domU, same boot
     def num(be, k):
