@@ -480,7 +480,7 @@ static int io_part_done(struct bf_lane *l, struct pv_blkfront_io *io, int status
 static int validate(struct pv_blkfront *bf, struct pv_blkfront_io *io)
 {
 	const struct pv_blkfront_info *in = &bf->info;
-	uint64_t size = in->sectors << PV_BLKIF_SECTOR_SHIFT;
+	uint64_t size = __atomic_load_n(&in->sectors, __ATOMIC_RELAXED) << PV_BLKIF_SECTOR_SHIFT;
 
 	switch (io->op) {
 	case PV_BLKFRONT_READ:
@@ -752,18 +752,19 @@ int bf_xenbus_events(struct pv_blkfront *bf)
 	 */
 	if (xbf_detach_requested(&bf->xb)) {
 		bf->st.detach_requests++;
-		bf_reread_size(bf);
+		bf_reread_size(bf, &bf->xb);
 		return 0;
 	}
 	if (xbf_backend_state(&bf->xb) != XB_CONNECTED)
 		return lane_backend_left(&bf->all);
-	bf_reread_size(bf);
+	bf_reread_size(bf, &bf->xb);
 	return 0;
 }
 
 /*
- * A lane's xenstore: the whole handle's, or a queue's own watch on the back end's state
- * (a resize and a detach request are the whole handle's to take: pv_blkfront_info()).
+ * A lane's xenstore: the whole handle's, or a queue's own watch on the back end's
+ * directory: a back end that left, or a resize (a detach request is counted by the whole
+ * handle's watch).
  */
 static int lane_xenbus_events(struct bf_lane *l)
 {
@@ -771,8 +772,10 @@ static int lane_xenbus_events(struct bf_lane *l)
 		return bf_xenbus_events(l->bf);
 	if (!xbf_drain_watch(&l->xb))
 		return 0;
-	if (xbf_backend_state(&l->xb) == XB_CONNECTED || xbf_detach_requested(&l->xb))
+	if (xbf_backend_state(&l->xb) == XB_CONNECTED || xbf_detach_requested(&l->xb)) {
+		bf_reread_size(l->bf, &l->xb);
 		return 0;
+	}
 	return lane_backend_left(l);
 }
 

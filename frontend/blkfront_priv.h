@@ -152,10 +152,11 @@ unsigned int bf_retry_stuck(struct pv_blkfront *bf);
 unsigned int bf_inflight(const struct pv_blkfront *bf);
 
 /*
- * blkfront_xenbus.c: re-reads "sectors" (online resize).  The back end's state and the
- * watch events are xbf_backend_state() and xbf_drain_watch() (xbfront.h).
+ * blkfront_xenbus.c: re-reads "sectors" (online resize) through x (the device's xenbus end,
+ * or a queue lane's).  The back end's state and the watch events are xbf_backend_state()
+ * and xbf_drain_watch() (xbfront.h).
  */
-void bf_reread_size(struct pv_blkfront *bf);
+void bf_reread_size(struct pv_blkfront *bf, struct xbf *x);
 int bf_xenbus_events(struct pv_blkfront *bf);
 
 #endif /* PV_BLKFRONT_PRIV_H */

@@ -27,12 +27,14 @@ static int read_uint(struct pv_blkfront *bf, const char *node, uint64_t def, uin
 	return xbf_read_uint(&bf->xb, bf->xb.be_path, node, def, max, v);
 }
 
-void bf_reread_size(struct pv_blkfront *bf)
+void bf_reread_size(struct pv_blkfront *bf, struct xbf *x)
 {
 	uint64_t v;
 
-	if (read_uint(bf, "sectors", 0, UINT64_MAX >> PV_BLKIF_SECTOR_SHIFT, &v) == 1 && v > 0)
-		bf->info.sectors = v;
+	/* Queue threads check ios against it while another takes a resize. */
+	if (xbf_read_uint(x, x->be_path, "sectors", 0, UINT64_MAX >> PV_BLKIF_SECTOR_SHIFT, &v) == 1 &&
+	    v > 0)
+		__atomic_store_n(&bf->info.sectors, v, __ATOMIC_RELAXED);
 }
 
 /* ---- rings and nodes ----------------------------------------------------------------- */

@@ -228,9 +228,8 @@ void pv_blkfront_mt_stop(struct pv_blkfront_mt *m, struct pv_blkfront_mt_stats *
  *
  * A back end that breaks the protocol on one queue fails the device: every queue's ios
  * complete with -EPROTO as their threads next look (a thread asleep in _poll() is woken).
- * A back end that leaves Connected is seen by each queue on its own xenstore watch.  A
- * resize is taken by the handle's own calls (pv_blkfront_info()): until then the queues
- * keep checking ios against the size they had.
+ * A back end that leaves Connected, or a resize, is seen by each queue on its own xenstore
+ * watch.
  *
  * The handle's other calls (pv_blkfront_submit(), _poll(), _info(), the synchronous
  * calls, _close() ...) use every queue: call them only while no thread is in a

@@ -1546,6 +1546,58 @@ static void test_qt_backend_leaves(void)
 	stop(&f, p);
 }
 
+/*
+ * The back end shrinks the disk (its `sectors` node): a queue's thread, watching on its own
+ * handle, refuses an io past the new end; the handle's info says the new size.
+ */
+static void test_qt_resize(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL, *qp[2] = { NULL };
+	struct pv_blkfront_opts o = { 0 };
+	struct pv_blkfront *bf = NULL;
+	struct pv_blkfront_info in;
+	struct aio a = { 0 };
+	uint8_t buf[4096];
+	char path[200];
+	uint64_t t0;
+	int rc = 0;
+	struct fake f;
+
+	c.max_queues = 2;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
+	memcpy(o.queue_platform, qp, sizeof(qp));
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/%u/sectors", FE_DOM, DEVID);
+	CU_ASSERT_EQUAL_FATAL(pv_xs_printf(T.dom0, 0, path, "%u", SECTORS / 2), 0);
+	a.io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_READ, .len = sizeof(buf), .buf = buf,
+					.offset = (uint64_t)SECTORS / 2 * 512, .done = aio_done,
+					.opaque = &a };
+	/* Accepted (and answered: the fake's disk is larger) until the watch is seen. */
+	for (t0 = mono_ms(); mono_ms() - t0 < 3000;) {
+		rc = pv_blkfront_queue_submit(bf, 1, &a.io);
+		if (rc != 0)
+			break;
+		pv_blkfront_queue_kick(bf, 1);
+		while (a.calls == 0 && pv_blkfront_queue_poll(bf, 1, 1000) >= 0)
+			;
+		a.calls = 0;
+	}
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	a.io.offset -= 4096;
+	CU_ASSERT_EQUAL(pv_blkfront_queue_submit(bf, 1, &a.io), 0);
+	pv_blkfront_queue_kick(bf, 1);
+	while (a.calls == 0 && pv_blkfront_queue_poll(bf, 1, 1000) >= 0)
+		;
+	CU_ASSERT_EQUAL(a.status, 0);
+	CU_ASSERT_EQUAL(pv_blkfront_info(bf, &in), 0);
+	CU_ASSERT_EQUAL(in.sectors, SECTORS / 2);
+	pv_blkfront_close(bf);
+	close_queue_handles(qp, 2);
+	stop(&f, p);
+}
+
 /* ---- registry ------------------------------------------------------------------------ */
 
 static CU_TestInfo functional_tests[] = {
@@ -1587,6 +1639,7 @@ static CU_TestInfo thread_tests[] = {
 	  test_qt_args },
 	{ "a broken ring on queue 1 wakes and fails queue 0's sleeping thread", test_qt_broken_ring },
 	{ "back end goes Closing: every queue's thread sees it", test_qt_backend_leaves },
+	{ "a smaller disk: a queue's thread refuses ios past the new end", test_qt_resize },
 	CU_TEST_INFO_NULL,
 };
 
