@@ -112,6 +112,7 @@ oks = {s: set() for s in scens}
 fails = {}                 # scenario or "boot" -> [reasons]
 bench = {}                 # (back end, job) -> {"iops": .., "mibs": .., ...}
 bfront = {}                # (scenario, job) -> pvio-bench --platform xen in the domU
+binfo = []                 # the bench scenario's notes (dom0's copy probe)
 bcpu = {}                  # back end -> dom0's busy ticks while the domU ran its bench jobs
 nbench = {}                # net back end -> {"rtt_ms": .., "tcp_tx_mbps": .., ...}
 current = None
@@ -159,6 +160,8 @@ def marker(seg, el):
         fails.setdefault(arg, []).append(rest)
     elif kind == "bench-net" and arg:
         nbench.setdefault(arg, {}).update(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+    elif kind == "info" and arg == "bench":
+        binfo.append(rest)
     elif kind == "bench-cpu" and arg:
         bcpu[arg] = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
     elif kind == "bench-front" and arg:
@@ -272,6 +275,8 @@ if bench:
             cell += f" x{v / base:.2f}"
         row.append("%22s" % cell)
     print("  %-18s" % "dom0 CPU per I/O" + "".join(row), flush=True)
+    for i in binfo:
+        print("  dom0: " + i, flush=True)
 if bfront:
     # pvio's own front end (pvio-bench --platform xen) on Linux's xen-blkback and on pvio-backd
     print("xen-check: pvio-bench --platform xen in the domU (pvio's front end), 3 s per job;"

@@ -124,6 +124,8 @@ cpio_of() {  # $1 = root, $2 = output, $3 = gzip|cat
 CC=${CC:-cc}
 $CC -std=gnu11 -O2 -Wall -Wextra -Werror -o "$SHARE/bin/xennet_xfer" "$HERE/xennet_xfer.c" ||
   die "building xennet_xfer failed"
+$CC -std=gnu11 -O2 -Wall -Wextra -Werror -o "$SHARE/bin/copy_probe" "$HERE/copy_probe.c" ||
+  die "building copy_probe failed"
 for t in xenplat_check xenblk_check; do
   $CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/platform" -I"$ROOT/ring" \
       -I"$ROOT/common" -I"$ROOT/frontend" -o "$SHARE/bin/$t" "$HERE/$t.c" "$BUILD/lib/libpvio-front.a" \
