@@ -135,41 +135,54 @@ static void aio_done(struct pv_blkfront_io *io, int status)
 }
 
 /*
- * Random writes (sector multiples up to max_bytes) at queue depth qd, count of them, with
- * no two in flight overlapping; each checked on the fake's disk once it completes.
- * Returns 0 or the first error.
+ * Random ios (sector multiples up to max_bytes) at queue depth qd, count of them in
+ * [base, base + span), the first `writes` writes and the rest reads, no two in flight
+ * overlapping; each checked against the fake's disk once it completes (nothing else writes
+ * the range meanwhile).  Through the whole handle (queue -1) or one queue's calls, so a
+ * queue's thread runs it too (rng: its own).  Returns 0 or the first error.
  */
-static int random_writes(struct pv_blkfront *bf, struct fake *f, unsigned int qd, unsigned int count,
-			 size_t max_bytes, unsigned int ss)
+struct io_run {
+	struct pv_blkfront *bf;
+	int queue;
+	struct fake *f;
+	unsigned int qd, count, writes, ss;
+	size_t max_bytes;
+	uint64_t base, span, *rng;
+	unsigned int ios;   /* out: completed */
+};
+
+static int run_ios(struct io_run *r)
 {
-	struct aio *a = calloc(qd, sizeof(*a));
+	struct aio *a = calloc(r->qd, sizeof(*a));
 	unsigned int issued = 0, done = 0, i, j;
-	uint64_t disk = f->disk_bytes;
-	int rc = 0;
+	int rc = 0, n;
 
 	if (!a)
 		return -ENOMEM;
-	for (i = 0; i < qd; i++)
-		if (!(a[i].buf = malloc(max_bytes)))
+	for (i = 0; i < r->qd; i++)
+		if (!(a[i].buf = malloc(r->max_bytes)))
 			rc = -ENOMEM;
-	while (!rc && done < count) {
-		for (i = 0; i < qd && issued < count; i++) {
-			size_t len = (1 + rnd(max_bytes / ss)) * ss;
-			uint64_t off = rnd((disk - len) / ss + 1) * ss;
+	while (!rc && done < r->count) {
+		for (i = 0; i < r->qd && issued < r->count; i++) {
+			size_t len = (1 + pv_simtest_rand(r->rng, r->max_bytes / r->ss)) * r->ss;
+			uint64_t off = r->base + pv_simtest_rand(r->rng, (r->span - len) / r->ss + 1) * r->ss;
+			int wr = issued < r->writes;
 
 			if (a[i].busy)
 				continue;
-			for (j = 0; j < qd; j++)
+			for (j = 0; j < r->qd; j++)
 				if (a[j].busy && off < a[j].io.offset + a[j].io.len &&
 				    a[j].io.offset < off + len)
 					break;
-			if (j < qd)
+			if (j < r->qd)
 				continue;
-			for (size_t b = 0; b < len; b++)
-				a[i].buf[b] = (uint8_t)rnd(256);
-			a[i].io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_WRITE, .offset = off, .len = len,
-							  .buf = a[i].buf, .done = aio_done, .opaque = &a[i] };
-			rc = pv_blkfront_submit(bf, &a[i].io);
+			for (size_t b = 0; wr && b < len; b++)
+				a[i].buf[b] = (uint8_t)pv_simtest_rand(r->rng, 256);
+			a[i].io = (struct pv_blkfront_io){ .op = wr ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ,
+							  .offset = off, .len = len, .buf = a[i].buf,
+							  .done = aio_done, .opaque = &a[i] };
+			rc = r->queue < 0 ? pv_blkfront_submit(r->bf, &a[i].io) :
+			     pv_blkfront_queue_submit(r->bf, (unsigned int)r->queue, &a[i].io);
 			if (rc == -EAGAIN) {
 				rc = 0;
 				break;
@@ -181,34 +194,51 @@ static int random_writes(struct pv_blkfront *bf, struct fake *f, unsigned int qd
 		}
 		if (rc)
 			break;
-		pv_blkfront_kick(bf);
-		int n = pv_blkfront_poll(bf, 5000);
-
+		if (r->queue < 0) {
+			pv_blkfront_kick(r->bf);
+			n = pv_blkfront_poll(r->bf, 5000);
+		} else {
+			pv_blkfront_queue_kick(r->bf, (unsigned int)r->queue);
+			n = pv_blkfront_queue_poll(r->bf, (unsigned int)r->queue, 5000);
+		}
 		if (n <= 0) {
 			rc = n < 0 ? n : -ETIMEDOUT;
 			break;
 		}
 		done += (unsigned int)n;
-		for (i = 0; i < qd; i++) {
+		for (i = 0; i < r->qd; i++) {
 			if (a[i].busy || !a[i].calls)
 				continue;
 			a[i].calls = 0;
+			r->ios++;
 			if (a[i].status) {
 				rc = a[i].status;
 				break;
 			}
-			if (memcmp(f->disk + a[i].io.offset, a[i].buf, a[i].io.len)) {
+			if (memcmp(r->f->disk + a[i].io.offset, a[i].buf, a[i].io.len)) {
 				rc = -EILSEQ;
 				break;
 			}
 		}
 	}
-	while (pv_blkfront_poll(bf, 100) > 0)
+	while ((r->queue < 0 ? pv_blkfront_poll(r->bf, 100) :
+		pv_blkfront_queue_poll(r->bf, (unsigned int)r->queue, 100)) > 0)
 		;
-	for (i = 0; i < qd; i++)
+	for (i = 0; i < r->qd; i++)
 		free(a[i].buf);
 	free(a);
 	return rc;
+}
+
+/* Random writes over the whole disk through the whole handle (see run_ios()). */
+static int random_writes(struct pv_blkfront *bf, struct fake *f, unsigned int qd, unsigned int count,
+			 size_t max_bytes, unsigned int ss)
+{
+	struct io_run r = { .bf = bf, .queue = -1, .f = f, .qd = qd, .count = count,
+			    .writes = count, .ss = ss, .max_bytes = max_bytes, .base = 0,
+			    .span = f->disk_bytes, .rng = &rng };
+
+	return run_ios(&r);
 }
 
 /* Random reads through the sync API, compared with the fake's disk. */
@@ -1202,90 +1232,23 @@ static uint64_t mono_ms(void)
 /* One queue's thread: its own region of the disk, its own random numbers. */
 struct qthread {
 	pthread_t th;
-	struct pv_blkfront *bf;
-	struct fake *f;
-	unsigned int queue, qd, count;
-	uint64_t base, span, rng;
+	struct io_run run;
+	uint64_t rng;
 	int rc;
-	unsigned int ios;
-	/* hostile tests: one read, then a poll of timeout_ms */
+	/* hostile tests: one read on queue, then a poll of timeout_ms */
+	struct pv_blkfront *bf;
+	unsigned int queue;
 	int timeout_ms, poll_rc, io_status, io_calls;
 	uint64_t took_ms;
 };
 
-/*
- * Random writes at queue depth qd in [base, base + span), none overlapping another in
- * flight, each checked on the fake's disk when it completes, then read back through the
- * queue: the data path of one queue, from its own thread.
- */
+/* Half writes, half reads of the thread's own region, through its queue: run_ios(). */
 static void *qthread_io(void *arg)
 {
 	struct qthread *t = arg;
-	struct aio *a = calloc(t->qd, sizeof(*a));
-	const size_t max = 64 * 1024;
-	unsigned int issued = 0, done = 0, i, j;
-	int rc = 0;
 
-	for (i = 0; a && i < t->qd; i++)
-		if (!(a[i].buf = malloc(max)))
-			rc = -ENOMEM;
-	if (!a)
-		rc = -ENOMEM;
-	while (!rc && done < t->count) {
-		for (i = 0; i < t->qd && issued < t->count; i++) {
-			size_t len = (1 + pv_simtest_rand(&t->rng, max / 512)) * 512;
-			uint64_t off = t->base + pv_simtest_rand(&t->rng, (t->span - len) / 512 + 1) * 512;
-			int wr = issued < t->count / 2;
-
-			if (a[i].busy)
-				continue;
-			for (j = 0; j < t->qd; j++)
-				if (a[j].busy && off < a[j].io.offset + a[j].io.len &&
-				    a[j].io.offset < off + len)
-					break;
-			if (j < t->qd)
-				continue;
-			for (size_t b = 0; wr && b < len; b++)
-				a[i].buf[b] = (uint8_t)pv_simtest_rand(&t->rng, 256);
-			a[i].io = (struct pv_blkfront_io){ .op = wr ? PV_BLKFRONT_WRITE : PV_BLKFRONT_READ,
-							  .offset = off, .len = len, .buf = a[i].buf,
-							  .done = aio_done, .opaque = &a[i] };
-			rc = pv_blkfront_queue_submit(t->bf, t->queue, &a[i].io);
-			if (rc == -EAGAIN) {
-				rc = 0;
-				break;
-			}
-			if (rc < 0)
-				break;
-			a[i].busy = 1;
-			issued++;
-		}
-		if (rc)
-			break;
-		pv_blkfront_queue_kick(t->bf, t->queue);
-		int n = pv_blkfront_queue_poll(t->bf, t->queue, 5000);
-
-		if (n <= 0) {
-			rc = n < 0 ? n : -ETIMEDOUT;
-			break;
-		}
-		done += (unsigned int)n;
-		for (i = 0; i < t->qd; i++) {
-			if (a[i].busy || !a[i].calls)
-				continue;
-			a[i].calls = 0;
-			t->ios++;
-			if (a[i].status)
-				rc = a[i].status;
-			/* Our region: no other thread writes it, so the disk holds what we wrote. */
-			else if (memcmp(t->f->disk + a[i].io.offset, a[i].buf, a[i].io.len))
-				rc = -EILSEQ;
-		}
-	}
-	for (i = 0; a && i < t->qd; i++)
-		free(a[i].buf);
-	free(a);
-	t->rc = rc;
+	t->run.rng = &t->rng;
+	t->rc = run_ios(&t->run);
 	return NULL;
 }
 
@@ -1309,6 +1272,30 @@ static void close_queue_handles(struct pv_platform **qp, unsigned int n)
 			pv_platform_close(qp[i]);
 }
 
+/* start(), n queue handles, and blkfront open on them. */
+static int qt_start(struct fake *f, const struct fake_cfg *c, struct pv_platform **p,
+		    struct pv_platform **qp, unsigned int n, struct pv_blkfront **bf)
+{
+	struct pv_blkfront_opts o = { 0 };
+	int rc = start(f, c, p);
+
+	if (rc == 0)
+		rc = open_queue_handles(qp, n);
+	if (rc == 0) {
+		memcpy(o.queue_platform, qp, n * sizeof(*qp));
+		rc = pv_blkfront_open(*p, DEVID, &o, bf);
+	}
+	return rc;
+}
+
+static void qt_stop(struct pv_blkfront *bf, struct fake *f, struct pv_platform *p,
+		    struct pv_platform **qp, unsigned int n)
+{
+	pv_blkfront_close(bf);
+	close_queue_handles(qp, n);
+	stop(f, p);
+}
+
 /*
  * Four queues, four threads, each on its own region: every write lands where it should,
  * every read returns it, each queue's counters are its own, and the handle's own calls
@@ -1323,7 +1310,6 @@ static void test_qt_data(void)
 		for (mode = 0; mode < 2; mode++) {
 			struct fake_cfg c = base_cfg();
 			struct pv_platform *p = NULL, *qp[4] = { NULL };
-			struct pv_blkfront_opts o = { 0 };
 			struct pv_blkfront *bf = NULL;
 			struct pv_blkfront_stats st, qs, sum = { 0 };
 			struct pv_blkfront_info in;
@@ -1334,24 +1320,22 @@ static void test_qt_data(void)
 			c.max_queues = 4;
 			c.persistent = (int)pers;
 			c.indirect = 32;
-			CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
-			CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 4), 0);
-			memcpy(o.queue_platform, qp, sizeof(qp));
-			CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+			CU_ASSERT_EQUAL_FATAL(qt_start(&f, &c, &p, qp, 4, &bf), 0);
 			CU_ASSERT_EQUAL(pv_blkfront_set_notify(bf, mode ? PV_BLKFRONT_NOTIFY_POLL :
 							       PV_BLKFRONT_NOTIFY_EVENT, 0), 0);
 			pv_blkfront_info(bf, &in);
 			CU_ASSERT_EQUAL_FATAL(in.queues, 4);
 			for (i = 0; i < 4; i++) {
-				t[i] = (struct qthread){ .bf = bf, .f = &f, .queue = i, .qd = 8, .count = 200,
-							 .span = f.disk_bytes / 4, .rng = 77 + i };
-				t[i].base = t[i].span * i;
+				t[i] = (struct qthread){ .rng = 77 + i, .run = {
+					.bf = bf, .queue = (int)i, .f = &f, .qd = 8, .count = 200,
+					.writes = 100, .ss = 512, .max_bytes = 64 * 1024,
+					.base = f.disk_bytes / 4 * i, .span = f.disk_bytes / 4 } };
 				CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i].th, NULL, qthread_io, &t[i]), 0);
 			}
 			for (i = 0; i < 4; i++) {
 				pthread_join(t[i].th, NULL);
 				CU_ASSERT_EQUAL(t[i].rc, 0);
-				CU_ASSERT_EQUAL(t[i].ios, 200);
+				CU_ASSERT_EQUAL(t[i].run.ios, 200);
 				CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, i, &qs), 0);
 				/* each io on its own queue: at least one request each, none lost */
 				CU_ASSERT(qs.requests >= 200);
@@ -1369,9 +1353,7 @@ static void test_qt_data(void)
 			CU_ASSERT_EQUAL(random_reads(bf, &f, 20, 16384, 512), 0);
 			CU_ASSERT_EQUAL(pv_blkfront_flush(bf), 0);
 			CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
-			pv_blkfront_close(bf);
-			close_queue_handles(qp, 4);
-			stop(&f, p);
+			qt_stop(bf, &f, p, qp, 4);
 		}
 }
 
@@ -1430,9 +1412,7 @@ static void test_qt_args(void)
 	CU_ASSERT_EQUAL(random_writes(bf, &f, 16, 200, 32768, 512), 0);
 	CU_ASSERT_EQUAL(random_reads(bf, &f, 50, 32768, 512), 0);
 	CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
-	pv_blkfront_close(bf);
-	close_queue_handles(qp, 2);
-	stop(&f, p);
+	qt_stop(bf, &f, p, qp, 2);
 }
 
 static void *qthread_one_read(void *arg)
@@ -1463,7 +1443,6 @@ static void test_qt_broken_ring(void)
 {
 	struct fake_cfg c = base_cfg();
 	struct pv_platform *p = NULL, *qp[2] = { NULL };
-	struct pv_blkfront_opts o = { 0 };
 	struct pv_blkfront *bf = NULL;
 	struct pv_blkfront_stats st;
 	struct pv_blkfront_io io = { .op = PV_BLKFRONT_READ, .len = 4096 };
@@ -1476,10 +1455,7 @@ static void test_qt_broken_ring(void)
 	c.hostile = FAKE_RSP_PROD;
 	c.hostile_queues = 1u << 1;
 	io.buf = buf;
-	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
-	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
-	memcpy(o.queue_platform, qp, sizeof(qp));
-	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	CU_ASSERT_EQUAL_FATAL(qt_start(&f, &c, &p, qp, 2, &bf), 0);
 	t0 = (struct qthread){ .bf = bf, .queue = 0, .timeout_ms = 8000 };
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t0.th, NULL, qthread_one_read, &t0), 0);
 	/* queue 0's request is on its ring, unanswered, before queue 1 breaks */
@@ -1502,9 +1478,7 @@ static void test_qt_broken_ring(void)
 	CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &io), -EPROTO);
 	CU_ASSERT_EQUAL(pv_blkfront_queue_get_stats(bf, 1, &st), 0);
 	CU_ASSERT_EQUAL(st.bad_responses, 1);
-	pv_blkfront_close(bf);
-	close_queue_handles(qp, 2);
-	stop(&f, p);
+	qt_stop(bf, &f, p, qp, 2);
 }
 
 /*
@@ -1516,7 +1490,6 @@ static void test_qt_backend_leaves(void)
 {
 	struct fake_cfg c = base_cfg();
 	struct pv_platform *p = NULL, *qp[2] = { NULL };
-	struct pv_blkfront_opts o = { 0 };
 	struct pv_blkfront *bf = NULL;
 	struct qthread t[2];
 	struct fake f;
@@ -1524,10 +1497,7 @@ static void test_qt_backend_leaves(void)
 
 	c.max_queues = 2;
 	c.hostile = FAKE_CLOSE_MID_IO;
-	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
-	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
-	memcpy(o.queue_platform, qp, sizeof(qp));
-	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	CU_ASSERT_EQUAL_FATAL(qt_start(&f, &c, &p, qp, 2, &bf), 0);
 	for (i = 0; i < 2; i++) {
 		t[i] = (struct qthread){ .bf = bf, .queue = i, .timeout_ms = 8000 };
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i].th, NULL, qthread_one_read, &t[i]), 0);
@@ -1541,9 +1511,7 @@ static void test_qt_backend_leaves(void)
 		CU_ASSERT(t[i].took_ms < 4000);
 	}
 	CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
-	pv_blkfront_close(bf);
-	close_queue_handles(qp, 2);
-	stop(&f, p);
+	qt_stop(bf, &f, p, qp, 2);
 }
 
 /*
@@ -1554,7 +1522,6 @@ static void test_qt_resize(void)
 {
 	struct fake_cfg c = base_cfg();
 	struct pv_platform *p = NULL, *qp[2] = { NULL };
-	struct pv_blkfront_opts o = { 0 };
 	struct pv_blkfront *bf = NULL;
 	struct pv_blkfront_info in;
 	struct aio a = { 0 };
@@ -1565,10 +1532,7 @@ static void test_qt_resize(void)
 	struct fake f;
 
 	c.max_queues = 2;
-	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
-	CU_ASSERT_EQUAL_FATAL(open_queue_handles(qp, 2), 0);
-	memcpy(o.queue_platform, qp, sizeof(qp));
-	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, &o, &bf), 0);
+	CU_ASSERT_EQUAL_FATAL(qt_start(&f, &c, &p, qp, 2, &bf), 0);
 	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/%u/sectors", FE_DOM, DEVID);
 	CU_ASSERT_EQUAL_FATAL(pv_xs_printf(T.dom0, 0, path, "%u", SECTORS / 2), 0);
 	a.io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_READ, .len = sizeof(buf), .buf = buf,
@@ -1593,9 +1557,7 @@ static void test_qt_resize(void)
 	CU_ASSERT_EQUAL(a.status, 0);
 	CU_ASSERT_EQUAL(pv_blkfront_info(bf, &in), 0);
 	CU_ASSERT_EQUAL(in.sectors, SECTORS / 2);
-	pv_blkfront_close(bf);
-	close_queue_handles(qp, 2);
-	stop(&f, p);
+	qt_stop(bf, &f, p, qp, 2);
 }
 
 /* ---- registry ------------------------------------------------------------------------ */
