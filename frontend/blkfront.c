@@ -918,7 +918,7 @@ static int lane_poll(struct bf_lane *l, int timeout_ms)
 	struct pollfd pfd[BF_MAX_QUEUES + 3];
 	struct xbf *x = l == &bf->all ? &bf->xb : &l->xb;
 	uint64_t deadline = 0, limit;
-	int completed = 0, xsfd, rc0, spin;
+	int completed = 0, xsfd, rc0, spin, drain;
 	unsigned int i, nh, nfd, xs_at;
 
 	rc0 = bf_failed(bf);
@@ -946,6 +946,7 @@ static int lane_poll(struct bf_lane *l, int timeout_ms)
 	 * at once a millisecond, and events are only drained on the way to a sleep.
 	 */
 	spin = bf->notify != PV_BLKFRONT_NOTIFY_EVENT && bf->spin_ns && timeout_ms != 0;
+	drain = timeout_ms == 0;
 	/* Even an idle guest must notice a resize or a back end that left. */
 	if (!spin || bf_now_ns() >= l->next_xs_ns) {
 		if (spin)
@@ -961,10 +962,17 @@ static int lane_poll(struct bf_lane *l, int timeout_ms)
 			lane_fail(l, rc);
 			return rc;
 		}
-		/* Our ports are unmasked before the rings are looked at. */
-		if (!spin)
+		/*
+		 * Events are taken (and our ports unmasked) before the rings are looked at, but
+		 * only when there may be some: after poll() saw one, or on a call that does not
+		 * sleep (the caller polls our fd, which must not stay readable).  An event left
+		 * untaken keeps the fd readable, so the poll() below returns at once and the
+		 * next pass takes it: nothing is lost, and a QD1 round trip saves a system call.
+		 */
+		if (drain)
 			for (i = 0; i < nh; i++)
 				l->st.wakeups += xbf_drain_events(h[i]);
+		drain = 0;
 		for (i = l->first; i < l->first + l->n; i++) {
 			rc = process_queue(l, &bf->q[i]);
 			if (rc < 0) {
@@ -1015,6 +1023,8 @@ static int lane_poll(struct bf_lane *l, int timeout_ms)
 		rc = poll(pfd, nfd, ms);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
+		for (i = 0; rc > 0 && i < nh; i++)
+			drain |= pfd[i].revents != 0;
 		if (rc > 0 && xsfd >= 0 && (pfd[xs_at].revents & POLLIN) &&
 		    (rc = lane_xenbus_events(l)) < 0)
 			return rc;
