@@ -323,9 +323,9 @@ scen_bench() {
   # The back ends copy the tmpfs file's bytes differently: pvio-backd's preadv into the
   # guest's mapped pages is a copy_to_user, blkback's loop device copies in the kernel.
   # What each costs on this (TCG, PV dom0) machine, outside any guest:
-  lo=$(losetup -f --show $BIMG) &&
-    mark info bench "copy probe, 128 MiB: $($B/copy_probe $BIMG $lo 2>&1)"
-  [ -n "$lo" ] && losetup -d $lo
+  # (busybox's losetup: -f names the next free device, then it is set up by name)
+  lo=$(losetup -f) && losetup $lo $BIMG &&
+    mark info bench "copy probe, 128 MiB: $($B/copy_probe $BIMG $lo 2>&1)" && losetup -d $lo
   disk=
   if [ -x /usr/libexec/xen-qemu-system-i386 ]; then
     cp $BIMG /tmp/bench-q.img
