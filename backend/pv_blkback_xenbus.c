@@ -100,13 +100,18 @@ static int be_read(struct pv_blkback_dev *dev, const char *node, char **val)
  * which we never write, so under a device we moved on from that state means our device
  * was removed and another written in its place: nothing of ours may land there.
  */
-static int recreated(struct pv_blkback_dev *dev, struct pv_platform *p, pv_xs_txn_t t)
+static int recreated(struct pv_blkback_dev *dev, struct pv_platform *p, pv_xs_txn_t t,
+		     int worker)
 {
 	char path[sizeof(dev->be_path) + 8], *s;
 	uint64_t v = 0;
 	size_t len;
 
-	if (dev->state < ST_INITWAIT)
+	/*
+	 * dev->state is the main thread's.  A worker writes here only for a queue it serves,
+	 * so of a device that went past InitWait: it need not (and may not) look.
+	 */
+	if (!worker && dev->state < ST_INITWAIT)
 		return 0;
 	snprintf(path, sizeof(path), "%s/state", dev->be_path);
 	if (pv_xs_read(p, t, path, &s, &len) < 0)
@@ -138,7 +143,7 @@ int pv_blkback_node_write(struct pv_blkback_dev *dev, pv_xs_txn_t t, const char 
 		rc = pv_xs_read(p, txn, dev->be_path, &dir, NULL);
 		free(dir);
 		/* In the transaction: a removal and a new device after this read fail the commit. */
-		if (rc == 0 && recreated(dev, p, txn)) {
+		if (rc == 0 && recreated(dev, p, txn, self != NULL)) {
 			pv_blkback_mark_dirty(dev); /* dev_update drops the old device */
 			rc = -ESTALE;
 		}
