@@ -1238,6 +1238,7 @@ struct qthread {
 	/* hostile tests: one read on queue, then a poll of timeout_ms */
 	struct pv_blkfront *bf;
 	unsigned int queue;
+	pthread_barrier_t *submitted;  /* or NULL: every thread's read is on its ring first */
 	int timeout_ms, poll_rc, io_status, io_calls;
 	uint64_t took_ms;
 };
@@ -1427,6 +1428,8 @@ static void *qthread_one_read(void *arg)
 	t->rc = pv_blkfront_queue_submit(t->bf, t->queue, &a.io);
 	if (t->rc == 0)
 		t->rc = pv_blkfront_queue_kick(t->bf, t->queue);
+	if (t->submitted)
+		pthread_barrier_wait(t->submitted);
 	t->poll_rc = pv_blkfront_queue_poll(t->bf, t->queue, t->timeout_ms);
 	t->took_ms = mono_ms() - t0;
 	t->io_status = a.status;
@@ -1492,14 +1495,21 @@ static void test_qt_backend_leaves(void)
 	struct pv_platform *p = NULL, *qp[2] = { NULL };
 	struct pv_blkfront *bf = NULL;
 	struct qthread t[2];
+	pthread_barrier_t submitted;
 	struct fake f;
 	unsigned int i;
 
 	c.max_queues = 2;
 	c.hostile = FAKE_CLOSE_MID_IO;
 	CU_ASSERT_EQUAL_FATAL(qt_start(&f, &c, &p, qp, 2, &bf), 0);
+	/*
+	 * Both reads on their rings before either thread polls: a thread that polled first
+	 * would fail the device, and the other's submit then rightly says -ENOTCONN.
+	 */
+	pthread_barrier_init(&submitted, NULL, 2);
 	for (i = 0; i < 2; i++) {
-		t[i] = (struct qthread){ .bf = bf, .queue = i, .timeout_ms = 8000 };
+		t[i] = (struct qthread){ .bf = bf, .queue = i, .timeout_ms = 8000,
+					 .submitted = &submitted };
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i].th, NULL, qthread_one_read, &t[i]), 0);
 	}
 	for (i = 0; i < 2; i++) {
@@ -1511,6 +1521,7 @@ static void test_qt_backend_leaves(void)
 		CU_ASSERT(t[i].took_ms < 4000);
 	}
 	CU_ASSERT_EQUAL(pv_blkfront_disconnect(bf), 0);
+	pthread_barrier_destroy(&submitted);
 	qt_stop(bf, &f, p, qp, 2);
 }
 
