@@ -929,11 +929,13 @@ static pid_t backd_pid(void)
 static pid_t backd_thread(unsigned int idx)
 {
 	char path[64], want[32], comm[32];
+	pid_t tid = -1, pid = backd_pid();
 	struct dirent *de;
-	pid_t tid = -1;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)backd_pid());
+	if (idx == 0)
+		return pid; /* the main thread serves the queue (no workers: --threads 0, one CPU) */
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	snprintf(want, sizeof(want), "pvio-backd/%u\n", idx);
 	d = opendir(path);
 	while (d && tid < 0 && (de = readdir(d))) {
@@ -941,7 +943,7 @@ static pid_t backd_thread(unsigned int idx)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)backd_pid(), de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
 		f = fopen(path, "r");
 		if (f && fgets(comm, sizeof(comm), f) && !strcmp(comm, want))
 			tid = atoi(de->d_name);
@@ -1167,7 +1169,8 @@ struct job {
 	int status;
 	char why[160];
 	struct result r;                    /* its lanes' together */
-	uint64_t live_ios;                  /* progress (atomic: every lane's thread adds) */
+	/* Progress, for the parent: each lane's thread counts in its own (no locked add per I/O). */
+	volatile uint64_t live_ios[PV_BLKFRONT_MAX_QUEUES];
 	struct pv_blkfront_stats fs;        /* the window's, every lane's */
 	double cpu0, cpu1;
 	struct pv_blkfront_info info;
@@ -1200,6 +1203,7 @@ struct lane {
 	struct job *j;
 	struct pv_blkfront *bf;
 	int queue;                          /* -1: the whole handle */
+	unsigned int idx;                   /* in j->lanes */
 	struct wl w;                        /* its own seed and share of the queue depth */
 	struct slot *slots;
 	unsigned char *buf, *wbuf;
@@ -1221,7 +1225,7 @@ static void pvio_done(struct pv_blkfront_io *io, int status)
 		l->status = status;
 		return;
 	}
-	__atomic_fetch_add(&l->j->live_ios, 1, __ATOMIC_RELAXED);
+	l->j->live_ios[l->idx]++;
 	if (t >= s->win->t0 && (!s->win->t1 || t < s->win->t1) && s->t0 >= s->win->t0) {
 		hist_add(&l->r.h, t - s->t0);
 		l->r.ios++;
@@ -1411,7 +1415,8 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 		die("out of memory");
 	for (i = 0; i < n; i++) {
 		l = &j->lanes[i];
-		*l = (struct lane){ .sh = sh, .j = j, .bf = bf, .queue = o.qthreads ? (int)i : -1, .w = w };
+		*l = (struct lane){ .sh = sh, .j = j, .bf = bf, .queue = o.qthreads ? (int)i : -1,
+				    .idx = i, .w = w };
 		lane_setup(l, w.qd / n + (i < w.qd % n), w.seed + 0x9E3779B97F4A7C15ull * i);
 	}
 	j->ready = 1;
@@ -1421,11 +1426,10 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 	for (i = 1; i < n; i++)
 		if ((rc = pthread_create(&j->lanes[i].thread, NULL, lane_thread, &j->lanes[i])) != 0)
 			die("pthread_create: %s", strerror(rc));
-	rc = lane_run(&j->lanes[0]);
-	j->lanes[0].status = rc;
+	j->lanes[0].status = lane_run(&j->lanes[0]);
 	for (i = 1; i < n; i++)
 		pthread_join(j->lanes[i].thread, NULL);
-	for (i = 0; i < n; i++) {
+	for (rc = 0, i = 0; i < n; i++) {
 		l = &j->lanes[i];
 		if (l->status < 0 && !rc) {
 			rc = l->status;
@@ -1444,23 +1448,19 @@ static int pvio_job(struct shm *sh, unsigned int idx, unsigned int devid, struct
 	/* The parent reads the back end's counters before we disconnect. */
 	while (!j->release && !sh->stop)
 		usleep(1000);
-	pv_blkfront_close(bf);
-	pv_platform_close(p);
-	for (i = 0; i < PV_BLKFRONT_MAX_QUEUES; i++)
-		if (qp[i])
-			pv_platform_close(qp[i]);
-	return 0;
+	goto out;
 fail:
-	j->status = rc < 0 ? rc : -EIO;
+	rc = j->status = rc < 0 ? rc : -EIO;
 	j->done = 1;
 	j->ready = 1;
+out:
 	pv_blkfront_close(bf);
 	if (p)
 		pv_platform_close(p);
 	for (i = 0; i < PV_BLKFRONT_MAX_QUEUES; i++)
 		if (qp[i])
 			pv_platform_close(qp[i]);
-	return 1;
+	return rc < 0;
 }
 
 /* ---- baselines -------------------------------------------------------------------------------- */
@@ -2049,7 +2049,8 @@ static void run_line(struct line *L)
 			uint64_t n = 0;
 
 			for (i = 0; i < L->jobs; i++)
-				n += sh->job[i].live_ios;
+				for (unsigned int k = 0; k < PV_BLKFRONT_MAX_QUEUES; k++)
+					n += sh->job[i].live_ios[k];
 			progress("  %s bs=%u qd=%u queues=%u: %.0f s, %" PRIu64 " I/Os   ",
 				 rw_names[L->rw], L->bs, L->qd, L->queues, (double)(t - sh->win.t0) / 1e9, n);
 			tick += 1000000000ull;

@@ -129,6 +129,12 @@ if [ "$(nproc)" -ge 2 ]; then
 	jq -e '.placement == "spread" and .queue_threads and .jobs[0].pvio.ios > 0 and
 	       .jobs[0].negotiated.queues == 2' "$T/spread.json" >/dev/null ||
 		fail "placement spread: JSON without placement, queue threads, two queues or I/O"
+	# ... and with no worker threads (pvio-backd's main thread serves both queues)
+	"$B/pvio-bench" --placement spread --queue-threads --queues 2 --backend-threads 0 \
+		--iodepth 4 --runtime 1 --ramp 0 --baselines none --json --quiet >"$T/spread0.json" \
+		2>"$T/err" || { cat "$T/err" >&2; fail "placement spread, --backend-threads 0 failed"; }
+	jq -e '.jobs[0].pvio.ios > 0' "$T/spread0.json" >/dev/null ||
+		fail "placement spread, --backend-threads 0: no I/O"
 fi
 for bad in "--placement both" "--placement same --rundir /tmp"; do
 	# shellcheck disable=SC2086

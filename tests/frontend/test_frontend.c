@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1091,6 +1092,44 @@ static void test_poll_modes(void)
 	}
 }
 
+/*
+ * A caller that waits on pv_blkfront_fd() and then calls pv_blkfront_poll(bf, 0): the call
+ * takes the event it woke for, so the fd is not left readable (the caller's loop would
+ * spin).  A sleeping call leaves events for later; this one may not.
+ */
+static void test_poll_fd_drained(void)
+{
+	struct fake_cfg c = base_cfg();
+	struct pv_platform *p = NULL;
+	struct pv_blkfront *bf = NULL;
+	struct aio a = { 0 };
+	struct pollfd pfd;
+	uint8_t buf[4096];
+	struct fake f;
+	unsigned int round;
+
+	c.delay_us = 20000;
+	CU_ASSERT_EQUAL_FATAL(start(&f, &c, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(pv_blkfront_open(p, DEVID, NULL, &bf), 0);
+	pfd = (struct pollfd){ .fd = pv_blkfront_fd(bf), .events = POLLIN };
+	CU_ASSERT_FATAL(pfd.fd >= 0);
+	for (round = 0; round < 3; round++) {
+		a.io = (struct pv_blkfront_io){ .op = PV_BLKFRONT_READ, .len = sizeof(buf), .buf = buf,
+						.offset = round * 4096u, .done = aio_done, .opaque = &a };
+		a.calls = 0;
+		CU_ASSERT_EQUAL(pv_blkfront_submit(bf, &a.io), 0);
+		CU_ASSERT_EQUAL(pv_blkfront_kick(bf), 0);
+		/* The back end waits 20 ms: this finds nothing and asks for the response's event. */
+		CU_ASSERT_EQUAL(pv_blkfront_poll(bf, 0), 0);
+		CU_ASSERT_EQUAL(poll(&pfd, 1, 5000), 1);
+		CU_ASSERT_EQUAL(pv_blkfront_poll(bf, 0), 1);
+		CU_ASSERT_EQUAL(a.calls, 1);
+		CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
+	}
+	pv_blkfront_close(bf);
+	stop(&f, p);
+}
+
 static void test_poll_bad_args(void)
 {
 	struct fake_cfg c = base_cfg();
@@ -1599,6 +1638,8 @@ static CU_TestInfo hostile_tests[] = {
 
 static CU_TestInfo poll_tests[] = {
 	{ "poll and hybrid waits: every io answered once, right data, QD1 and QD32", test_poll_modes },
+	{ "a poll(0) after the caller's own wait on the fd leaves the fd unreadable",
+	  test_poll_fd_drained },
 	{ "pv_blkfront_set_notify refuses bad modes and budgets", test_poll_bad_args },
 	{ "a back end that stops answering: a polling front end sleeps after its budget",
 	  test_poll_gives_up },
